@@ -1,0 +1,448 @@
+/**
+ * The simulated fleet shared by every simulator: one row per endpoint, held in parallel typed
+ * arrays so 50,000 endpoints cost a few MB and listings stay fast. Identifiers (uuids, serials)
+ * are derived from (seed, index) on demand instead of being stored.
+ *
+ * Indices [0, size) are the fleet; [size, total) are "extra" devices of another fleet that the
+ * same MDM manages but that are not in the target group (so group membership really matters).
+ */
+import type { ThothSettings } from './payloads.js';
+import { hashUuid, Rng } from './util.js';
+
+export interface FleetOptions {
+  id?: string;
+  size?: number;
+  os?: 'macos' | 'windows' | 'mixed';
+  mdm?: 'jamf' | 'intune';
+  offline?: number;
+  stuck?: number;
+  inactive?: number;
+  checkInDelayMs?: [number, number];
+  adoptOnProfileUpdate?: boolean;
+  /** Endpoints whose MDM device name differs from the Thoth hostname (default 0). */
+  drift?: number;
+  /** Devices of another fleet managed by the same MDM (default 10% of size, rounded up). */
+  extra?: number;
+}
+
+export type Behaviour = 'online' | 'offline' | 'stuck' | 'inactive';
+const BEHAVIOURS: readonly Behaviour[] = ['online', 'offline', 'stuck', 'inactive'];
+const ONLINE = 0, OFFLINE = 1, STUCK = 2, INACTIVE = 3;
+const HOUR = 3_600_000, DAY = 24 * HOUR;
+export const JAMF_ID_BASE = 101;
+
+/** What the sims tell the fleet about keys (implemented by the Thoth sim). */
+export interface KeyOracle {
+  /** true when the key exists, is active (not revoked/expired) and the plaintext matches. */
+  verify(keyId: string, apiKey: string): boolean;
+  status(keyId: string): { revoked: boolean; expired: boolean };
+  used(keyId: string, at: number): void;
+}
+
+export interface FleetHooks {
+  /** The configuration the endpoint's MDM delivers to it right now; null = none / unreadable. */
+  deliver(i: number): ThothSettings | null;
+  keys: KeyOracle;
+}
+
+export interface EndpointView {
+  index: number; endpointId: string; hostname: string; mdmName: string; fleetId: string; inFleet: boolean;
+  os: 'macos' | 'windows'; behaviour: Behaviour; keyId: string; revokedKnown: string[];
+  lastSeen: Date; lastContact: Date; lastCheckIn: Date; lastSync: Date;
+  jamfId: number; managementId: string; udid: string; serial: string;
+  entraObjectId: string; entraDeviceId: string; managedDeviceId: string;
+  health: string | null; refreshes: number; checkIns: number;
+}
+
+export class Fleet {
+  readonly id: string;
+  readonly otherFleetId = 'flt-other';
+  readonly size: number;
+  readonly total: number;
+  readonly mdm: 'jamf' | 'intune';
+  readonly adoptOnProfileUpdate: boolean;
+  hooks: FleetHooks | undefined;
+
+  private readonly seed: number;
+  private readonly rng: Rng;
+  private readonly delayRange: [number, number];
+  private readonly osArr: Uint8Array; // 0 macos, 1 windows
+  private readonly beh: Uint8Array;
+  private readonly drifted: Uint8Array;
+  private readonly key: Int32Array;
+  private readonly revokedIdx: Int32Array;
+  private readonly lastSeenArr: Float64Array;
+  private readonly lastContactArr: Float64Array;
+  private readonly lastCheckInArr: Float64Array;
+  private readonly lastSyncArr: Float64Array;
+  private readonly healthKey: Int32Array;
+  private readonly healthFlags: Uint8Array; // bit0 revoked, bit1 expired
+  private readonly healthAtArr: Float64Array;
+  private readonly refreshCount: Uint32Array;
+  private readonly checkInCount: Uint32Array;
+  private readonly pending: Uint8Array;
+  private readonly healthOverride = new Map<number, string | null>();
+  private readonly keyTable: string[] = [];
+  private readonly keyIndex = new Map<string, number>();
+  private readonly revokedTable: string[][] = [[]];
+  private readonly revokedIndex = new Map<string, number>([['[]', 0]]);
+  private readonly lookups = new Map<string, Map<string, number>>();
+  private readonly listeners: ((i: number) => void)[] = [];
+  // check-in queue: a binary min-heap on due time driven by one unref'd timer
+  private readonly heapDue: number[] = [];
+  private readonly heapIdx: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
+  private stopped = false;
+
+  constructor(opts: FleetOptions, seed: number, keys: { fleetKeyId: string; otherKeyId: string }) {
+    this.id = opts.id ?? 'flt-corpsec-macos';
+    this.size = opts.size ?? 20;
+    this.mdm = opts.mdm ?? 'jamf';
+    this.adoptOnProfileUpdate = opts.adoptOnProfileUpdate ?? false;
+    this.delayRange = opts.checkInDelayMs ?? [50, 300];
+    this.seed = seed;
+    this.rng = new Rng(seed * 7919 + 17);
+    const extra = opts.extra ?? Math.ceil(this.size * 0.1);
+    const n = (this.total = this.size + extra);
+    this.osArr = new Uint8Array(n);
+    this.beh = new Uint8Array(n);
+    this.drifted = new Uint8Array(n);
+    this.key = new Int32Array(n);
+    this.revokedIdx = new Int32Array(n);
+    this.lastSeenArr = new Float64Array(n);
+    this.lastContactArr = new Float64Array(n);
+    this.lastCheckInArr = new Float64Array(n);
+    this.lastSyncArr = new Float64Array(n);
+    this.healthKey = new Int32Array(n);
+    this.healthFlags = new Uint8Array(n);
+    this.healthAtArr = new Float64Array(n);
+    this.refreshCount = new Uint32Array(n);
+    this.checkInCount = new Uint32Array(n);
+    this.pending = new Uint8Array(n);
+
+    const os = opts.os ?? 'macos';
+    const fleetKey = this.intern(keys.fleetKeyId);
+    const otherKey = this.intern(keys.otherKeyId);
+    for (let i = 0; i < n; i++) this.osArr[i] = os === 'windows' ? 1 : os === 'mixed' ? i % 2 : 0;
+    // Behaviours and drift go to seeded, scattered endpoints so they land on every page.
+    const order = this.shuffled(this.size);
+    let at = 0;
+    const assign = (count: number | undefined, b: number): void => {
+      for (let k = 0; k < (count ?? 0) && at < order.length; k++) this.beh[order[at++] ?? 0] = b;
+    };
+    assign(opts.stuck, STUCK);
+    assign(opts.offline, OFFLINE);
+    assign(opts.inactive, INACTIVE);
+    const driftOrder = this.shuffled(this.size);
+    for (let k = 0; k < Math.min(opts.drift ?? 0, this.size); k++) this.drifted[driftOrder[k] ?? 0] = 1;
+
+    const now = Date.now();
+    for (let i = 0; i < n; i++) {
+      const seen = this.beh[i] === INACTIVE ? now - 30 * DAY - this.rng.next() * DAY : now - this.rng.next() * 4 * HOUR;
+      this.lastSeenArr[i] = seen;
+      this.lastContactArr[i] = seen;
+      this.lastCheckInArr[i] = seen - this.rng.next() * 15 * 60_000;
+      this.lastSyncArr[i] = seen;
+      this.key[i] = this.healthKey[i] = i < this.size ? fleetKey : otherKey;
+      this.healthAtArr[i] = seen;
+    }
+  }
+
+  // ---- identity (derived, not stored) ---------------------------------------------------
+  private pad(i: number): string {
+    return String(i + 1).padStart(5, '0');
+  }
+  endpointId(i: number): string {
+    return i < this.size ? `ep-${this.pad(i)}` : `ep-x${this.pad(i - this.size)}`;
+  }
+  hostname(i: number): string {
+    const base = this.osArr[i] === 1 ? 'win' : 'mac';
+    return i < this.size ? `${base}-${this.pad(i)}` : `${base}-x${this.pad(i - this.size)}`;
+  }
+  /** Device name in Jamf / Intune: the hostname, unless this endpoint drifted. */
+  mdmName(i: number): string {
+    return this.drifted[i] ? `${this.osArr[i] === 1 ? 'DESKTOP' : 'MacBook Pro'} ${this.serial(i)}` : this.hostname(i);
+  }
+  os(i: number): 'macos' | 'windows' {
+    return this.osArr[i] === 1 ? 'windows' : 'macos';
+  }
+  inFleet(i: number): boolean {
+    return i < this.size;
+  }
+  fleetIdOf(i: number): string {
+    return i < this.size ? this.id : this.otherFleetId;
+  }
+  jamfId(i: number): number {
+    return JAMF_ID_BASE + i;
+  }
+  managementId(i: number): string {
+    return hashUuid(this.seed, 1, i);
+  }
+  udid(i: number): string {
+    return hashUuid(this.seed, 2, i).toUpperCase();
+  }
+  entraObjectId(i: number): string {
+    return hashUuid(this.seed, 3, i);
+  }
+  entraDeviceId(i: number): string {
+    return hashUuid(this.seed, 4, i);
+  }
+  managedDeviceId(i: number): string {
+    return hashUuid(this.seed, 5, i);
+  }
+  serial(i: number): string {
+    return `C02${hashUuid(this.seed, 6, i).replace(/-/g, '').slice(0, 9).toUpperCase()}`;
+  }
+  /** Is this device in Jamf inventory / Intune managed devices? */
+  inJamf(i: number): boolean {
+    return this.mdm === 'jamf' && this.osArr[i] === 0;
+  }
+  inIntune(i: number): boolean {
+    return this.mdm === 'intune';
+  }
+
+  indexByJamfId(id: number): number | undefined {
+    const i = id - JAMF_ID_BASE;
+    return Number.isInteger(i) && i >= 0 && i < this.total ? i : undefined;
+  }
+  indexByEndpointId(id: string): number | undefined {
+    return this.lookup('ep', id, (i) => this.endpointId(i));
+  }
+  indexByManagementId(id: string): number | undefined {
+    return this.lookup('mgmt', id.toLowerCase(), (i) => this.managementId(i));
+  }
+  indexByManagedDeviceId(id: string): number | undefined {
+    return this.lookup('md', id.toLowerCase(), (i) => this.managedDeviceId(i));
+  }
+  /** Reverse maps are built lazily on first use: most runs only ever need one of them. */
+  private lookup(kind: string, key: string, f: (i: number) => string): number | undefined {
+    let m = this.lookups.get(kind);
+    if (!m) {
+      m = new Map();
+      for (let i = 0; i < this.total; i++) m.set(f(i), i);
+      this.lookups.set(kind, m);
+    }
+    return m.get(key);
+  }
+
+  // ---- state ----------------------------------------------------------------------------
+  behaviour(i: number): Behaviour {
+    return BEHAVIOURS[this.beh[i] ?? 0] ?? 'online';
+  }
+  setBehaviour(i: number, b: Behaviour): void {
+    this.beh[i] = BEHAVIOURS.indexOf(b);
+  }
+  keyId(i: number): string {
+    return this.keyTable[this.key[i] ?? 0] ?? '';
+  }
+  revokedKnown(i: number): string[] {
+    return [...(this.revokedTable[this.revokedIdx[i] ?? 0] ?? [])];
+  }
+  lastSeen(i: number): number {
+    return this.lastSeenArr[i] ?? 0;
+  }
+  lastContact(i: number): number {
+    return this.lastContactArr[i] ?? 0;
+  }
+  lastCheckIn(i: number): number {
+    return this.lastCheckInArr[i] ?? 0;
+  }
+  lastSync(i: number): number {
+    return this.lastSyncArr[i] ?? 0;
+  }
+  healthAt(i: number): number {
+    return this.healthAtArr[i] ?? 0;
+  }
+  refreshes(i: number): number {
+    return this.refreshCount[i] ?? 0;
+  }
+  checkIns(i: number): number {
+    return this.checkInCount[i] ?? 0;
+  }
+
+  /** The `thoth health --json` the endpoint last published (null = it publishes nothing). */
+  health(i: number): string | null {
+    const o = this.healthOverride.get(i);
+    if (o !== undefined) return o;
+    const f = this.healthFlags[i] ?? 0;
+    return JSON.stringify({
+      registration_ok: true,
+      api_key: { key_id: this.keyTable[this.healthKey[i] ?? 0], expired: (f & 2) !== 0, rotation_required: false, revoked: (f & 1) !== 0 },
+    });
+  }
+  /** Sticky override of the published health (e.g. non-JSON, or null for a device without the proxy). */
+  setHealth(i: number, raw: string | null | undefined): void {
+    if (raw === undefined) this.healthOverride.delete(i);
+    else this.healthOverride.set(i, raw);
+  }
+
+  indices(filter?: { inFleet?: boolean; behaviour?: Behaviour; os?: 'macos' | 'windows' }): number[] {
+    const out: number[] = [];
+    const end = filter?.inFleet === false ? this.total : filter?.inFleet ? this.size : this.total;
+    for (let i = filter?.inFleet === false ? this.size : 0; i < end; i++) {
+      if (filter?.behaviour && this.behaviour(i) !== filter.behaviour) continue;
+      if (filter?.os && this.os(i) !== filter.os) continue;
+      out.push(i);
+    }
+    return out;
+  }
+  /** Number of fleet endpoints (not extras) currently on each key id. */
+  keyCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let i = 0; i < this.size; i++) {
+      const k = this.keyId(i);
+      out[k] = (out[k] ?? 0) + 1;
+    }
+    return out;
+  }
+  endpoint(i: number): EndpointView {
+    return {
+      index: i, endpointId: this.endpointId(i), hostname: this.hostname(i), mdmName: this.mdmName(i),
+      fleetId: this.fleetIdOf(i), inFleet: this.inFleet(i), os: this.os(i), behaviour: this.behaviour(i),
+      keyId: this.keyId(i), revokedKnown: this.revokedKnown(i),
+      lastSeen: new Date(this.lastSeen(i)), lastContact: new Date(this.lastContact(i)),
+      lastCheckIn: new Date(this.lastCheckIn(i)), lastSync: new Date(this.lastSync(i)),
+      jamfId: this.jamfId(i), managementId: this.managementId(i), udid: this.udid(i), serial: this.serial(i),
+      entraObjectId: this.entraObjectId(i), entraDeviceId: this.entraDeviceId(i), managedDeviceId: this.managedDeviceId(i),
+      health: this.health(i), refreshes: this.refreshes(i), checkIns: this.checkIns(i),
+    };
+  }
+  onCheckIn(f: (i: number) => void): void {
+    this.listeners.push(f);
+  }
+
+  // ---- refresh / check-in ---------------------------------------------------------------
+  /**
+   * An MDM asked the device to check in. Online and stuck devices do so after a random delay;
+   * a device already due keeps its slot (one wake-up, one check-in).
+   */
+  refresh(i: number): void {
+    if (i < 0 || i >= this.total || this.stopped) return;
+    this.refreshCount[i] = (this.refreshCount[i] ?? 0) + 1;
+    const b = this.beh[i];
+    if ((b !== ONLINE && b !== STUCK) || this.pending[i]) return;
+    this.pending[i] = 1;
+    const [lo, hi] = this.delayRange;
+    this.push(Date.now() + this.rng.between(lo, hi), i);
+  }
+
+  /** Runs a check-in immediately (tests). */
+  checkInNow(i: number): void {
+    this.pending[i] = 0;
+    this.checkIn(i);
+  }
+
+  private checkIn(i: number): void {
+    const b = this.beh[i];
+    if (b === OFFLINE || b === INACTIVE || !this.hooks) return;
+    const now = Date.now();
+    this.lastSeenArr[i] = this.lastContactArr[i] = this.lastCheckInArr[i] = this.lastSyncArr[i] = now;
+    this.checkInCount[i] = (this.checkInCount[i] ?? 0) + 1;
+    const delivered = this.hooks.deliver(i);
+    if (delivered && b === ONLINE && this.hooks.keys.verify(delivered.keyId, delivered.apiKey)) {
+      this.key[i] = this.intern(delivered.keyId);
+      this.revokedIdx[i] = this.internRevoked(delivered.revoked);
+    }
+    const keyId = this.keyId(i);
+    const st = this.hooks.keys.status(keyId);
+    const revoked = st.revoked || (delivered?.revoked.includes(keyId) ?? false);
+    this.healthKey[i] = this.key[i] ?? 0;
+    this.healthFlags[i] = (revoked ? 1 : 0) | (st.expired ? 2 : 0);
+    this.healthAtArr[i] = now;
+    this.hooks.keys.used(keyId, now);
+    for (const f of this.listeners) f(i);
+  }
+
+  private intern(keyId: string): number {
+    let k = this.keyIndex.get(keyId);
+    if (k === undefined) {
+      k = this.keyTable.push(keyId) - 1;
+      this.keyIndex.set(keyId, k);
+    }
+    return k;
+  }
+  private internRevoked(ids: string[]): number {
+    const sig = JSON.stringify(ids);
+    let k = this.revokedIndex.get(sig);
+    if (k === undefined) {
+      k = this.revokedTable.push([...ids]) - 1;
+      this.revokedIndex.set(sig, k);
+    }
+    return k;
+  }
+  private shuffled(n: number): Int32Array {
+    const a = new Int32Array(n);
+    for (let i = 0; i < n; i++) a[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.rng.int(i + 1);
+      const t = a[i] ?? 0;
+      a[i] = a[j] ?? 0;
+      a[j] = t;
+    }
+    return a;
+  }
+
+  private push(due: number, i: number): void {
+    const d = this.heapDue, x = this.heapIdx;
+    let c = d.push(due) - 1;
+    x.push(i);
+    while (c > 0) {
+      const p = (c - 1) >> 1;
+      if ((d[p] ?? 0) <= due) break;
+      d[c] = d[p] ?? 0;
+      x[c] = x[p] ?? 0;
+      c = p;
+    }
+    d[c] = due;
+    x[c] = i;
+    this.arm();
+  }
+  private pop(): number {
+    const d = this.heapDue, x = this.heapIdx;
+    const top = x[0] ?? 0;
+    const lastDue = d.pop() ?? 0, lastIdx = x.pop() ?? 0;
+    if (d.length > 0) {
+      let c = 0;
+      for (;;) {
+        const l = 2 * c + 1;
+        if (l >= d.length) break;
+        const r = l + 1;
+        const m = r < d.length && (d[r] ?? 0) < (d[l] ?? 0) ? r : l;
+        if ((d[m] ?? 0) >= lastDue) break;
+        d[c] = d[m] ?? 0;
+        x[c] = x[m] ?? 0;
+        c = m;
+      }
+      d[c] = lastDue;
+      x[c] = lastIdx;
+    }
+    return top;
+  }
+  private arm(): void {
+    const next = this.heapDue[0];
+    if (next === undefined || this.stopped || next >= this.timerDue) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = next;
+    this.timer = setTimeout(() => this.drain(), Math.max(0, next - Date.now()));
+    this.timer.unref();
+  }
+  private drain(): void {
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    const now = Date.now();
+    while (this.heapDue.length > 0 && (this.heapDue[0] ?? 0) <= now) {
+      const i = this.pop();
+      this.pending[i] = 0;
+      this.checkIn(i);
+    }
+    this.arm();
+  }
+
+  /** Stops pending check-ins (simulators closing). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

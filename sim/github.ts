@@ -1,0 +1,235 @@
+/**
+ * GitHub REST simulator: the repository and contents API the action commits evidence with.
+ * Blob shas are real git blob sha1s so clients computing them locally agree with the server.
+ */
+import { json, parseJson, type Handler, type SimRequest, type SimResponse } from './http.js';
+import { isRecord, sha1Hex } from './util.js';
+
+export interface GithubConfig {
+  owner: string;
+  repo: string;
+  defaultBranch: string;
+  protectedBranch: boolean;
+  token: string;
+}
+
+export interface CommitInfo {
+  sha: string; branch: string; message: string; path: string; blobSha: string; parent: string | null; at: Date;
+}
+
+interface Commit extends CommitInfo {
+  tree: Map<string, Buffer>;
+}
+
+const DOCS = 'https://docs.github.com/rest/repos/contents#create-or-update-file-contents';
+
+export function blobSha(content: Buffer): string {
+  return sha1Hex(Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]));
+}
+
+function gh(status: number, message: string, extra: Record<string, unknown> = {}): SimResponse {
+  return json(status, { message, documentation_url: DOCS, status: String(status), ...extra });
+}
+
+export class GithubState {
+  readonly owner: string;
+  readonly repo: string;
+  readonly defaultBranch: string;
+  private readonly cfg: GithubConfig;
+  private readonly commitsBySha = new Map<string, Commit>();
+  private readonly heads = new Map<string, string>();
+  private readonly protectedBranches = new Set<string>();
+  private seq = 0;
+  private baseUrl = '';
+
+  constructor(cfg: GithubConfig) {
+    this.cfg = cfg;
+    this.owner = cfg.owner;
+    this.repo = cfg.repo;
+    this.defaultBranch = cfg.defaultBranch;
+    const readme = Buffer.from(`# ${cfg.repo}\n\nThoth key rotation intents and evidence.\n`);
+    this.commit(cfg.defaultBranch, null, 'Initial commit', 'README.md', readme);
+    if (cfg.protectedBranch) this.protectedBranches.add(cfg.defaultBranch);
+  }
+
+  /** @internal */
+  setBaseUrl(url: string): void {
+    this.baseUrl = url;
+  }
+
+  // ---- test API -------------------------------------------------------------------------
+  /** Commits on a branch, oldest first (default: the default branch). */
+  commits(branch = this.defaultBranch): CommitInfo[] {
+    const out: CommitInfo[] = [];
+    for (let sha = this.heads.get(branch); sha; ) {
+      const c = this.commitsBySha.get(sha);
+      if (!c) break;
+      const { tree: _tree, ...info } = c;
+      out.push(info);
+      sha = c.parent ?? undefined;
+    }
+    return out.reverse();
+  }
+  /** Decoded text of a file at a branch head, or undefined. */
+  file(path: string, branch = this.defaultBranch): string | undefined {
+    return this.tree(branch)?.get(path)?.toString('utf8');
+  }
+  paths(branch = this.defaultBranch): string[] {
+    return [...(this.tree(branch)?.keys() ?? [])].sort();
+  }
+  putFile(path: string, text: string, opts: { branch?: string; message?: string } = {}): CommitInfo {
+    const branch = opts.branch ?? this.defaultBranch;
+    return this.commit(branch, this.heads.get(branch) ?? null, opts.message ?? `Update ${path}`, path, Buffer.from(text));
+  }
+  createBranch(name: string, from = this.defaultBranch): void {
+    const head = this.heads.get(from);
+    if (head) this.heads.set(name, head);
+  }
+  protect(branch: string, on = true): void {
+    if (on) this.protectedBranches.add(branch);
+    else this.protectedBranches.delete(branch);
+  }
+
+  private tree(branch: string): Map<string, Buffer> | undefined {
+    const head = this.heads.get(branch);
+    return head ? this.commitsBySha.get(head)?.tree : undefined;
+  }
+  private commit(branch: string, parent: string | null, message: string, path: string, content: Buffer): Commit {
+    const tree = new Map(parent ? this.commitsBySha.get(parent)?.tree : undefined);
+    tree.set(path, content);
+    const bsha = blobSha(content);
+    const sha = sha1Hex(`commit ${parent ?? ''} ${branch} ${path} ${bsha} ${++this.seq}\n${message}`);
+    const c: Commit = { sha, branch, message, path, blobSha: bsha, parent, at: new Date(), tree };
+    this.commitsBySha.set(sha, c);
+    this.heads.set(branch, sha);
+    return c;
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------
+  handler: Handler = (req) => {
+    const out = this.route(req);
+    out.headers = {
+      'x-github-request-id': `SIM:${this.seq}:${Date.now().toString(16)}`,
+      'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '4999', 'x-ratelimit-resource': 'core',
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      ...out.headers,
+    };
+    return out;
+  };
+
+  private route(req: SimRequest): SimResponse {
+    const m = /^(?:Bearer|token)\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
+    if (!req.header('authorization')) return gh(401, 'Requires authentication');
+    if (m?.[1] !== this.cfg.token) return gh(401, 'Bad credentials');
+    // Split the raw path so an encoded '/' (%2F) inside the file path survives, then decode.
+    const raw = req.rawPath.split('/').slice(1);
+    if (raw[0] !== 'repos' || raw.length < 3) return gh(404, 'Not Found');
+    const [owner, repo] = [decodeURIComponent(raw[1] ?? ''), decodeURIComponent(raw[2] ?? '')];
+    if (owner.toLowerCase() !== this.owner.toLowerCase() || repo.toLowerCase() !== this.repo.toLowerCase()) return gh(404, 'Not Found');
+    const rest = raw.slice(3);
+    if (rest.length === 0 && req.method === 'GET') return json(200, this.repoJson());
+    if (rest[0] === 'branches' && rest.length >= 2 && req.method === 'GET') {
+      const name = rest.slice(1).map(decodeURIComponent).join('/');
+      const head = this.heads.get(name);
+      if (!head) return gh(404, 'Branch not found');
+      return json(200, { name, commit: { sha: head, url: `${this.apiBase()}/commits/${head}` }, protected: this.protectedBranches.has(name) });
+    }
+    if (rest[0] === 'contents') {
+      const path = rest.slice(1).map(decodeURIComponent).join('/').replace(/^\/+|\/+$/g, '');
+      if (req.method === 'GET') return this.getContents(path, req.query.get('ref') ?? undefined);
+      if (req.method === 'PUT') return this.putContents(path, req);
+    }
+    return gh(404, 'Not Found');
+  }
+
+  private apiBase(): string {
+    return `${this.baseUrl}/repos/${this.owner}/${this.repo}`;
+  }
+
+  private repoJson(): Record<string, unknown> {
+    const full = `${this.owner}/${this.repo}`;
+    return {
+      id: 424242, node_id: 'R_kgDOsim', name: this.repo, full_name: full, private: true,
+      owner: { login: this.owner, id: 4242, type: 'Organization' }, html_url: `https://github.com/${full}`,
+      url: this.apiBase(), default_branch: this.defaultBranch, visibility: 'private',
+      permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
+    };
+  }
+
+  private entry(path: string, content: Buffer | undefined, ref: string): Record<string, unknown> {
+    const name = path.split('/').pop() ?? path;
+    const url = `${this.apiBase()}/contents/${path}?ref=${encodeURIComponent(ref)}`;
+    const html = `https://github.com/${this.owner}/${this.repo}/blob/${ref}/${path}`;
+    if (!content) return { type: 'dir', name, path, sha: sha1Hex(`tree ${path}`), size: 0, url, html_url: html, git_url: null, download_url: null };
+    const sha = blobSha(content);
+    const git = `${this.apiBase()}/git/blobs/${sha}`;
+    return {
+      type: 'file', name, path, sha, size: content.length, url, html_url: html, git_url: git,
+      download_url: `https://raw.githubusercontent.com/${this.owner}/${this.repo}/${ref}/${path}`,
+      _links: { self: url, git, html },
+    };
+  }
+
+  private getContents(path: string, ref: string | undefined): SimResponse {
+    const r = ref ?? this.defaultBranch;
+    const tree = this.heads.has(r) ? this.tree(r) : this.commitsBySha.get(r)?.tree;
+    if (!tree) return gh(404, `No commit found for the ref ${r}`);
+    const content = tree.get(path);
+    if (content) {
+      const b64 = content.toString('base64').replace(/.{60}/g, '$&\n');
+      return json(200, { ...this.entry(path, content, r), encoding: 'base64', content: b64.endsWith('\n') ? b64 : `${b64}\n` });
+    }
+    // A directory: list its direct children, as GitHub does.
+    const prefix = path === '' ? '' : `${path}/`;
+    const children = new Map<string, Buffer | undefined>();
+    for (const [p, c] of tree) {
+      if (!p.startsWith(prefix)) continue;
+      const rest = p.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      children.set(prefix + (slash < 0 ? rest : rest.slice(0, slash)), slash < 0 ? c : undefined);
+    }
+    if (children.size === 0) return gh(404, 'Not Found');
+    return json(200, [...children].sort(([a], [b]) => a.localeCompare(b)).map(([p, c]) => this.entry(p, c, r)));
+  }
+
+  private putContents(path: string, req: SimRequest): SimResponse {
+    const b = parseJson(req);
+    if (!isRecord(b)) return gh(400, 'Problems parsing JSON');
+    if (path === '') return gh(422, 'Invalid request.\n\n"path" wasn\'t supplied.');
+    if (typeof b['message'] !== 'string' || b['message'] === '') return gh(422, 'Invalid request.\n\n"message" wasn\'t supplied.');
+    if (typeof b['content'] !== 'string') return gh(422, 'Invalid request.\n\n"content" wasn\'t supplied.');
+    const clean = b['content'].replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) return gh(422, 'content is not valid Base64');
+    const branch = typeof b['branch'] === 'string' && b['branch'] !== '' ? b['branch'] : this.defaultBranch;
+    const head = this.heads.get(branch);
+    if (!head) return gh(404, `Branch ${branch} not found`);
+    if (this.protectedBranches.has(branch)) return gh(409, 'Changes must be made through a pull request.');
+    const existing = this.tree(branch)?.get(path);
+    const sha = b['sha'];
+    if (existing) {
+      if (typeof sha !== 'string' || sha === '') return gh(422, 'Invalid request.\n\n"sha" wasn\'t supplied.');
+      if (sha !== blobSha(existing)) return gh(409, `${path} does not match ${sha}`);
+    } else if (typeof sha === 'string' && sha !== '') {
+      return gh(409, `${path} does not match ${sha}`);
+    }
+    const content = Buffer.from(clean, 'base64');
+    const c = this.commit(branch, head, b['message'], path, content);
+    const who = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com', date: c.at.toISOString() };
+    const commitUrl = `${this.apiBase()}/git/commits/${c.sha}`;
+    return json(existing ? 200 : 201, {
+      content: this.entry(path, content, branch),
+      commit: {
+        sha: c.sha, node_id: `C_${c.sha.slice(0, 12)}`, url: commitUrl,
+        html_url: `https://github.com/${this.owner}/${this.repo}/commit/${c.sha}`,
+        author: isRecord(b['author']) ? b['author'] : who, committer: isRecord(b['committer']) ? b['committer'] : who,
+        message: c.message, tree: { sha: sha1Hex(`tree ${c.sha}`), url: `${this.apiBase()}/git/trees/${c.sha}` },
+        parents: [{ sha: head, url: `${this.apiBase()}/git/commits/${head}`, html_url: `https://github.com/${this.owner}/${this.repo}/commit/${head}` }],
+        verification: { verified: false, reason: 'unsigned', signature: null, payload: null },
+      },
+    });
+  }
+}
+
+export function githubMutation(req: SimRequest): boolean {
+  return req.method === 'PUT' && /^\/repos\/[^/]+\/[^/]+\/contents\//.test(req.rawPath);
+}

@@ -1,0 +1,332 @@
+/**
+ * Jamf Pro simulator (reference/mdm.md Part A): OAuth client credentials, the Classic macOS
+ * configuration profile (XML, payloads as entity-escaped plist), computer groups, v4 inventory
+ * with RSQL, blank push. A clustered deployment is simulated: every response carries a
+ * `jpro-ingress` cookie, and a profile read right after a write that lands on another node
+ * (no sticky cookie) sees the previous version for `replicationLagMs`.
+ */
+import { XMLParser } from 'fast-xml-parser';
+import type { Fleet } from './fleet.js';
+import { bearer, json, parseForm, parseJson, xml, type Handler, type SimRequest, type SimResponse } from './http.js';
+import { buildMobileconfig, readMobileconfig, topIdentity, type ThothSettings } from './payloads.js';
+import { compileRsql, compileSort, RsqlError, type FieldDef } from './rsql.js';
+import { ALNUM, escapeXml, HEX, iso, isRecord, type Rng } from './util.js';
+
+export interface JamfConfig {
+  tokenTtlSeconds: number; profileId: number; groupId: number; staticGroup: boolean; maxPageSize: number;
+  clusterNodes: number; replicationLagMs: number; clientId: string; clientSecret: string;
+  tenant: string; initial: ThothSettings; rng: Rng;
+}
+
+export interface ProfileVersion {
+  version: number; at: Date; payloads: string; redeployOnUpdate: string | null; node: string; source: 'initial' | 'api' | 'direct';
+}
+
+const HEALTH_EA = 'Thoth Health';
+
+/** The cluster node serving a request; `sticky` when the client sent a valid jpro-ingress cookie. */
+interface Node {
+  name: string;
+  sticky: boolean;
+}
+const xmlParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, processEntities: true, htmlEntities: true, trimValues: true });
+
+/** Classic API errors are an HTML "Status page" with the reason in `<p>Error: …</p>`. */
+function statusPage(status: number, title: string, error: string): SimResponse {
+  const body = `<html>\n<head>\n   <title>Status page</title>\n</head>\n<body style="font-family:sans-serif">\n<p style="font-size:1.2em;font-weight:bold;margin:1em 0px">${title}</p>\n<p>Error: ${escapeXml(error)}</p>\n<p>You can get technical details <a href="http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html">here</a>.<br>\nPlease continue your visit at our <a href="/">home page</a>.\n</p>\n</body>\n</html>\n`;
+  return { status, headers: { 'content-type': 'text/html;charset=UTF-8' }, body };
+}
+
+function apiError(status: number, code: string, description: string, field: string | null = null): SimResponse {
+  return json(status, { httpStatus: status, errors: [{ code, field, description, id: '0' }] });
+}
+
+/** Element text as Jamf writes it: only &, <, > escaped. */
+function text(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export class JamfState {
+  private readonly cfg: JamfConfig;
+  private readonly fleet: Fleet;
+  private readonly tokens = new Map<string, { expiresAt: number; dead: boolean }>();
+  private readonly versions: ProfileVersion[] = [];
+  private readonly nodes: string[];
+  private readonly members: number[];
+  private readonly computers: number[];
+  private readonly parsed = new Map<number, ThothSettings | null>();
+  private readonly uuid: string;
+  private ghosts = 0;
+  private rr = 0;
+
+  constructor(cfg: JamfConfig, fleet: Fleet) {
+    this.cfg = cfg;
+    this.fleet = fleet;
+    this.nodes = Array.from({ length: Math.max(1, cfg.clusterNodes) }, () => cfg.rng.chars(HEX, 32));
+    this.uuid = cfg.rng.uuid().toUpperCase();
+    const payloads = buildMobileconfig(cfg.initial, {
+      tenant: cfg.tenant, uuid: this.uuid, thothPayloadUuid: cfg.rng.uuid().toUpperCase(), otherPayloadUuid: cfg.rng.uuid().toUpperCase(),
+    });
+    this.versions.push({ version: 1, at: new Date(), payloads, redeployOnUpdate: null, node: this.nodes[0] ?? '', source: 'initial' });
+    this.computers = [];
+    this.members = [];
+    for (let i = 0; i < fleet.total; i++) {
+      if (!fleet.inJamf(i)) continue;
+      this.computers.push(i);
+      if (fleet.inFleet(i)) this.members.push(i);
+    }
+  }
+
+  // ---- test API -------------------------------------------------------------------------
+  get ghostProfiles(): number {
+    return this.ghosts;
+  }
+  profileVersions(): ProfileVersion[] {
+    return this.versions.map((v) => ({ ...v }));
+  }
+  currentPayloads(): string {
+    return this.current().payloads;
+  }
+  /** Replaces the profile payloads without HTTP (e.g. to deploy a revoked key in a test). */
+  setPayloads(payloads: string): void {
+    this.record(payloads, null, this.nodes[0] ?? '', 'direct');
+  }
+  /** Every bearer token ever issued (for leak scans). */
+  issuedTokens(): string[] {
+    return [...this.tokens.keys()];
+  }
+  /** Fleet indices in the target group. */
+  groupMembers(): number[] {
+    return [...this.members];
+  }
+  /** What endpoint i receives from Jamf now: the profile, if the device is in its scope. */
+  deliveredConfig(i: number): ThothSettings | null {
+    if (!this.fleet.inJamf(i) || !this.fleet.inFleet(i)) return null;
+    const v = this.current();
+    if (!this.parsed.has(v.version)) this.parsed.set(v.version, readMobileconfig(v.payloads));
+    return this.parsed.get(v.version) ?? null;
+  }
+
+  private current(): ProfileVersion {
+    return this.versions[this.versions.length - 1] as ProfileVersion;
+  }
+  private record(payloads: string, redeploy: string | null, node: string, source: ProfileVersion['source']): ProfileVersion {
+    const v: ProfileVersion = { version: this.versions.length + 1, at: new Date(), payloads, redeployOnUpdate: redeploy, node, source };
+    this.versions.push(v);
+    return v;
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------
+  handler: Handler = (req) => {
+    const node = this.nodeFor(req);
+    const out = this.route(req, node);
+    out.headers = { ...out.headers, 'set-cookie': `jpro-ingress=${node.name}; Path=/; HttpOnly; SameSite=None` };
+    return out;
+  };
+
+  /** The sticky cookie picks the node; without one the load balancer round-robins. */
+  private nodeFor(req: SimRequest): Node {
+    const m = /(?:^|;\s*)jpro-ingress=([^;]+)/.exec(req.header('cookie') ?? '');
+    if (m?.[1] && this.nodes.includes(m[1])) return { name: m[1], sticky: true };
+    return { name: this.nodes[this.rr++ % this.nodes.length] ?? '', sticky: false };
+  }
+
+  private route(req: SimRequest, node: Node): SimResponse {
+    const p = req.path.replace(/\/+$/, '');
+    if (req.method === 'POST' && (p === '/api/v1/oauth/token' || p === '/api/oauth/token')) return this.token(req);
+    const classic = p.startsWith('/JSSResource/');
+    const tok = bearer(req);
+    const t = tok === undefined ? undefined : this.tokens.get(tok);
+    if (!t || t.dead || Date.now() >= t.expiresAt) {
+      return classic ? statusPage(401, 'Unauthorized', 'The request requires user authentication') : apiError(401, 'INVALID_TOKEN', 'Unauthorized');
+    }
+    if (req.method === 'POST' && p === '/api/v1/auth/invalidate-token') {
+      t.dead = true;
+      return { status: 204 };
+    }
+    if (req.method === 'GET' && p === '/api/v1/jamf-pro-version') return json(200, { version: '11.30.1-t1784555528405' });
+    const prof = /^\/JSSResource\/osxconfigurationprofiles\/id\/(\d+)(?:\/subset\/(.+))?$/.exec(p);
+    if (prof) {
+      if (Number(prof[1]) !== this.cfg.profileId) return statusPage(404, 'Not Found', 'The server has not found anything matching the request URI');
+      if (req.method === 'GET') return this.getProfile(node, prof[2]);
+      if (req.method === 'PUT' && !prof[2]) return this.putProfile(req, node);
+      return statusPage(405, 'Method Not Allowed', 'The method specified is not allowed');
+    }
+    const grp = /^\/JSSResource\/computergroups\/id\/(\d+)$/.exec(p);
+    if (grp && req.method === 'GET') return this.classicGroup(Number(grp[1]));
+    const smart = /^\/api\/v[23]\/computer-groups\/smart-group-membership\/(\d+)$/.exec(p);
+    if (smart && req.method === 'GET') {
+      if (Number(smart[1]) !== this.cfg.groupId || this.cfg.staticGroup) return apiError(404, 'NOT_FOUND', `Smart computer group with id ${smart[1] ?? ''} not found`, 'id');
+      return json(200, { members: this.members.map((i) => this.fleet.jamfId(i)) });
+    }
+    if (req.method === 'GET' && p === '/api/v4/computers-inventory') return this.inventory(req);
+    if (req.method === 'POST' && p === '/api/v2/mdm/blank-push') return this.blankPush(req);
+    return classic ? statusPage(404, 'Not Found', 'The server has not found anything matching the request URI') : apiError(404, 'NOT_FOUND', `No resource at ${p}`);
+  }
+
+  private token(req: SimRequest): SimResponse {
+    const f = parseForm(req);
+    if (!(req.header('content-type') ?? '').includes('application/x-www-form-urlencoded')) {
+      return json(400, { error: 'invalid_request', error_description: 'Content-Type must be application/x-www-form-urlencoded' });
+    }
+    if (f.get('grant_type') !== 'client_credentials') return json(400, { error: 'unsupported_grant_type', error_description: 'grant_type must be client_credentials' });
+    if (f.get('client_id') !== this.cfg.clientId || f.get('client_secret') !== this.cfg.clientSecret) {
+      return json(401, { error: 'invalid_client', error_description: 'Client authentication failed' });
+    }
+    const token = `eyJhbGciOiJIUzI1NiJ9.${this.cfg.rng.chars(ALNUM, 64)}.${this.cfg.rng.chars(ALNUM, 43)}`;
+    this.tokens.set(token, { expiresAt: Date.now() + this.cfg.tokenTtlSeconds * 1000, dead: false });
+    return json(200, { access_token: token, token_type: 'Bearer', scope: 'api-role:1', expires_in: this.cfg.tokenTtlSeconds });
+  }
+
+  private getProfile(node: Node, subset: string | undefined): SimResponse {
+    let v = this.current();
+    const prev = this.versions[this.versions.length - 2];
+    // Replication lag: a request not pinned to the writer's node lands on another node, which
+    // has not seen the latest write yet (the deterministic version of an unlucky round-robin).
+    if (prev && this.nodes.length > 1 && (node.name !== v.node || !node.sticky) && Date.now() - v.at.getTime() < this.cfg.replicationLagMs) {
+      if (node.name === v.node) node.name = this.nodes[(this.nodes.indexOf(v.node) + 1) % this.nodes.length] ?? node.name;
+      v = prev;
+    }
+    const want = subset ? subset.toLowerCase().split(/[&,]/) : ['general', 'scope', 'selfservice'];
+    const general = `<general><id>${this.cfg.profileId}</id><name>Thoth MCP Proxy Runtime</name><description>Thoth runtime API key and settings (managed by CorpSec automation)</description><site><id>-1</id><name>None</name></site><category><id>4</id><name>Security</name></category><distribution_method>Install Automatically</distribution_method><user_removable>false</user_removable><level>System</level><uuid>${this.uuid}</uuid><redeploy_on_update>Newly Assigned</redeploy_on_update><payloads>${text(v.payloads)}</payloads></general>`;
+    const scope = `<scope><all_computers>false</all_computers><all_jss_users>false</all_jss_users><computers/><buildings/><departments/><computer_groups><computer_group><id>${this.cfg.groupId}</id><name>Thoth CorpSec Macs</name></computer_group></computer_groups><jss_users/><jss_user_groups/><limitations><users/><user_groups/><network_segments/><ibeacons/></limitations><exclusions><computers/><buildings/><departments/><computer_groups/><users/><user_groups/><network_segments/><ibeacons/><jss_users/><jss_user_groups/></exclusions></scope>`;
+    const self = `<self_service><self_service_display_name/><install_button_text>Install</install_button_text><self_service_description/><force_users_to_view_description>false</force_users_to_view_description><security><removal_disallowed>Never</removal_disallowed></security><self_service_icon/><feature_on_main_page>false</feature_on_main_page><self_service_categories/><notification>false</notification><notification_subject>${text('Thoth MCP Proxy Runtime')}</notification_subject><notification_message/></self_service>`;
+    const parts = [want.includes('general') ? general : '', want.includes('scope') ? scope : '', want.some((w) => w.replace(/_/g, '') === 'selfservice') ? self : ''];
+    return xml(200, `<?xml version="1.0" encoding="UTF-8"?><os_x_configuration_profile>${parts.join('')}</os_x_configuration_profile>`);
+  }
+
+  private putProfile(req: SimRequest, node: Node): SimResponse {
+    const ct = req.header('content-type') ?? '';
+    if (!/xml/i.test(ct)) return statusPage(415, 'Unsupported Media Type', 'The server is refusing to service the request because the entity of the request is in a format not supported by the requested resource for the requested method');
+    let doc: unknown;
+    try {
+      doc = xmlParser.parse(req.text, true);
+    } catch {
+      return statusPage(400, 'Bad Request', 'Problem with the XML document');
+    }
+    const root = isRecord(doc) ? doc['os_x_configuration_profile'] : undefined;
+    if (!isRecord(root)) return statusPage(409, 'Conflict', 'Problem with the XML: missing os_x_configuration_profile');
+    const general = isRecord(root['general']) ? root['general'] : {};
+    const redeploy = typeof general['redeploy_on_update'] === 'string' ? general['redeploy_on_update'] : null;
+    if (redeploy !== null && redeploy !== 'All' && redeploy !== 'Newly Assigned') return statusPage(409, 'Conflict', 'Problem with redeploy_on_update');
+    let payloads = this.current().payloads;
+    if ('payloads' in general) {
+      const raw = general['payloads'];
+      const id = typeof raw === 'string' ? topIdentity(raw) : undefined;
+      if (typeof raw !== 'string' || !id) return statusPage(409, 'Conflict', 'Unable to parse payload');
+      const cur = topIdentity(this.current().payloads);
+      // A changed top-level identity installs as a second profile on devices: a "ghost".
+      if (cur && (id.uuid !== cur.uuid || id.identifier !== cur.identifier)) this.ghosts++;
+      payloads = raw;
+    }
+    this.record(payloads, redeploy, node.name, 'api');
+    if (redeploy === 'All' && this.fleet.adoptOnProfileUpdate) for (const i of this.members) this.fleet.refresh(i);
+    return xml(201, `<?xml version="1.0" encoding="UTF-8"?><os_x_configuration_profile><id>${this.cfg.profileId}</id></os_x_configuration_profile>`);
+  }
+
+  private classicGroup(id: number): SimResponse {
+    if (id !== this.cfg.groupId) return statusPage(404, 'Not Found', 'The server has not found anything matching the request URI');
+    const f = this.fleet;
+    const smart = !this.cfg.staticGroup;
+    const criteria = smart
+      ? '<criteria><size>1</size><criterion><name>Application Title</name><priority>0</priority><and_or>and</and_or><search_type>is</search_type><value>Thoth.app</value><opening_paren>false</opening_paren><closing_paren>false</closing_paren></criterion></criteria>'
+      : '<criteria><size>0</size></criteria>';
+    const rows = this.members.map((i) => `<computer><id>${f.jamfId(i)}</id><name>${text(f.mdmName(i))}</name><mac_address>${macOf(f.jamfId(i))}</mac_address><alt_mac_address/><serial_number>${f.serial(i)}</serial_number></computer>`);
+    return xml(200, `<?xml version="1.0" encoding="UTF-8"?><computer_group><id>${id}</id><name>Thoth CorpSec Macs</name><is_smart>${smart}</is_smart><site><id>-1</id><name>None</name></site>${criteria}<computers><size>${rows.length}</size>${rows.join('')}</computers></computer_group>`);
+  }
+
+  private fields(): Record<string, FieldDef> {
+    const f = this.fleet;
+    return {
+      id: { kind: 'number', get: (i) => f.jamfId(i) },
+      udid: { kind: 'string', get: (i) => f.udid(i) },
+      'general.name': { kind: 'string', get: (i) => f.mdmName(i) },
+      'general.managementId': { kind: 'string', get: (i) => f.managementId(i) },
+      'general.platform': { kind: 'string', get: () => 'Mac' },
+      'general.lastContact': { kind: 'date', get: (i) => f.lastContact(i) },
+      'general.lastCheckIn': { kind: 'date', get: (i) => f.lastCheckIn(i) },
+      'general.reportDate': { kind: 'date', get: (i) => f.lastCheckIn(i) },
+      'hardware.serialNumber': { kind: 'string', get: (i) => f.serial(i) },
+    };
+  }
+
+  private inventory(req: SimRequest): SimResponse {
+    const q = req.query;
+    const page = Number(q.get('page') ?? '0');
+    const size = Number(q.get('page-size') ?? '100');
+    if (!Number.isInteger(page) || page < 0) return apiError(400, 'INVALID_FIELD', 'page must be a non-negative integer', 'page');
+    if (!Number.isInteger(size) || size < 1 || size > this.cfg.maxPageSize) {
+      return apiError(400, 'INVALID_FIELD', `page-size must be between 1 and ${this.cfg.maxPageSize}`, 'page-size');
+    }
+    const sections = q.getAll('section').flatMap((s) => s.split(','));
+    const want = new Set(sections.length > 0 ? sections : ['GENERAL']);
+    let rows = this.computers;
+    const fields = this.fields();
+    try {
+      const filter = q.get('filter');
+      if (filter) {
+        const pred = compileRsql(filter, fields);
+        rows = rows.filter(pred);
+      }
+      const sort = q.getAll('sort');
+      // Rows are already in id order, so the default sort costs nothing.
+      if (sort.length > 0 && !(sort.length === 1 && sort[0] === 'id:asc')) rows = [...rows].sort(compileSort(sort, fields));
+    } catch (e) {
+      if (e instanceof RsqlError) return apiError(400, 'INVALID_RSQL_FILTER_FIELD', e.message, 'filter');
+      throw e;
+    }
+    const results = rows.slice(page * size, page * size + size).map((i) => this.computer(i, want));
+    return json(200, { totalCount: rows.length, results });
+  }
+
+  private computer(i: number, want: Set<string>): Record<string, unknown> {
+    const f = this.fleet;
+    const id = f.jamfId(i);
+    const health = f.health(i);
+    const eas = [
+      { definitionId: '7', name: 'Thoth Version', description: 'thoth --version', enabled: true, multiValue: false, values: ['0.3.4'], dataType: 'STRING', options: [], inputType: 'SCRIPT' },
+      { definitionId: '12', name: HEALTH_EA, description: 'thoth health --json', enabled: true, multiValue: false, values: health === null ? [] : [health], dataType: 'STRING', options: [], inputType: 'SCRIPT' },
+    ];
+    const out: Record<string, unknown> = { id: String(id), udid: f.udid(i) };
+    out['general'] = want.has('GENERAL')
+      ? {
+          name: f.mdmName(i), lastIpAddress: `10.20.${(id >> 8) & 255}.${id & 255}`, lastReportedIpV4: `10.20.${(id >> 8) & 255}.${id & 255}`, lastReportedIpV6: null,
+          barcode1: null, barcode2: null, assetTag: null, remoteManagement: { managed: true }, supervised: true,
+          mdmCapable: { capable: true, capableUsers: [] }, reportDate: iso(f.lastCheckIn(i)), lastContact: iso(f.lastContact(i)),
+          lastCheckIn: iso(f.lastCheckIn(i)), lastEnrolledDate: '2025-01-15T09:30:00Z', initialEntryDate: '2025-01-15',
+          lastCloudBackupDate: null, enrolledViaAutomatedDeviceEnrollment: true, userApprovedMdm: true,
+          declarativeDeviceManagementEnabled: true, managementId: f.managementId(i), site: { id: '-1', name: 'None' },
+          platform: 'Mac', extensionAttributes: [],
+        }
+      : null;
+    if (want.has('EXTENSION_ATTRIBUTES')) out['extensionAttributes'] = eas;
+    if (want.has('HARDWARE')) out['hardware'] = { serialNumber: f.serial(i), model: 'MacBook Pro (14-inch, 2024)', macAddress: macOf(id) };
+    if (want.has('CONFIGURATION_PROFILES')) {
+      out['configurationProfiles'] = [{ id: String(this.cfg.profileId), username: '', lastInstalled: iso(f.lastCheckIn(i)), removable: false, displayName: 'Thoth MCP Proxy Runtime', profileIdentifier: topIdentity(this.current().payloads)?.identifier ?? '', uuid: this.uuid }];
+    }
+    return out;
+  }
+
+  private blankPush(req: SimRequest): SimResponse {
+    const b = parseJson(req);
+    const ids = isRecord(b) ? b['clientManagementIds'] : undefined;
+    if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) {
+      return apiError(400, 'INVALID_FIELD', 'clientManagementIds must be an array of strings', 'clientManagementIds');
+    }
+    const errorUuids: string[] = [];
+    for (const id of ids as string[]) {
+      const i = this.fleet.indexByManagementId(id);
+      if (i === undefined || !this.fleet.inJamf(i)) errorUuids.push(id);
+      else this.fleet.refresh(i);
+    }
+    return json(200, { errorUuids });
+  }
+}
+
+function macOf(id: number): string {
+  return `A4:83:E7:${((id >> 16) & 255).toString(16).padStart(2, '0')}:${((id >> 8) & 255).toString(16).padStart(2, '0')}:${(id & 255).toString(16).padStart(2, '0')}`.toUpperCase();
+}
+
+export function jamfMutation(req: SimRequest): boolean {
+  return (req.method === 'PUT' && req.path.startsWith('/JSSResource/osxconfigurationprofiles/')) || (req.method === 'POST' && /^\/api\/v2\/mdm\/blank-push\/?$/.test(req.path));
+}

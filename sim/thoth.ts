@@ -1,0 +1,346 @@
+/**
+ * Thoth control plane (GovAPI) simulator: the subset in spec/control-plane.md, shaped after
+ * the public Terraform provider client (reference/thoth.md §2). Paths are /{tenant}/thoth/...
+ */
+import type { Fleet, KeyOracle } from './fleet.js';
+import { json, parseJson, type Handler, type SimRequest, type SimResponse } from './http.js';
+import { ALNUM, BASE32, iso, isRecord, type Rng } from './util.js';
+
+export type ScopeLevel = 'organization' | 'fleet' | 'endpoint' | 'agent';
+const SCOPES: readonly string[] = ['organization', 'fleet', 'endpoint', 'agent'];
+const PERMISSIONS: readonly string[] = ['read', 'write', 'execute'];
+
+interface KeyRecord {
+  keyId: string; tenant: string; name: string; scopeLevel: ScopeLevel; scopeTargetId: string;
+  permissions: string[]; plaintext: string; createdAt: number; expiresAt: number | null;
+  lastUsedAt: number | null; revokedAt: number | null;
+}
+
+export interface KeyInfo {
+  keyId: string; tenant: string; name: string; prefix: string; scopeLevel: ScopeLevel; scopeTargetId: string;
+  permissions: string[]; active: boolean; revokedAt: Date | null; createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null;
+}
+
+export interface CreateKeyInput {
+  scopeLevel: ScopeLevel;
+  scopeTargetId?: string;
+  permissions: string[];
+  name?: string;
+  ttlSeconds?: number;
+  /** Overrides ttlSeconds: e.g. a date in the past for an already-expired key. */
+  expiresAt?: Date;
+  tenant?: string;
+}
+
+export interface ThothConfig {
+  tenant: string;
+  fleetId: string;
+  region: string;
+  revokedKeys: 'inactive' | 'gone';
+  rng: Rng;
+}
+
+function err(status: number, error: string, message: string): SimResponse {
+  return json(status, { error, message });
+}
+
+export class ThothState implements KeyOracle {
+  readonly tenant: string;
+  readonly region: string;
+  readonly orgApiKey: string;
+  readonly adminBearer: string;
+  readonly fleetKeyId: string;
+  readonly undeployedKeyId: string;
+  readonly otherTenantKeyId: string;
+  readonly otherFleetKeyId: string;
+  private readonly keysById = new Map<string, KeyRecord>();
+  private readonly cfg: ThothConfig;
+  private fleetRef: Fleet | undefined;
+  private readonly createdAt = Date.now() - 200 * 86_400_000;
+
+  constructor(cfg: ThothConfig) {
+    this.cfg = cfg;
+    this.tenant = cfg.tenant;
+    this.region = cfg.region;
+    const r = cfg.rng;
+    this.adminBearer = `eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.${r.chars(ALNUM, 48)}.${r.chars(ALNUM, 43)}`;
+    this.orgApiKey = this.createKeyDirect({ scopeLevel: 'organization', permissions: ['read', 'write', 'execute'], name: 'corpsec-automation', plaintextPrefix: 'thoth_org_' }).apiKey;
+    const fleetId = cfg.fleetId;
+    this.fleetKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: fleetId, permissions: ['read', 'execute'], name: 'corpsec-fleet-runtime' }).keyId;
+    this.undeployedKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: fleetId, permissions: ['read'], name: 'corpsec-fleet-canary' }).keyId;
+    this.otherFleetKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: 'flt-other', permissions: ['read', 'execute'], name: 'other-fleet-runtime' }).keyId;
+    this.otherTenantKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: fleetId, permissions: ['read', 'execute'], name: 'globex-runtime', tenant: 'globex' }).keyId;
+    // Pre-existing keys look old, not minted a millisecond ago.
+    for (const k of this.keysById.values()) k.createdAt = this.createdAt;
+  }
+
+  /** @internal Keys exist before the fleet (the fleet starts on one of them). */
+  bindFleet(fleet: Fleet): void {
+    this.fleetRef = fleet;
+  }
+  private get fleet(): Fleet {
+    if (!this.fleetRef) throw new Error('thoth sim: fleet not bound');
+    return this.fleetRef;
+  }
+
+  // ---- test API -------------------------------------------------------------------------
+  keys(): KeyInfo[] {
+    return [...this.keysById.values()].map((k) => this.info(k));
+  }
+  key(keyId: string): KeyInfo | undefined {
+    const k = this.keysById.get(keyId);
+    return k && this.info(k);
+  }
+  plaintextOf(keyId: string): string | undefined {
+    return this.keysById.get(keyId)?.plaintext;
+  }
+  allPlaintexts(): string[] {
+    return [...this.keysById.values()].map((k) => k.plaintext);
+  }
+  endpoints(): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < this.fleet.total; i++) out.push(this.endpointRow(i));
+    return out;
+  }
+  createKeyDirect(input: CreateKeyInput & { plaintextPrefix?: string }): { keyId: string; apiKey: string } {
+    const r = this.cfg.rng;
+    const now = Date.now();
+    const rec: KeyRecord = {
+      keyId: `key_${r.chars(BASE32, 20)}`,
+      tenant: input.tenant ?? this.tenant,
+      name: input.name ?? `${input.scopeLevel}-${input.scopeTargetId ?? 'org'}`,
+      scopeLevel: input.scopeLevel,
+      scopeTargetId: input.scopeTargetId ?? '',
+      permissions: [...input.permissions],
+      plaintext: `${input.plaintextPrefix ?? 'thoth_live_'}${r.chars(ALNUM, 40)}`,
+      createdAt: now,
+      expiresAt: input.expiresAt ? input.expiresAt.getTime() : input.ttlSeconds ? now + input.ttlSeconds * 1000 : null,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    this.keysById.set(rec.keyId, rec);
+    return { keyId: rec.keyId, apiKey: rec.plaintext };
+  }
+  /** Revokes without going through HTTP; false when unknown or already revoked. */
+  revokeKey(keyId: string): boolean {
+    const k = this.keysById.get(keyId);
+    if (!k || k.revokedAt !== null) return false;
+    k.revokedAt = Date.now();
+    return true;
+  }
+
+  // ---- KeyOracle (used by endpoints at check-in) ----------------------------------------
+  verify(keyId: string, apiKey: string): boolean {
+    const k = this.keysById.get(keyId);
+    return !!k && k.tenant === this.tenant && k.plaintext === apiKey && this.isActive(k);
+  }
+  status(keyId: string): { revoked: boolean; expired: boolean } {
+    const k = this.keysById.get(keyId);
+    return { revoked: !k || k.revokedAt !== null, expired: !!k && this.isExpired(k) };
+  }
+  used(keyId: string, at: number): void {
+    const k = this.keysById.get(keyId);
+    if (k) k.lastUsedAt = at;
+  }
+
+  private isExpired(k: KeyRecord): boolean {
+    return k.expiresAt !== null && Date.now() >= k.expiresAt;
+  }
+  private isActive(k: KeyRecord): boolean {
+    return k.revokedAt === null && !this.isExpired(k);
+  }
+  private info(k: KeyRecord): KeyInfo {
+    return {
+      keyId: k.keyId, tenant: k.tenant, name: k.name, prefix: k.plaintext.slice(0, 16), scopeLevel: k.scopeLevel,
+      scopeTargetId: k.scopeTargetId, permissions: [...k.permissions], active: this.isActive(k),
+      revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt), createdAt: new Date(k.createdAt),
+      expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt), lastUsedAt: k.lastUsedAt === null ? null : new Date(k.lastUsedAt),
+    };
+  }
+  private row(k: KeyRecord): Record<string, unknown> {
+    return {
+      key_id: k.keyId, name: k.name, prefix: k.plaintext.slice(0, 16), scope_level: k.scopeLevel,
+      scope_target_id: k.scopeTargetId, permissions: [...k.permissions], created_at: iso(k.createdAt),
+      expires_at: k.expiresAt === null ? null : iso(k.expiresAt), last_used_at: k.lastUsedAt === null ? null : iso(k.lastUsedAt),
+      active: this.isActive(k),
+    };
+  }
+  private endpointRow(i: number): Record<string, unknown> {
+    const f = this.fleet;
+    const seen = f.lastSeen(i);
+    return {
+      endpoint_id: f.endpointId(i), hostname: f.hostname(i), fleet_id: f.fleetIdOf(i), os: f.os(i),
+      os_version: f.os(i) === 'macos' ? '15.5' : '10.0.26100', enrollment: f.mdm, provider: f.mdm,
+      status: Date.now() - seen < 7 * 86_400_000 ? 'active' : 'stale', environment: 'prod', enforcement_mode: 'enforce',
+      runtime_auth_mode: 'managed_key', managed_runtime_key_id: f.keyId(i), last_seen: iso(seen), proxy_version: '0.3.4',
+    };
+  }
+  private fleetRow(id: string): Record<string, unknown> | undefined {
+    const f = this.fleet;
+    if (id !== f.id && id !== f.otherFleetId) return undefined;
+    const mine = id === f.id;
+    return {
+      fleet_id: id, name: mine ? 'CorpSec macOS' : 'Other fleet', fleet_code: mine ? 'CORPSEC-MACOS' : 'OTHER',
+      region: mine ? this.region : 'us-west-2', policy_id: 'pol-baseline', policy_name: 'Baseline',
+      status: 'active', rollout_strategy: 'staged', rollout_pct: 100, drift_pct: 0, drifted_endpoint_count: 0,
+      endpoint_count: mine ? f.size : f.total - f.size, compliance_pct: 100, provider: f.mdm,
+      last_deployed_at: iso(this.createdAt), last_deployed_version: '0.3.4', created_at: iso(this.createdAt), updated_at: iso(this.createdAt),
+    };
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------
+  handler: Handler = (req) => this.route(req);
+
+  private auth(req: SimRequest): SimResponse | undefined {
+    const apiKey = req.header('x-api-key');
+    const authz = req.header('authorization');
+    if (apiKey !== undefined && authz !== undefined) return err(401, 'unauthorized', 'send exactly one of X-Api-Key or Authorization, not both');
+    if (apiKey === undefined && authz === undefined) return err(401, 'unauthorized', 'missing credentials');
+    if (authz !== undefined) {
+      const m = /^Bearer\s+(\S+)$/i.exec(authz);
+      return m?.[1] === this.adminBearer ? undefined : err(401, 'unauthorized', 'invalid or expired session token');
+    }
+    const k = [...this.keysById.values()].find((x) => x.plaintext === apiKey);
+    if (!k || !this.isActive(k)) return err(401, 'unauthorized', 'invalid API key');
+    if (k.scopeLevel !== 'organization') return err(403, 'forbidden', `API key scope ${k.scopeLevel} cannot call the control plane; an organization-scoped key is required`);
+    if (k.tenant !== this.tenant) return err(403, 'forbidden', 'API key belongs to another tenant');
+    k.lastUsedAt = Date.now();
+    return undefined;
+  }
+
+  private route(req: SimRequest): SimResponse {
+    const m = /^\/([^/]+)\/thoth\/(.*)$/.exec(req.path);
+    if (!m) return err(404, 'not_found', `no route for ${req.path}`);
+    const denied = this.auth(req);
+    if (denied) return denied;
+    if (m[1] !== this.tenant) return err(403, 'forbidden', `credentials are not valid for tenant ${m[1] ?? ''}`);
+    const rest = (m[2] ?? '').replace(/\/$/, '');
+    const seg = rest.split('/');
+    const method = req.method;
+    if (seg[0] === 'fleets') {
+      if (seg.length === 1 && method === 'GET') {
+        return json(200, { data: [this.fleet.id, this.fleet.otherFleetId].map((id) => this.fleetRow(id)) });
+      }
+      if (seg.length === 2 && method === 'GET') {
+        const row = this.fleetRow(seg[1] ?? '');
+        return row ? json(200, row) : err(404, 'not_found', `fleet ${seg[1] ?? ''} not found`);
+      }
+    }
+    if (seg[0] === 'api-keys') {
+      if (seg.length === 1 && method === 'GET') {
+        const rows = [...this.keysById.values()]
+          .filter((k) => k.tenant === this.tenant && !(this.cfg.revokedKeys === 'gone' && k.revokedAt !== null))
+          .map((k) => this.row(k));
+        return json(200, { api_keys: rows });
+      }
+      if (seg.length === 1 && method === 'POST') return this.create(req);
+      if (seg.length === 2 && method === 'DELETE') return this.revoke(seg[1] ?? '');
+      if (seg.length === 3 && seg[2] === 'authorize' && method === 'POST') return this.authorize(seg[1] ?? '', req);
+    }
+    if (seg[0] === 'endpoints' && method === 'GET') {
+      if (seg.length === 1) {
+        const fleetId = req.query.get('fleet_id');
+        const data: Record<string, unknown>[] = [];
+        for (let i = 0; i < this.fleet.total; i++) {
+          if (fleetId && this.fleet.fleetIdOf(i) !== fleetId) continue;
+          data.push(this.endpointRow(i));
+        }
+        return json(200, { data });
+      }
+      if (seg.length === 2) {
+        const i = this.fleet.indexByEndpointId(seg[1] ?? '');
+        return i === undefined ? err(404, 'not_found', `endpoint ${seg[1] ?? ''} not found`) : json(200, this.endpointRow(i));
+      }
+    }
+    return err(404, 'not_found', `no route for ${method} ${req.path}`);
+  }
+
+  private create(req: SimRequest): SimResponse {
+    const b = parseJson(req);
+    if (!isRecord(b)) return err(400, 'invalid_request', 'request body must be a JSON object');
+    const scope = b['scope_level'];
+    if (typeof scope !== 'string' || !SCOPES.includes(scope)) return err(400, 'invalid_request', 'scope_level must be one of organization, fleet, endpoint, agent');
+    const target = b['scope_target_id'];
+    if (scope !== 'organization' && (typeof target !== 'string' || target === '')) return err(400, 'invalid_request', 'scope_target_id is required');
+    const perms = b['permissions'];
+    if (!Array.isArray(perms) || perms.length === 0 || !perms.every((p) => typeof p === 'string' && PERMISSIONS.includes(p))) {
+      return err(400, 'invalid_request', 'permissions must be a non-empty subset of read, write, execute');
+    }
+    const ttl = b['ttl_seconds'];
+    if (ttl !== undefined && ttl !== null && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0)) {
+      return err(400, 'invalid_request', 'ttl_seconds must be a positive integer');
+    }
+    const name = b['name'];
+    if (name !== undefined && typeof name !== 'string') return err(400, 'invalid_request', 'name must be a string');
+    const targetId = typeof target === 'string' ? target : '';
+    if (scope === 'fleet' && !this.fleetRow(targetId)) return err(400, 'invalid_request', `fleet does not exist: ${targetId}`);
+    if (scope === 'endpoint' && this.fleet.indexByEndpointId(targetId) === undefined) return err(400, 'invalid_request', `endpoint does not exist: ${targetId}`);
+    const input: CreateKeyInput = { scopeLevel: scope as ScopeLevel, permissions: [...new Set(perms as string[])] };
+    if (scope !== 'organization') input.scopeTargetId = targetId;
+    if (typeof name === 'string' && name !== '') input.name = name;
+    if (typeof ttl === 'number') input.ttlSeconds = ttl;
+    const { keyId } = this.createKeyDirect(input);
+    const k = this.keysById.get(keyId);
+    if (!k) return err(500, 'internal', 'key vanished');
+    return json(201, {
+      key_id: k.keyId, name: k.name, api_key: k.plaintext, prefix: k.plaintext.slice(0, 16),
+      created_at: iso(k.createdAt), expires_at: k.expiresAt === null ? null : iso(k.expiresAt),
+    });
+  }
+
+  private revoke(keyId: string): SimResponse {
+    const k = this.keysById.get(keyId);
+    if (!k || k.tenant !== this.tenant || k.revokedAt !== null) return err(404, 'not_found', `api key ${keyId} not found`);
+    k.revokedAt = Date.now();
+    return json(200, { key_id: keyId, revoked: true });
+  }
+
+  private authorize(keyId: string, req: SimRequest): SimResponse {
+    const k = this.keysById.get(keyId);
+    if (!k || k.tenant !== this.tenant || (this.cfg.revokedKeys === 'gone' && k.revokedAt !== null)) {
+      return err(404, 'not_found', `api key ${keyId} not found`);
+    }
+    const b = parseJson(req);
+    if (!isRecord(b)) return err(400, 'invalid_request', 'request body must be a JSON object');
+    const { api_key: apiKey, permission, resource_type: rtype, resource_id: rid } = b;
+    if (typeof apiKey !== 'string' || apiKey === '') return err(400, 'invalid_request', 'api_key is required');
+    if (typeof permission !== 'string' || !PERMISSIONS.includes(permission)) return err(400, 'invalid_request', 'permission must be one of read, write, execute');
+    if (typeof rtype !== 'string' || !SCOPES.includes(rtype)) return err(400, 'invalid_request', 'resource_type must be one of organization, fleet, endpoint, agent');
+    if (rtype !== 'organization' && (typeof rid !== 'string' || rid === '')) return err(400, 'invalid_request', 'resource_id is required');
+    const resourceId = typeof rid === 'string' ? rid : '';
+    const valid = k.plaintext === apiKey && k.revokedAt === null;
+    if (valid) k.lastUsedAt = Date.now();
+    return json(200, {
+      valid,
+      permission_allowed: k.permissions.includes(permission),
+      scope_allowed: this.scopeAllows(k, rtype, resourceId),
+      expired: this.isExpired(k),
+      scope_level: k.scopeLevel,
+      scope_target_id: k.scopeTargetId,
+      validated_at: iso(Date.now()),
+    });
+  }
+
+  /** A key covers its own target; fleet keys also cover the fleet's endpoints, endpoint keys their fleet. */
+  private scopeAllows(k: KeyRecord, rtype: string, rid: string): boolean {
+    const epFleet = (id: string): string | undefined => {
+      const i = this.fleet.indexByEndpointId(id);
+      return i === undefined ? undefined : this.fleet.fleetIdOf(i);
+    };
+    switch (k.scopeLevel) {
+      case 'organization':
+        return true;
+      case 'fleet':
+        return (rtype === 'fleet' && rid === k.scopeTargetId) || (rtype === 'endpoint' && epFleet(rid) === k.scopeTargetId);
+      case 'endpoint':
+        return (rtype === 'endpoint' && rid === k.scopeTargetId) || (rtype === 'fleet' && epFleet(k.scopeTargetId) === rid);
+      case 'agent':
+        return rtype === 'agent' && rid === k.scopeTargetId;
+    }
+  }
+}
+
+/** Requests that change control-plane state (for RequestLog.mutations()). */
+export function thothMutation(req: SimRequest): boolean {
+  return (req.method === 'POST' && /\/thoth\/api-keys\/?$/.test(req.path)) || (req.method === 'DELETE' && /\/thoth\/api-keys\/[^/]+\/?$/.test(req.path));
+}

@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import { ResponseShapeError } from '../errors.js';
+import { HttpClient, seg } from '../http/client.js';
+import type { RetryPolicy } from '../http/retry.js';
+import { registerSecret } from '../secrets.js';
+import { SecretValue } from '../secret-value.js';
+import { USER_AGENT, VERSION } from '../version.js';
+import type { Permission } from '../intent/types.js';
+
+/** Control-plane calls of spec control-plane.md; the orchestrator sees only this. */
+export interface ThothApi {
+  getFleet(fleetId: string): Promise<Fleet | undefined>;
+  listKeys(): Promise<ApiKeyRow[]>;
+  /** Never retried: a repeated create can mint a second key. The plaintext is masked before return. */
+  createKey(p: CreateKeyParams): Promise<CreatedKey>;
+  authorize(p: AuthorizeParams): Promise<AuthorizeResult>;
+  /** `already-gone` for 404 (the provider client treats it as success). */
+  revokeKey(keyId: string): Promise<'revoked' | 'already-gone'>;
+  listEndpoints(fleetId: string): Promise<ThothEndpoint[]>;
+  close(): Promise<void>;
+}
+
+export interface ThothClientParams {
+  readonly baseUrl: string;
+  readonly tenant: string;
+  readonly credential: { readonly kind: 'api-key' | 'bearer'; readonly value: string };
+  readonly retry?: RetryPolicy;
+  readonly timeoutMs?: number;
+}
+
+const FleetSchema = z.looseObject({ fleet_id: z.string(), name: z.string().optional(), region: z.string().optional(), status: z.string().optional(), endpoint_count: z.number().optional() });
+const KeyRowSchema = z.looseObject({
+  key_id: z.string(),
+  name: z.string().nullish(),
+  prefix: z.string().nullish(),
+  scope_level: z.string().nullish(),
+  scope_target_id: z.string().nullish(),
+  permissions: z.array(z.string()).nullish(),
+  created_at: z.string().nullish(),
+  expires_at: z.string().nullish(),
+  last_used_at: z.string().nullish(),
+  active: z.boolean().nullish(),
+});
+const CreatedSchema = z.looseObject({ key_id: z.string().min(1), name: z.string().nullish(), api_key: z.string().min(8), prefix: z.string().nullish(), created_at: z.string().nullish(), expires_at: z.string().nullish() });
+const AuthorizeSchema = z.looseObject({ valid: z.boolean(), permission_allowed: z.boolean(), scope_allowed: z.boolean(), expired: z.boolean().nullish(), scope_level: z.string().nullish(), scope_target_id: z.string().nullish(), validated_at: z.string().nullish() });
+const EndpointSchema = z.looseObject({ endpoint_id: z.string(), hostname: z.string().nullish(), fleet_id: z.string().nullish(), os: z.string().nullish(), status: z.string().nullish(), managed_runtime_key_id: z.string().nullish(), last_seen: z.string().nullish() });
+
+export type Fleet = z.infer<typeof FleetSchema>;
+export type ApiKeyRow = z.infer<typeof KeyRowSchema>;
+export type AuthorizeRaw = z.infer<typeof AuthorizeSchema>;
+export type ThothEndpoint = z.infer<typeof EndpointSchema>;
+
+export interface CreateKeyParams {
+  readonly scopeLevel: 'fleet' | 'endpoint';
+  readonly scopeTargetId: string;
+  readonly permissions: readonly Permission[];
+  readonly name: string;
+  readonly ttlSeconds?: number;
+  readonly jitReason?: string;
+}
+export interface CreatedKey {
+  readonly keyId: string;
+  readonly apiKey: SecretValue;
+  readonly prefix?: string;
+  readonly expiresAt?: string;
+}
+export interface AuthorizeParams {
+  readonly keyId: string;
+  readonly apiKey: SecretValue;
+  readonly permission: Permission;
+  readonly resourceType: 'fleet' | 'endpoint';
+  readonly resourceId: string;
+}
+export interface AuthorizeResult extends AuthorizeRaw {
+  /** valid && permission_allowed && scope_allowed && !expired (computed client-side, as the provider does). */
+  readonly authorized: boolean;
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, call: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    // Name the fields, never echo values: a response may carry key material.
+    const fields = r.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
+    throw new ResponseShapeError('thoth', call, `missing or malformed field(s): ${fields}`);
+  }
+  return r.data;
+}
+
+function describeError(_status: number, text: string): { code?: string; message: string } {
+  try {
+    const b = JSON.parse(text) as Record<string, unknown>;
+    const code = typeof b['error'] === 'string' ? b['error'] : undefined;
+    const msg = [b['message'], b['error_description'], b['detail']].find((v) => typeof v === 'string') as string | undefined;
+    return { ...(code ? { code } : {}), message: msg ?? '' };
+  } catch {
+    return { message: '' };
+  }
+}
+
+class ThothClient implements ThothApi {
+  readonly #http: HttpClient;
+  readonly #t: string;
+
+  constructor(p: ThothClientParams) {
+    this.#t = `/${seg(p.tenant)}/thoth`;
+    const credential = p.credential;
+    this.#http = new HttpClient({
+      system: 'thoth',
+      baseUrl: p.baseUrl,
+      userAgent: USER_AGENT,
+      timeoutMs: p.timeoutMs ?? 30_000,
+      ...(p.retry ? { retry: p.retry } : {}),
+      describeError,
+      auth: {
+        headers: async () => ({
+          ...(credential.kind === 'api-key' ? { 'x-api-key': credential.value } : { authorization: `Bearer ${credential.value}` }),
+          accept: 'application/json',
+          // Attribution the provider sends so GovAPI can tell who changed what (reference/thoth.md §1.3).
+          'x-aten-provisioned-via': 'github-action',
+          'x-aten-provisioner': 'thoth-rotate',
+          'x-aten-provisioner-version': VERSION,
+        }),
+      },
+    });
+  }
+
+  async getFleet(fleetId: string): Promise<Fleet | undefined> {
+    const res = await this.#http.send({ method: 'GET', path: `${this.#t}/fleets/${seg(fleetId)}`, okStatuses: [404] });
+    if (res.status === 404) return undefined;
+    return parse(FleetSchema, safeJson(res.text), 'GET fleet');
+  }
+
+  async listKeys(): Promise<ApiKeyRow[]> {
+    const body = await this.#http.json({ method: 'GET', path: `${this.#t}/api-keys` });
+    return parse(z.looseObject({ api_keys: z.array(KeyRowSchema) }), body, 'GET api-keys').api_keys;
+  }
+
+  async createKey(p: CreateKeyParams): Promise<CreatedKey> {
+    const res = await this.#http.send({
+      method: 'POST',
+      path: `${this.#t}/api-keys`,
+      retry: false,
+      body: JSON.stringify({
+        scope_level: p.scopeLevel,
+        scope_target_id: p.scopeTargetId,
+        permissions: p.permissions,
+        name: p.name,
+        ...(p.ttlSeconds !== undefined ? { ttl_seconds: p.ttlSeconds } : {}),
+        ...(p.jitReason !== undefined ? { jit_reason: p.jitReason } : {}),
+      }),
+    });
+    const raw = safeJson(res.text) as Record<string, unknown> | undefined;
+    // Mask before anything else can touch the value, including a shape error below.
+    if (raw && typeof raw['api_key'] === 'string') registerSecret(raw['api_key']);
+    const body = parse(CreatedSchema, raw, 'POST api-keys');
+    return {
+      keyId: body.key_id,
+      apiKey: new SecretValue(body.api_key),
+      ...(body.prefix ? { prefix: body.prefix } : {}),
+      ...(body.expires_at ? { expiresAt: body.expires_at } : {}),
+    };
+  }
+
+  async authorize(p: AuthorizeParams): Promise<AuthorizeResult> {
+    const body = await this.#http.json({
+      method: 'POST',
+      path: `${this.#t}/api-keys/${seg(p.keyId)}/authorize`,
+      body: JSON.stringify({ api_key: p.apiKey.reveal(), permission: p.permission, resource_type: p.resourceType, resource_id: p.resourceId }),
+    });
+    const r = parse(AuthorizeSchema, body, 'POST authorize');
+    return { ...r, authorized: r.valid && r.permission_allowed && r.scope_allowed && !r.expired };
+  }
+
+  async revokeKey(keyId: string): Promise<'revoked' | 'already-gone'> {
+    const res = await this.#http.send({ method: 'DELETE', path: `${this.#t}/api-keys/${seg(keyId)}`, okStatuses: [404] });
+    return res.status === 404 ? 'already-gone' : 'revoked';
+  }
+
+  async listEndpoints(fleetId: string): Promise<ThothEndpoint[]> {
+    const body = await this.#http.json({ method: 'GET', path: `${this.#t}/endpoints?fleet_id=${seg(fleetId)}` });
+    return parse(z.looseObject({ data: z.array(EndpointSchema) }), body, 'GET endpoints').data;
+  }
+
+  async close(): Promise<void> {
+    await this.#http.close();
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function createThothClient(p: ThothClientParams): ThothApi {
+  return new ThothClient(p);
+}

@@ -1,0 +1,224 @@
+import * as core from '@actions/core';
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { HttpError, type SystemName } from '../errors.js';
+import { redact } from '../secrets.js';
+import { DEFAULT_RETRY, RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpRequest {
+  readonly method: Method;
+  /** Path and query relative to the base URL; ids already percent-encoded (see `seg`). */
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /** false for calls that must never be repeated (key creation). Default true. */
+  readonly retry?: boolean;
+  /** Extra statuses that are an answer, not an error (e.g. 404 on DELETE). */
+  readonly okStatuses?: readonly number[];
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly text: string;
+}
+
+/** Supplies auth headers; `invalidate` is called once on a 401 so an expired token is re-minted. */
+export interface AuthSource {
+  headers(): Promise<Record<string, string>>;
+  invalidate?(): void;
+}
+
+export interface HttpClientOptions {
+  readonly system: SystemName;
+  readonly baseUrl: string;
+  readonly userAgent: string;
+  /** Connections per origin; Jamf asks for at most 5. */
+  readonly maxConnections?: number;
+  readonly timeoutMs?: number;
+  /** Responses larger than this are refused (a hostile or broken server). */
+  readonly maxResponseBytes?: number;
+  readonly retry?: RetryPolicy;
+  readonly auth?: AuthSource;
+  /** Cookie names to keep between requests (Jamf Cloud sticky sessions). */
+  readonly stickyCookies?: readonly string[];
+  /** Turns an error body into a short message; its output is redacted again. */
+  readonly describeError?: (status: number, text: string, contentType: string) => { code?: string; message: string };
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Percent-encode one path segment (ids from intents and API responses). */
+export function seg(id: string | number): string {
+  return encodeURIComponent(String(id));
+}
+
+/**
+ * One HTTP client per external system: base URL, user agent, timeouts, bounded
+ * connections, retries with backoff and Retry-After, and errors that name the
+ * system, call and status but never a secret or a request body.
+ */
+export class HttpClient {
+  readonly system: SystemName;
+  readonly #opts: HttpClientOptions;
+  readonly #dispatcher: Dispatcher;
+  readonly #origin: string;
+  readonly #basePath: string;
+  readonly #cookies = new Map<string, string>();
+  /** Requests sent, for the benchmark and debug lines. */
+  requestCount = 0;
+
+  constructor(opts: HttpClientOptions) {
+    this.system = opts.system;
+    this.#opts = opts;
+    const url = new URL(opts.baseUrl);
+    this.#origin = url.origin;
+    this.#basePath = url.pathname.replace(/\/+$/, '');
+    // Honours HTTPS_PROXY/NO_PROXY like the runner's own tools; loopback is never proxied.
+    this.#dispatcher = new EnvHttpProxyAgent({
+      connections: opts.maxConnections ?? 8,
+      noProxy: [process.env['NO_PROXY'] ?? process.env['no_proxy'] ?? '', 'localhost,127.0.0.1,::1'].filter(Boolean).join(','),
+    });
+  }
+
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    const policy = this.#opts.retry ?? DEFAULT_RETRY;
+    const sleep = this.#opts.sleep ?? sleepReal;
+    const attempts = req.retry === false ? 1 : policy.attempts;
+    let reauthed = false;
+    for (let attempt = 1; ; attempt++) {
+      let res: HttpResponse;
+      try {
+        res = await this.#once(req);
+      } catch (e) {
+        const err = this.#transportError(req, e);
+        if (attempt >= attempts) throw err;
+        core.debug(`${this.system}: ${req.method} ${this.#logPath(req)} network error, retry ${attempt}/${attempts - 1}`);
+        await sleep(backoffDelay(policy, attempt));
+        continue;
+      }
+      if ((res.status >= 200 && res.status < 300) || req.okStatuses?.includes(res.status)) return res;
+      if (res.status === 401 && this.#opts.auth?.invalidate && !reauthed) {
+        // An OAuth token can expire between our clock check and the server's; re-mint once.
+        reauthed = true;
+        this.#opts.auth.invalidate();
+        attempt--;
+        continue;
+      }
+      const retryable = RETRYABLE_STATUSES.has(res.status);
+      if (retryable && attempt < attempts) {
+        const after = parseRetryAfter(res.headers['retry-after'], Date.now());
+        if (after === undefined || after <= policy.maxRetryAfterMs) {
+          const wait = after ?? backoffDelay(policy, attempt);
+          core.debug(`${this.system}: ${req.method} ${this.#logPath(req)} HTTP ${res.status}, retry ${attempt}/${attempts - 1} in ${wait} ms`);
+          await sleep(wait);
+          continue;
+        }
+      }
+      throw this.#statusError(req, res, retryable);
+    }
+  }
+
+  /** Send and parse a JSON body (empty body → undefined). */
+  async json(req: HttpRequest): Promise<unknown> {
+    const res = await this.send({ ...req, headers: { accept: 'application/json', ...req.headers } });
+    if (res.text.trim() === '') return undefined;
+    try {
+      return JSON.parse(res.text);
+    } catch {
+      throw new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: res.status, detail: 'response is not JSON', retryable: false });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
+  }
+
+  async #once(req: HttpRequest): Promise<HttpResponse> {
+    const headers: Record<string, string> = {
+      'user-agent': this.#opts.userAgent,
+      ...(this.#opts.auth ? await this.#opts.auth.headers() : {}),
+      ...req.headers,
+    };
+    if (req.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json';
+    }
+    if (this.#cookies.size > 0) headers['cookie'] = [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    this.requestCount++;
+    const timeout = this.#opts.timeoutMs ?? 30_000;
+    const res = await request(this.#origin + this.#basePath + req.path, {
+      method: req.method,
+      headers,
+      body: req.body ?? null,
+      dispatcher: this.#dispatcher,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      signal: AbortSignal.timeout(timeout),
+      maxRedirections: 0,
+    } as Parameters<typeof request>[1]);
+    const flat: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+    this.#keepCookies(res.headers['set-cookie']);
+    const text = await this.#readBody(res.body);
+    return { status: res.statusCode, headers: flat, text };
+  }
+
+  async #readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
+    const max = this.#opts.maxResponseBytes ?? 32 * 1024 * 1024;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > max) {
+        body.destroy();
+        throw new Error(`response larger than ${max} bytes refused`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  #keepCookies(setCookie: string | string[] | undefined): void {
+    const names = this.#opts.stickyCookies;
+    if (!names || !setCookie) return;
+    for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
+      const [pair] = line.split(';');
+      const eq = pair?.indexOf('=') ?? -1;
+      if (!pair || eq <= 0) continue;
+      const name = pair.slice(0, eq).trim();
+      if (names.includes(name)) this.#cookies.set(name, pair.slice(eq + 1).trim());
+    }
+  }
+
+  /** The path for messages: no query string (it may carry filters with many ids). */
+  #logPath(req: HttpRequest): string {
+    return this.#basePath + req.path.split('?')[0];
+  }
+
+  #transportError(req: HttpRequest, e: unknown): HttpError {
+    const cause = e as { code?: string; name?: string; message?: string };
+    const what = cause.name === 'TimeoutError' || cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT'
+      ? `no answer within ${this.#opts.timeoutMs ?? 30_000} ms`
+      : (cause.code ?? cause.message ?? 'connection failed');
+    return new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: 0, detail: redact(String(what)), retryable: true });
+  }
+
+  #statusError(req: HttpRequest, res: HttpResponse, retryable: boolean): HttpError {
+    let code: string | undefined;
+    let message = '';
+    try {
+      const d = this.#opts.describeError?.(res.status, res.text, res.headers['content-type'] ?? '');
+      code = d?.code;
+      message = d?.message ?? '';
+    } catch {
+      message = '';
+    }
+    if (res.status === 403 && /text\/html/i.test(res.headers['content-type'] ?? '') && this.system !== 'jamf') {
+      message = 'blocked by a WAF or ingress (HTML 403); check the URL and network path';
+    }
+    message = redact(message.replace(/\s+/g, ' ').trim()).slice(0, 300);
+    return new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: res.status, code, detail: message, retryable });
+  }
+}

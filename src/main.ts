@@ -1,0 +1,69 @@
+import * as core from '@actions/core';
+import * as path from 'node:path';
+import { createAdapters, type AdapterFactory } from './adapters.js';
+import { ConfigError, errorMessage } from './errors.js';
+import { loadIntents } from './intent/load.js';
+import type { Intent } from './intent/types.js';
+import { applyMode } from './modes/apply.js';
+import type { ModeResult } from './modes/common.js';
+import { planMode } from './modes/plan.js';
+import { revokeMode } from './modes/revoke.js';
+import { setOutputs, overallStatus } from './outputs.js';
+import { isPullRequestEvent } from './run-info.js';
+import { checkRunConfig } from './run-config.js';
+import { redact } from './secrets.js';
+import { readSettings, type Settings } from './settings.js';
+import { renderSummary } from './summary.js';
+
+/**
+ * The action: read inputs and intents (every problem reported before any
+ * request), run the mode, set outputs, and write the job summary even on failure.
+ */
+export async function run(factory: AdapterFactory = createAdapters): Promise<void> {
+  let mode = 'plan';
+  let result: ModeResult = { outcomes: [], notes: [] };
+  let error: string | undefined;
+  try {
+    const settings: Settings = readSettings();
+    mode = settings.mode;
+    const workspace = process.env['GITHUB_WORKSPACE'] || process.cwd();
+    const intents: Intent[] = await loadIntents(path.resolve(workspace, settings.intents), { workspace });
+    checkRunConfig(settings, intents);
+    if (mode !== 'plan' && isPullRequestEvent()) {
+      result.notes.push(`${mode} requested on a ${process.env['GITHUB_EVENT_NAME']} event: ran plan instead (nothing is mutated from pull requests)`);
+      core.warning(result.notes[0]!);
+      mode = 'plan';
+    }
+    const notes = result.notes;
+    result = mode === 'apply' ? await applyMode(settings, intents, factory) : mode === 'revoke' ? await revokeMode(settings, intents, factory) : await planMode(settings, intents, factory);
+    result.notes.unshift(...notes);
+    setOutputs(mode, result, settings.exposeKey);
+  } catch (e) {
+    error = redact(errorMessage(e));
+    core.setOutput('status', 'failed');
+    if (e instanceof ConfigError) for (const p of e.problems) core.error(redact(`${p.field}: ${p.problem} (${p.fix})`), { file: p.file, ...(p.line ? { startLine: p.line } : {}), ...(p.col ? { startColumn: p.col } : {}) });
+  }
+  const status = error ? 'failed' : overallStatus(mode, result.outcomes);
+  if (status === 'failed' || status === 'rolled-back') {
+    core.setFailed(`thoth-rotate failed: ${error ?? result.outcomes.filter((o) => o.status === 'failed' || o.status === 'rolled-back').map((o) => `${o.name}: ${redact(o.message)}`).join('; ')}`);
+  }
+  await writeSummary(renderSummary({ title: 'thoth-rotate', mode, status, outcomes: result.outcomes, notes: result.notes, error, evidenceUrl }));
+}
+
+function evidenceUrl(p: string): string | undefined {
+  const server = process.env['GITHUB_SERVER_URL'];
+  const repo = process.env['GITHUB_REPOSITORY'];
+  return server && repo ? `${server}/${repo}/blob/HEAD/${p}` : undefined;
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env['GITHUB_STEP_SUMMARY']) {
+    core.info(markdown);
+    return;
+  }
+  try {
+    await core.summary.addRaw(redact(markdown), true).write();
+  } catch (e) {
+    core.warning(`could not write the job summary: ${errorMessage(e)}`);
+  }
+}

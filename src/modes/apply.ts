@@ -1,0 +1,54 @@
+import type { AdapterFactory } from '../adapters.js';
+import { errorMessage } from '../errors.js';
+import { Journal } from '../evidence/journal.js';
+import type { Intent } from '../intent/types.js';
+import { currentRun } from '../run-info.js';
+import type { Settings } from '../settings.js';
+import type { RotationOutcome } from '../rotation/context.js';
+import { abandon, rotate } from '../rotation/rotate.js';
+import { log, openEvidenceRepo, withIntent, type ModeResult } from './common.js';
+
+/** Start rotations that are due and continue those in flight, one intent after another. */
+export async function applyMode(settings: Settings, intents: readonly Intent[], factory: AdapterFactory, now: () => Date = () => new Date()): Promise<ModeResult> {
+  const repo = await openEvidenceRepo(settings);
+  if (!repo) throw new Error('apply needs github-token and GITHUB_REPOSITORY to keep evidence');
+  const run = currentRun();
+  const outcomes: RotationOutcome[] = [];
+  for (const intent of intents) {
+    outcomes.push(
+      await withIntent(settings, intent, factory, async (a) => {
+        let journal: Journal | undefined;
+        try {
+          journal = await Journal.open(repo.files, repo.branch, intent, run, now);
+          const deps = { intent, thoth: a.thoth, mdm: a.mdm, journal, run, now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), log, sealKey: settings.rollbackSealKey };
+          try {
+            return await rotate(deps);
+          } catch (e) {
+            await abandon(deps, e);
+            throw e;
+          }
+        } catch (e) {
+          log.warning(`${intent.name}: ${errorMessage(e)}`);
+          return failedOutcome(intent, journal, e);
+        }
+      }),
+    );
+  }
+  return { outcomes, notes: [] };
+}
+
+function failedOutcome(intent: Intent, journal: Journal | undefined, e: unknown): RotationOutcome {
+  const r = journal?.record;
+  return {
+    name: intent.name,
+    fleet: intent.fleet.id,
+    state: r?.state ?? 'pending',
+    status: 'failed',
+    message: errorMessage(e),
+    newKeyId: r?.newKey?.keyId,
+    oldKeyId: r?.oldKey?.keyId,
+    evidencePath: intent.evidencePath,
+    evidenceCommit: journal?.lastCommit,
+    warnings: [],
+  };
+}

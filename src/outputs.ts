@@ -1,0 +1,32 @@
+import * as core from '@actions/core';
+import type { ModeResult } from './modes/common.js';
+import type { RotationOutcome } from './rotation/context.js';
+
+const PRIORITY = ['failed', 'rolled-back', 'revoked', 'in-progress', 'completed'] as const;
+
+/** One word for the whole run (spec §4), worst first. */
+export function overallStatus(mode: string, outcomes: readonly RotationOutcome[]): string {
+  if (outcomes.some((o) => o.status === 'failed')) return 'failed';
+  if (mode === 'plan') return 'planned';
+  for (const s of PRIORITY) {
+    if (outcomes.some((o) => o.status === s || (s === 'in-progress' && o.status === 'busy'))) return s;
+  }
+  return 'unchanged';
+}
+
+export function setOutputs(mode: string, result: ModeResult, exposeKey: boolean): void {
+  const o = result.outcomes;
+  core.setOutput('status', overallStatus(mode, o));
+  core.setOutput('rotations', JSON.stringify(o.map((r) => ({ name: r.name, fleet: r.fleet, state: r.state, newKeyId: r.newKeyId ?? null, oldKeyId: r.oldKeyId ?? null, evidencePath: r.evidencePath }))));
+  const minted = o.filter((r) => r.apiKey);
+  if (minted.length === 1) core.setOutput('key-id', minted[0]!.newKeyId ?? '');
+  else if (o.length === 1 && o[0]!.newKeyId) core.setOutput('key-id', o[0]!.newKeyId);
+  core.setOutput('revoked-key-ids', [...new Set(o.flatMap((r) => r.revokedKeyIds ?? []))].join(','));
+  const commit = [...o].reverse().find((r) => r.evidenceCommit)?.evidenceCommit;
+  if (commit) core.setOutput('evidence-commit', commit);
+  if (result.matrix) core.setOutput('matrix', JSON.stringify(result.matrix));
+  if (exposeKey) {
+    if (minted.length === 1) core.setOutput('api-key', minted[0]!.apiKey!.reveal());
+    else if (minted.length > 1) core.warning('expose-key: this run minted more than one key; api-key is set only for single-key runs');
+  }
+}

@@ -1,0 +1,66 @@
+import type { ThothApi } from '../clients/thoth.js';
+import type { Journal } from '../evidence/journal.js';
+import type { RunInfo } from '../evidence/record.js';
+import type { Intent } from '../intent/types.js';
+import type { MdmProvider } from '../mdm/provider.js';
+import type { SecretValue } from '../secret-value.js';
+import type { Verdict } from './verdict.js';
+
+/** Everything one rotation run needs; adapters come in behind their interfaces. */
+export interface RotationDeps {
+  readonly intent: Intent;
+  readonly thoth: ThothApi;
+  readonly mdm: MdmProvider;
+  readonly journal: Journal;
+  readonly run: RunInfo;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly log: Log;
+  readonly sealKey?: Buffer | undefined;
+}
+
+export interface Log {
+  info(message: string): void;
+  warning(message: string): void;
+}
+
+/** How one intent's run ended, for outputs and the summary. */
+export type RunStatus = 'waiting' | 'busy' | 'unchanged' | 'in-progress' | 'completed' | 'rolled-back' | 'failed' | 'revoked' | 'planned';
+
+export interface RotationOutcome {
+  readonly name: string;
+  readonly fleet: string;
+  readonly state: string;
+  readonly status: RunStatus;
+  readonly message: string;
+  readonly newKeyId?: string | undefined;
+  readonly oldKeyId?: string | undefined;
+  readonly evidencePath: string;
+  readonly evidenceCommit?: string | undefined;
+  readonly validation?: Verdict | undefined;
+  readonly warnings: readonly string[];
+  readonly revokedKeyIds?: readonly string[];
+  /** Only when this run minted it; for `expose-key`. */
+  readonly apiKey?: SecretValue | undefined;
+}
+
+/** Key names carry the rotation name, so a key whose plaintext was lost can be found again. */
+export function keyNamePrefix(intent: Intent): string {
+  return `thoth-rotate ${intent.name} `;
+}
+
+export function keyName(intent: Intent, run: RunInfo): string {
+  return `${keyNamePrefix(intent)}run ${run.id}.${run.attempt}`;
+}
+
+/** The resource the new key must be authorized on. */
+export function keyResource(intent: Intent): { resourceType: 'fleet' | 'endpoint'; resourceId: string } {
+  return intent.key.scope === 'endpoint' && intent.key.endpointId
+    ? { resourceType: 'endpoint', resourceId: intent.key.endpointId }
+    : { resourceType: 'fleet', resourceId: intent.fleet.id };
+}
+
+/** The lease a run takes while it works: long enough to cover one validation poll. */
+export function leaseUntil(intent: Intent, now: Date): string {
+  return new Date(now.getTime() + intent.validation.timeoutMs + 15 * 60_000).toISOString();
+}

@@ -1,0 +1,76 @@
+import type { ValidationSummary } from '../evidence/record.js';
+import type { MdmDevice } from '../mdm/provider.js';
+import type { RotationDeps } from './context.js';
+import { decideValidation, type MdmDeviceObs, type Verdict } from './verdict.js';
+
+/**
+ * One validation observation: the fleet's endpoints from the control plane, and
+ * fresh MDM data for the devices not yet confirmed (a confirmed device — checked
+ * in since the refresh and reporting the new key — is not read again).
+ */
+export class Observer {
+  readonly #d: RotationDeps;
+  readonly #devices: readonly MdmDevice[];
+  readonly #refreshSentAt: Date;
+  readonly #newKeyId: string;
+  readonly #oldKeyId: string | undefined;
+  readonly #latest = new Map<string, MdmDeviceObs>();
+  /** MDM device reads made, for the benchmark and the summary. */
+  reads = 0;
+
+  constructor(d: RotationDeps, devices: readonly MdmDevice[], refreshSentAt: Date, newKeyId: string, oldKeyId: string | undefined) {
+    this.#d = d;
+    this.#devices = devices;
+    this.#refreshSentAt = refreshSentAt;
+    this.#newKeyId = newKeyId;
+    this.#oldKeyId = oldKeyId;
+    for (const dev of devices) this.#latest.set(dev.mdmId, dev);
+  }
+
+  async observe(): Promise<Verdict> {
+    const pending = this.#devices.filter((dev) => !this.#confirmed(this.#latest.get(dev.mdmId)));
+    const [endpoints, fresh] = await Promise.all([this.#d.thoth.listEndpoints(this.#d.intent.fleet.id), this.#d.mdm.observe(pending)]);
+    this.reads += pending.length;
+    for (const obs of fresh) this.#latest.set(obs.mdmId, obs);
+    const v = this.#d.intent.validation;
+    return decideValidation({
+      thoth: endpoints.map((e) => ({
+        endpointId: e.endpoint_id,
+        hostname: e.hostname ?? e.endpoint_id,
+        ...(e.managed_runtime_key_id ? { keyId: e.managed_runtime_key_id } : {}),
+        ...(e.last_seen ? { lastSeen: new Date(e.last_seen) } : {}),
+      })),
+      mdm: [...this.#latest.values()],
+      newKeyId: this.#newKeyId,
+      ...(this.#oldKeyId ? { oldKeyId: this.#oldKeyId } : {}),
+      refreshSentAt: this.#refreshSentAt,
+      now: this.#d.now(),
+      activeWithinMs: v.activeWithinMs,
+      minHealthy: v.minHealthy,
+    });
+  }
+
+  #confirmed(obs: MdmDeviceObs | undefined): boolean {
+    if (!obs?.lastContact || obs.lastContact.getTime() <= this.#refreshSentAt.getTime()) return false;
+    return obs.health === undefined || obs.health.keyId === this.#newKeyId;
+  }
+}
+
+export function summarize(v: Verdict, at: Date): ValidationSummary {
+  return {
+    at: at.toISOString(),
+    total: v.total,
+    active: v.active,
+    healthy: v.healthy,
+    onOldKey: v.onOldKey,
+    notCheckedIn: v.notCheckedIn,
+    inactive: v.inactive,
+    healthyShare: v.healthyShare,
+    stragglers: v.stragglers,
+    stragglersOmitted: v.stragglersOmitted,
+  };
+}
+
+export function verdictLine(v: Verdict): string {
+  return `${v.healthy}/${v.active} active endpoint(s) healthy on the new key (${(v.healthyShare * 100).toFixed(1)}%), ${v.onOldKey} on the old key, ${v.notCheckedIn} not checked in, ${v.inactive} inactive of ${v.total}`;
+}

@@ -1,0 +1,218 @@
+import { StaleWriteError } from '../clients/github-contents.js';
+import { HttpError, errorMessage } from '../errors.js';
+import { Journal, type EventInput } from '../evidence/journal.js';
+import { fingerprint, type EvidenceRecord } from '../evidence/record.js';
+import { seal } from '../evidence/seal.js';
+import { windowStatus } from '../intent/window.js';
+import type { ConfigSnapshot } from '../mdm/provider.js';
+import { keyName, keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
+import { nextStep } from './next-step.js';
+import { preflight, type Preflight } from './preflight.js';
+import { sweepLostKeys } from './sweep.js';
+import { refreshAndValidate, validateRefreshed } from './validate-phase.js';
+import { revokeOldKey } from './finish.js';
+import { outcome } from './outcome.js';
+
+/**
+ * One `apply` pass over one rotation: the runbook of spec §1, resumed from
+ * whatever state the evidence record holds.
+ */
+export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
+  const record = d.journal.record;
+  const win = d.intent.window ? windowStatus(d.intent.window, d.now()) : { open: false };
+  const step = nextStep({ record, run: d.run, now: d.now(), windowOpen: win.open, opensAt: win.opensAt, validationWindowMs: d.intent.validation.windowMs });
+  d.log.info(`next step: ${step.kind}`);
+  switch (step.kind) {
+    case 'done':
+      return outcome(d, record, 'unchanged', `nothing to do: rotation is ${record?.state}`);
+    case 'wait-window':
+      return outcome(d, record, 'waiting', `waiting for window${step.opensAt ? ` (opens ${step.opensAt.toISOString()})` : ' (no further opening)'}`);
+    case 'busy':
+      return outcome(d, record, 'busy', `run ${step.owner.id}.${step.owner.attempt} holds this rotation until ${step.until.toISOString()}; not touching it`);
+    case 'wait-revocation':
+      return outcome(d, record, 'in-progress', `validated; old key revocation due at ${step.dueAt.toISOString()}`);
+    case 'begin':
+      return begin(d, Journal.genesis(d.intent), win.open);
+    case 'recover-undeployed':
+      return recoverUndeployed(d, record!, win.open);
+    case 'refresh':
+      return refreshAndValidate(d, undefined);
+    case 'validate':
+      return validateRefreshed(d, undefined);
+    case 'revoke-old':
+      return revokeOldKey(d);
+  }
+}
+
+/**
+ * A run stopped before recording `deployed`. The MDM is the truth: if it already
+ * carries the recorded new key, the key was deployed and we continue; otherwise
+ * every key minted for this rotation is unusable (its plaintext died with the run)
+ * and is revoked before starting over.
+ */
+async function recoverUndeployed(d: RotationDeps, record: EvidenceRecord, windowOpen: boolean): Promise<RotationOutcome> {
+  const snapshot = await d.mdm.readConfig();
+  const newKeyId = record.newKey?.keyId;
+  if (newKeyId && snapshot.keyId === newKeyId) {
+    await d.journal.commit({ state: 'deployed', lease: { run: d.run, until: leaseUntil(d.intent, d.now()) }, events: [{ step: 'reconcile', outcome: 'info', detail: `MDM configuration already carries new key ${newKeyId}; continuing from deployed` }] });
+    return refreshAndValidate(d, undefined);
+  }
+  const revoked = await sweepLostKeys(d, snapshot.keyId);
+  if (!windowOpen) {
+    if (revoked.length > 0 || record.state !== 'pending' || record.newKey) {
+      const { newKey: _dropped, ...rest } = record;
+      await d.journal.commit({ base: rest as EvidenceRecord, state: 'pending', lease: null, events: [{ step: 'reconcile', outcome: 'waiting', detail: `interrupted run cleaned up; waiting for window to start again` }] });
+    }
+    return outcome(d, d.journal.record, 'waiting', 'interrupted rotation cleaned up; waiting for window');
+  }
+  const { newKey: _dropped, ...rest } = record;
+  return begin(d, { ...(rest as EvidenceRecord) }, true, snapshot);
+}
+
+async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean, known?: ConfigSnapshot): Promise<RotationOutcome> {
+  const { intent, thoth, journal } = d;
+  // Read everything first: a broken profile or a wrong region must not cost a key.
+  const pre: Preflight = await preflight(d, known);
+  if (pre.problems.length > 0) {
+    return outcome(d, journal.record, 'failed', `preflight failed, nothing changed: ${pre.problems.join('; ')}`, pre.warnings);
+  }
+  const snapshot = pre.snapshot;
+  try {
+    await journal.commit({
+      base,
+      state: 'pending',
+      set: { oldKey: { keyId: pre.oldKeyId, ...(pre.oldPrefix ? { prefix: pre.oldPrefix } : {}) } },
+      lease: { run: d.run, until: leaseUntil(intent, d.now()) },
+      events: [
+        { step: 'window-check', outcome: 'ok', detail: windowOpen ? 'rotation window is open' : 'window not required' },
+        { step: 'preflight', outcome: 'ok', detail: `fleet ${intent.fleet.id} in ${pre.region}; deployed key ${pre.oldKeyId}; ${pre.memberCount} device(s) in group` },
+        { step: 'claim', outcome: 'ok', detail: `run ${d.run.id}.${d.run.attempt} claimed the rotation` },
+      ],
+    });
+  } catch (e) {
+    if (e instanceof StaleWriteError) return outcome(d, journal.record, 'busy', 'another run claimed this rotation first; not touching it');
+    throw e;
+  }
+  await sweepLostKeys(d, snapshot.keyId);
+
+  // 1. Create (never retried) — the plaintext is masked inside the client before it returns.
+  let created;
+  try {
+    created = await thoth.createKey({
+      scopeLevel: intent.key.scope,
+      scopeTargetId: keyResource(intent).resourceId,
+      permissions: intent.key.permissions,
+      name: keyName(intent, d.run),
+      ...(intent.key.ttlMs !== undefined ? { ttlSeconds: Math.round(intent.key.ttlMs / 1000) } : {}),
+      ...(intent.ticket ? { jitReason: `${intent.ticket} (thoth-rotate ${intent.name})` } : { jitReason: `thoth-rotate ${intent.name}` }),
+    });
+  } catch (e) {
+    // An ambiguous failure may still have minted a key we can never use: find it by name and revoke it.
+    const ambiguous = !(e instanceof HttpError) || e.status === 0 || e.status >= 500;
+    const swept = ambiguous ? await sweepLostKeys(d, snapshot.keyId).catch(() => []) : [];
+    await journal.commit({ lease: null, events: [{ step: 'create-key', outcome: 'failed', detail: `${errorMessage(e)}${swept.length ? `; revoked ${swept.join(', ')} minted by the failed call` : ''}` }] });
+    return outcome(d, journal.record, 'failed', `key creation failed: ${errorMessage(e)}`);
+  }
+  const newKey = { keyId: created.keyId, ...(created.prefix ? { prefix: created.prefix } : {}), ...(created.expiresAt ? { expiresAt: created.expiresAt } : {}), fingerprint: fingerprint(created.apiKey.reveal()) };
+  try {
+    await journal.commit({ state: 'created', set: { newKey }, events: [{ step: 'create-key', outcome: 'ok', detail: `created ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}` }] });
+  } catch (e) {
+    // Unrecorded keys are never left behind.
+    await thoth.revokeKey(created.keyId).catch(() => undefined);
+    throw new Error(`could not record new key ${created.keyId} in evidence, so it was revoked: ${errorMessage(e)}`);
+  }
+
+  // 2. Authorize every permission on the target before anything reaches a device.
+  const resource = keyResource(intent);
+  const verdicts = [];
+  for (const permission of intent.key.permissions) {
+    const r = await thoth.authorize({ keyId: created.keyId, apiKey: created.apiKey, permission, ...resource });
+    verdicts.push({ permission, r });
+  }
+  const denied = verdicts.filter((v) => !v.r.authorized);
+  const authEvents = verdicts.map((v) => ({
+    step: 'authorize',
+    outcome: v.r.authorized ? ('ok' as const) : ('failed' as const),
+    detail: `${v.permission} on ${resource.resourceType} ${resource.resourceId}: valid=${v.r.valid} permission_allowed=${v.r.permission_allowed} scope_allowed=${v.r.scope_allowed} expired=${Boolean(v.r.expired)}`,
+  }));
+  if (denied.length > 0) {
+    await thoth.revokeKey(created.keyId);
+    await journal.commit({ state: 'failed', lease: null, events: [...authEvents, { step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${created.keyId}: not authorized for ${denied.map((v) => v.permission).join(', ')}` }] });
+    return outcome(d, journal.record, 'failed', `new key not authorized for ${denied.map((v) => v.permission).join(', ')}; it was revoked and nothing was deployed`);
+  }
+  const sealed = d.sealKey ? seal(JSON.stringify(snapshot.items), d.sealKey, `${intent.fleet.id}/${intent.name}`) : undefined;
+  await journal.commit({
+    state: 'authorized',
+    ...(sealed ? { set: { rollbackSeal: sealed } } : {}),
+    events: [...authEvents, { step: 'mdm-snapshot', outcome: 'ok', detail: `snapshot of ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} kept for rollback${sealed ? ' (sealed into this record)' : ' (in memory only; set rollback-seal-key to keep it across runs)'}` }],
+  });
+
+  // 3. Deploy: rewrite only the three settings, then confirm by reading back.
+  try {
+    await d.mdm.writeConfig(snapshot, { apiKey: created.apiKey, keyId: created.keyId, revokedKeyIds: snapshot.revokedKeyIds });
+  } catch (e) {
+    return deployFailed(d, snapshot, created.keyId, e);
+  }
+  await journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} now deliver key ${created.keyId}; read back confirmed` }] });
+  const result = await refreshAndValidate(d, snapshot);
+  return { ...result, apiKey: created.apiKey };
+}
+
+/**
+ * The write failed or could not be confirmed. Find out what the MDM serves now:
+ * the old key (valid) → revoke the new one; the new key → carry on; unknown →
+ * leave both keys alone and let the next run reconcile.
+ */
+async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId: string, e: unknown): Promise<RotationOutcome> {
+  let served: string | undefined;
+  try {
+    served = (await d.mdm.readConfig()).keyId;
+  } catch (readErr) {
+    await d.journal.commit({ lease: null, events: [{ step: 'mdm-update', outcome: 'failed', detail: `${errorMessage(e)}; could not read the configuration back (${errorMessage(readErr)}); both keys left valid, the next run reconciles` }] });
+    return outcome(d, d.journal.record, 'failed', `MDM update failed and its outcome is unknown: ${errorMessage(e)}`);
+  }
+  if (served === newKeyId) {
+    await d.journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}` }] });
+    return refreshAndValidate(d, snapshot);
+  }
+  await d.thoth.revokeKey(newKeyId);
+  const transient = e instanceof HttpError ? e.retryable : false;
+  const { newKey: _n, ...rest } = d.journal.record!;
+  await d.journal.commit({
+    base: transient ? (rest as EvidenceRecord) : d.journal.record!,
+    state: transient ? 'pending' : 'failed',
+    lease: null,
+    events: [
+      { step: 'mdm-update', outcome: 'failed', detail: `${errorMessage(e)}; configuration still delivers ${served ?? 'no key'}` },
+      { step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${newKeyId}, which never reached the fleet${transient ? '; the next run in the window starts again' : ''}` },
+    ],
+  });
+  return outcome(d, d.journal.record, 'failed', `MDM update failed (${errorMessage(e)}); new key revoked, fleet still on ${served ?? snapshot.keyId}`);
+}
+
+/**
+ * The run is ending on an unexpected error. If it minted a key that never reached
+ * the MDM, that key's plaintext dies with this process: revoke it now rather than
+ * leave it to the next run. Then release the lease so the next run can start.
+ * Best effort: a failure here is reported, never thrown over the original error.
+ */
+export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
+  const rec = d.journal.record;
+  if (!rec || !rec['lease'] || ['completed', 'rolled-back', 'failed', 'revoked'].includes(rec.state)) return;
+  const events: EventInput[] = [{ step: 'error', outcome: 'failed', detail: `run stopped: ${errorMessage(cause)}` }];
+  try {
+    if ((rec.state === 'created' || rec.state === 'authorized' || rec.state === 'pending') && rec.newKey) {
+      const served = (await d.mdm.readConfig()).keyId;
+      if (served !== rec.newKey.keyId) {
+        await d.thoth.revokeKey(rec.newKey.keyId);
+        events.push({ step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${rec.newKey.keyId}: never reached the MDM configuration` });
+        const { newKey: _n, ...rest } = rec;
+        await d.journal.commit({ base: rest as EvidenceRecord, state: 'pending', lease: null, events });
+        return;
+      }
+    }
+    await d.journal.commit({ lease: null, events });
+  } catch (e) {
+    d.log.warning(`could not record the failure in evidence: ${errorMessage(e)}`);
+  }
+}

@@ -1,0 +1,101 @@
+import { errorMessage } from '../errors.js';
+import { unseal } from '../evidence/seal.js';
+import type { ConfigSnapshot, SnapshotItem } from '../mdm/provider.js';
+import { leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
+import { Observer, summarize, verdictLine } from './observe.js';
+import { outcome } from './outcome.js';
+import type { Verdict } from './verdict.js';
+
+/** Runbook step 5: ask the group to check in now, then validate. */
+export async function refreshAndValidate(d: RotationDeps, snapshot: ConfigSnapshot | undefined): Promise<RotationOutcome> {
+  const devices = await d.mdm.members();
+  const refreshSentAt = d.now();
+  const refused = await d.mdm.refresh(devices);
+  await d.journal.commit({
+    state: 'refreshed',
+    set: { refreshSentAt: refreshSentAt.toISOString() },
+    lease: { run: d.run, until: leaseUntil(d.intent, refreshSentAt) },
+    events: [{ step: 'refresh', outcome: refused.length ? 'info' : 'ok', detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)${refused.length ? `; refused: ${refused.slice(0, 20).join(', ')}${refused.length > 20 ? ` and ${refused.length - 20} more` : ''}` : ''}` }],
+  });
+  return poll(d, new Observer(d, devices, refreshSentAt, d.journal.record!.newKey!.keyId, d.journal.record!.oldKey?.keyId), refreshSentAt, snapshot);
+}
+
+/** A run resumed at `refreshed`: validate against the recorded refresh time. */
+export async function validateRefreshed(d: RotationDeps, snapshot: ConfigSnapshot | undefined): Promise<RotationOutcome> {
+  const rec = d.journal.record!;
+  const devices = await d.mdm.members();
+  const refreshSentAt = new Date(rec.refreshSentAt ?? d.now().toISOString());
+  await d.journal.commit({ lease: { run: d.run, until: leaseUntil(d.intent, d.now()) }, events: [{ step: 'resume', outcome: 'info', detail: `validation resumed by run ${d.run.id}.${d.run.attempt}` }] });
+  return poll(d, new Observer(d, devices, refreshSentAt, rec.newKey!.keyId, rec.oldKey?.keyId), refreshSentAt, snapshot ?? unsealedSnapshot(d));
+}
+
+/** Poll until the verdict passes or the deadline (refresh time + validation.timeout) passes. */
+async function poll(d: RotationDeps, observer: Observer, refreshSentAt: Date, snapshot: ConfigSnapshot | undefined): Promise<RotationOutcome> {
+  const { timeoutMs, pollIntervalMs } = d.intent.validation;
+  const deadline = refreshSentAt.getTime() + timeoutMs;
+  let polls = 0;
+  for (;;) {
+    const verdict = await observer.observe();
+    polls++;
+    d.log.info(`validation poll ${polls}: ${verdictLine(verdict)}`);
+    if (verdict.pass) {
+      const at = d.now();
+      const validation = summarize(verdict, at);
+      await d.journal.commit({ state: 'validated', set: { validation, validatedAt: at.toISOString() }, events: [{ step: 'validate', outcome: 'ok', detail: verdictLine(verdict) }, ...driftEvents(verdict)] });
+      const due = new Date(at.getTime() + d.intent.validation.windowMs);
+      await d.journal.commit({ state: 'awaiting-revocation', lease: null, events: [{ step: 'schedule-revocation', outcome: 'waiting', detail: `old key ${d.journal.record!.oldKey?.keyId} is revoked by the first apply after ${due.toISOString()} if validation still holds` }] });
+      return outcome(d, d.journal.record, 'in-progress', `validated; old key revocation due at ${due.toISOString()}`, verdict.drift, verdict);
+    }
+    if (d.now().getTime() + pollIntervalMs > deadline) return validationFailed(d, verdict, snapshot);
+    await d.sleep(pollIntervalMs);
+  }
+}
+
+function driftEvents(v: Verdict) {
+  return v.drift.length ? [{ step: 'identity-drift', outcome: 'info' as const, detail: v.drift.slice(0, 20).join('; ') }] : [];
+}
+
+/**
+ * Validation did not pass in time. `restore` puts the snapshot back first (the
+ * old key is still valid), refreshes, and only then revokes the new key; `hold`
+ * keeps both keys and fails so a human decides.
+ */
+async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: ConfigSnapshot | undefined): Promise<RotationOutcome> {
+  const validation = summarize(verdict, d.now());
+  const failedEvent = { step: 'validate', outcome: 'failed' as const, detail: `${verdict.reason}: ${verdictLine(verdict)}` };
+  const newKeyId = d.journal.record!.newKey!.keyId;
+  if (d.intent.rollback.onValidationFailure === 'hold' || !snapshot) {
+    const why = snapshot ? 'rollback.onValidationFailure is hold' : 'no snapshot to restore (set rollback-seal-key to keep one across runs)';
+    await d.journal.commit({ set: { validation }, lease: null, events: [failedEvent, ...driftEvents(verdict), { step: 'hold', outcome: 'info', detail: `both keys kept valid: ${why}; the next apply validates again` }] });
+    return outcome(d, d.journal.record, 'failed', `validation failed (${verdict.reason}); holding both keys: ${why}`, verdict.drift, verdict);
+  }
+  try {
+    await d.mdm.restoreConfig(snapshot);
+  } catch (e) {
+    await d.journal.commit({ set: { validation }, lease: null, events: [failedEvent, { step: 'rollback', outcome: 'failed', detail: `could not restore the configuration (${errorMessage(e)}); new key ${newKeyId} kept valid because devices may hold it` }] });
+    return outcome(d, d.journal.record, 'failed', `validation failed and rollback failed: ${errorMessage(e)}`, verdict.drift, verdict);
+  }
+  const devices = await d.mdm.members();
+  const refused = await d.mdm.refresh(devices);
+  await d.thoth.revokeKey(newKeyId);
+  await d.journal.commit({
+    state: 'rolled-back',
+    set: { validation },
+    lease: null,
+    events: [
+      failedEvent,
+      { step: 'rollback', outcome: 'ok', detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${snapshot.keyId}` },
+      { step: 'refresh', outcome: 'ok', detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)` },
+      { step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${newKeyId}` },
+    ],
+  });
+  return outcome(d, d.journal.record, 'rolled-back', `validation failed (${verdict.reason}); rolled back to ${snapshot.keyId} and revoked ${newKeyId}`, verdict.drift, verdict);
+}
+
+/** The pre-change configuration sealed into the record by an earlier run, if we hold the key. */
+function unsealedSnapshot(d: RotationDeps): ConfigSnapshot | undefined {
+  const rec = d.journal.record!;
+  if (!rec.rollbackSeal || !d.sealKey) return undefined;
+  const items = JSON.parse(unseal(rec.rollbackSeal, d.sealKey, `${d.intent.fleet.id}/${d.intent.name}`)) as SnapshotItem[];
+  return d.mdm.snapshotFrom(items);
+}

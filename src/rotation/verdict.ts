@@ -1,0 +1,340 @@
+/**
+ * The validation verdict (spec action.md §5 `validation`, §6 `validation`, §8): decides,
+ * from what Thoth and the MDM report about the target group, whether the new key is in
+ * use widely enough to revoke the old one. Pure: the pollers gather observations, this
+ * file only counts. It runs on every poll for groups of tens of thousands of devices, so
+ * joins go through Maps and nothing is quadratic.
+ */
+
+/** One endpoint of the fleet as the Thoth control plane sees it. */
+export interface ThothEndpointObs {
+  endpointId: string;
+  hostname: string;
+  /** `managed_runtime_key_id` */
+  keyId?: string;
+  /** `last_seen` (last heartbeat) */
+  lastSeen?: Date;
+}
+
+/** One member of the MDM group (the population being validated). */
+export interface MdmDeviceObs {
+  mdmId: string;
+  name: string;
+  /** Jamf `general.lastContact`, Intune `lastSyncDateTime` */
+  lastContact?: Date;
+  health?: HealthReport;
+}
+
+/** The endpoint's `thoth health --json`, as far as it could be read. */
+export interface HealthReport {
+  status: 'ok' | 'missing' | 'invalid';
+  keyId?: string;
+  revoked?: boolean;
+  expired?: boolean;
+  rotationRequired?: boolean;
+  registrationOk?: boolean;
+}
+
+/** Health output larger than this is not parsed (it is not health output). */
+export const MAX_HEALTH_CHARS = 64 * 1024;
+const KEY_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function bool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 1) return true;
+  if (v === 'false' || v === 0) return false;
+  return undefined;
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads `thoth health --json` from an extension attribute's `values` (Jamf) or a detection
+ * script's output (Intune; pass `[output]`). Never throws: an endpoint without the proxy
+ * yields `missing` (nothing reported) or `invalid` (something that is not the JSON object).
+ * Only `api_key.key_id` and `registration_ok` are attested upstream, so every field is
+ * optional; a JSON object wrapped in other text (an EA's `<result>…</result>`, a PowerShell
+ * banner) is found by its outermost braces.
+ */
+export function parseHealth(values: readonly string[] | undefined | null): HealthReport {
+  try {
+    if (!Array.isArray(values)) return { status: 'missing' };
+    const text = values.find((v) => typeof v === 'string' && v.trim() !== '');
+    if (text === undefined) return { status: 'missing' };
+    if (text.length > MAX_HEALTH_CHARS) return { status: 'invalid' };
+    let doc = obj(tryJson(text.trim()));
+    if (!doc) {
+      const start = text.indexOf('{');
+      const end = text.lastIndexOf('}');
+      if (start >= 0 && end > start) doc = obj(tryJson(text.slice(start, end + 1)));
+    }
+    if (!doc) return { status: 'invalid' };
+    const apiKey = obj(doc.api_key) ?? obj(doc.apiKey) ?? {};
+    const report: HealthReport = { status: 'ok' };
+    const keyId = apiKey.key_id ?? apiKey.keyId ?? doc.api_key_id ?? doc.key_id;
+    if (typeof keyId === 'string' && KEY_ID.test(keyId)) report.keyId = keyId;
+    const revoked = bool(apiKey.revoked);
+    if (revoked !== undefined) report.revoked = revoked;
+    const expired = bool(apiKey.expired);
+    if (expired !== undefined) report.expired = expired;
+    const rotationRequired = bool(apiKey.rotation_required ?? apiKey.rotationRequired);
+    if (rotationRequired !== undefined) report.rotationRequired = rotationRequired;
+    const registrationOk = bool(doc.registration_ok ?? doc.registrationOk);
+    if (registrationOk !== undefined) report.registrationOk = registrationOk;
+    return report;
+  } catch {
+    return { status: 'invalid' };
+  }
+}
+
+export interface VerdictInput {
+  thoth: readonly ThothEndpointObs[];
+  mdm: readonly MdmDeviceObs[];
+  newKeyId: string;
+  oldKeyId?: string;
+  refreshSentAt: Date;
+  now: Date;
+  activeWithinMs: number;
+  /** 0..1 */
+  minHealthy: number;
+  /** default 50 */
+  stragglerLimit?: number;
+}
+
+export interface Straggler {
+  id: string;
+  name: string;
+  reason: string;
+}
+
+export interface Verdict {
+  pass: boolean;
+  reason: string;
+  total: number;
+  active: number;
+  inactive: number;
+  healthy: number;
+  onOldKey: number;
+  notCheckedIn: number;
+  healthyShare: number;
+  stragglers: Straggler[];
+  stragglersOmitted: number;
+  /** first {@link LIST_LIMIT}, sorted by name */
+  inactiveList: { id: string; name: string }[];
+  /** identity-drift warnings, at most {@link DRIFT_LIMIT} lines plus one summary line */
+  drift: string[];
+}
+
+export const NO_ACTIVE_REASON = 'no active endpoint in the group';
+const LIST_LIMIT = 50;
+export const DRIFT_LIMIT = 50;
+/** Shares are ratios of integers; this absorbs the float error of `95%` → 0.95. */
+const EPSILON = 1e-9;
+const MAX_NAME = 120;
+
+/**
+ * The join key for a device name / hostname: lower case, without a `.local` or DNS domain
+ * suffix, and with what macOS does to a ComputerName to make its LocalHostName (spaces to
+ * `-`, other punctuation dropped), so "Naomi's MacBook Pro" meets `naomis-macbook-pro.local`.
+ */
+export function hostKey(name: string): string {
+  const host = name.trim().toLowerCase().split('.')[0] ?? '';
+  return host
+    .replace(/\s+/g, '-')
+    .replace(/[^a-z0-9-]/g, '')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
+}
+
+/** API-provided text in a warning: bounded, one line, quoted. Escaping for Markdown happens in the summary. */
+function q(s: string): string {
+  const one = s.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return JSON.stringify(one.length > MAX_NAME ? `${one.slice(0, MAX_NAME)}…` : one);
+}
+
+const valid = (d: Date | undefined): number | undefined => {
+  const t = d?.getTime();
+  return t === undefined || Number.isNaN(t) ? undefined : t;
+};
+
+const byName = <T extends { id: string; name: string }>(a: T, b: T): number => {
+  const al = a.name.toLowerCase();
+  const bl = b.name.toLowerCase();
+  if (al !== bl) return al < bl ? -1 : 1;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+};
+
+/** Collects drift warnings: the first DRIFT_LIMIT verbatim, the rest counted by kind. */
+class DriftLog {
+  readonly lines: string[] = [];
+  private readonly omitted = new Map<string, number>();
+  add(kind: string, line: string): void {
+    if (this.lines.length < DRIFT_LIMIT) this.lines.push(line);
+    else this.omitted.set(kind, (this.omitted.get(kind) ?? 0) + 1);
+  }
+  result(): string[] {
+    if (this.omitted.size === 0) return this.lines;
+    const total = [...this.omitted.values()].reduce((a, b) => a + b, 0);
+    const parts = [...this.omitted].map(([k, n]) => `${k}: ${n}`).join(', ');
+    return [...this.lines, `… and ${total} more identity-drift warnings (${parts})`];
+  }
+}
+
+const pct = (x: number): string => `${(Math.floor(x * 1000) / 10).toFixed(1)}%`;
+
+/**
+ * Decides whether validation holds. The MDM group is the population; each device is joined
+ * to its Thoth endpoint by host name. A device counts when it was seen within
+ * `activeWithinMs` before the refresh; it is healthy when it checked in after the refresh,
+ * is on the new key, and does not report that key revoked or expired. With no active
+ * device the verdict is a fail: the old key is never revoked on no evidence.
+ */
+export function decideValidation(input: VerdictInput): Verdict {
+  const stragglerLimit = Math.max(0, Math.floor(input.stragglerLimit ?? 50));
+  const refreshAt = input.refreshSentAt.getTime();
+  const activeSince = refreshAt - input.activeWithinMs;
+  const drift = new DriftLog();
+
+  // Thoth side: hostname → endpoints. Duplicates (re-registered machines) resolve to the
+  // most recently seen one, which is the one the machine is using now.
+  const thothByHost = new Map<string, ThothEndpointObs[]>();
+  for (const ep of input.thoth) {
+    const k = hostKey(ep.hostname);
+    const list = thothByHost.get(k);
+    if (list) list.push(ep);
+    else thothByHost.set(k, [ep]);
+  }
+  const thothPick = new Map<string, ThothEndpointObs>();
+  for (const [k, list] of thothByHost) {
+    let best = list[0]!;
+    for (const ep of list) if ((valid(ep.lastSeen) ?? -Infinity) > (valid(best.lastSeen) ?? -Infinity)) best = ep;
+    thothPick.set(k, best);
+    if (list.length > 1) {
+      drift.add(
+        'duplicate Thoth hostname',
+        `${list.length} Thoth endpoints share hostname ${q(best.hostname)} (${list
+          .slice(0, 5)
+          .map((e) => q(e.endpointId))
+          .join(', ')}${list.length > 5 ? ', …' : ''}): using the most recently seen, ${q(best.endpointId)}`,
+      );
+    }
+  }
+
+  // MDM side: two devices with one name cannot be told apart by host name, so neither is
+  // joined (joining both to one endpoint would lend a stale record the live one's heartbeat).
+  const mdmCount = new Map<string, number>();
+  for (const d of input.mdm) {
+    const k = hostKey(d.name);
+    mdmCount.set(k, (mdmCount.get(k) ?? 0) + 1);
+  }
+  const reportedDup = new Set<string>();
+  const joinedHosts = new Set<string>();
+
+  let active = 0;
+  let healthy = 0;
+  let onOldKey = 0;
+  let notCheckedIn = 0;
+  const stragglers: Straggler[] = [];
+  const inactiveAll: { id: string; name: string }[] = [];
+
+  for (const d of input.mdm) {
+    const k = hostKey(d.name);
+    const dupes = mdmCount.get(k) ?? 0;
+    let ep: ThothEndpointObs | undefined;
+    if (dupes > 1) {
+      joinedHosts.add(k); // the endpoint exists for this name; it is not "missing a device"
+      if (!reportedDup.has(k)) {
+        reportedDup.add(k);
+        drift.add('duplicate MDM name', `${dupes} MDM devices are named ${q(d.name)}: judged on MDM data only`);
+      }
+    } else {
+      ep = k === '' ? undefined : thothPick.get(k);
+      if (ep) joinedHosts.add(k);
+      else drift.add('no Thoth endpoint', `MDM device ${q(d.name)} (${q(d.mdmId)}) has no Thoth endpoint in the fleet`);
+    }
+
+    const health = d.health;
+    const healthOk = health?.status === 'ok';
+    const thothKey = ep?.keyId;
+    const healthKey = healthOk ? health.keyId : undefined;
+    if (thothKey !== undefined && healthKey !== undefined && thothKey !== healthKey) {
+      drift.add(
+        'key id mismatch',
+        `${q(d.name)}: health reports key ${q(healthKey)} but Thoth reports ${q(thothKey)} (using Thoth's)`,
+      );
+    }
+    const key = thothKey ?? healthKey;
+
+    const contact = valid(d.lastContact);
+    const seen = valid(ep?.lastSeen);
+    const lastSeen = Math.max(contact ?? -Infinity, seen ?? -Infinity);
+    if (!(lastSeen >= activeSince)) {
+      inactiveAll.push({ id: d.mdmId, name: d.name });
+      continue;
+    }
+    active++;
+
+    const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt);
+    if (!checkedIn) notCheckedIn++;
+    if (input.oldKeyId !== undefined && key === input.oldKeyId) onOldKey++;
+
+    // Health flags describe the key the endpoint reported; a report about another key is
+    // stale (taken before the switch) and says nothing about the key in use now.
+    const flags = healthOk && (healthKey === undefined || healthKey === key) ? health : undefined;
+    let reason: string | undefined;
+    if (!checkedIn) reason = 'not checked in since refresh';
+    else if (key === undefined) reason = health?.status === 'invalid' ? 'health output invalid' : 'no key id reported';
+    else if (input.oldKeyId !== undefined && key === input.oldKeyId) reason = 'still on old key';
+    else if (key !== input.newKeyId) reason = `on unknown key ${key}`;
+    else if (flags?.revoked === true) reason = 'reports key revoked';
+    else if (flags?.expired === true) reason = 'reports key expired';
+
+    if (reason === undefined) healthy++;
+    else stragglers.push({ id: d.mdmId, name: d.name, reason });
+  }
+
+  for (const [k, ep] of thothPick) {
+    if (!joinedHosts.has(k)) {
+      drift.add('no MDM device', `Thoth endpoint ${q(ep.hostname)} (${q(ep.endpointId)}) has no device in the group`);
+    }
+  }
+
+  stragglers.sort(byName);
+  inactiveAll.sort(byName);
+  const total = input.mdm.length;
+  const healthyShare = active === 0 ? 0 : healthy / active;
+  const pass = active > 0 && healthyShare + EPSILON >= input.minHealthy;
+  const reason =
+    active === 0
+      ? NO_ACTIVE_REASON
+      : `${healthy}/${active} active endpoints healthy (${pct(healthyShare)}) ${pass ? '≥' : '<'} ${pct(
+          input.minHealthy,
+        )} required`;
+
+  return {
+    pass,
+    reason,
+    total,
+    active,
+    inactive: total - active,
+    healthy,
+    onOldKey,
+    notCheckedIn,
+    healthyShare,
+    stragglers: stragglers.slice(0, stragglerLimit),
+    stragglersOmitted: Math.max(0, stragglers.length - stragglerLimit),
+    inactiveList: inactiveAll.slice(0, LIST_LIMIT),
+    drift: drift.result(),
+  };
+}
