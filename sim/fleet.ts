@@ -3,8 +3,9 @@
  * arrays so 50,000 endpoints cost a few MB and listings stay fast. Identifiers (uuids, serials)
  * are derived from (seed, index) on demand instead of being stored.
  *
- * Indices [0, size) are the fleet; [size, total) are "extra" devices of another fleet that the
- * same MDM manages but that are not in the target group (so group membership really matters).
+ * Indices [0, size) are the fleet; [size, total) are "extra" company devices the same MDM
+ * manages but that are outside the target group and run no Thoth proxy (no key, no health),
+ * so group membership really matters when an MDM listing is joined.
  */
 import type { ThothSettings } from './payloads.js';
 import { hashUuid, Rng } from './util.js';
@@ -21,7 +22,7 @@ export interface FleetOptions {
   adoptOnProfileUpdate?: boolean;
   /** Endpoints whose MDM device name differs from the Thoth hostname (default 0). */
   drift?: number;
-  /** Devices of another fleet managed by the same MDM (default 10% of size, rounded up). */
+  /** Non-fleet devices managed by the same MDM (default 10% of size, rounded up). */
   extra?: number;
 }
 
@@ -46,7 +47,7 @@ export interface FleetHooks {
 }
 
 export interface EndpointView {
-  index: number; endpointId: string; hostname: string; mdmName: string; fleetId: string; inFleet: boolean;
+  index: number; endpointId: string; hostname: string; mdmName: string; fleetId: string | null; inFleet: boolean;
   os: 'macos' | 'windows'; behaviour: Behaviour; keyId: string; revokedKnown: string[];
   lastSeen: Date; lastContact: Date; lastCheckIn: Date; lastSync: Date;
   jamfId: number; managementId: string; udid: string; serial: string;
@@ -56,7 +57,6 @@ export interface EndpointView {
 
 export class Fleet {
   readonly id: string;
-  readonly otherFleetId = 'flt-other';
   readonly size: number;
   readonly total: number;
   readonly mdm: 'jamf' | 'intune';
@@ -95,7 +95,7 @@ export class Fleet {
   private timerDue = Infinity;
   private stopped = false;
 
-  constructor(opts: FleetOptions, seed: number, keys: { fleetKeyId: string; otherKeyId: string }) {
+  constructor(opts: FleetOptions, seed: number, fleetKeyId: string) {
     this.id = opts.id ?? 'flt-corpsec-macos';
     this.size = opts.size ?? 20;
     this.mdm = opts.mdm ?? 'jamf';
@@ -122,8 +122,7 @@ export class Fleet {
     this.pending = new Uint8Array(n);
 
     const os = opts.os ?? 'macos';
-    const fleetKey = this.intern(keys.fleetKeyId);
-    const otherKey = this.intern(keys.otherKeyId);
+    const fleetKey = this.intern(fleetKeyId);
     for (let i = 0; i < n; i++) this.osArr[i] = os === 'windows' ? 1 : os === 'mixed' ? i % 2 : 0;
     // Behaviours and drift go to seeded, scattered endpoints so they land on every page.
     const order = this.shuffled(this.size);
@@ -144,7 +143,7 @@ export class Fleet {
       this.lastContactArr[i] = seen;
       this.lastCheckInArr[i] = seen - this.rng.next() * 15 * 60_000;
       this.lastSyncArr[i] = seen;
-      this.key[i] = this.healthKey[i] = i < this.size ? fleetKey : otherKey;
+      this.key[i] = this.healthKey[i] = i < this.size ? fleetKey : -1;
       this.healthAtArr[i] = seen;
     }
   }
@@ -170,8 +169,9 @@ export class Fleet {
   inFleet(i: number): boolean {
     return i < this.size;
   }
-  fleetIdOf(i: number): string {
-    return i < this.size ? this.id : this.otherFleetId;
+  /** The Thoth fleet of a device; null for extras (no proxy). */
+  fleetIdOf(i: number): string | null {
+    return i < this.size ? this.id : null;
   }
   jamfId(i: number): number {
     return JAMF_ID_BASE + i;
@@ -198,7 +198,7 @@ export class Fleet {
   inJamf(i: number): boolean {
     return this.mdm === 'jamf' && this.osArr[i] === 0;
   }
-  inIntune(i: number): boolean {
+  inIntune(_i: number): boolean {
     return this.mdm === 'intune';
   }
 
@@ -233,8 +233,9 @@ export class Fleet {
   setBehaviour(i: number, b: Behaviour): void {
     this.beh[i] = BEHAVIOURS.indexOf(b);
   }
+  /** Key id the endpoint runs with ('' for extras, which run no proxy). */
   keyId(i: number): string {
-    return this.keyTable[this.key[i] ?? 0] ?? '';
+    return this.keyTable[this.key[i] ?? -1] ?? '';
   }
   revokedKnown(i: number): string[] {
     return [...(this.revokedTable[this.revokedIdx[i] ?? 0] ?? [])];
@@ -265,6 +266,7 @@ export class Fleet {
   health(i: number): string | null {
     const o = this.healthOverride.get(i);
     if (o !== undefined) return o;
+    if (i >= this.size) return null;
     const f = this.healthFlags[i] ?? 0;
     return JSON.stringify({
       registration_ok: true,
@@ -308,6 +310,12 @@ export class Fleet {
       health: this.health(i), refreshes: this.refreshes(i), checkIns: this.checkIns(i),
     };
   }
+  /** Views of the fleet's endpoints (extras excluded). */
+  endpoints(): EndpointView[] {
+    const out: EndpointView[] = [];
+    for (let i = 0; i < this.size; i++) out.push(this.endpoint(i));
+    return out;
+  }
   onCheckIn(f: (i: number) => void): void {
     this.listeners.push(f);
   }
@@ -339,6 +347,7 @@ export class Fleet {
     const now = Date.now();
     this.lastSeenArr[i] = this.lastContactArr[i] = this.lastCheckInArr[i] = this.lastSyncArr[i] = now;
     this.checkInCount[i] = (this.checkInCount[i] ?? 0) + 1;
+    if (i >= this.size) return; // no proxy: nothing to read or report
     const delivered = this.hooks.deliver(i);
     if (delivered && b === ONLINE && this.hooks.keys.verify(delivered.keyId, delivered.apiKey)) {
       this.key[i] = this.intern(delivered.keyId);

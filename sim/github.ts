@@ -15,13 +15,20 @@ export interface GithubConfig {
 
 export interface CommitInfo {
   sha: string; branch: string; message: string; path: string; blobSha: string; parent: string | null; at: Date;
+  /** Files the commit changed, decoded (one per commit with the contents API). */
+  files: { path: string; text: string }[];
 }
 
-interface Commit extends CommitInfo {
+interface Commit extends Omit<CommitInfo, 'files'> {
   tree: Map<string, Buffer>;
 }
 
 const DOCS = 'https://docs.github.com/rest/repos/contents#create-or-update-file-contents';
+
+function info(c: Commit): CommitInfo {
+  const { tree, ...rest } = c;
+  return { ...rest, files: [{ path: c.path, text: tree.get(c.path)?.toString('utf8') ?? '' }] };
+}
 
 export function blobSha(content: Buffer): string {
   return sha1Hex(Buffer.concat([Buffer.from(`blob ${content.length}\0`), content]));
@@ -64,8 +71,7 @@ export class GithubState {
     for (let sha = this.heads.get(branch); sha; ) {
       const c = this.commitsBySha.get(sha);
       if (!c) break;
-      const { tree: _tree, ...info } = c;
-      out.push(info);
+      out.push(info(c));
       sha = c.parent ?? undefined;
     }
     return out.reverse();
@@ -79,7 +85,7 @@ export class GithubState {
   }
   putFile(path: string, text: string, opts: { branch?: string; message?: string } = {}): CommitInfo {
     const branch = opts.branch ?? this.defaultBranch;
-    return this.commit(branch, this.heads.get(branch) ?? null, opts.message ?? `Update ${path}`, path, Buffer.from(text));
+    return info(this.commit(branch, this.heads.get(branch) ?? null, opts.message ?? `Update ${path}`, path, Buffer.from(text)));
   }
   createBranch(name: string, from = this.defaultBranch): void {
     const head = this.heads.get(from);

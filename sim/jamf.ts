@@ -81,7 +81,12 @@ export class JamfState {
   get ghostProfiles(): number {
     return this.ghosts;
   }
-  profileVersions(): ProfileVersion[] {
+  /** The profile's payloads (mobileconfig text), one per version, oldest first. */
+  profileVersions(): string[] {
+    return this.versions.map((v) => v.payloads);
+  }
+  /** The same versions with when/how they were written. */
+  profileHistory(): ProfileVersion[] {
     return this.versions.map((v) => ({ ...v }));
   }
   currentPayloads(): string {

@@ -16,8 +16,9 @@ interface KeyRecord {
   lastUsedAt: number | null; revokedAt: number | null;
 }
 
+/** A key as tests see it: everything but the plaintext (use plaintextOf for leak scans). */
 export interface KeyInfo {
-  keyId: string; tenant: string; name: string; prefix: string; scopeLevel: ScopeLevel; scopeTargetId: string;
+  id: string; tenant: string; name: string; prefix: string; scope: ScopeLevel; target: string;
   permissions: string[]; active: boolean; revokedAt: Date | null; createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null;
 }
 
@@ -52,7 +53,7 @@ export class ThothState implements KeyOracle {
   readonly fleetKeyId: string;
   readonly undeployedKeyId: string;
   readonly otherTenantKeyId: string;
-  readonly otherFleetKeyId: string;
+  private readonly orgKeyId: string;
   private readonly keysById = new Map<string, KeyRecord>();
   private readonly cfg: ThothConfig;
   private fleetRef: Fleet | undefined;
@@ -64,11 +65,12 @@ export class ThothState implements KeyOracle {
     this.region = cfg.region;
     const r = cfg.rng;
     this.adminBearer = `eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.${r.chars(ALNUM, 48)}.${r.chars(ALNUM, 43)}`;
-    this.orgApiKey = this.createKeyDirect({ scopeLevel: 'organization', permissions: ['read', 'write', 'execute'], name: 'corpsec-automation', plaintextPrefix: 'thoth_org_' }).apiKey;
+    const org = this.createKeyDirect({ scopeLevel: 'organization', permissions: ['read', 'write', 'execute'], name: 'corpsec-automation', plaintextPrefix: 'thoth_org_' });
+    this.orgKeyId = org.keyId;
+    this.orgApiKey = org.apiKey;
     const fleetId = cfg.fleetId;
     this.fleetKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: fleetId, permissions: ['read', 'execute'], name: 'corpsec-fleet-runtime' }).keyId;
     this.undeployedKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: fleetId, permissions: ['read'], name: 'corpsec-fleet-canary' }).keyId;
-    this.otherFleetKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: 'flt-other', permissions: ['read', 'execute'], name: 'other-fleet-runtime' }).keyId;
     this.otherTenantKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: fleetId, permissions: ['read', 'execute'], name: 'globex-runtime', tenant: 'globex' }).keyId;
     // Pre-existing keys look old, not minted a millisecond ago.
     for (const k of this.keysById.values()) k.createdAt = this.createdAt;
@@ -84,8 +86,12 @@ export class ThothState implements KeyOracle {
   }
 
   // ---- test API -------------------------------------------------------------------------
+  /**
+   * Every key the sim holds (all tenants) except the org credential key, which is a login
+   * rather than a rotation subject (GET api-keys over HTTP does list it, as GovAPI would).
+   */
   keys(): KeyInfo[] {
-    return [...this.keysById.values()].map((k) => this.info(k));
+    return [...this.keysById.values()].filter((k) => k.keyId !== this.orgKeyId).map((k) => this.info(k));
   }
   key(keyId: string): KeyInfo | undefined {
     const k = this.keysById.get(keyId);
@@ -97,9 +103,10 @@ export class ThothState implements KeyOracle {
   allPlaintexts(): string[] {
     return [...this.keysById.values()].map((k) => k.plaintext);
   }
+  /** Endpoint rows exactly as GET endpoints returns them. */
   endpoints(): Record<string, unknown>[] {
     const out: Record<string, unknown>[] = [];
-    for (let i = 0; i < this.fleet.total; i++) out.push(this.endpointRow(i));
+    for (let i = 0; i < this.fleet.size; i++) out.push(this.endpointRow(i));
     return out;
   }
   createKeyDirect(input: CreateKeyInput & { plaintextPrefix?: string }): { keyId: string; apiKey: string } {
@@ -151,8 +158,8 @@ export class ThothState implements KeyOracle {
   }
   private info(k: KeyRecord): KeyInfo {
     return {
-      keyId: k.keyId, tenant: k.tenant, name: k.name, prefix: k.plaintext.slice(0, 16), scopeLevel: k.scopeLevel,
-      scopeTargetId: k.scopeTargetId, permissions: [...k.permissions], active: this.isActive(k),
+      id: k.keyId, tenant: k.tenant, name: k.name, prefix: k.plaintext.slice(0, 16), scope: k.scopeLevel,
+      target: k.scopeTargetId, permissions: [...k.permissions], active: this.isActive(k),
       revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt), createdAt: new Date(k.createdAt),
       expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt), lastUsedAt: k.lastUsedAt === null ? null : new Date(k.lastUsedAt),
     };
@@ -169,21 +176,25 @@ export class ThothState implements KeyOracle {
     const f = this.fleet;
     const seen = f.lastSeen(i);
     return {
-      endpoint_id: f.endpointId(i), hostname: f.hostname(i), fleet_id: f.fleetIdOf(i), os: f.os(i),
+      endpoint_id: f.endpointId(i), hostname: f.hostname(i), fleet_id: f.id, os: f.os(i),
       os_version: f.os(i) === 'macos' ? '15.5' : '10.0.26100', enrollment: f.mdm, provider: f.mdm,
       status: Date.now() - seen < 7 * 86_400_000 ? 'active' : 'stale', environment: 'prod', enforcement_mode: 'enforce',
       runtime_auth_mode: 'managed_key', managed_runtime_key_id: f.keyId(i), last_seen: iso(seen), proxy_version: '0.3.4',
     };
   }
+  /** Thoth knows only the fleet's endpoints (MDM extras run no proxy). */
+  private endpointIndex(id: string): number | undefined {
+    const i = this.fleet.indexByEndpointId(id);
+    return i !== undefined && i < this.fleet.size ? i : undefined;
+  }
   private fleetRow(id: string): Record<string, unknown> | undefined {
     const f = this.fleet;
-    if (id !== f.id && id !== f.otherFleetId) return undefined;
-    const mine = id === f.id;
+    if (id !== f.id) return undefined;
     return {
-      fleet_id: id, name: mine ? 'CorpSec macOS' : 'Other fleet', fleet_code: mine ? 'CORPSEC-MACOS' : 'OTHER',
-      region: mine ? this.region : 'us-west-2', policy_id: 'pol-baseline', policy_name: 'Baseline',
+      fleet_id: id, name: 'CorpSec fleet', fleet_code: id.replace(/^flt-/, '').toUpperCase(),
+      region: this.region, policy_id: 'pol-baseline', policy_name: 'Baseline',
       status: 'active', rollout_strategy: 'staged', rollout_pct: 100, drift_pct: 0, drifted_endpoint_count: 0,
-      endpoint_count: mine ? f.size : f.total - f.size, compliance_pct: 100, provider: f.mdm,
+      endpoint_count: f.size, compliance_pct: 100, provider: f.mdm,
       last_deployed_at: iso(this.createdAt), last_deployed_version: '0.3.4', created_at: iso(this.createdAt), updated_at: iso(this.createdAt),
     };
   }
@@ -219,7 +230,7 @@ export class ThothState implements KeyOracle {
     const method = req.method;
     if (seg[0] === 'fleets') {
       if (seg.length === 1 && method === 'GET') {
-        return json(200, { data: [this.fleet.id, this.fleet.otherFleetId].map((id) => this.fleetRow(id)) });
+        return json(200, { data: [this.fleetRow(this.fleet.id)] });
       }
       if (seg.length === 2 && method === 'GET') {
         const row = this.fleetRow(seg[1] ?? '');
@@ -240,15 +251,10 @@ export class ThothState implements KeyOracle {
     if (seg[0] === 'endpoints' && method === 'GET') {
       if (seg.length === 1) {
         const fleetId = req.query.get('fleet_id');
-        const data: Record<string, unknown>[] = [];
-        for (let i = 0; i < this.fleet.total; i++) {
-          if (fleetId && this.fleet.fleetIdOf(i) !== fleetId) continue;
-          data.push(this.endpointRow(i));
-        }
-        return json(200, { data });
+        return json(200, { data: fleetId && fleetId !== this.fleet.id ? [] : this.endpoints() });
       }
       if (seg.length === 2) {
-        const i = this.fleet.indexByEndpointId(seg[1] ?? '');
+        const i = this.endpointIndex(seg[1] ?? '');
         return i === undefined ? err(404, 'not_found', `endpoint ${seg[1] ?? ''} not found`) : json(200, this.endpointRow(i));
       }
     }
@@ -274,7 +280,7 @@ export class ThothState implements KeyOracle {
     if (name !== undefined && typeof name !== 'string') return err(400, 'invalid_request', 'name must be a string');
     const targetId = typeof target === 'string' ? target : '';
     if (scope === 'fleet' && !this.fleetRow(targetId)) return err(400, 'invalid_request', `fleet does not exist: ${targetId}`);
-    if (scope === 'endpoint' && this.fleet.indexByEndpointId(targetId) === undefined) return err(400, 'invalid_request', `endpoint does not exist: ${targetId}`);
+    if (scope === 'endpoint' && this.endpointIndex(targetId) === undefined) return err(400, 'invalid_request', `endpoint does not exist: ${targetId}`);
     const input: CreateKeyInput = { scopeLevel: scope as ScopeLevel, permissions: [...new Set(perms as string[])] };
     if (scope !== 'organization') input.scopeTargetId = targetId;
     if (typeof name === 'string' && name !== '') input.name = name;
@@ -323,10 +329,7 @@ export class ThothState implements KeyOracle {
 
   /** A key covers its own target; fleet keys also cover the fleet's endpoints, endpoint keys their fleet. */
   private scopeAllows(k: KeyRecord, rtype: string, rid: string): boolean {
-    const epFleet = (id: string): string | undefined => {
-      const i = this.fleet.indexByEndpointId(id);
-      return i === undefined ? undefined : this.fleet.fleetIdOf(i);
-    };
+    const epFleet = (id: string): string | undefined => (this.endpointIndex(id) === undefined ? undefined : this.fleet.id);
     switch (k.scopeLevel) {
       case 'organization':
         return true;

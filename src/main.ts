@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import * as path from 'node:path';
 import { createAdapters, type AdapterFactory } from './adapters.js';
-import { ConfigError, errorMessage } from './errors.js';
+import { ConfigError, errorMessage, type ConfigProblem } from './errors.js';
 import { loadIntents } from './intent/load.js';
 import type { Intent } from './intent/types.js';
 import { applyMode } from './modes/apply.js';
@@ -24,16 +24,14 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
   let result: ModeResult = { outcomes: [], notes: [] };
   let error: string | undefined;
   try {
-    const settings: Settings = readSettings();
+    const { settings, intents } = await readConfiguration();
     mode = settings.mode;
-    const workspace = process.env['GITHUB_WORKSPACE'] || process.cwd();
-    const intents: Intent[] = await loadIntents(path.resolve(workspace, settings.intents), { workspace });
-    checkRunConfig(settings, intents);
     if (mode !== 'plan' && isPullRequestEvent()) {
       result.notes.push(`${mode} requested on a ${process.env['GITHUB_EVENT_NAME']} event: ran plan instead (nothing is mutated from pull requests)`);
       core.warning(result.notes[0]!);
       mode = 'plan';
     }
+    checkRunConfig(settings, intents, mode as Settings['mode']);
     const notes = result.notes;
     result = mode === 'apply' ? await applyMode(settings, intents, factory) : mode === 'revoke' ? await revokeMode(settings, intents, factory) : await planMode(settings, intents, factory);
     result.notes.unshift(...notes);
@@ -48,6 +46,28 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
     core.setFailed(`thoth-rotate failed: ${error ?? result.outcomes.filter((o) => o.status === 'failed' || o.status === 'rolled-back').map((o) => `${o.name}: ${redact(o.message)}`).join('; ')}`);
   }
   await writeSummary(renderSummary({ title: 'thoth-rotate', mode, status, outcomes: result.outcomes, notes: result.notes, error, evidenceUrl }));
+}
+
+/** Inputs and intents are checked together, so one run reports every problem of both. */
+async function readConfiguration(): Promise<{ settings: Settings; intents: Intent[] }> {
+  const problems: ConfigProblem[] = [];
+  let settings: Settings | undefined;
+  let intents: Intent[] = [];
+  try {
+    settings = readSettings();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  const workspace = process.env['GITHUB_WORKSPACE'] || process.cwd();
+  try {
+    intents = await loadIntents(path.resolve(workspace, settings?.intents ?? (core.getInput('intents') || '.thoth/rotations')), { workspace });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  if (problems.length > 0 || !settings) throw new ConfigError(problems);
+  return { settings, intents };
 }
 
 function evidenceUrl(p: string): string | undefined {

@@ -112,6 +112,25 @@ export class EvidenceError extends Error {
   }
 }
 
+
+const isoUtc = z.iso.datetime();
+const nonEmpty = z.string().min(1);
+const keyRef = z.looseObject({
+  keyId: nonEmpty,
+  prefix: z.string().optional(),
+  expiresAt: z.string().optional(),
+  fingerprint: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').optional(),
+});
+const count = z.number().int().nonnegative();
+const eventSchema = z.looseObject({
+  at: isoUtc,
+  step: nonEmpty,
+  outcome: z.enum(['ok', 'failed', 'skipped', 'waiting', 'info']),
+  detail: z.string(),
+  run: z.looseObject({ id: z.string(), attempt: z.number().int(), actor: z.string(), sha: z.string() }),
+  chain: z.object({ prev: z.string().regex(/^[0-9a-f]{64}$/), hash: z.string().regex(/^[0-9a-f]{64}$/) }),
+});
+
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /**
@@ -175,6 +194,13 @@ function withoutChain(e: EvidenceEvent): Omit<EvidenceEvent, 'chain'> {
  * mask, and scrubbing after hashing would break the chain.
  */
 export function appendEvent(record: EvidenceRecord, e: Omit<EvidenceEvent, 'chain'>): EvidenceRecord {
+  // Refuse now what parseRecord would refuse on the next run: a record that cannot be read
+  // back would strand the rotation mid-way.
+  const check = eventSchema.omit({ chain: true }).safeParse(e);
+  if (!check.success) {
+    const i = check.error.issues[0]!;
+    throw new EvidenceError(`evidence event ${JSON.stringify(e.step)}: ${i.path.join('.') || '(root)'}: ${i.message}`);
+  }
   const last = record.events[record.events.length - 1];
   const prev = last ? last.chain.hash : genesisHash(record);
   const body: Omit<EvidenceEvent, 'chain'> = {
@@ -253,15 +279,6 @@ export function serializeRecord(r: EvidenceRecord): string {
 
 const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
-const isoUtc = z.iso.datetime();
-const nonEmpty = z.string().min(1);
-const keyRef = z.looseObject({
-  keyId: nonEmpty,
-  prefix: z.string().optional(),
-  expiresAt: z.string().optional(),
-  fingerprint: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').optional(),
-});
-const count = z.number().int().nonnegative();
 const recordSchema = z.looseObject({
   schema: z.literal(EVIDENCE_SCHEMA),
   name: nonEmpty,
@@ -299,16 +316,7 @@ const recordSchema = z.looseObject({
       aad: z.string(),
     })
     .optional(),
-  events: z.array(
-    z.looseObject({
-      at: isoUtc,
-      step: nonEmpty,
-      outcome: z.enum(['ok', 'failed', 'skipped', 'waiting', 'info']),
-      detail: z.string(),
-      run: z.looseObject({ id: z.string(), attempt: z.number().int(), actor: z.string(), sha: z.string() }),
-      chain: z.object({ prev: z.string().regex(/^[0-9a-f]{64}$/), hash: z.string().regex(/^[0-9a-f]{64}$/) }),
-    }),
-  ),
+  events: z.array(eventSchema),
 });
 
 /**

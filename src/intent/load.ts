@@ -96,11 +96,16 @@ async function loadFile(abs: string, workspace: string): Promise<Loaded> {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, lineCounter: lc, version: '1.2', schema: 'core' });
   const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => yamlProblem(file, doc, e));
   if (problems.length > 0) return { file, problems };
+  // A %YAML 1.1 directive would bring back yes/no booleans, sexagesimals and timestamps.
+  if (doc.directives?.yaml.version !== '1.2') return whole(`declares YAML ${doc.directives?.yaml.version ?? '?'}`, 'remove the %YAML directive; intent files are read as YAML 1.2');
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
-  } catch {
-    return whole(`expands YAML aliases more than ${MAX_ALIASES} times, like an alias bomb`, 'intent files need no anchors or aliases; remove them');
+  } catch (e) {
+    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+      return whole(`expands YAML aliases more than ${MAX_ALIASES} times, like an alias bomb`, 'intent files need no anchors or aliases; remove them');
+    }
+    return whole(`cannot be converted to data (${e instanceof Error ? e.message : String(e)})`, FORMAT_FIX);
   }
   if (!isMap(doc.contents) || !isPlainMap(raw)) return whole(`is ${raw == null ? 'empty' : describe(raw)}, not a map`, FORMAT_FIX);
 

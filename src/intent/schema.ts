@@ -5,7 +5,7 @@ import { cronProblem, parseInstant, windowFindings } from './window.js';
 /**
  * Shape and per-field rules of an intent file (spec §5). zod checks shape, types
  * and each value on its own; rules that relate several fields live in
- * the second pass `crossFieldFindings` (relations.ts), which runs on the raw
+ * the second pass `crossFieldFindings` (and `windowFindings`), which runs on the raw
  * document so that it reports even when other fields are broken.
  *
  * Every rule yields a `Finding` (problem + fix) rather than zod's generic text;
@@ -149,6 +149,8 @@ export function parseShare(v: unknown): Parsed<number> {
 export function describe(v: unknown): string {
   if (v === null) return 'an empty value';
   if (Array.isArray(v)) return 'a list';
+  if (v instanceof Date) return 'a timestamp';
+  if (ArrayBuffer.isView(v)) return 'binary data';
   if (typeof v === 'object') return 'a map';
   if (typeof v === 'string') return `a string (${q(v)})`;
   return `a ${typeof v} (${String(v)})`;
@@ -173,8 +175,10 @@ const oneOf = <const T extends string>(values: readonly T[], noun: string) =>
 const duration = () => parsed(parseDurationField);
 const url = () => parsed(parseUrl);
 const instant = () =>
-  parsed((v): Parsed<Date> =>
-    parseInstant(v) ? { value: parseInstant(v)! } : { problem: `${q(v)} is not an ISO-8601 time with a time zone`, fix: 'write e.g. 2026-12-01T14:00:00Z or 2026-12-01T15:00:00+01:00' });
+  parsed((v): Parsed<Date> => {
+    const at = parseInstant(v);
+    return at ? { value: at } : { problem: `${q(v)} is not an ISO-8601 time with a time zone`, fix: 'write e.g. 2026-12-01T14:00:00Z or 2026-12-01T15:00:00+01:00' };
+  });
 const cron = () => str((v) => { const p = cronProblem(v); return p ? { problem: `${q(v)} ${p}`, fix: 'write 5 fields in UTC, e.g. "0 14 * * 2" for Tuesdays 14:00' } : undefined; });
 const positiveInt = () =>
   z.number().superRefine((v, ctx) => {
@@ -295,7 +299,7 @@ export interface Located extends Finding {
   readonly at?: 'key';
 }
 export const isPlainMap = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 const mapAt = (v: unknown): Record<string, unknown> => (isPlainMap(v) ? v : {});
 
 /**

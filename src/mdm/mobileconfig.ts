@@ -43,7 +43,7 @@ function screen(xml: string): void {
   if (xml.length > MAX_MOBILECONFIG_BYTES || Buffer.byteLength(xml, 'utf8') > MAX_MOBILECONFIG_BYTES) {
     throw new MobileconfigError(`configuration profile is larger than ${MAX_MOBILECONFIG_BYTES} bytes`);
   }
-  const head = xml.replace(/^\uFEFF/, '').trimStart();
+  const head = xml.trimStart(); // also drops a BOM
   if (!head.startsWith('<?xml') && !head.startsWith('<plist') && !head.startsWith('<!DOCTYPE')) {
     if (head.startsWith('bplist')) {
       throw new MobileconfigError(
@@ -70,8 +70,10 @@ function screen(xml: string): void {
  * carries on, with messages that may quote document text; both are unacceptable here, so
  * the XML is validated first and console.error is captured for the synchronous parse.
  */
-function parsePlist(xml: string): Dict {
-  screen(xml);
+function parsePlist(input: string): Dict {
+  screen(input);
+  // A BOM or blank line before `<?xml` is common in exported profiles and changes nothing.
+  const xml = input.trimStart();
   const v = XMLValidator.validate(xml);
   if (v !== true) {
     throw new MobileconfigError(`configuration profile is not well-formed XML (${v.err.code} at line ${v.err.line}, column ${v.err.col})`);
@@ -117,6 +119,9 @@ function describe(p: Dict, index: number): string {
  * Settings payloads often share one (reference mdm.md §2.3).
  */
 function locate(root: Dict, names: SettingNames): Located {
+  if (new Set([names.apiKey, names.keyId, names.revokedKeyIds]).size !== 3) {
+    throw new MobileconfigError('mdm.settings: apiKey, keyId and revokedKeyIds must name three different settings');
+  }
   const { PayloadUUID: uuid, PayloadIdentifier: ident, PayloadContent: payloads } = root;
   if (typeof uuid !== 'string' || uuid === '' || typeof ident !== 'string' || ident === '') {
     throw new MobileconfigError('configuration profile has no top-level PayloadUUID / PayloadIdentifier; it is not a configuration profile');

@@ -102,8 +102,15 @@ export interface VerdictInput {
   mdm: readonly MdmDeviceObs[];
   newKeyId: string;
   oldKeyId?: string;
+  /** When the refresh (blank push / sync) was sent: "checked in" means after this. */
   refreshSentAt: Date;
+  /**
+   * The caller's clock. The rules above need no "now" (activity is measured back from the
+   * refresh, so a verdict re-computed later agrees); it is part of the input so that any
+   * future time-based rule stays pure.
+   */
   now: Date;
+  /** Devices last seen before `refreshSentAt - activeWithinMs` are inactive: listed, not counted. */
   activeWithinMs: number;
   /** 0..1 */
   minHealthy: number;
@@ -148,13 +155,17 @@ const MAX_NAME = 120;
  * `-`, other punctuation dropped), so "Naomi's MacBook Pro" meets `naomis-macbook-pro.local`.
  */
 export function hostKey(name: string): string {
-  const host = name.trim().toLowerCase().split('.')[0] ?? '';
+  const lower = name.trim().toLowerCase();
+  const dot = lower.indexOf('.');
+  const host = dot < 0 ? lower : lower.slice(0, dot);
+  if (SIMPLE_HOST.test(host)) return host; // the common case, without the four rewrites below
   return host
     .replace(/\s+/g, '-')
     .replace(/[^a-z0-9-]/g, '')
     .replace(/-+/g, '-')
     .replace(/^-|-$/g, '');
 }
+const SIMPLE_HOST = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /** API-provided text in a warning: bounded, one line, quoted. Escaping for Markdown happens in the summary. */
 function q(s: string): string {
@@ -167,20 +178,24 @@ const valid = (d: Date | undefined): number | undefined => {
   return t === undefined || Number.isNaN(t) ? undefined : t;
 };
 
-const byName = <T extends { id: string; name: string }>(a: T, b: T): number => {
-  const al = a.name.toLowerCase();
-  const bl = b.name.toLowerCase();
-  if (al !== bl) return al < bl ? -1 : 1;
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-};
+/** Sorts by name (case-insensitive first, then exact, then id), lower-casing each name once. */
+function sortByName<T extends { id: string; name: string }>(items: T[]): T[] {
+  const keyed = items.map((item) => ({ item, lower: item.name.toLowerCase() }));
+  keyed.sort((a, b) => {
+    if (a.lower !== b.lower) return a.lower < b.lower ? -1 : 1;
+    if (a.item.name !== b.item.name) return a.item.name < b.item.name ? -1 : 1;
+    return a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0;
+  });
+  return keyed.map((k) => k.item);
+}
 
 /** Collects drift warnings: the first DRIFT_LIMIT verbatim, the rest counted by kind. */
 class DriftLog {
   readonly lines: string[] = [];
   private readonly omitted = new Map<string, number>();
-  add(kind: string, line: string): void {
-    if (this.lines.length < DRIFT_LIMIT) this.lines.push(line);
+  /** `line` is built only when it will be shown: a drifted 50,000-device group stays cheap. */
+  add(kind: string, line: () => string): void {
+    if (this.lines.length < DRIFT_LIMIT) this.lines.push(line());
     else this.omitted.set(kind, (this.omitted.get(kind) ?? 0) + 1);
   }
   result(): string[] {
@@ -191,7 +206,8 @@ class DriftLog {
   }
 }
 
-const pct = (x: number): string => `${(Math.floor(x * 1000) / 10).toFixed(1)}%`;
+/** Rounded down (a share of 94.96% must not print as 95.0%), after absorbing float error. */
+const pct = (x: number): string => `${(Math.floor(x * 1000 + 1e-6) / 10).toFixed(1)}%`;
 
 /**
  * Decides whether validation holds. The MDM group is the population; each device is joined
@@ -223,7 +239,7 @@ export function decideValidation(input: VerdictInput): Verdict {
     if (list.length > 1) {
       drift.add(
         'duplicate Thoth hostname',
-        `${list.length} Thoth endpoints share hostname ${q(best.hostname)} (${list
+        () => `${list.length} Thoth endpoints share hostname ${q(best.hostname)} (${list
           .slice(0, 5)
           .map((e) => q(e.endpointId))
           .join(', ')}${list.length > 5 ? ', …' : ''}): using the most recently seen, ${q(best.endpointId)}`,
@@ -233,11 +249,9 @@ export function decideValidation(input: VerdictInput): Verdict {
 
   // MDM side: two devices with one name cannot be told apart by host name, so neither is
   // joined (joining both to one endpoint would lend a stale record the live one's heartbeat).
+  const mdmKeys = input.mdm.map((d) => hostKey(d.name));
   const mdmCount = new Map<string, number>();
-  for (const d of input.mdm) {
-    const k = hostKey(d.name);
-    mdmCount.set(k, (mdmCount.get(k) ?? 0) + 1);
-  }
+  for (const k of mdmKeys) mdmCount.set(k, (mdmCount.get(k) ?? 0) + 1);
   const reportedDup = new Set<string>();
   const joinedHosts = new Set<string>();
 
@@ -248,20 +262,21 @@ export function decideValidation(input: VerdictInput): Verdict {
   const stragglers: Straggler[] = [];
   const inactiveAll: { id: string; name: string }[] = [];
 
-  for (const d of input.mdm) {
-    const k = hostKey(d.name);
+  for (let i = 0; i < input.mdm.length; i++) {
+    const d = input.mdm[i]!;
+    const k = mdmKeys[i]!;
     const dupes = mdmCount.get(k) ?? 0;
     let ep: ThothEndpointObs | undefined;
     if (dupes > 1) {
       joinedHosts.add(k); // the endpoint exists for this name; it is not "missing a device"
       if (!reportedDup.has(k)) {
         reportedDup.add(k);
-        drift.add('duplicate MDM name', `${dupes} MDM devices are named ${q(d.name)}: judged on MDM data only`);
+        drift.add('duplicate MDM name', () => `${dupes} MDM devices are named ${q(d.name)}: judged on MDM data only`);
       }
     } else {
       ep = k === '' ? undefined : thothPick.get(k);
       if (ep) joinedHosts.add(k);
-      else drift.add('no Thoth endpoint', `MDM device ${q(d.name)} (${q(d.mdmId)}) has no Thoth endpoint in the fleet`);
+      else drift.add('no Thoth endpoint', () => `MDM device ${q(d.name)} (${q(d.mdmId)}) has no Thoth endpoint in the fleet`);
     }
 
     const health = d.health;
@@ -271,7 +286,7 @@ export function decideValidation(input: VerdictInput): Verdict {
     if (thothKey !== undefined && healthKey !== undefined && thothKey !== healthKey) {
       drift.add(
         'key id mismatch',
-        `${q(d.name)}: health reports key ${q(healthKey)} but Thoth reports ${q(thothKey)} (using Thoth's)`,
+        () => `${q(d.name)}: health reports key ${q(healthKey)} but Thoth reports ${q(thothKey)} (using Thoth's)`,
       );
     }
     const key = thothKey ?? healthKey;
@@ -306,12 +321,11 @@ export function decideValidation(input: VerdictInput): Verdict {
 
   for (const [k, ep] of thothPick) {
     if (!joinedHosts.has(k)) {
-      drift.add('no MDM device', `Thoth endpoint ${q(ep.hostname)} (${q(ep.endpointId)}) has no device in the group`);
+      drift.add('no MDM device', () => `Thoth endpoint ${q(ep.hostname)} (${q(ep.endpointId)}) has no device in the group`);
     }
   }
 
-  stragglers.sort(byName);
-  inactiveAll.sort(byName);
+  const sortedStragglers = sortByName(stragglers);
   const total = input.mdm.length;
   const healthyShare = active === 0 ? 0 : healthy / active;
   const pass = active > 0 && healthyShare + EPSILON >= input.minHealthy;
@@ -332,9 +346,9 @@ export function decideValidation(input: VerdictInput): Verdict {
     onOldKey,
     notCheckedIn,
     healthyShare,
-    stragglers: stragglers.slice(0, stragglerLimit),
+    stragglers: sortedStragglers.slice(0, stragglerLimit),
     stragglersOmitted: Math.max(0, stragglers.length - stragglerLimit),
-    inactiveList: inactiveAll.slice(0, LIST_LIMIT),
+    inactiveList: sortByName(inactiveAll).slice(0, LIST_LIMIT),
     drift: drift.result(),
   };
 }

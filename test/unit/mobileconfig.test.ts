@@ -23,7 +23,7 @@ const NAMES = {
 const OLD_KEY = 'thoth_live_OLDKEYsecretvalue0123456789abcdef';
 const NEW = { apiKey: 'thoth_live_NEWKEY_abcdef0123456789', keyId: 'key_new456', revokedKeyIds: ['key_ancient001', 'key_x'] };
 
-const settingsOf = (root: Dict, domain = NAMES.domain, index = 0): Dict => {
+const settingsOf = (root: Dict, domain: string = NAMES.domain, index = 0): Dict => {
   const payload = (root.PayloadContent as Dict[])[index]!;
   return (((payload.PayloadContent as Dict)[domain] as Dict).Forced as Dict[])[0]!.mcx_preference_settings as Dict;
 };
@@ -62,6 +62,15 @@ describe('readManagedSettings', () => {
     const xml = variant((r) => (r.PayloadContent as Dict[]).push(structuredClone((r.PayloadContent as Dict[])[0]!)));
     expect(() => readManagedSettings(xml, NAMES)).toThrow(MobileconfigError);
     expect(masked).toContain(OLD_KEY);
+  });
+
+  it('tolerates a BOM and blank lines before the XML declaration, and CRLF line ends', () => {
+    expect(readManagedSettings(`\uFEFF${FIXTURE}`, NAMES).keyId).toBe('key_old123');
+    expect(readManagedSettings(`\r\n  ${FIXTURE.replace(/\n/g, '\r\n')}`, NAMES).keyId).toBe('key_old123');
+  });
+
+  it('rejects setting names that collide', () => {
+    expect(() => readManagedSettings(FIXTURE, { ...NAMES, keyId: NAMES.apiKey })).toThrow(/three different settings/);
   });
 
   it('honours configured setting names', () => {

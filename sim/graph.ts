@@ -1,0 +1,477 @@
+/**
+ * Microsoft Graph (Intune) simulator (reference/mdm.md Part B): macOS custom configuration,
+ * beta remediation scripts and their run states, group membership with advanced-query rules,
+ * managed devices, syncDevice, JSON $batch, and Intune's per-app sliding-window write budgets.
+ */
+import type { Fleet } from './fleet.js';
+import { Directory, type Cast } from './graph-directory.js';
+import { json, type Faults, type Handler, type SimRequest, type SimResponse } from './http.js';
+import type { LoginState } from './login.js';
+import { buildMobileconfig, buildRemediationScript, DETECTION_SCRIPT, readMobileconfig, readRemediationScript, topIdentity, type ThothSettings } from './payloads.js';
+import { b64, fromB64, iso, isRecord, type Rng } from './util.js';
+
+export interface GraphConfig {
+  groupId: string; macosConfigurationId: string; remediationId: string;
+  budget: { writes: number; windowMs: number }; configBudget: { writes: number; windowMs: number };
+  retryAfterMissingRate: number; membersPageSize: number; devicesPageSize: number;
+  nestedGroups: boolean; userMembers: number; batchShuffle: boolean;
+  tenant: string; seed: number; initial: ThothSettings; rng: Rng; login: LoginState; faults: Faults;
+}
+
+export interface ContentVersion { version: number; at: Date; content: string; base64: string; source: 'initial' | 'api' }
+
+interface Call { method: string; path: string; query: URLSearchParams; header(n: string): string | undefined; body: unknown }
+interface Result { status: number; headers?: Record<string, string>; body?: unknown }
+
+/** Sliding-window write budget: grants a write or says how long until one frees up. */
+class Budget {
+  private times: number[] = [];
+  private head = 0;
+  constructor(private readonly writes: number, private readonly windowMs: number) {}
+  take(now: number): number {
+    while (this.head < this.times.length && (this.times[this.head] ?? 0) <= now - this.windowMs) this.head++;
+    if (this.head > 4096) {
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    if (this.times.length - this.head < this.writes) {
+      this.times.push(now);
+      return 0;
+    }
+    return (this.times[this.head] ?? now) + this.windowMs - now;
+  }
+}
+
+const MD_TYPE = 'microsoft.graph.managedDevice';
+const CFG_TYPE = '#microsoft.graph.macOSCustomConfiguration';
+const SCRIPT_TYPE = '#microsoft.graph.deviceHealthScript';
+const READ_ONLY = ['@odata.context', 'id', 'version', 'createdDateTime', 'lastModifiedDateTime', 'roleScopeTagIds', 'supportsScopeTags', 'isGlobalScript', 'highestAvailableVersion'];
+
+function gerr(status: number, code: string, message: string, headers: Record<string, string> = {}): Result {
+  return { status, headers, body: { error: { code, message, innerError: { date: new Date().toISOString().replace(/\.\d+Z$/, ''), 'request-id': crypto.randomUUID(), 'client-request-id': crypto.randomUUID() } } } };
+}
+
+export class GraphState {
+  readonly directory: Directory;
+  private readonly cfg: GraphConfig;
+  private readonly fleet: Fleet;
+  private readonly devBudget: Budget;
+  private readonly cfgBudget: Budget;
+  private readonly configs: ContentVersion[] = [];
+  private readonly scripts: ContentVersion[] = [];
+  private readonly parsedCfg = new Map<number, ThothSettings | null>();
+  private readonly parsedScript = new Map<number, ThothSettings | null>();
+  private readonly syncCount: Uint32Array;
+  private readonly created = Date.now() - 90 * 86_400_000;
+  private nThrottled = 0;
+  private nWrites = 0;
+  private nConfigWrites = 0;
+  private ghosts = 0;
+  baseUrl = '';
+
+  constructor(cfg: GraphConfig, fleet: Fleet) {
+    this.cfg = cfg;
+    this.fleet = fleet;
+    this.devBudget = new Budget(cfg.budget.writes, cfg.budget.windowMs);
+    this.cfgBudget = new Budget(cfg.configBudget.writes, cfg.configBudget.windowMs);
+    this.syncCount = new Uint32Array(fleet.total);
+    this.directory = new Directory(fleet, { seed: cfg.seed, groupId: cfg.groupId, nestedGroups: cfg.nestedGroups, userMembers: cfg.userMembers });
+    const r = cfg.rng;
+    const profile = buildMobileconfig(cfg.initial, { tenant: cfg.tenant, uuid: r.uuid().toUpperCase(), thothPayloadUuid: r.uuid().toUpperCase(), otherPayloadUuid: r.uuid().toUpperCase() });
+    this.configs.push({ version: 1, at: new Date(this.created), content: profile, base64: b64(profile), source: 'initial' });
+    const script = buildRemediationScript(cfg.initial);
+    this.scripts.push({ version: 1, at: new Date(this.created), content: script, base64: b64(script), source: 'initial' });
+  }
+
+  // ---- test API -------------------------------------------------------------------------
+  throttled(): number { return this.nThrottled; }
+  /** Granted Intune device writes (syncDevice, remediation PATCH). */
+  writes(): number { return this.nWrites; }
+  configWrites(): number { return this.nConfigWrites; }
+  syncs(managedDeviceId: string): number {
+    const i = this.fleet.indexByManagedDeviceId(managedDeviceId);
+    return i === undefined ? 0 : this.syncCount[i] ?? 0;
+  }
+  /** Decoded mobileconfig of the macOS configuration, one per version, oldest first. */
+  configVersions(): string[] { return this.configs.map((v) => v.content); }
+  configHistory(): ContentVersion[] { return this.configs.map((v) => ({ ...v })); }
+  /** Decoded remediation script, one per version, oldest first. */
+  scriptVersions(): string[] { return this.scripts.map((v) => v.content); }
+  scriptHistory(): ContentVersion[] { return this.scripts.map((v) => ({ ...v })); }
+  get ghostProfiles(): number { return this.ghosts; }
+  /** Fleet indices targeted by the group (directly, nested, or through a user). */
+  groupMembers(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.fleet.size; i++) if (this.fleet.inIntune(i)) out.push(i);
+    return out;
+  }
+  deliveredConfig(i: number): ThothSettings | null {
+    if (!this.fleet.inIntune(i) || !this.fleet.inFleet(i)) return null;
+    const mac = this.fleet.os(i) === 'macos';
+    const v = (mac ? this.configs : this.scripts).at(-1);
+    if (!v) return null;
+    const cache = mac ? this.parsedCfg : this.parsedScript;
+    if (!cache.has(v.version)) cache.set(v.version, mac ? readMobileconfig(v.content) : readRemediationScript(v.content));
+    return cache.get(v.version) ?? null;
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------
+  handler: Handler = (req) => {
+    const reqId = req.header('client-request-id') ?? crypto.randomUUID();
+    const auth = this.cfg.login.check(/^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1]);
+    let res: Result;
+    if (auth !== 'ok') {
+      res = gerr(401, 'InvalidAuthenticationToken', auth === 'missing' ? 'Access token is empty.' : auth === 'expired' ? 'Lifetime validation failed, the token is expired.' : 'IDX14100: JWT is not well formed.');
+    } else {
+      let body: unknown;
+      if (req.text.trim() !== '') {
+        try {
+          body = JSON.parse(req.text) as unknown;
+        } catch {
+          return this.toHttp(gerr(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'), reqId);
+        }
+      }
+      res = this.exec({ method: req.method, path: req.path, query: req.query, header: (n) => req.header(n), body });
+    }
+    return this.toHttp(res, reqId);
+  };
+
+  private toHttp(r: Result, reqId: string): SimResponse {
+    const headers: Record<string, string> = { 'request-id': crypto.randomUUID(), 'client-request-id': reqId, 'x-ms-ags-diagnostic': '{"ServerInfo":{"DataCenter":"Sim","Slice":"E"}}', ...r.headers };
+    if (r.body === undefined) return { status: r.status, headers };
+    return json(r.status, r.body, { ...headers, 'content-type': 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8' });
+  }
+
+  private exec(c: Call): Result {
+    const m = /^\/(v1\.0|beta)(\/.*)$/.exec(c.path.replace(/\/+$/, ''));
+    if (!m) return gerr(400, 'BadRequest', 'Invalid version.');
+    const ver = m[1] ?? 'v1.0';
+    const p = m[2] ?? '';
+    const seg = p.split('/').slice(1);
+    const id = seg[2] ?? '';
+    if (p === '/$batch' && c.method === 'POST') return this.batch(ver, c);
+    if (seg[0] === 'deviceManagement') {
+      if (seg[1] === 'deviceConfigurations' && seg.length === 3) {
+        if (id !== this.cfg.macosConfigurationId) return gerr(404, 'ResourceNotFound', `deviceConfiguration ${id} not found`);
+        if (c.method === 'GET') return { status: 200, body: this.configJson(ver) };
+        if (c.method === 'PATCH') return this.patchConfig(c);
+      }
+      if (seg[1] === 'deviceHealthScripts') {
+        if (ver !== 'beta') return gerr(400, 'BadRequest', "Resource not found for the segment 'deviceHealthScripts'.");
+        if (seg.length >= 3 && id !== this.cfg.remediationId) return gerr(404, 'ResourceNotFound', `deviceHealthScript ${id} not found`);
+        if (seg.length === 3 && c.method === 'GET') return { status: 200, body: this.scriptJson() };
+        if (seg.length === 3 && c.method === 'PATCH') return this.patchScript(c);
+        if (seg.length === 4 && seg[3] === 'deviceRunStates' && c.method === 'GET') return this.runStates(ver, c);
+      }
+      if (seg[1] === 'managedDevices') {
+        if (seg.length === 2 && c.method === 'GET') {
+          const rows: number[] = [];
+          for (let i = 0; i < this.fleet.total; i++) if (this.fleet.inIntune(i)) rows.push(i);
+          // $filter is ignored on purpose: Graph silently ignores several managedDevices filters.
+          return this.page(c, rows, this.cfg.devicesPageSize, Math.max(1000, this.cfg.devicesPageSize), `/${ver}${p}`, (i) => this.managedDevice(i), MD_TYPE);
+        }
+        const i = this.fleet.indexByManagedDeviceId(id);
+        if (i === undefined || !this.fleet.inIntune(i)) return gerr(404, 'ResourceNotFound', `managedDevice ${id} not found`);
+        if (seg.length === 3 && c.method === 'GET') return this.selectOne(c, this.managedDevice(i), MD_TYPE);
+        if (seg.length === 4 && seg[3] === 'syncDevice' && c.method === 'POST') return this.sync(i);
+      }
+    }
+    if (seg[0] === 'groups' && c.method === 'GET') {
+      if (!this.directory.hasGroup(seg[1] ?? '')) return gerr(404, 'Request_ResourceNotFound', `Resource '${seg[1] ?? ''}' does not exist or one of its queried reference-property objects are not present.`);
+      if (seg.length === 2) return { status: 200, body: { id: seg[1], displayName: 'Thoth CorpSec devices', securityEnabled: true, mailEnabled: false, groupTypes: [] } };
+      if ((seg[2] === 'members' || seg[2] === 'transitiveMembers') && seg.length <= 4) {
+        const castSeg = seg[3];
+        const cast = castSeg === undefined ? undefined : (/^microsoft\.graph\.(device|user|group)$/.exec(castSeg)?.[1] as Cast);
+        if (castSeg !== undefined && cast === undefined) return gerr(400, 'BadRequest', `Resource not found for the segment '${castSeg}'.`);
+        return this.listMembers(c, `/${ver}${p}`, seg[1] ?? '', seg[2] === 'transitiveMembers', cast);
+      }
+    }
+    if (seg[0] === 'users' && seg.length === 3 && seg[2] === 'managedDevices' && c.method === 'GET') {
+      const u = this.directory.userByIndex(seg[1] ?? '');
+      if (u === undefined) return gerr(404, 'Request_ResourceNotFound', `Resource '${seg[1] ?? ''}' does not exist or one of its queried reference-property objects are not present.`);
+      const d = this.directory.deviceOfUser(u);
+      return this.page(c, d === undefined ? [] : [d], 100, 1000, `/${ver}${p}`, (i) => this.managedDevice(i), MD_TYPE);
+    }
+    return gerr(400, 'BadRequest', `Resource not found for the segment '${seg[seg.length - 1] ?? ''}'.`);
+  }
+
+  // ---- listing & paging -----------------------------------------------------------------
+  private listMembers(c: Call, path: string, groupId: string, transitive: boolean, cast: Cast): Result {
+    // Casting a directory listing is an "advanced query": ConsistencyLevel on every page.
+    const advanced = cast !== undefined || c.query.get('$count') === 'true' || c.query.has('$filter') || c.query.has('$search') || c.query.has('$orderby');
+    if (advanced && c.header('consistencylevel')?.toLowerCase() !== 'eventual') {
+      return gerr(400, 'Request_UnsupportedQuery', 'Unsupported Query. The ConsistencyLevel header with value eventual is required for this query (OData cast, $count, $filter, $search or $orderby).');
+    }
+    if (cast !== undefined && c.query.get('$count') !== 'true') return gerr(400, 'Request_UnsupportedQuery', 'Unsupported Query. An OData cast requires $count=true.');
+    const refs = this.directory.members(groupId, transitive, cast);
+    const type = cast ? `microsoft.graph.${cast}` : undefined;
+    return this.page(c, refs, this.cfg.membersPageSize, 999, path, (r) => this.directory.object(r), type);
+  }
+
+  /** One page of `rows`, with $top/$select/$skiptoken, an absolute nextLink and page-1 count. */
+  private page(c: Call, rows: number[], defSize: number, maxTop: number, path: string, make: (r: number) => Record<string, unknown>, type: string | undefined): Result {
+    const top = c.query.get('$top');
+    let size = defSize;
+    if (top !== null) {
+      const n = Number(top);
+      if (!Number.isInteger(n) || n < 1 || n > maxTop) return gerr(400, 'Request_BadRequest', `Invalid page size specified: '${top}'. Must be between 1 and ${maxTop} inclusive.`);
+      size = n;
+    }
+    let offset = 0;
+    const tok = c.query.get('$skiptoken');
+    if (tok !== null) {
+      const m = /^RFNwdAIAAQ(.+)$/.exec(tok);
+      const decoded = m?.[1] ? Buffer.from(m[1], 'base64url').toString('utf8') : '';
+      const mm = /^(\d+)\|(.*)$/.exec(decoded);
+      if (!mm || mm[2] !== path) return gerr(400, 'Request_BadRequest', `Invalid skip token '${tok}'.`);
+      offset = Number(mm[1]);
+    }
+    const first = rows[0];
+    const sel = this.selector(c, type, first === undefined ? undefined : make(first));
+    if (typeof sel === 'string') return gerr(400, 'BadRequest', sel);
+    const value = rows.slice(offset, offset + size).map((r) => sel(make(r)));
+    const body: Record<string, unknown> = { '@odata.context': `${this.baseUrl}/${path.split('/')[1] ?? 'v1.0'}/$metadata#${type ?? 'directoryObjects'}` };
+    if (offset === 0 && c.query.get('$count') === 'true') body['@odata.count'] = rows.length;
+    if (offset + size < rows.length) {
+      const q = new URLSearchParams(c.query);
+      q.delete('$skiptoken');
+      q.set('$skiptoken', `RFNwdAIAAQ${Buffer.from(`${offset + size}|${path}`).toString('base64url')}`);
+      body['@odata.nextLink'] = `${this.baseUrl}${path}?${q.toString().replace(/%24/g, '$')}`;
+    }
+    body['value'] = value;
+    return { status: 200, body };
+  }
+
+  /**
+   * $select → projection. With a typed listing, a property the type lacks is a 400 (returned
+   * as the message string), checked against a sample object of that type.
+   */
+  private selector(c: Call, type: string | undefined, sample: Record<string, unknown> | undefined): ((o: Record<string, unknown>) => Record<string, unknown>) | string {
+    const raw = c.query.get('$select');
+    if (!raw) return (o) => (type ? withoutType(o) : o);
+    const props = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = type && sample ? props.find((p) => !(p in sample)) : undefined;
+    if (bad !== undefined) return `Could not find a property named '${bad}' on type '${type ?? ''}'.`;
+    return (o) => {
+      const out: Record<string, unknown> = type ? {} : { '@odata.type': o['@odata.type'] };
+      for (const p of props) if (p in o) out[p] = o[p];
+      return out;
+    };
+  }
+
+  private selectOne(c: Call, o: Record<string, unknown>, type: string): Result {
+    const sel = this.selector(c, type, o);
+    return typeof sel === 'string' ? gerr(400, 'BadRequest', sel) : { status: 200, body: sel(o) };
+  }
+
+  private managedDevice(i: number): Record<string, unknown> {
+    const f = this.fleet;
+    const mac = f.os(i) === 'macos';
+    const u = `engineer${i + 1}@acme.example`;
+    return {
+      id: f.managedDeviceId(i), userId: null, deviceName: f.mdmName(i), managedDeviceOwnerType: 'company',
+      enrolledDateTime: iso(this.created), lastSyncDateTime: iso(f.lastSync(i)), operatingSystem: mac ? 'macOS' : 'Windows',
+      complianceState: 'compliant', jailBroken: 'Unknown', managementAgent: 'mdm', osVersion: mac ? '15.5 (24F74)' : '10.0.26100.4349',
+      azureADRegistered: true, deviceEnrollmentType: mac ? 'appleBulkWithUser' : 'windowsAzureADJoin', emailAddress: u,
+      azureADDeviceId: f.entraDeviceId(i), deviceRegistrationState: 'registered', isEncrypted: true, userPrincipalName: u,
+      model: mac ? 'MacBook Pro' : 'Latitude 7450', manufacturer: mac ? 'Apple' : 'Dell Inc.', serialNumber: f.serial(i),
+      managementState: 'managed', userDisplayName: `Engineer ${i + 1}`,
+    };
+  }
+
+  // ---- writes -----------------------------------------------------------------------------
+  private throttle(budget: Budget): Result | undefined {
+    const wait = budget.take(Date.now());
+    if (wait === 0) return undefined;
+    this.nThrottled++;
+    const headers: Record<string, string> = {};
+    if (this.cfg.rng.next() >= this.cfg.retryAfterMissingRate) headers['Retry-After'] = String(Math.max(1, Math.ceil(wait / 1000)));
+    return gerr(429, 'TooManyRequests', 'Too many requests from this app within the tenant. Please retry later.', headers);
+  }
+
+  private sync(i: number): Result {
+    const t = this.throttle(this.devBudget);
+    if (t) return t;
+    this.nWrites++;
+    this.syncCount[i] = (this.syncCount[i] ?? 0) + 1;
+    this.fleet.refresh(i);
+    return { status: 204 };
+  }
+
+  /** Graph rejects properties the type does not have; read-only ones sent back are tolerated. */
+  private badProps(body: unknown, allowed: string[], type: string): Result | undefined {
+    if (!isRecord(body)) return gerr(400, 'BadRequest', 'Empty Payload. JSON content expected.');
+    const bad = Object.keys(body).find((k) => !allowed.includes(k) && !READ_ONLY.includes(k) && k !== '@odata.type');
+    return bad === undefined ? undefined : gerr(400, 'BadRequest', `Property '${bad}' does not exist on type '${type.slice(1)}'.`);
+  }
+
+  private patchConfig(c: Call): Result {
+    const bad = this.badProps(c.body, ['displayName', 'description', 'payloadName', 'payloadFileName', 'payload', 'deploymentChannel'], CFG_TYPE);
+    if (bad || !isRecord(c.body)) return bad ?? gerr(400, 'BadRequest', 'Empty Payload.');
+    const body = c.body;
+    if (body['@odata.type'] !== CFG_TYPE) return gerr(400, 'BadRequest', `The @odata.type annotation is required and must be '${CFG_TYPE}'.`);
+    if ('payloadName' in body && (typeof body['payloadName'] !== 'string' || body['payloadName'] === '')) return gerr(400, 'BadRequest', 'payloadName must be a non-empty string.');
+    const cur = this.configs.at(-1) as ContentVersion;
+    let content = cur.content;
+    if ('payload' in body) {
+      const text = typeof body['payload'] === 'string' ? fromB64(body['payload']) : undefined;
+      const id = text === undefined ? undefined : topIdentity(text);
+      if (text === undefined || !id) return gerr(400, 'BadRequest', 'The payload is not a valid base64-encoded configuration profile.');
+      const was = topIdentity(cur.content);
+      if (was && (was.uuid !== id.uuid || was.identifier !== id.identifier)) this.ghosts++;
+      content = text;
+    }
+    const t = this.throttle(this.cfgBudget);
+    if (t) return t;
+    this.nConfigWrites++;
+    this.configs.push({ version: cur.version + 1, at: new Date(), content, base64: b64(content), source: 'api' });
+    if (this.fleet.adoptOnProfileUpdate) for (const i of this.groupMembers()) if (this.fleet.os(i) === 'macos') this.fleet.refresh(i);
+    return { status: 204 };
+  }
+
+  private patchScript(c: Call): Result {
+    const bad = this.badProps(c.body, ['displayName', 'description', 'publisher', 'detectionScriptContent', 'remediationScriptContent', 'runAsAccount', 'enforceSignatureCheck', 'runAs32Bit', 'detectionScriptParameters', 'remediationScriptParameters', 'deviceHealthScriptType'], SCRIPT_TYPE);
+    if (bad || !isRecord(c.body)) return bad ?? gerr(400, 'BadRequest', 'Empty Payload.');
+    const body = c.body;
+    if ('@odata.type' in body && body['@odata.type'] !== SCRIPT_TYPE) return gerr(400, 'BadRequest', `Invalid @odata.type '${String(body['@odata.type'])}'.`);
+    const cur = this.scripts.at(-1) as ContentVersion;
+    let content = cur.content;
+    if ('remediationScriptContent' in body) {
+      const text = typeof body['remediationScriptContent'] === 'string' ? fromB64(body['remediationScriptContent']) : undefined;
+      if (text === undefined) return gerr(400, 'BadRequest', 'remediationScriptContent must be base64.');
+      content = text;
+    }
+    const t = this.throttle(this.devBudget);
+    if (t) return t;
+    this.nWrites++;
+    this.scripts.push({ version: cur.version + 1, at: new Date(), content, base64: b64(content), source: 'api' });
+    if (this.fleet.adoptOnProfileUpdate) for (const i of this.groupMembers()) if (this.fleet.os(i) === 'windows') this.fleet.refresh(i);
+    return { status: 204 };
+  }
+
+  private configJson(ver: string): Record<string, unknown> {
+    const v = this.configs.at(-1) as ContentVersion;
+    return {
+      '@odata.context': `${this.baseUrl}/${ver}/$metadata#deviceManagement/deviceConfigurations/$entity`, '@odata.type': CFG_TYPE,
+      id: this.cfg.macosConfigurationId, lastModifiedDateTime: v.at.toISOString(), roleScopeTagIds: ['0'], supportsScopeTags: true,
+      createdDateTime: iso(this.created), description: 'Thoth runtime API key (managed by CorpSec automation)',
+      displayName: 'Thoth MCP Proxy Runtime (macOS)', version: v.version, payloadName: 'Thoth MCP Proxy Runtime',
+      payloadFileName: 'thoth-runtime.mobileconfig', payload: v.base64,
+    };
+  }
+
+  private scriptJson(): Record<string, unknown> {
+    const v = this.scripts.at(-1) as ContentVersion;
+    return {
+      '@odata.context': `${this.baseUrl}/beta/$metadata#deviceManagement/deviceHealthScripts/$entity`, '@odata.type': SCRIPT_TYPE,
+      id: this.cfg.remediationId, publisher: 'Acme CorpSec', version: String(v.version), displayName: 'Thoth MCP Proxy runtime key',
+      description: 'Writes the Thoth runtime API key; detection emits thoth health --json', detectionScriptContent: b64(DETECTION_SCRIPT),
+      remediationScriptContent: v.base64, createdDateTime: iso(this.created), lastModifiedDateTime: v.at.toISOString(),
+      runAsAccount: 'system', enforceSignatureCheck: false, runAs32Bit: false, roleScopeTagIds: ['0'], isGlobalScript: false,
+      highestAvailableVersion: null, deviceHealthScriptType: 'deviceHealthScript', detectionScriptParameters: [], remediationScriptParameters: [],
+    };
+  }
+
+  private runStates(ver: string, c: Call): Result {
+    const rows = this.groupMembers().filter((i) => this.fleet.os(i) === 'windows');
+    const expand = /managedDevice/.test(c.query.get('$expand') ?? '');
+    return this.page(c, rows, this.cfg.devicesPageSize, 1000, `/${ver}/deviceManagement/deviceHealthScripts/${this.cfg.remediationId}/deviceRunStates`, (i) => {
+      const f = this.fleet;
+      const health = f.health(i);
+      const row: Record<string, unknown> = {
+        '@odata.type': '#microsoft.graph.deviceHealthScriptDeviceState', id: `${this.cfg.remediationId}:${f.managedDeviceId(i)}`,
+        detectionState: health === null ? 'scriptError' : 'success', lastStateUpdateDateTime: iso(f.healthAt(i)),
+        expectedStateUpdateDateTime: null, lastSyncDateTime: iso(f.lastSync(i)), preRemediationDetectionScriptOutput: health,
+        preRemediationDetectionScriptError: health === null ? 'thoth: command not found' : null, remediationScriptError: null,
+        postRemediationDetectionScriptOutput: health, postRemediationDetectionScriptError: null, remediationState: 'success', assignmentFilterIds: [],
+      };
+      if (expand) row['managedDevice'] = { id: f.managedDeviceId(i) };
+      return row;
+    }, undefined);
+  }
+
+  // ---- $batch -----------------------------------------------------------------------------
+  private batch(ver: string, c: Call): Result {
+    const reqs = isRecord(c.body) ? c.body['requests'] : undefined;
+    if (!Array.isArray(reqs) || reqs.length === 0) return gerr(400, 'BadRequest', 'Invalid batch payload format.');
+    if (reqs.length > 20) return gerr(400, 'BadRequest', `Batch request exceeds the maximum of 20 requests (got ${reqs.length}).`);
+    const ids = new Set<string>();
+    for (const r of reqs) {
+      if (!isRecord(r) || typeof r['id'] !== 'string' || r['id'] === '' || typeof r['method'] !== 'string' || typeof r['url'] !== 'string') return gerr(400, 'BadRequest', 'Invalid batch payload format: each request needs id, method and url.');
+      if (ids.has(r['id'])) return gerr(400, 'BadRequest', `Batch request contains duplicate request id '${r['id']}'.`);
+      ids.add(r['id']);
+      const h = isRecord(r['headers']) ? r['headers'] : {};
+      if (r['body'] !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) return gerr(400, 'BadRequest', `Request '${r['id']}' has a body but no Content-Type header.`);
+    }
+    const status = new Map<string, number>();
+    const responses = (reqs as Record<string, unknown>[]).map((r) => {
+      const id = String(r['id']);
+      const res = this.inner(ver, r, c, status);
+      status.set(id, res.status);
+      const out: Record<string, unknown> = { id, status: res.status, headers: { ...(res.body === undefined ? {} : { 'Content-Type': 'application/json' }), ...res.headers } };
+      if (res.body !== undefined) out['body'] = res.body;
+      return out;
+    });
+    // Graph may answer items in any order; callers must match on id.
+    if (this.cfg.batchShuffle) for (let i = responses.length - 1; i > 0; i--) {
+      const j = this.cfg.rng.int(i + 1);
+      [responses[i], responses[j]] = [responses[j] as Record<string, unknown>, responses[i] as Record<string, unknown>];
+    }
+    return { status: 200, body: { responses } };
+  }
+
+  private inner(ver: string, r: Record<string, unknown>, outer: Call, status: Map<string, number>): Result {
+    const deps = Array.isArray(r['dependsOn']) ? r['dependsOn'].map(String) : [];
+    if (deps.some((d) => (status.get(d) ?? 424) >= 400)) return gerr(424, 'FailedDependency', 'A dependency of this request failed.');
+    const url = String(r['url']);
+    if (/^[a-z]+:\/\//i.test(url)) return gerr(400, 'BadRequest', 'Batch request URLs must be relative.');
+    const u = new URL(url.startsWith('/') ? url : `/${url}`, 'http://graph.invalid');
+    let path = u.pathname;
+    try {
+      path = decodeURIComponent(path);
+    } catch { /* keep raw */ }
+    const full = `/${ver}${path}`;
+    const method = String(r['method']).toUpperCase();
+    // $batch items have no socket of their own: only status faults apply to them.
+    const fault = this.cfg.faults.match('graph', method, [full], true);
+    if (fault && 'status' in fault.respond && !fault.after) return { status: fault.respond.status, headers: fault.respond.headers ?? {}, body: parseMaybe(fault.respond.body) };
+    const h = isRecord(r['headers']) ? r['headers'] : {};
+    const res = this.exec({
+      method, path: full, query: u.searchParams, body: r['body'],
+      header: (n) => {
+        const k = Object.keys(h).find((x) => x.toLowerCase() === n.toLowerCase());
+        return k !== undefined ? String(h[k]) : n === 'authorization' ? outer.header(n) : undefined;
+      },
+    });
+    if (fault && 'status' in fault.respond) return { status: fault.respond.status, headers: fault.respond.headers ?? {}, body: parseMaybe(fault.respond.body) };
+    return res;
+  }
+}
+
+function withoutType(o: Record<string, unknown>): Record<string, unknown> {
+  const { '@odata.type': _t, ...rest } = o;
+  return rest;
+}
+
+function parseMaybe(body: string | undefined): unknown {
+  if (body === undefined || body === '') return undefined;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
+  }
+}
+
+export function graphMutation(req: SimRequest): boolean {
+  if (req.method === 'PATCH') return true;
+  if (req.method === 'POST' && /\/managedDevices\/[^/]+\/syncDevice\/?$/.test(req.path)) return true;
+  if (req.method === 'POST' && /\/\$batch\/?$/.test(req.path)) {
+    try {
+      const b = JSON.parse(req.text) as { requests?: { method?: unknown }[] };
+      return (b.requests ?? []).some((r) => String(r.method).toUpperCase() === 'POST' || String(r.method).toUpperCase() === 'PATCH');
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}

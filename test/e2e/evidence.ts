@@ -1,0 +1,22 @@
+import type { Simulators } from '../../sim/index.js';
+import { parseRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
+
+export function evidencePath(sims: Simulators, name = 'corpsec-macos-2026-12'): string {
+  return `.thoth/evidence/${sims.ids.fleetId}/${name}.json`;
+}
+
+/** The committed record, parsed and its hash chain checked. */
+export function readEvidence(sims: Simulators, name?: string): EvidenceRecord | undefined {
+  const text = sims.github.file(evidencePath(sims, name), 'main');
+  if (text === undefined) return undefined;
+  const record = parseRecord(text, evidencePath(sims, name));
+  const chain = verifyChain(record);
+  if (!chain.ok) throw new Error(`evidence chain broken at ${chain.index}: ${chain.problem}`);
+  return record;
+}
+
+/** Keys minted during the test (everything but the sims' seed keys). */
+export function mintedKeys(sims: Simulators): ReturnType<Simulators['thoth']['keys']> {
+  const seed = new Set([sims.ids.oldKeyId, sims.ids.undeployedKeyId, sims.ids.otherTenantKeyId]);
+  return sims.thoth.keys().filter((k) => !seed.has(k.id));
+}
