@@ -188,7 +188,8 @@ export class JamfState {
     const prev = this.versions[this.versions.length - 2];
     // Replication lag: a request not pinned to the writer's node lands on another node, which
     // has not seen the latest write yet (the deterministic version of an unlucky round-robin).
-    if (prev && this.nodes.length > 1 && (node.name !== v.node || !node.sticky) && Date.now() - v.at.getTime() < this.cfg.replicationLagMs) {
+    // Direct (test) writes are visible everywhere at once.
+    if (prev && v.source === 'api' && this.nodes.length > 1 && (node.name !== v.node || !node.sticky) && Date.now() - v.at.getTime() < this.cfg.replicationLagMs) {
       if (node.name === v.node) node.name = this.nodes[(this.nodes.indexOf(v.node) + 1) % this.nodes.length] ?? node.name;
       v = prev;
     }

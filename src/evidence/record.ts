@@ -273,7 +273,8 @@ export function serializeRecord(r: EvidenceRecord): string {
   for (const k of Object.keys(r).filter((k) => !known.has(k)).sort()) {
     if (r[k] !== undefined) ordered[k] = r[k];
   }
-  ordered.events = r.events;
+  // Fixed key order per event too, so a record reads the same whichever run wrote it.
+  ordered.events = r.events.map(({ at, step, outcome, detail, run, chain, ...rest }) => ({ at, step, outcome, detail, ...rest, run, chain }));
   return `${redact(JSON.stringify(ordered, null, 2))}\n`;
 }
 

@@ -2,6 +2,7 @@ import type { AdapterFactory } from '../adapters.js';
 import { errorMessage } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import { windowStatus } from '../intent/window.js';
+import { formatDuration } from '../time/duration.js';
 import type { Intent } from '../intent/types.js';
 import { currentRun } from '../run-info.js';
 import type { Settings } from '../settings.js';
@@ -30,6 +31,8 @@ export async function planMode(settings: Settings, intents: readonly Intent[], f
         const base = { name: intent.name, fleet: intent.fleet.id, state: record?.state ?? 'pending', newKeyId: record?.newKey?.keyId, oldKeyId: record?.oldKey?.keyId ?? pre.oldKeyId, evidencePath: intent.evidencePath };
         if (pre.problems.length > 0) return { ...base, status: 'failed' as const, message: pre.problems.join('; '), warnings: pre.warnings };
         if (DUE.has(step.kind)) include.push({ intent: intent.path, fleet: intent.fleet.id });
+        const message = describe(step, intent, pre.memberCount, pre.activeCount, pre.oldKeyId);
+        log.info(`plan: ${message}`);
         return { ...base, status: 'planned' as const, message: describe(step, intent, pre.memberCount, pre.activeCount, pre.oldKeyId), warnings: [...pre.warnings, ...(intent.window ? [] : ['no window: apply will refuse this intent'])] };
       } catch (e) {
         log.warning(`${intent.name}: ${errorMessage(e)}`);
@@ -45,7 +48,7 @@ function describe(step: Step, intent: Intent, members: number, active: number, o
   const blast = `${members} device(s) in the group, ${active} active`;
   switch (step.kind) {
     case 'begin':
-      return `would create a ${intent.key.scope} key (${intent.key.permissions.join(', ')}), deploy it through ${intent.mdm.provider}, refresh ${blast}, validate (≥ ${Math.round(intent.validation.minHealthy * 1000) / 10}% healthy) and revoke ${oldKeyId} after ${Math.round(intent.validation.windowMs / 3_600_000)}h`;
+      return `would create a ${intent.key.scope} key (${intent.key.permissions.join(', ')}), deploy it through ${intent.mdm.provider}, refresh ${blast}, validate (≥ ${Math.round(intent.validation.minHealthy * 1000) / 10}% healthy) and revoke ${oldKeyId} ${formatDuration(intent.validation.windowMs)} after validation`;
     case 'wait-window':
       return `outside the window${step.opensAt ? `; opens ${step.opensAt.toISOString()}` : ''}; ${blast}`;
     case 'recover-undeployed':

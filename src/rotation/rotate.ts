@@ -153,7 +153,7 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
   } catch (e) {
     return deployFailed(d, snapshot, created.keyId, e);
   }
-  await journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} now deliver key ${created.keyId}; read back confirmed` }] });
+  await journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} now deliver${snapshot.items.length === 1 ? 's' : ''} key ${created.keyId}; read back confirmed` }] });
   const result = await refreshAndValidate(d, snapshot);
   return { ...result, apiKey: created.apiKey };
 }

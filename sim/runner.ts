@@ -1,0 +1,172 @@
+/**
+ * Runs the bundled action (dist/index.js) exactly as the GitHub runner does —
+ * INPUT_* variables, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files — against the
+ * simulators. Shared by the end-to-end tests, `npm run demo` and `npm run bench`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Simulators } from './index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const DIST = path.join(ROOT, 'dist/index.js');
+
+/** The node that runs the bundle: THOTH_E2E_NODE (CI points it at Node 24) or this one. */
+export const NODE = process.env['THOTH_E2E_NODE'] || process.execPath;
+
+export interface ActionRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly outputs: Record<string, string>;
+  readonly summary: string;
+}
+
+/** Parse the GITHUB_OUTPUT file: `name<<delimiter\nvalue\ndelimiter` blocks (core.setOutput). */
+export function parseOutputFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<=]+)<<(.+)$/.exec(lines[i]!);
+    if (!m) continue;
+    const [, name, delim] = m;
+    const value: string[] = [];
+    for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i]!);
+    out[name!] = value.join('\n');
+  }
+  return out;
+}
+
+export interface Workspace {
+  readonly dir: string;
+  write(rel: string, text: string): string;
+}
+
+export function makeWorkspace(): Workspace {
+  const dir = mkdtempSync(path.join(tmpdir(), 'thoth-rotate-ws-'));
+  return {
+    dir,
+    write(rel, text) {
+      const file = path.join(dir, rel);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, text);
+      return file;
+    },
+  };
+}
+
+export interface RunOptions {
+  readonly workspace: Workspace;
+  readonly inputs: Record<string, string>;
+  readonly env?: Record<string, string>;
+  /** Kill the process when this returns true for a chunk of stdout (crash tests). */
+  readonly killWhen?: (stdoutSoFar: string) => boolean;
+  readonly timeoutMs?: number;
+}
+
+/** Run dist/index.js as the GitHub runner does: INPUT_* env, output and summary files. */
+export async function runAction(o: RunOptions): Promise<ActionRun> {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'thoth-rotate-run-'));
+  const outputFile = path.join(scratch, 'output');
+  const summaryFile = path.join(scratch, 'summary');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? scratch,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: o.workspace.dir,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_RUN_ID: String(1000 + Math.floor(Math.random() * 1e6)),
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_ACTOR: 'octo-secops',
+    GITHUB_SHA: 'a'.repeat(40),
+    GITHUB_SERVER_URL: 'https://github.com',
+    RUNNER_TEMP: scratch,
+    ...o.env,
+  };
+  for (const [k, v] of Object.entries(o.inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [DIST], { env, cwd: o.workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (o.killWhen?.(stdout)) child.kill('SIGKILL');
+    });
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') });
+    });
+  });
+}
+
+/** The inputs a workflow would pass, pointing at the simulators. */
+export function simInputs(sims: Simulators, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    mode: 'plan',
+    intents: '.thoth/rotations',
+    'thoth-api-key': sims.creds.orgApiKey,
+    'jamf-client-id': sims.creds.jamfClientId,
+    'jamf-client-secret': sims.creds.jamfClientSecret,
+    'github-token': sims.creds.githubToken,
+    ...extra,
+  };
+}
+
+export function simEnv(sims: Simulators, extra: Record<string, string> = {}): Record<string, string> {
+  return { GITHUB_API_URL: sims.urls.github, GITHUB_REPOSITORY: `${sims.creds.owner}/${sims.creds.repo}`, ...extra };
+}
+
+export interface JamfIntentOptions {
+  name?: string;
+  window?: string;
+  validation?: string;
+  rollback?: 'restore' | 'hold';
+  permissions?: string;
+  currentKeyId?: string;
+  region?: string;
+  extra?: string;
+}
+
+/** A Jamf intent aimed at the simulators (YAML text). */
+export function jamfIntent(sims: Simulators, o: JamfIntentOptions = {}): string {
+  const start = new Date(Date.now() - 3_600_000).toISOString();
+  const end = new Date(Date.now() + 3_600_000).toISOString();
+  return [
+    'version: 1',
+    `name: ${o.name ?? 'corpsec-macos-2026-12'}`,
+    'ticket: SEC-1234',
+    `tenant: ${sims.creds.tenant}`,
+    'controlPlane:',
+    `  url: ${sims.urls.thoth}`,
+    'fleet:',
+    `  id: ${sims.ids.fleetId}`,
+    `  region: ${o.region ?? 'us-east-1'}`,
+    'key:',
+    '  scope: fleet',
+    `  permissions: ${o.permissions ?? '[read, execute]'}`,
+    '  ttl: 90d',
+    ...(o.currentKeyId ? ['current:', `  keyId: ${o.currentKeyId}`] : []),
+    o.window ?? `window:\n  start: ${start}\n  end: ${end}`,
+    o.validation ?? 'validation:\n  window: 2s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms',
+    'mdm:',
+    '  provider: jamf',
+    '  jamf:',
+    `    url: ${sims.urls.jamf}`,
+    `    profileId: ${sims.ids.jamfProfileId}`,
+    `    groupId: ${sims.ids.jamfGroupId}`,
+    '    healthAttribute: Thoth Health',
+    'rollback:',
+    `  onValidationFailure: ${o.rollback ?? 'restore'}`,
+    o.extra ?? '',
+  ].join('\n');
+}
