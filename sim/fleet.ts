@@ -8,6 +8,7 @@
  * so group membership really matters when an MDM listing is joined.
  */
 import type { ThothSettings } from './payloads.js';
+import { DueQueue } from './schedule.js';
 import { hashUuid, Rng } from './util.js';
 
 export interface FleetOptions {
@@ -88,11 +89,10 @@ export class Fleet {
   private readonly revokedIndex = new Map<string, number>([['[]', 0]]);
   private readonly lookups = new Map<string, Map<string, number>>();
   private readonly listeners: ((i: number) => void)[] = [];
-  // check-in queue: a binary min-heap on due time driven by one unref'd timer
-  private readonly heapDue: number[] = [];
-  private readonly heapIdx: number[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private timerDue = Infinity;
+  private readonly queue = new DueQueue((i) => {
+    this.pending[i] = 0;
+    this.checkIn(i);
+  });
   private stopped = false;
 
   constructor(opts: FleetOptions, seed: number, fleetKeyId: string) {
@@ -332,7 +332,7 @@ export class Fleet {
     if ((b !== ONLINE && b !== STUCK) || this.pending[i]) return;
     this.pending[i] = 1;
     const [lo, hi] = this.delayRange;
-    this.push(Date.now() + this.rng.between(lo, hi), i);
+    this.queue.add(Date.now() + this.rng.between(lo, hi), i);
   }
 
   /** Runs a check-in immediately (tests). */
@@ -392,66 +392,9 @@ export class Fleet {
     return a;
   }
 
-  private push(due: number, i: number): void {
-    const d = this.heapDue, x = this.heapIdx;
-    let c = d.push(due) - 1;
-    x.push(i);
-    while (c > 0) {
-      const p = (c - 1) >> 1;
-      if ((d[p] ?? 0) <= due) break;
-      d[c] = d[p] ?? 0;
-      x[c] = x[p] ?? 0;
-      c = p;
-    }
-    d[c] = due;
-    x[c] = i;
-    this.arm();
-  }
-  private pop(): number {
-    const d = this.heapDue, x = this.heapIdx;
-    const top = x[0] ?? 0;
-    const lastDue = d.pop() ?? 0, lastIdx = x.pop() ?? 0;
-    if (d.length > 0) {
-      let c = 0;
-      for (;;) {
-        const l = 2 * c + 1;
-        if (l >= d.length) break;
-        const r = l + 1;
-        const m = r < d.length && (d[r] ?? 0) < (d[l] ?? 0) ? r : l;
-        if ((d[m] ?? 0) >= lastDue) break;
-        d[c] = d[m] ?? 0;
-        x[c] = x[m] ?? 0;
-        c = m;
-      }
-      d[c] = lastDue;
-      x[c] = lastIdx;
-    }
-    return top;
-  }
-  private arm(): void {
-    const next = this.heapDue[0];
-    if (next === undefined || this.stopped || next >= this.timerDue) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerDue = next;
-    this.timer = setTimeout(() => this.drain(), Math.max(0, next - Date.now()));
-    this.timer.unref();
-  }
-  private drain(): void {
-    this.timer = undefined;
-    this.timerDue = Infinity;
-    const now = Date.now();
-    while (this.heapDue.length > 0 && (this.heapDue[0] ?? 0) <= now) {
-      const i = this.pop();
-      this.pending[i] = 0;
-      this.checkIn(i);
-    }
-    this.arm();
-  }
-
   /** Stops pending check-ins (simulators closing). */
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.queue.stop();
   }
 }

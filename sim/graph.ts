@@ -4,6 +4,7 @@
  * managed devices, syncDevice, JSON $batch, and Intune's per-app sliding-window write budgets.
  */
 import type { Fleet } from './fleet.js';
+import { gerr, runBatch, type Call, type Result } from './graph-batch.js';
 import { Directory, type Cast } from './graph-directory.js';
 import { json, type Faults, type Handler, type SimRequest, type SimResponse } from './http.js';
 import type { LoginState } from './login.js';
@@ -20,8 +21,6 @@ export interface GraphConfig {
 
 export interface ContentVersion { version: number; at: Date; content: string; base64: string; source: 'initial' | 'api' }
 
-interface Call { method: string; path: string; query: URLSearchParams; header(n: string): string | undefined; body: unknown }
-interface Result { status: number; headers?: Record<string, string>; body?: unknown }
 
 /** Sliding-window write budget: grants a write or says how long until one frees up. */
 class Budget {
@@ -46,10 +45,6 @@ const MD_TYPE = 'microsoft.graph.managedDevice';
 const CFG_TYPE = '#microsoft.graph.macOSCustomConfiguration';
 const SCRIPT_TYPE = '#microsoft.graph.deviceHealthScript';
 const READ_ONLY = ['@odata.context', 'id', 'version', 'createdDateTime', 'lastModifiedDateTime', 'roleScopeTagIds', 'supportsScopeTags', 'isGlobalScript', 'highestAvailableVersion'];
-
-function gerr(status: number, code: string, message: string, headers: Record<string, string> = {}): Result {
-  return { status, headers, body: { error: { code, message, innerError: { date: new Date().toISOString().replace(/\.\d+Z$/, ''), 'request-id': crypto.randomUUID(), 'client-request-id': crypto.randomUUID() } } } };
-}
 
 export class GraphState {
   readonly directory: Directory;
@@ -149,7 +144,7 @@ export class GraphState {
     const p = m[2] ?? '';
     const seg = p.split('/').slice(1);
     const id = seg[2] ?? '';
-    if (p === '/$batch' && c.method === 'POST') return this.batch(ver, c);
+    if (p === '/$batch' && c.method === 'POST') return runBatch(ver, c, (x) => this.exec(x), { faults: this.cfg.faults, rng: this.cfg.rng, shuffle: this.cfg.batchShuffle });
     if (seg[0] === 'deviceManagement') {
       if (seg[1] === 'deviceConfigurations' && seg.length === 3) {
         if (id !== this.cfg.macosConfigurationId) return gerr(404, 'ResourceNotFound', `deviceConfiguration ${id} not found`);
@@ -389,77 +384,11 @@ export class GraphState {
       return row;
     }, undefined);
   }
-
-  // ---- $batch -----------------------------------------------------------------------------
-  private batch(ver: string, c: Call): Result {
-    const reqs = isRecord(c.body) ? c.body['requests'] : undefined;
-    if (!Array.isArray(reqs) || reqs.length === 0) return gerr(400, 'BadRequest', 'Invalid batch payload format.');
-    if (reqs.length > 20) return gerr(400, 'BadRequest', `Batch request exceeds the maximum of 20 requests (got ${reqs.length}).`);
-    const ids = new Set<string>();
-    for (const r of reqs) {
-      if (!isRecord(r) || typeof r['id'] !== 'string' || r['id'] === '' || typeof r['method'] !== 'string' || typeof r['url'] !== 'string') return gerr(400, 'BadRequest', 'Invalid batch payload format: each request needs id, method and url.');
-      if (ids.has(r['id'])) return gerr(400, 'BadRequest', `Batch request contains duplicate request id '${r['id']}'.`);
-      ids.add(r['id']);
-      const h = isRecord(r['headers']) ? r['headers'] : {};
-      if (r['body'] !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) return gerr(400, 'BadRequest', `Request '${r['id']}' has a body but no Content-Type header.`);
-    }
-    const status = new Map<string, number>();
-    const responses = (reqs as Record<string, unknown>[]).map((r) => {
-      const id = String(r['id']);
-      const res = this.inner(ver, r, c, status);
-      status.set(id, res.status);
-      const out: Record<string, unknown> = { id, status: res.status, headers: { ...(res.body === undefined ? {} : { 'Content-Type': 'application/json' }), ...res.headers } };
-      if (res.body !== undefined) out['body'] = res.body;
-      return out;
-    });
-    // Graph may answer items in any order; callers must match on id.
-    if (this.cfg.batchShuffle) for (let i = responses.length - 1; i > 0; i--) {
-      const j = this.cfg.rng.int(i + 1);
-      [responses[i], responses[j]] = [responses[j] as Record<string, unknown>, responses[i] as Record<string, unknown>];
-    }
-    return { status: 200, body: { responses } };
-  }
-
-  private inner(ver: string, r: Record<string, unknown>, outer: Call, status: Map<string, number>): Result {
-    const deps = Array.isArray(r['dependsOn']) ? r['dependsOn'].map(String) : [];
-    if (deps.some((d) => (status.get(d) ?? 424) >= 400)) return gerr(424, 'FailedDependency', 'A dependency of this request failed.');
-    const url = String(r['url']);
-    if (/^[a-z]+:\/\//i.test(url)) return gerr(400, 'BadRequest', 'Batch request URLs must be relative.');
-    const u = new URL(url.startsWith('/') ? url : `/${url}`, 'http://graph.invalid');
-    let path = u.pathname;
-    try {
-      path = decodeURIComponent(path);
-    } catch { /* keep raw */ }
-    const full = `/${ver}${path}`;
-    const method = String(r['method']).toUpperCase();
-    // $batch items have no socket of their own: only status faults apply to them.
-    const fault = this.cfg.faults.match('graph', method, [full], true);
-    if (fault && 'status' in fault.respond && !fault.after) return { status: fault.respond.status, headers: fault.respond.headers ?? {}, body: parseMaybe(fault.respond.body) };
-    const h = isRecord(r['headers']) ? r['headers'] : {};
-    const res = this.exec({
-      method, path: full, query: u.searchParams, body: r['body'],
-      header: (n) => {
-        const k = Object.keys(h).find((x) => x.toLowerCase() === n.toLowerCase());
-        return k !== undefined ? String(h[k]) : n === 'authorization' ? outer.header(n) : undefined;
-      },
-    });
-    if (fault && 'status' in fault.respond) return { status: fault.respond.status, headers: fault.respond.headers ?? {}, body: parseMaybe(fault.respond.body) };
-    return res;
-  }
 }
 
 function withoutType(o: Record<string, unknown>): Record<string, unknown> {
   const { '@odata.type': _t, ...rest } = o;
   return rest;
-}
-
-function parseMaybe(body: string | undefined): unknown {
-  if (body === undefined || body === '') return undefined;
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return body;
-  }
 }
 
 export function graphMutation(req: SimRequest): boolean {

@@ -1,9 +1,64 @@
-import type { AdapterFactory } from '../adapters.js';
+import type { AdapterFactory, Adapters } from '../adapters.js';
+import { errorMessage } from '../errors.js';
+import { Journal } from '../evidence/journal.js';
 import type { Intent } from '../intent/types.js';
+import { revokeForIntent } from '../revocation/revoke-fleet.js';
+import { assignKeys, type TenantView } from '../revocation/targets.js';
+import type { RotationOutcome } from '../rotation/context.js';
+import { currentRun } from '../run-info.js';
 import type { Settings } from '../settings.js';
-import type { ModeResult } from './common.js';
+import { log, openEvidenceRepo, type ModeResult } from './common.js';
+import * as core from '@actions/core';
 
-/** Emergency revocation (issue #5). */
-export async function revokeMode(_settings: Settings, _intents: readonly Intent[], _factory: AdapterFactory): Promise<ModeResult> {
-  throw new Error('mode revoke is not implemented in this version');
+/**
+ * Emergency revocation from workflow_dispatch. Every key id is checked against
+ * the tenants' key lists and the intents' fleets first; one bad id and nothing
+ * is revoked. Runs regardless of the rotation window.
+ */
+export async function revokeMode(settings: Settings, intents: readonly Intent[], factory: AdapterFactory, now: () => Date = () => new Date()): Promise<ModeResult> {
+  const repo = await openEvidenceRepo(settings);
+  if (!repo) throw new Error('revoke needs github-token and GITHUB_REPOSITORY to keep evidence');
+  const adapters = new Map<Intent, Adapters>();
+  try {
+    for (const intent of intents) adapters.set(intent, await factory(settings, intent));
+    const views = await readTenants(intents, adapters, settings.keyIds);
+    const { targets, problems } = assignKeys(settings.keyIds, intents, (i) => views.get(i)!);
+    if (problems.length > 0) throw new Error(`nothing was revoked:\n${problems.join('\n')}`);
+    const run = currentRun();
+    const outcomes: RotationOutcome[] = [];
+    for (const t of targets) {
+      const a = adapters.get(t.intent)!;
+      core.startGroup(`revoke on ${t.intent.name} (fleet ${t.intent.fleet.id})`);
+      let journal: Journal | undefined;
+      try {
+        journal = await Journal.open(repo.files, repo.branch, t.intent, run, now);
+        outcomes.push(await revokeForIntent({ intent: t.intent, thoth: a.thoth, mdm: a.mdm, journal, run, now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), log, sealKey: settings.rollbackSealKey }, { keyIds: t.keyIds, reason: settings.reason ?? '', replace: settings.replace }));
+      } catch (e) {
+        log.warning(`${t.intent.name}: ${errorMessage(e)}`);
+        outcomes.push({ name: t.intent.name, fleet: t.intent.fleet.id, state: journal?.record?.state ?? 'pending', status: 'failed', message: errorMessage(e), evidencePath: t.intent.evidencePath, evidenceCommit: journal?.lastCommit, warnings: [] });
+      } finally {
+        core.endGroup();
+      }
+    }
+    return { outcomes, notes: [`reason: ${settings.reason ?? ''}`] };
+  } finally {
+    await Promise.allSettled([...adapters.values()].map((a) => a.close()));
+  }
+}
+
+/** Key lists (once per control plane and tenant) and, when needed, endpoint → fleet maps. */
+async function readTenants(intents: readonly Intent[], adapters: Map<Intent, Adapters>, keyIds: readonly string[]): Promise<Map<Intent, TenantView>> {
+  const keysByTenant = new Map<string, Awaited<ReturnType<Adapters['thoth']['listKeys']>>>();
+  const views = new Map<Intent, TenantView>();
+  for (const intent of intents) {
+    const tenantKey = `${intent.controlPlaneUrl}|${intent.tenant}`;
+    const thoth = adapters.get(intent)!.thoth;
+    if (!keysByTenant.has(tenantKey)) keysByTenant.set(tenantKey, await thoth.listKeys());
+    const keys = keysByTenant.get(tenantKey)!;
+    const endpointScoped = keys.some((k) => keyIds.includes(k.key_id) && k.scope_level === 'endpoint');
+    const endpointFleet = new Map<string, string>();
+    if (endpointScoped) for (const e of await thoth.listEndpoints(intent.fleet.id)) endpointFleet.set(e.endpoint_id, e.fleet_id ?? intent.fleet.id);
+    views.set(intent, { keys, endpointFleet });
+  }
+  return views;
 }

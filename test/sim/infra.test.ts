@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
-import { thothHeaders } from './helpers.js';
+import { thothHeaders, until, withSettings } from './helpers.js';
 
 let s: Simulators | undefined;
 afterEach(async () => {
@@ -99,5 +99,16 @@ describe('sim scale', () => {
     expect(s.fleet.indices({ inFleet: true, behaviour: 'inactive' })).toHaveLength(1000);
     const r = (await (await fetch(`${s.urls.thoth}/acme/thoth/endpoints?fleet_id=${s.ids.fleetId}`, { headers: thothHeaders(s) })).json()) as { data: unknown[] };
     expect(r.data).toHaveLength(50_000);
+  });
+
+  it('checks 50,000 refreshed endpoints in on one queue and adopts the delivered key', async () => {
+    s = await startSimulators({ fleet: { size: 50_000, stuck: 1000, offline: 1000, checkInDelayMs: [1, 200] } });
+    const { keyId, apiKey } = s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: s.ids.fleetId, permissions: ['read'] });
+    s.jamf.setPayloads(withSettings(s.jamf.currentPayloads(), { apiKey, keyId }));
+    const t0 = Date.now();
+    for (let i = 0; i < s.fleet.size; i++) s.fleet.refresh(i);
+    await until(() => s!.fleet.keyCounts()[keyId] === 48_000, 10_000);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(s.fleet.keyCounts()[s.ids.oldKeyId]).toBe(2_000);
   });
 });

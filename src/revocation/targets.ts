@@ -1,0 +1,49 @@
+import type { ApiKeyRow } from '../clients/thoth.js';
+import type { Intent } from '../intent/types.js';
+
+/** The keys one intent's fleet must stop accepting. */
+export interface RevocationTarget {
+  readonly intent: Intent;
+  readonly keyIds: readonly string[];
+}
+
+export interface TenantView {
+  /** Key list of the tenant the intent lives in. */
+  readonly keys: readonly ApiKeyRow[];
+  /** endpoint_id → fleet_id, for endpoint-scoped keys. */
+  readonly endpointFleet: ReadonlyMap<string, string>;
+}
+
+/**
+ * Which intents each key id belongs to, decided before anything is mutated.
+ * Pure: an unknown id, another tenant's key, or a key of no intent's fleet is a
+ * problem (one per id), and any problem means nothing is revoked.
+ */
+export function assignKeys(keyIds: readonly string[], intents: readonly Intent[], viewOf: (intent: Intent) => TenantView): { targets: RevocationTarget[]; problems: string[] } {
+  const problems: string[] = [];
+  const byIntent = new Map<Intent, string[]>();
+  for (const id of keyIds) {
+    let known = false;
+    const owners: Intent[] = [];
+    for (const intent of intents) {
+      const view = viewOf(intent);
+      const row = view.keys.find((k) => k.key_id === id);
+      if (!row) continue;
+      known = true;
+      const fleet = row.scope_level === 'fleet' ? row.scope_target_id : row.scope_level === 'endpoint' ? view.endpointFleet.get(row.scope_target_id ?? '') : undefined;
+      if (fleet === intent.fleet.id) owners.push(intent);
+    }
+    if (!known) {
+      problems.push(`key-ids: ${id} is not in the key list of tenant ${[...new Set(intents.map((i) => i.tenant))].join(', ')} (mistyped, another tenant's key, or already deleted)`);
+    } else if (owners.length === 0) {
+      problems.push(`key-ids: ${id} does not belong to the fleet of any intent (${[...new Set(intents.map((i) => i.fleet.id))].join(', ')}); add an intent for its fleet or revoke it in the Thoth console`);
+    }
+    for (const intent of owners) byIntent.set(intent, [...(byIntent.get(intent) ?? []), id]);
+  }
+  return { targets: problems.length ? [] : [...byIntent].map(([intent, ids]) => ({ intent, keyIds: ids })), problems };
+}
+
+/** Existing entries kept, new ids appended, no duplicates (spec: merged, de-duplicated). */
+export function mergeRevoked(existing: readonly string[], added: readonly string[]): string[] {
+  return [...new Set([...existing, ...added])];
+}

@@ -1,0 +1,54 @@
+import type { ApiKeyRow } from '../clients/thoth.js';
+import type { MdmDeviceObs, ThothEndpointObs } from '../rotation/verdict.js';
+
+export interface RevocationCheckInput {
+  readonly revoked: ReadonlySet<string>;
+  readonly keys: readonly ApiKeyRow[];
+  readonly endpoints: readonly ThothEndpointObs[];
+  readonly devices: readonly MdmDeviceObs[];
+  readonly refreshSentAt: Date;
+  readonly activeWithinMs: number;
+}
+
+export interface RevocationCheck {
+  /** Revoked ids the control plane still lists as active. */
+  readonly stillActive: string[];
+  /** Checked in since the refresh and still reporting a revoked key. */
+  readonly offenders: { id: string; name: string; keyId: string }[];
+  /** Active, on a revoked key, not checked in since the refresh: listed, not failed. */
+  readonly notCheckedIn: { id: string; name: string }[];
+  readonly active: number;
+  readonly checkedIn: number;
+}
+
+const after = (t: Date | undefined, ref: Date) => t !== undefined && t.getTime() > ref.getTime();
+
+/**
+ * Revocation holds when the control plane no longer accepts the keys and no
+ * endpoint that checked in since the refresh still reports one of them as its
+ * key (Thoth's managed_runtime_key_id, or the MDM health report). Pure.
+ */
+export function checkRevocation(i: RevocationCheckInput): RevocationCheck {
+  const stillActive = [...i.revoked].filter((id) => i.keys.some((k) => k.key_id === id && k.active !== false));
+  const activeSince = i.refreshSentAt.getTime() - i.activeWithinMs;
+  const offenders: RevocationCheck['offenders'] = [];
+  const notCheckedIn: RevocationCheck['notCheckedIn'] = [];
+  let active = 0;
+  let checkedIn = 0;
+  for (const e of i.endpoints) {
+    if ((e.lastSeen?.getTime() ?? 0) < activeSince) continue;
+    active++;
+    const fresh = after(e.lastSeen, i.refreshSentAt);
+    if (fresh) checkedIn++;
+    if (!e.keyId || !i.revoked.has(e.keyId)) continue;
+    if (fresh) offenders.push({ id: e.endpointId, name: e.hostname, keyId: e.keyId });
+    else notCheckedIn.push({ id: e.endpointId, name: e.hostname });
+  }
+  for (const d of i.devices) {
+    const k = d.health?.keyId;
+    if (k && i.revoked.has(k) && after(d.lastContact, i.refreshSentAt) && !d.health?.revoked) {
+      offenders.push({ id: d.mdmId, name: d.name, keyId: k });
+    }
+  }
+  return { stillActive, offenders, notCheckedIn, active, checkedIn };
+}
