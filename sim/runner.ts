@@ -16,6 +16,13 @@ export const DIST = path.join(ROOT, 'dist/index.js');
 /** The node that runs the bundle: THOTH_E2E_NODE (CI points it at Node 24) or this one. */
 export const NODE = process.env['THOTH_E2E_NODE'] || process.execPath;
 
+/**
+ * Every run and every simulator set a test used, so a global after-each hook
+ * (test/setup/leak-guard.ts) can scan all of them for secrets without each
+ * test remembering to.
+ */
+export const runLedger: { runs: ActionRun[]; sims: Set<Simulators> } = { runs: [], sims: new Set() };
+
 export interface ActionRun {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -104,7 +111,9 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') });
+      const run = { code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') };
+      runLedger.runs.push(run);
+      resolve(run);
     });
   });
 }
@@ -123,6 +132,7 @@ export function simInputs(sims: Simulators, extra: Record<string, string> = {}):
 }
 
 export function simEnv(sims: Simulators, extra: Record<string, string> = {}): Record<string, string> {
+  runLedger.sims.add(sims);
   return { GITHUB_API_URL: sims.urls.github, GITHUB_REPOSITORY: `${sims.creds.owner}/${sims.creds.repo}`, ...extra };
 }
 
