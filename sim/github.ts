@@ -3,7 +3,7 @@
  * Blob shas are real git blob sha1s so clients computing them locally agree with the server.
  */
 import { json, parseJson, type Handler, type SimRequest, type SimResponse } from './http.js';
-import { isRecord, sha1Hex } from './util.js';
+import { b64Bytes, isRecord, sha1Hex } from './util.js';
 
 export interface GithubConfig {
   owner: string;
@@ -204,8 +204,8 @@ export class GithubState {
     if (path === '') return gh(422, 'Invalid request.\n\n"path" wasn\'t supplied.');
     if (typeof b['message'] !== 'string' || b['message'] === '') return gh(422, 'Invalid request.\n\n"message" wasn\'t supplied.');
     if (typeof b['content'] !== 'string') return gh(422, 'Invalid request.\n\n"content" wasn\'t supplied.');
-    const clean = b['content'].replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) return gh(422, 'content is not valid Base64');
+    const content = b64Bytes(b['content']);
+    if (!content) return gh(422, 'content is not valid Base64');
     const branch = typeof b['branch'] === 'string' && b['branch'] !== '' ? b['branch'] : this.defaultBranch;
     const head = this.heads.get(branch);
     if (!head) return gh(404, `Branch ${branch} not found`);
@@ -218,7 +218,6 @@ export class GithubState {
     } else if (typeof sha === 'string' && sha !== '') {
       return gh(409, `${path} does not match ${sha}`);
     }
-    const content = Buffer.from(clean, 'base64');
     const c = this.commit(branch, head, b['message'], path, content);
     const who = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com', date: c.at.toISOString() };
     const commitUrl = `${this.apiBase()}/git/commits/${c.sha}`;

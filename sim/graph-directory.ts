@@ -59,7 +59,7 @@ export class Directory {
   userId(u: number): string {
     return hashUuid(this.seed, 7, u);
   }
-  userByIndex(id: string): number | undefined {
+  userIndex(id: string): number | undefined {
     for (let u = 0; u < this.userDevice.length; u++) if (this.userId(u) === id) return u;
     return undefined;
   }

@@ -6,7 +6,7 @@
 import type { Fleet } from './fleet.js';
 import { gerr, runBatch, type Call, type Result } from './graph-batch.js';
 import { Directory, type Cast } from './graph-directory.js';
-import { json, type Faults, type Handler, type SimRequest, type SimResponse } from './http.js';
+import { bearer, json, type Faults, type Handler, type SimRequest, type SimResponse } from './http.js';
 import type { LoginState } from './login.js';
 import { buildMobileconfig, buildRemediationScript, DETECTION_SCRIPT, readMobileconfig, readRemediationScript, topIdentity, type ThothSettings } from './payloads.js';
 import { b64, fromB64, iso, isRecord, type Rng } from './util.js';
@@ -113,7 +113,7 @@ export class GraphState {
   // ---- HTTP -----------------------------------------------------------------------------
   handler: Handler = (req) => {
     const reqId = req.header('client-request-id') ?? crypto.randomUUID();
-    const auth = this.cfg.login.check(/^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1]);
+    const auth = this.cfg.login.check(bearer(req));
     let res: Result;
     if (auth !== 'ok') {
       res = gerr(401, 'InvalidAuthenticationToken', auth === 'missing' ? 'Access token is empty.' : auth === 'expired' ? 'Lifetime validation failed, the token is expired.' : 'IDX14100: JWT is not well formed.');
@@ -182,7 +182,7 @@ export class GraphState {
       }
     }
     if (seg[0] === 'users' && seg.length === 3 && seg[2] === 'managedDevices' && c.method === 'GET') {
-      const u = this.directory.userByIndex(seg[1] ?? '');
+      const u = this.directory.userIndex(seg[1] ?? '');
       if (u === undefined) return gerr(404, 'Request_ResourceNotFound', `Resource '${seg[1] ?? ''}' does not exist or one of its queried reference-property objects are not present.`);
       const d = this.directory.deviceOfUser(u);
       return this.page(c, d === undefined ? [] : [d], 100, 1000, `/${ver}${p}`, (i) => this.managedDevice(i), MD_TYPE);

@@ -10,7 +10,7 @@ import type { Fleet } from './fleet.js';
 import { bearer, json, parseForm, parseJson, xml, type Handler, type SimRequest, type SimResponse } from './http.js';
 import { buildMobileconfig, readMobileconfig, topIdentity, type ThothSettings } from './payloads.js';
 import { compileRsql, compileSort, RsqlError, type FieldDef } from './rsql.js';
-import { ALNUM, escapeXml, HEX, iso, isRecord, type Rng } from './util.js';
+import { ALNUM, HEX, iso, isRecord, type Rng } from './util.js';
 
 export interface JamfConfig {
   tokenTtlSeconds: number; profileId: number; groupId: number; staticGroup: boolean; maxPageSize: number;
@@ -33,7 +33,7 @@ const xmlParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, 
 
 /** Classic API errors are an HTML "Status page" with the reason in `<p>Error: …</p>`. */
 function statusPage(status: number, title: string, error: string): SimResponse {
-  const body = `<html>\n<head>\n   <title>Status page</title>\n</head>\n<body style="font-family:sans-serif">\n<p style="font-size:1.2em;font-weight:bold;margin:1em 0px">${title}</p>\n<p>Error: ${escapeXml(error)}</p>\n<p>You can get technical details <a href="http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html">here</a>.<br>\nPlease continue your visit at our <a href="/">home page</a>.\n</p>\n</body>\n</html>\n`;
+  const body = `<html>\n<head>\n   <title>Status page</title>\n</head>\n<body style="font-family:sans-serif">\n<p style="font-size:1.2em;font-weight:bold;margin:1em 0px">${title}</p>\n<p>Error: ${text(error)}</p>\n<p>You can get technical details <a href="http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html">here</a>.<br>\nPlease continue your visit at our <a href="/">home page</a>.\n</p>\n</body>\n</html>\n`;
   return { status, headers: { 'content-type': 'text/html;charset=UTF-8' }, body };
 }
 

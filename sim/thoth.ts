@@ -3,7 +3,7 @@
  * the public Terraform provider client (reference/thoth.md §2). Paths are /{tenant}/thoth/...
  */
 import type { Fleet, KeyOracle } from './fleet.js';
-import { json, parseJson, type Handler, type SimRequest, type SimResponse } from './http.js';
+import { bearer, json, parseJson, type Handler, type SimRequest, type SimResponse } from './http.js';
 import { ALNUM, BASE32, iso, isRecord, type Rng } from './util.js';
 
 export type ScopeLevel = 'organization' | 'fleet' | 'endpoint' | 'agent';
@@ -207,10 +207,7 @@ export class ThothState implements KeyOracle {
     const authz = req.header('authorization');
     if (apiKey !== undefined && authz !== undefined) return err(401, 'unauthorized', 'send exactly one of X-Api-Key or Authorization, not both');
     if (apiKey === undefined && authz === undefined) return err(401, 'unauthorized', 'missing credentials');
-    if (authz !== undefined) {
-      const m = /^Bearer\s+(\S+)$/i.exec(authz);
-      return m?.[1] === this.adminBearer ? undefined : err(401, 'unauthorized', 'invalid or expired session token');
-    }
+    if (authz !== undefined) return bearer(req) === this.adminBearer ? undefined : err(401, 'unauthorized', 'invalid or expired session token');
     const k = [...this.keysById.values()].find((x) => x.plaintext === apiKey);
     if (!k || !this.isActive(k)) return err(401, 'unauthorized', 'invalid API key');
     if (k.scopeLevel !== 'organization') return err(403, 'forbidden', `API key scope ${k.scopeLevel} cannot call the control plane; an organization-scoped key is required`);

@@ -68,19 +68,19 @@ export function b64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
 }
 
-/** Strict base64 check (whitespace allowed): Buffer.from silently skips junk, real APIs don't. */
-export function fromB64(text: string): string | undefined {
+/** Strict base64 decode (whitespace allowed): Buffer.from silently skips junk, real APIs don't. */
+export function b64Bytes(text: string): Buffer | undefined {
   const clean = text.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) return undefined;
-  return Buffer.from(clean, 'base64').toString('utf8');
+  return Buffer.from(clean, 'base64');
+}
+
+export function fromB64(text: string): string | undefined {
+  return b64Bytes(text)?.toString('utf8');
 }
 
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-export function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {

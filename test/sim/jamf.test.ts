@@ -90,7 +90,7 @@ describe('jamf sim: configuration profile', () => {
   });
 
   it('a read that drops the sticky cookie right after a write sees the previous version', async () => {
-    s = await startSimulators({ jamf: { replicationLagMs: 400 } });
+    s = await startSimulators({ jamf: { replicationLagMs: 1_000 } });
     const { token, cookie } = await jamfToken(s);
     const next = withSettings(s.jamf.profileVersions()[0] ?? '', { apiKey: 'thoth_live_new', keyId: 'key_new' });
     expect((await putProfile(s, token, next, cookie)).status).toBe(201);
@@ -98,7 +98,7 @@ describe('jamf sim: configuration profile', () => {
     expect(stale).toContain(s.ids.oldKeyId);
     const sticky = await (await fetch(profileUrl(s), { headers: auth(token, { cookie }) })).text();
     expect(sticky).toContain('key_new');
-    await new Promise((r) => setTimeout(r, 450));
+    await new Promise((r) => setTimeout(r, 1_050));
     expect(await (await fetch(profileUrl(s), { headers: auth(token) })).text()).toContain('key_new');
   });
 });
