@@ -36,3 +36,15 @@ describe('examples/', () => {
     }
   });
 });
+
+describe('README', () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  it('shows each example workflow verbatim, so the two never drift', () => {
+    const dir = path.join(ROOT, 'examples/workflows');
+    for (const file of readdirSync(dir)) expect(readme, file).toContain(readFileSync(path.join(dir, file), 'utf8').trimEnd());
+  });
+  it("names the set-up and test commands that CI runs", () => {
+    expect(readme).toContain('npm ci && npm run demo\nnpm test');
+    expect(readFileSync(path.join(ROOT, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
+  });
+});
