@@ -30,6 +30,11 @@ export interface ActionRun {
   readonly stderr: string;
   readonly outputs: Record<string, string>;
   readonly summary: string;
+  /** With `measure`: peak resident set of the action process (getrusage maxrss, KiB). */
+  readonly peakRssKb?: number;
+  /** With `measure`: Date.now() just before the spawn and when the process closed. */
+  readonly spawnedAt?: number;
+  readonly closedAt?: number;
 }
 
 /** Parse the GITHUB_OUTPUT file: `name<<delimiter\nvalue\ndelimiter` blocks (core.setOutput). */
@@ -72,7 +77,19 @@ export interface RunOptions {
   /** Kill the process when this returns true for a chunk of stdout (crash tests). */
   readonly killWhen?: (stdoutSoFar: string) => boolean;
   readonly timeoutMs?: number;
+  /**
+   * Measure the process (for `npm run bench`): a tiny `--require` preload writes the
+   * process's own peak RSS (`process.resourceUsage().maxRSS`, exact, from getrusage) on
+   * exit, and the spawn/close times are returned. Off by default: nothing changes then.
+   */
+  readonly measure?: boolean;
 }
+
+/** Written next to the run's output file; records maxRSS at exit (not on SIGKILL). */
+const RSS_PRELOAD = `'use strict';
+const fs = require('node:fs');
+process.on('exit', () => { try { fs.writeFileSync(process.env.THOTH_BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)); } catch {} });
+`;
 
 /** Run dist/index.js as the GitHub runner does: INPUT_* env, output and summary files. */
 export async function runAction(o: RunOptions): Promise<ActionRun> {
@@ -98,8 +115,17 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
     ...o.env,
   };
   for (const [k, v] of Object.entries(o.inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+  const args = [DIST];
+  const rssFile = path.join(scratch, 'maxrss');
+  if (o.measure) {
+    const preload = path.join(scratch, 'measure.cjs');
+    writeFileSync(preload, RSS_PRELOAD);
+    env['THOTH_BENCH_RSS_FILE'] = rssFile;
+    args.unshift('--require', preload);
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [DIST], { env, cwd: o.workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const spawnedAt = Date.now();
+    const child = spawn(NODE, args, { env, cwd: o.workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
@@ -111,11 +137,23 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const run = { code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') };
+      const closedAt = Date.now();
+      const rss = o.measure ? readRss(rssFile) : undefined;
+      const measured = o.measure ? { spawnedAt, closedAt, ...(rss !== undefined ? { peakRssKb: rss } : {}) } : {};
+      const run = { code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), ...measured };
       runLedger.runs.push(run);
       resolve(run);
     });
   });
+}
+
+function readRss(file: string): number | undefined {
+  try {
+    const kb = Number(readFileSync(file, 'utf8'));
+    return Number.isFinite(kb) && kb > 0 ? kb : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The inputs a workflow would pass, pointing at the simulators. */

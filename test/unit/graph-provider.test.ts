@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+// registerSecret prints ::add-mask:: lines; keep the test output readable.
+vi.mock('../../src/secrets.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../../src/secrets.js')>()), registerSecret: () => undefined }));
+
+const { buildRemediationScript, readMobileconfig, readRemediationScript, startSimulators } = await import('../../sim/index.js');
+const { createGraphClient } = await import('../../src/clients/graph.js');
+const { WritePacer } = await import('../../src/http/pacer.js');
+const { IntuneProvider } = await import('../../src/mdm/intune-provider.js');
+const { SecretValue } = await import('../../src/secret-value.js');
+type Simulators = Awaited<ReturnType<typeof startSimulators>>;
+type SimOptions = NonNullable<Parameters<typeof startSimulators>[0]>;
+
+const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
+/** The simulator's own remediation script with the three placeholders: its initial script is "rendered from it". */
+const TEMPLATE = buildRemediationScript({ apiKey: 'AKEY', keyId: 'KID', revoked: [] })
+  .replace("'AKEY'", "'{{THOTH_API_KEY}}'").replace("'KID'", "'{{THOTH_API_KEY_ID}}'").replace("'[]'", "'{{THOTH_REVOKED_API_KEY_IDS}}'");
+
+let sims: Simulators | undefined;
+afterEach(async () => {
+  await sims?.close();
+  sims = undefined;
+});
+
+interface Setup { budget?: { writes: number; windowMs: number }; template?: string; currentKeyId?: string; macos?: boolean; windows?: boolean }
+
+async function setup(o: SimOptions, s: Setup = {}) {
+  sims = await startSimulators({ ...o, fleet: { mdm: 'intune', checkInDelayMs: [1, 5], ...o.fleet } });
+  const warnings: string[] = [];
+  const infos: string[] = [];
+  const pacer = new WritePacer(s.budget ?? { writes: 200, windowMs: 20_000 });
+  const api = createGraphClient({
+    graphUrl: sims.urls.graph, loginUrl: sims.urls.login, tenantId: sims.creds.azureTenantId, clientId: sims.creds.azureClientId,
+    clientSecret: sims.creds.azureClientSecret, pacer, batch: { backoff: { attempts: 8, baseDelayMs: 50, maxDelayMs: 400, maxRetryAfterMs: 10_000 } },
+  });
+  const target = {
+    graphUrl: sims.urls.graph, loginUrl: sims.urls.login, groupId: sims.ids.graphGroupId,
+    ...(s.macos !== false ? { macos: { configurationId: sims.ids.macosConfigurationId } } : {}),
+    ...(s.windows ? { windows: { remediationId: sims.ids.remediationId, template: '.thoth/templates/thoth-key.ps1', templatePath: '/unused' } } : {}),
+  };
+  const provider = new IntuneProvider(api, target, NAMES, {
+    ...(s.windows ? { template: s.template ?? TEMPLATE } : {}),
+    ...(s.currentKeyId ? { currentKeyId: s.currentKeyId } : {}),
+    info: (m) => infos.push(m), warning: (m) => warnings.push(m),
+  });
+  return { sims, api, provider, warnings, infos };
+}
+
+const groupManagedIds = (s: Simulators): string[] => s.graph.groupMembers().filter((i) => s.fleet.inFleet(i)).map((i) => s.fleet.managedDeviceId(i)).sort();
+
+describe('Graph client and Intune provider against the simulator', () => {
+  it('members: transitive devices of nested groups plus users\' devices, joined to managed devices, all pages, extras excluded', async () => {
+    const { sims, provider, infos } = await setup({ fleet: { size: 1_100, os: 'mixed' }, graph: { nestedGroups: true, userMembers: 7, devicesPageSize: 250 } }, { windows: true });
+    const members = await provider.members();
+    expect(members.map((m) => m.mdmId).sort()).toEqual(groupManagedIds(sims));
+    expect(new Set(members.map((m) => m.mdmId)).size).toBe(1_100);
+    const lists = sims.log.entries().filter((e) => e.path.includes('/transitiveMembers/'));
+    expect(lists.length).toBeGreaterThanOrEqual(3); // devices need 2 pages of 999, users 1
+    for (const e of lists) expect(e.headers['consistencylevel']).toBe('eventual');
+    expect(sims.log.entries().filter((e) => e.path === '/v1.0/deviceManagement/managedDevices').length).toBe(Math.ceil(1_210 / 250));
+    expect(infos.join('\n')).toMatch(/7 user member\(s\) with 7 managed device\(s\); 1100 device\(s\) targeted/);
+    // Windows devices carry the remediation's health; macOS ones have none in Intune.
+    const win = members.find((m) => m.name.startsWith('win-'))!;
+    expect(win.health).toMatchObject({ status: 'ok', keyId: sims.ids.oldKeyId });
+    expect(members.find((m) => m.name.startsWith('mac-'))!.health).toBeUndefined();
+  });
+
+  it('only the platforms the intent configures are targeted', async () => {
+    const { provider, infos } = await setup({ fleet: { size: 10, os: 'mixed' } });
+    expect((await provider.members()).every((m) => m.name.startsWith('mac-'))).toBe(true);
+    expect(infos.join('\n')).toMatch(/5 on a platform this intent does not configure/);
+  });
+
+  it('refuses an @odata.nextLink to another host (it would carry the token)', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 5 } });
+    sims.faults.add({ system: 'graph', method: 'GET', path: '/v1.0/deviceManagement/managedDevices', respond: { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: [], '@odata.nextLink': 'https://graph.evil.example/v1.0/deviceManagement/managedDevices?$skiptoken=x' }) } });
+    await expect(provider.members()).rejects.toThrow(/refusing to send the token there/);
+  });
+
+  it('a Graph error body becomes the HttpError code and detail', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 5 } });
+    sims.faults.add({ system: 'graph', method: 'GET', path: /deviceConfigurations/, respond: { status: 403, body: JSON.stringify({ error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' } }) } });
+    await expect(provider.readConfig()).rejects.toThrow(/graph: HTTP 403 Authorization_RequestDenied on GET \/v1.0\/deviceManagement\/deviceConfigurations\/[^:]+: Insufficient privileges/);
+  });
+
+  it('a response of the wrong shape names the field, never its value', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 5 } });
+    sims.faults.add({ system: 'graph', method: 'GET', path: /deviceConfigurations/, respond: { status: 200, body: JSON.stringify({ payload: 12345678, payloadName: 'secret-ish' }) } });
+    const err = await provider.readConfig().catch((e: Error) => e);
+    expect(String(err)).toMatch(/unexpected response to GET deviceConfigurations: missing or mistyped payload/);
+    expect(String(err)).not.toMatch(/12345678|secret-ish/);
+  });
+
+  it('writes macOS and Windows, reads back, and restores the snapshot byte for byte', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 6, os: 'mixed' } }, { windows: true });
+    const snap = await provider.readConfig();
+    expect(snap.keyId).toBe(sims.ids.oldKeyId);
+    expect(snap.apiKey?.reveal()).toBeTruthy();
+    await provider.writeConfig(snap, { apiKey: new SecretValue('thoth_new_ABC123'), keyId: 'key_new1', revokedKeyIds: ['key_gone'] });
+    expect(readMobileconfig(sims.graph.configVersions().at(-1)!)).toEqual({ apiKey: 'thoth_new_ABC123', keyId: 'key_new1', revoked: ['key_gone'] });
+    expect(readRemediationScript(sims.graph.scriptVersions().at(-1)!)).toEqual({ apiKey: 'thoth_new_ABC123', keyId: 'key_new1', revoked: ['key_gone'] });
+    expect(sims.graph.ghostProfiles).toBe(0);
+    const patch = sims.log.entries().find((e) => e.method === 'PATCH' && e.path.includes('deviceConfigurations'))!;
+    expect(Object.keys(JSON.parse(patch.bodyText!)).sort()).toEqual(['@odata.type', 'payload', 'payloadFileName', 'payloadName']);
+    await provider.restoreConfig(snap);
+    expect(sims.graph.configHistory().at(-1)!.base64).toBe(snap.items[0]!.raw);
+    expect(sims.graph.scriptHistory().at(-1)!.base64).toBe(snap.items[1]!.raw);
+    // A sealed snapshot read again in a later run gives the same values.
+    expect(provider.snapshotFrom(snap.items).keyId).toBe(sims.ids.oldKeyId);
+  });
+
+  it('a script not rendered from the template: key id from current.keyId, with a warning', async () => {
+    const { sims, provider, warnings } = await setup({ fleet: { size: 4, os: 'windows' } }, { macos: false, windows: true, template: `# v2\r\n${TEMPLATE}`, currentKeyId: 'key_declared' });
+    const snap = await provider.readConfig();
+    expect(snap.keyId).toBe('key_declared');
+    expect(snap.apiKey).toBeUndefined();
+    expect(warnings.join('\n')).toMatch(/was not rendered from .*taking its key id from current.keyId \(key_declared\)/);
+    await provider.writeConfig(snap, { apiKey: new SecretValue('thoth_new_ABC123'), keyId: 'key_new1', revokedKeyIds: [] });
+    expect(sims.graph.scriptVersions().at(-1)!.startsWith('# v2')).toBe(true);
+  });
+
+  it('if the second document cannot be written, the first is put back: macOS and Windows never disagree', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 4, os: 'mixed' } }, { windows: true });
+    const snap = await provider.readConfig();
+    sims.faults.add({ system: 'graph', method: 'PATCH', path: /deviceHealthScripts/, respond: { status: 400, body: JSON.stringify({ error: { code: 'BadRequest', message: 'nope' } }) } });
+    await expect(provider.writeConfig(snap, { apiKey: new SecretValue('thoth_new_ABC123'), keyId: 'key_new1', revokedKeyIds: [] })).rejects.toThrow(/HTTP 400 BadRequest/);
+    expect(sims.graph.configHistory().at(-1)!.base64).toBe(snap.items[0]!.raw);
+    expect((await provider.readConfig()).keyId).toBe(sims.ids.oldKeyId);
+  });
+
+  it('refresh: paced $batch syncs stay under the budget (no 429) and reach every device', async () => {
+    const budget = { writes: 20, windowMs: 400 };
+    const { sims, provider, api } = await setup({ fleet: { size: 70 }, graph: { budget } }, { budget });
+    const members = await provider.members();
+    const t0 = Date.now();
+    expect(await provider.refresh(members)).toEqual([]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(3 * 400);
+    expect(sims.graph.throttled()).toBe(0);
+    expect(sims.graph.writes()).toBe(70);
+    expect(members.every((m) => sims!.graph.syncs(m.refreshId) === 1)).toBe(true);
+    expect(api.stats()).toMatchObject({ writes: 70, throttled: 0 });
+  });
+
+  it('refresh: inner 429s (budget shared with someone else) are retried alone; 404 = device gone, reported', async () => {
+    const { sims, provider, api, warnings } = await setup({ fleet: { size: 30 }, graph: { budget: { writes: 10, windowMs: 300 }, retryAfterMissingRate: 1 } });
+    const members = await provider.members();
+    const gone = members[3]!.refreshId;
+    sims.faults.add({ system: 'graph', method: 'POST', path: `/v1.0/deviceManagement/managedDevices/${gone}/syncDevice`, respond: { status: 404, body: JSON.stringify({ error: { code: 'ResourceNotFound', message: 'gone' } }) } });
+    expect(await provider.refresh(members)).toEqual([gone]);
+    expect(sims.graph.throttled()).toBeGreaterThan(0);
+    expect(api.stats().throttled).toBe(sims.graph.throttled());
+    expect(members.filter((m) => m.refreshId !== gone).every((m) => sims!.graph.syncs(m.refreshId) === 1)).toBe(true);
+    expect(warnings.join('\n')).toMatch(/1× 404 device gone/);
+  });
+
+  it('observe: few devices are read by id in $batches, ids re-checked; a token that expired is re-minted', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 30 }, graph: { tokenTtlSeconds: 1 } });
+    const members = await provider.members();
+    await new Promise((r) => setTimeout(r, 1_100));
+    sims.log.clear();
+    const obs = await provider.observe(members.slice(0, 25));
+    expect(obs.map((o) => o.mdmId).sort()).toEqual(members.slice(0, 25).map((m) => m.mdmId).sort());
+    expect(sims.log.entries().filter((e) => e.path === '/v1.0/$batch')).toHaveLength(2);
+    expect(sims.log.entries().some((e) => e.path === '/v1.0/deviceManagement/managedDevices')).toBe(false);
+  });
+});
