@@ -151,10 +151,10 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
   try {
     await d.mdm.writeConfig(snapshot, { apiKey: created.apiKey, keyId: created.keyId, revokedKeyIds: snapshot.revokedKeyIds });
   } catch (e) {
-    return deployFailed(d, snapshot, created.keyId, e);
+    return deployFailed(d, snapshot, created.keyId, e, pre.members);
   }
   await journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} now deliver${snapshot.items.length === 1 ? 's' : ''} key ${created.keyId}; read back confirmed` }] });
-  const result = await refreshAndValidate(d, snapshot);
+  const result = await refreshAndValidate(d, snapshot, pre.members);
   return { ...result, apiKey: created.apiKey };
 }
 
@@ -163,7 +163,7 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
  * the old key (valid) → revoke the new one; the new key → carry on; unknown →
  * leave both keys alone and let the next run reconcile.
  */
-async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId: string, e: unknown): Promise<RotationOutcome> {
+async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId: string, e: unknown, members: Preflight['members']): Promise<RotationOutcome> {
   let served: string | undefined;
   try {
     served = (await d.mdm.readConfig()).keyId;
@@ -173,7 +173,7 @@ async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId:
   }
   if (served === newKeyId) {
     await d.journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}` }] });
-    return refreshAndValidate(d, snapshot);
+    return refreshAndValidate(d, snapshot, members);
   }
   await d.thoth.revokeKey(newKeyId);
   const transient = e instanceof HttpError ? e.retryable : false;

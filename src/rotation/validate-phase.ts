@@ -1,14 +1,15 @@
 import { errorMessage } from '../errors.js';
 import { unseal } from '../evidence/seal.js';
-import type { ConfigSnapshot, SnapshotItem } from '../mdm/provider.js';
+import type { ConfigSnapshot, MdmDevice, SnapshotItem } from '../mdm/provider.js';
 import { leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
 import type { Verdict } from './verdict.js';
 
 /** Runbook step 5: ask the group to check in now, then validate. */
-export async function refreshAndValidate(d: RotationDeps, snapshot: ConfigSnapshot | undefined): Promise<RotationOutcome> {
-  const devices = await d.mdm.members();
+export async function refreshAndValidate(d: RotationDeps, snapshot: ConfigSnapshot | undefined, known?: readonly MdmDevice[]): Promise<RotationOutcome> {
+  // The preflight of this same run already listed the group: do not read it twice.
+  const devices = known ?? (await d.mdm.members());
   const refreshSentAt = d.now();
   const refused = await d.mdm.refresh(devices);
   await d.journal.commit({
