@@ -19,8 +19,8 @@ export function setOutputs(mode: string, result: ModeResult, exposeKey: boolean)
   core.setOutput('status', overallStatus(mode, o));
   core.setOutput('rotations', JSON.stringify(o.map((r) => ({ name: r.name, fleet: r.fleet, state: r.state, newKeyId: r.newKeyId ?? null, oldKeyId: r.oldKeyId ?? null, evidencePath: r.evidencePath }))));
   const minted = o.filter((r) => r.apiKey);
+  // Spec §4: the key created by *this* run; a later run of the same rotation sets none.
   if (minted.length === 1) core.setOutput('key-id', minted[0]!.newKeyId ?? '');
-  else if (o.length === 1 && o[0]!.newKeyId) core.setOutput('key-id', o[0]!.newKeyId);
   core.setOutput('revoked-key-ids', [...new Set(o.flatMap((r) => r.revokedKeyIds ?? []))].join(','));
   const commit = [...o].reverse().find((r) => r.evidenceCommit)?.evidenceCommit;
   if (commit) core.setOutput('evidence-commit', commit);
