@@ -1,12 +1,52 @@
 /**
  * Pure pieces of the Graph client, kept apart so they are unit-tested without a server:
- * following `@odata.nextLink` safely, and running JSON `$batch` requests with per-item retry.
+ * the wire format (error body, response validation, `$batch` answers), following
+ * `@odata.nextLink` safely, and running JSON `$batch` requests with per-item retry.
  */
+import { z } from 'zod';
+import { ResponseShapeError } from '../errors.js';
 import { backoffDelay, parseRetryAfter, type RetryPolicy } from '../http/retry.js';
 import type { PacerTicket } from '../http/pacer.js';
 
 /** Graph's hard limit of requests in one `$batch` (concepts/json-batching.md; reference mdm.md §9.2). */
 export const GRAPH_BATCH_MAX = 20;
+
+/** Validates with zod and names the failing fields, never their values (they may be secrets). */
+export function parse<T>(schema: z.ZodType<T>, value: unknown, call: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const fields = [...new Set(r.error.issues.map((i) => i.path.map(String).join('.') || '(body)'))].slice(0, 5);
+  throw new ResponseShapeError('graph', call, `missing or mistyped ${fields.join(', ')}`);
+}
+
+/** Graph error body `{error:{code, message, innerError}}` (reference §11.1) → HttpError code and detail. */
+export function describeGraphError(_status: number, text: string): { code?: string; message: string } {
+  try {
+    const e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error;
+    return { ...(typeof e?.code === 'string' ? { code: e.code } : {}), message: typeof e?.message === 'string' ? e.message : '' };
+  } catch {
+    return { message: '' };
+  }
+}
+
+const BatchSchema = z.looseObject({
+  responses: z.array(z.looseObject({ id: z.string(), status: z.number().int(), headers: z.record(z.string(), z.unknown()).nullish(), body: z.unknown().optional() })),
+});
+
+/** The items of a `$batch` answer, header names lower-cased. */
+export function parseBatchResponse(text: string): InnerResponse[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ResponseShapeError('graph', 'POST $batch', 'response is not JSON');
+  }
+  return parse(BatchSchema, raw, 'POST $batch').responses.map((r) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r.headers ?? {})) if (typeof v === 'string' || typeof v === 'number') headers[k.toLowerCase()] = String(v);
+    return { id: r.id, status: r.status, headers, ...(r.body !== undefined ? { body: r.body } : {}) };
+  });
+}
 
 /**
  * The request path (relative to `baseUrl`) of an `@odata.nextLink`. The link is used whole

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { HttpError, ResponseShapeError } from '../errors.js';
 import { HttpClient, seg, type HttpResponse, type Method } from '../http/client.js';
-import { WritePacer } from '../http/pacer.js';
+import { redact } from '../secrets.js';
+import type { WritePacer } from '../http/pacer.js';
 import { backoffDelay, parseRetryAfter, type RetryPolicy } from '../http/retry.js';
 import { USER_AGENT } from '../version.js';
-import { DEFAULT_BATCH_POLICY, nextLinkPath, runBatches, type BatchPolicy, type InnerRequest, type InnerResponse } from './graph-batch.js';
+import { DEFAULT_BATCH_POLICY, describeGraphError, nextLinkPath, parse, parseBatchResponse, runBatches, type BatchPolicy, type InnerRequest, type InnerResponse } from './graph-batch.js';
 import { ClientCredentialsToken } from './oauth.js';
 
 /** Microsoft Graph (Intune) calls of spec mdm.md "Microsoft Graph". */
@@ -64,8 +65,17 @@ export interface GraphClientParams {
   readonly tenantId: string;
   readonly clientId: string;
   readonly clientSecret: string;
-  /** Shared by every Graph write of the run. */
+  /**
+   * Paces writes to Intune "devices" resources (syncDevice, deviceHealthScripts), shared by
+   * every client of the run for this app and tenant.
+   */
   readonly pacer: WritePacer;
+  /**
+   * Paces writes to "device configuration" resources (deviceConfigurations). Intune budgets
+   * the two categories separately (reference §11.2: 200 vs 100 writes / 20 s per app), so a
+   * profile PATCH does not take a slot from the syncs. Default: `pacer`.
+   */
+  readonly configPacer?: WritePacer;
   readonly retry?: RetryPolicy;
   readonly batch?: Partial<BatchPolicy>;
   readonly timeoutMs?: number;
@@ -92,9 +102,6 @@ export type RunState = z.infer<typeof RunStateSchema>;
 const PageSchema = z.looseObject({ value: z.array(z.unknown()), '@odata.nextLink': z.string().nullish() });
 const MacosSchema = z.looseObject({ '@odata.type': z.string().nullish(), payloadName: z.string().nullish(), payloadFileName: z.string().nullish(), payload: z.string() });
 const ScriptSchema = z.looseObject({ remediationScriptContent: z.string() });
-const BatchSchema = z.looseObject({
-  responses: z.array(z.looseObject({ id: z.string(), status: z.number().int(), headers: z.record(z.string(), z.unknown()).nullish(), body: z.unknown() })),
-});
 
 const MACOS_TYPE = '#microsoft.graph.macOSCustomConfiguration';
 const MD_SELECT = '$select=id,deviceName,azureADDeviceId,lastSyncDateTime,operatingSystem';
@@ -105,34 +112,11 @@ const EVENTUAL = { consistencylevel: 'eventual' } as const;
 const MAX_PAGES = 100_000;
 const THROTTLE: RetryPolicy = { attempts: 6, baseDelayMs: 1_000, maxDelayMs: 32_000, maxRetryAfterMs: 150_000 };
 
-/** Validates with zod and names the failing fields, never their values. */
-function parse<T>(schema: z.ZodType<T>, value: unknown, call: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const fields = [...new Set(r.error.issues.map((i) => i.path.map(String).join('.') || '(body)'))].slice(0, 5);
-  throw new ResponseShapeError('graph', call, `missing or mistyped ${fields.join(', ')}`);
-}
-
-/** Graph error body `{error:{code,message}}` → HttpError code and detail. */
-export function describeGraphError(_status: number, text: string): { code?: string; message: string } {
-  try {
-    const e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error;
-    return { ...(typeof e?.code === 'string' ? { code: e.code } : {}), message: typeof e?.message === 'string' ? e.message : '' };
-  } catch {
-    return { message: '' };
-  }
-}
-
-function lowerHeaders(h: Record<string, unknown> | null | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h ?? {})) if (typeof v === 'string' || typeof v === 'number') out[k.toLowerCase()] = String(v);
-  return out;
-}
-
 class GraphClient implements GraphApi {
   readonly #http: HttpClient;
   readonly #token: ClientCredentialsToken;
   readonly #pacer: WritePacer;
+  readonly #configPacer: WritePacer;
   readonly #base: string;
   readonly #batch: Partial<BatchPolicy>;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -143,6 +127,7 @@ class GraphClient implements GraphApi {
   constructor(p: GraphClientParams) {
     this.#base = p.graphUrl.replace(/\/+$/, '');
     this.#pacer = p.pacer;
+    this.#configPacer = p.configPacer ?? p.pacer;
     this.#batch = p.batch ?? {};
     this.#sleep = p.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.#token = new ClientCredentialsToken('graph', p.loginUrl, USER_AGENT, {
@@ -156,10 +141,10 @@ class GraphClient implements GraphApi {
     });
   }
 
-  /** One call; a 429 is retried here (counted, paced for writes) instead of inside HttpClient. */
-  async #send(method: Method, path: string, o: { body?: unknown; headers?: Record<string, string>; write?: boolean } = {}): Promise<HttpResponse> {
+  /** One call; a 429 is retried here (counted; paced when `write` names the write's pacer) instead of inside HttpClient. */
+  async #send(method: Method, path: string, o: { body?: unknown; headers?: Record<string, string>; write?: WritePacer } = {}): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
-      const ticket = o.write ? await this.#pacer.acquire(1) : undefined;
+      const ticket = o.write ? await o.write.acquire(1) : undefined;
       let res: HttpResponse;
       try {
         if (o.write) this.#writes++;
@@ -178,7 +163,7 @@ class GraphClient implements GraphApi {
         const d = describeGraphError(429, res.text);
         throw new HttpError({ system: 'graph', method, path: new URL(this.#base).pathname.replace(/\/$/, '') + path.split('?')[0], status: 429, code: d.code, detail: `still throttled after ${attempt} attempt(s)`, retryable: true });
       }
-      if (o.write) this.#pacer.holdUntil(Date.now() + wait);
+      o.write?.holdUntil(Date.now() + wait);
       await this.#sleep(wait);
     }
   }
@@ -226,13 +211,7 @@ class GraphClient implements GraphApi {
           const h = res.headers['retry-after'] !== undefined ? { 'retry-after': res.headers['retry-after'] } : {};
           return reqs.map((r) => ({ id: r.id, status: 429, headers: h }));
         }
-        let raw: unknown;
-        try {
-          raw = JSON.parse(res.text);
-        } catch {
-          throw new ResponseShapeError('graph', 'POST $batch', 'response is not JSON');
-        }
-        const items = parse(BatchSchema, raw, 'POST $batch').responses.map((r) => ({ id: r.id, status: r.status, headers: lowerHeaders(r.headers as Record<string, unknown> | null | undefined), body: r.body }));
+        const items = parseBatchResponse(res.text);
         this.#throttled += items.filter((i) => i.status === 429).length;
         return items;
       },
@@ -242,7 +221,7 @@ class GraphClient implements GraphApi {
   /** A failed inner read means an incomplete picture of the group: it is an error, not a gap. */
   #innerError(call: string, a: InnerResponse): HttpError {
     const e = (a.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    return new HttpError({ system: 'graph', method: 'GET', path: `$batch ${call}`, status: a.status, code: typeof e?.code === 'string' ? e.code : undefined, detail: typeof e?.message === 'string' ? e.message.slice(0, 300) : '', retryable: a.status === 0 || a.status === 429 || a.status >= 500 });
+    return new HttpError({ system: 'graph', method: 'GET', path: `$batch ${call}`, status: a.status, code: typeof e?.code === 'string' ? e.code : undefined, detail: typeof e?.message === 'string' ? redact(e.message.replace(/\s+/g, ' ')).slice(0, 300) : '', retryable: a.status === 0 || a.status === 429 || a.status >= 500 });
   }
 
   async getMacosConfiguration(id: string): Promise<MacosConfiguration> {
@@ -253,7 +232,7 @@ class GraphClient implements GraphApi {
 
   async patchMacosConfiguration(id: string, c: MacosConfiguration): Promise<void> {
     await this.#send('PATCH', `/v1.0/deviceManagement/deviceConfigurations/${seg(id)}`, {
-      write: true,
+      write: this.#configPacer,
       body: { '@odata.type': MACOS_TYPE, ...(c.payloadName ? { payloadName: c.payloadName } : {}), ...(c.payloadFileName ? { payloadFileName: c.payloadFileName } : {}), payload: c.payload },
     });
   }
@@ -265,7 +244,7 @@ class GraphClient implements GraphApi {
 
   async patchRemediationScript(id: string, remediationScriptContent: string): Promise<void> {
     // deviceHealthScripts exist in beta only (reference §7.5).
-    await this.#send('PATCH', `/beta/deviceManagement/deviceHealthScripts/${seg(id)}`, { write: true, body: { '@odata.type': '#microsoft.graph.deviceHealthScript', remediationScriptContent } });
+    await this.#send('PATCH', `/beta/deviceManagement/deviceHealthScripts/${seg(id)}`, { write: this.#pacer, body: { '@odata.type': '#microsoft.graph.deviceHealthScript', remediationScriptContent } });
   }
 
   groupDevices(groupId: string): Promise<EntraDevice[]> {

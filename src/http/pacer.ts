@@ -22,7 +22,7 @@ export interface PacerClock {
   sleep(ms: number): Promise<void>;
 }
 
-/** A reservation of `n` write slots; `done()` once the response arrived (or the send failed). */
+/** A reservation of write slots; `done()` once the response arrived (or the send failed). */
 export interface PacerTicket {
   done(): void;
 }

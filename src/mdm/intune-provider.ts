@@ -20,8 +20,8 @@ export interface IntuneOptions {
   readonly currentKeyId?: string;
   readonly info?: (message: string) => void;
   readonly warning?: (message: string) => void;
-  /** Above this many devices, `observe` lists the tenant's devices instead of reading each one. */
-  readonly observeByIdLimit?: number;
+  /** Managed devices per listing page, to cost a tenant listing in requests (Graph serves ~1000, reference §8.2). */
+  readonly listPageSize?: number;
 }
 
 /** Entra's placeholder for "no Entra device": many managed devices share it, so it never joins. */
@@ -51,6 +51,8 @@ export class IntuneProvider implements MdmProvider {
   readonly #o: IntuneOptions;
   readonly #macMeta = new Map<string, { payloadName: string; payloadFileName: string }>();
   readonly #said = new Set<string>();
+  /** Managed devices in the tenant at the last listing. */
+  #tenantDevices: number | undefined;
 
   constructor(api: GraphApi, target: IntuneTarget, names: SettingNames, options: IntuneOptions = {}) {
     if (target.windows && options.template === undefined) throw new Error('intune: the Windows template text is required');
@@ -169,6 +171,7 @@ export class IntuneProvider implements MdmProvider {
   async members(): Promise<MdmDevice[]> {
     const { groupId } = this.#target;
     const [entra, users, all] = await Promise.all([this.#api.groupDevices(groupId), this.#api.groupUsers(groupId), this.#api.managedDevices()]);
+    this.#tenantDevices = all.length;
     // Join Entra deviceId ↔ managedDevice.azureADDeviceId in memory, ids compared case-insensitively.
     const byEntraId = new Map<string, ManagedDevice>();
     for (const m of all) {
@@ -176,7 +179,7 @@ export class IntuneProvider implements MdmProvider {
       if (!k || k === ZERO_GUID) continue;
       const had = byEntraId.get(k);
       // A re-enrolled machine can leave a stale record behind: the one that synced last is the machine.
-      if (!had || Date.parse(m.lastSyncDateTime ?? '') > Date.parse(had.lastSyncDateTime ?? '')) byEntraId.set(k, m);
+      if (!had || (Date.parse(m.lastSyncDateTime ?? '') || 0) > (Date.parse(had.lastSyncDateTime ?? '') || 0)) byEntraId.set(k, m);
     }
     const found = new Map<string, ManagedDevice>();
     let unmanaged = 0;
@@ -211,8 +214,9 @@ export class IntuneProvider implements MdmProvider {
   async observe(devices: readonly MdmDevice[]): Promise<MdmDeviceObs[]> {
     if (devices.length === 0) return [];
     const want = new Set(devices.map((d) => d.mdmId.toLowerCase()));
-    // A few stragglers are cheaper read one by one (20 per $batch) than by listing the tenant.
-    const fresh = devices.length <= (this.#o.observeByIdLimit ?? 100)
+    // Whichever takes fewer requests: the stragglers 20 per $batch, or a listing of the tenant.
+    const listPages = this.#tenantDevices === undefined ? Infinity : Math.max(1, Math.ceil(this.#tenantDevices / (this.#o.listPageSize ?? 1000)));
+    const fresh = Math.ceil(want.size / 20) <= listPages
       ? await this.#api.managedDevicesById([...want])
       : (await this.#api.managedDevices()).filter((m) => want.has(m.id.toLowerCase()));
     return this.#observations(fresh);
@@ -220,7 +224,7 @@ export class IntuneProvider implements MdmProvider {
 
   async close(): Promise<void> {
     const s = this.#api.stats();
-    (this.#o.info ?? core.info)(`graph: ${s.requests} request(s) (${s.batchedRequests} inside $batch), ${s.writes} write(s), ${s.throttled} throttled (429)`);
+    (this.#o.info ?? core.info)(`graph: ${s.requests} HTTP request(s) carrying ${s.batchedRequests} $batch item(s); ${s.writes} write(s); ${s.throttled} throttled (429)`);
     await this.#api.close();
   }
 
@@ -266,7 +270,12 @@ export class IntuneProvider implements MdmProvider {
   }
 }
 
-/** One pacer per Entra app and tenant for the whole run: Intune's budget is per app per tenant. */
+/**
+ * One pacer per Entra app, tenant and Intune resource category for the whole run: Intune's
+ * budgets are per app per tenant and per category (reference §11.2). `graph-write-budget` is the
+ * "devices" budget (syncDevice, remediation scripts; 200 / 20 s); "device configuration"
+ * (macOS custom configuration) allows half of that (100 / 20 s), so it gets half.
+ */
 const pacers = new Map<string, WritePacer>();
 function sharedPacer(key: string, budget: Settings['graphWriteBudget']): WritePacer {
   let p = pacers.get(key);
@@ -282,8 +291,11 @@ export async function createIntuneProvider(settings: Settings, intent: Intent): 
   if (!azure) throw new Error('intune: azure-tenant-id, azure-client-id and azure-client-secret are required for mdm.provider intune');
   // The loader checked the placeholders at plan time; read the same file once for this run.
   const template = target.windows ? await readFile(target.windows.templatePath, 'utf8') : undefined;
-  const pacer = sharedPacer(`${target.graphUrl}|${azure.tenantId}|${azure.clientId}`, settings.graphWriteBudget);
-  const api = createGraphClient({ graphUrl: target.graphUrl, loginUrl: target.loginUrl, tenantId: azure.tenantId, clientId: azure.clientId, clientSecret: azure.clientSecret, pacer });
+  const app = `${target.graphUrl}|${azure.tenantId}|${azure.clientId}`;
+  const budget = settings.graphWriteBudget;
+  const pacer = sharedPacer(`${app}|devices`, budget);
+  const configPacer = sharedPacer(`${app}|configuration`, { writes: Math.max(1, Math.floor(budget.writes / 2)), windowMs: budget.windowMs });
+  const api = createGraphClient({ graphUrl: target.graphUrl, loginUrl: target.loginUrl, tenantId: azure.tenantId, clientId: azure.clientId, clientSecret: azure.clientSecret, pacer, configPacer });
   return new IntuneProvider(api, target, intent.mdm.settings, {
     ...(template !== undefined ? { template } : {}),
     ...(intent.current?.keyId ? { currentKeyId: intent.current.keyId } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunk, nextLinkPath, runBatches, type InnerRequest, type InnerResponse } from '../../src/clients/graph-batch.js';
+import { chunk, describeGraphError, nextLinkPath, parseBatchResponse, runBatches, type InnerRequest, type InnerResponse } from '../../src/clients/graph-batch.js';
 import { WritePacer } from '../../src/http/pacer.js';
 
 describe('nextLinkPath', () => {
@@ -22,6 +22,23 @@ describe('nextLinkPath', () => {
     ]) expect(() => nextLinkPath(link, base), link).toThrow(/refusing to send the token there/);
     expect(() => nextLinkPath('https://user:pw@graph.microsoft.com/v1.0/x', base)).toThrow(/refusing/);
     expect(() => nextLinkPath('/v1.0/x?$skiptoken=1', base)).toThrow(/not an absolute URL/);
+  });
+});
+
+describe('Graph wire format', () => {
+  it('error body {error:{code,message}} → code and detail; anything else → empty detail', () => {
+    expect(describeGraphError(403, JSON.stringify({ error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges', innerError: { 'request-id': 'r' } } })))
+      .toEqual({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges' });
+    expect(describeGraphError(502, '<html>bad gateway</html>')).toEqual({ message: '' });
+    expect(describeGraphError(400, JSON.stringify({ error: 'x' }))).toEqual({ message: '' });
+  });
+  it('$batch answers: header names lower-cased, missing fields named without their values', () => {
+    expect(parseBatchResponse(JSON.stringify({ responses: [{ id: '1', status: 429, headers: { 'Retry-After': '2', 'Content-Type': 'application/json' }, body: { error: { code: 'TooManyRequests' } } }, { id: '2', status: 204 }] })))
+      .toEqual([{ id: '1', status: 429, headers: { 'retry-after': '2', 'content-type': 'application/json' }, body: { error: { code: 'TooManyRequests' } } }, { id: '2', status: 204, headers: {} }]);
+    const err = (() => { try { parseBatchResponse(JSON.stringify({ responses: [{ id: 'secretvalue123', status: '204' }] })); } catch (e) { return String(e); } return ''; })();
+    expect(err).toMatch(/unexpected response to POST \$batch: missing or mistyped responses.0.status/);
+    expect(err).not.toContain('secretvalue123');
+    expect(() => parseBatchResponse('not json')).toThrow(/not JSON/);
   });
 });
 
@@ -118,6 +135,15 @@ describe('runBatches', () => {
     // item waits for batch 2's (t=13 s).
     expect(h.batches.map((b) => b.length)).toEqual([20, 20, 20, 1]);
     expect(h.clock.t).toBe(13_000);
+  });
+
+  it('a batch mixing reads and writes takes exactly its writes', async () => {
+    const h = harness(() => ({}));
+    const pacer = new WritePacer({ writes: 40, windowMs: 10_000, marginMs: 0, clock: { now: h.deps.now, sleep: h.deps.sleep } });
+    const reqs: InnerRequest[] = [...syncs(3), { id: 'r1', method: 'GET', url: '/deviceManagement/managedDevices/x', write: false }];
+    await runBatches(reqs, { ...h.deps, pacer, policy: { concurrency: 1 } });
+    expect(h.batches).toEqual([['1', '2', '3', 'r1']]);
+    expect(pacer.used()).toBe(3);
   });
 
   it('a batch size above the budget is clamped to the budget', async () => {

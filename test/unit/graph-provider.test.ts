@@ -29,9 +29,10 @@ async function setup(o: SimOptions, s: Setup = {}) {
   const warnings: string[] = [];
   const infos: string[] = [];
   const pacer = new WritePacer(s.budget ?? { writes: 200, windowMs: 20_000 });
+  const configPacer = new WritePacer({ writes: 100, windowMs: 20_000 });
   const api = createGraphClient({
     graphUrl: sims.urls.graph, loginUrl: sims.urls.login, tenantId: sims.creds.azureTenantId, clientId: sims.creds.azureClientId,
-    clientSecret: sims.creds.azureClientSecret, pacer, batch: { backoff: { attempts: 8, baseDelayMs: 50, maxDelayMs: 400, maxRetryAfterMs: 10_000 } },
+    clientSecret: sims.creds.azureClientSecret, pacer, configPacer, batch: { backoff: { attempts: 8, baseDelayMs: 50, maxDelayMs: 400, maxRetryAfterMs: 10_000 } },
   });
   const target = {
     graphUrl: sims.urls.graph, loginUrl: sims.urls.login, groupId: sims.ids.graphGroupId,
@@ -39,11 +40,12 @@ async function setup(o: SimOptions, s: Setup = {}) {
     ...(s.windows ? { windows: { remediationId: sims.ids.remediationId, template: '.thoth/templates/thoth-key.ps1', templatePath: '/unused' } } : {}),
   };
   const provider = new IntuneProvider(api, target, NAMES, {
+    listPageSize: o.graph?.devicesPageSize ?? 1000,
     ...(s.windows ? { template: s.template ?? TEMPLATE } : {}),
     ...(s.currentKeyId ? { currentKeyId: s.currentKeyId } : {}),
     info: (m) => infos.push(m), warning: (m) => warnings.push(m),
   });
-  return { sims, api, provider, warnings, infos };
+  return { sims, api, provider, warnings, infos, pacer, configPacer };
 }
 
 const groupManagedIds = (s: Simulators): string[] => s.graph.groupMembers().filter((i) => s.fleet.inFleet(i)).map((i) => s.fleet.managedDeviceId(i)).sort();
@@ -92,11 +94,13 @@ describe('Graph client and Intune provider against the simulator', () => {
   });
 
   it('writes macOS and Windows, reads back, and restores the snapshot byte for byte', async () => {
-    const { sims, provider } = await setup({ fleet: { size: 6, os: 'mixed' } }, { windows: true });
+    const { sims, provider, pacer, configPacer } = await setup({ fleet: { size: 6, os: 'mixed' } }, { windows: true });
     const snap = await provider.readConfig();
     expect(snap.keyId).toBe(sims.ids.oldKeyId);
     expect(snap.apiKey?.reveal()).toBeTruthy();
     await provider.writeConfig(snap, { apiKey: new SecretValue('thoth_new_ABC123'), keyId: 'key_new1', revokedKeyIds: ['key_gone'] });
+    // Intune budgets device configuration apart from devices (reference §11.2): one slot each.
+    expect([configPacer.used(), pacer.used()]).toEqual([1, 1]);
     expect(readMobileconfig(sims.graph.configVersions().at(-1)!)).toEqual({ apiKey: 'thoth_new_ABC123', keyId: 'key_new1', revoked: ['key_gone'] });
     expect(readRemediationScript(sims.graph.scriptVersions().at(-1)!)).toEqual({ apiKey: 'thoth_new_ABC123', keyId: 'key_new1', revoked: ['key_gone'] });
     expect(sims.graph.ghostProfiles).toBe(0);
@@ -153,14 +157,26 @@ describe('Graph client and Intune provider against the simulator', () => {
     expect(warnings.join('\n')).toMatch(/1× 404 device gone/);
   });
 
-  it('observe: few devices are read by id in $batches, ids re-checked; a token that expired is re-minted', async () => {
-    const { sims, provider } = await setup({ fleet: { size: 30 }, graph: { tokenTtlSeconds: 1 } });
-    const members = await provider.members();
+  it('observe: by id in $batches when that takes fewer requests than listing the tenant; a token that expired is re-minted', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 30 }, graph: { tokenTtlSeconds: 1, devicesPageSize: 10 } });
+    const members = await provider.members(); // 33 managed devices: a listing is 4 pages
     await new Promise((r) => setTimeout(r, 1_100));
+    const count = (path: string): number => sims.log.entries().filter((e) => e.path === path).length;
     sims.log.clear();
-    const obs = await provider.observe(members.slice(0, 25));
+    const obs = await provider.observe(members.slice(0, 25)); // 2 batches < 4 pages
     expect(obs.map((o) => o.mdmId).sort()).toEqual(members.slice(0, 25).map((m) => m.mdmId).sort());
-    expect(sims.log.entries().filter((e) => e.path === '/v1.0/$batch')).toHaveLength(2);
-    expect(sims.log.entries().some((e) => e.path === '/v1.0/deviceManagement/managedDevices')).toBe(false);
+    expect([count('/v1.0/$batch'), count('/v1.0/deviceManagement/managedDevices')]).toEqual([2, 0]);
+  });
+
+  it('observe: a listing when that takes fewer requests (Graph pages ~1000 devices)', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 30 } });
+    const members = await provider.members();
+    const count = (path: string): number => sims.log.entries().filter((e) => e.path === path).length;
+    sims.log.clear();
+    expect(await provider.observe(members.slice(0, 21))).toHaveLength(21); // 2 batches > 1 page
+    expect([count('/v1.0/$batch'), count('/v1.0/deviceManagement/managedDevices')]).toEqual([0, 1]);
+    sims.log.clear();
+    expect(await provider.observe(members.slice(0, 20))).toHaveLength(20); // 1 batch = 1 page: by id
+    expect([count('/v1.0/$batch'), count('/v1.0/deviceManagement/managedDevices')]).toEqual([1, 0]);
   });
 });

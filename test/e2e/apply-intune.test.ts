@@ -1,0 +1,197 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildRemediationScript, readMobileconfig, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
+import { readManagedSettings } from '../../src/mdm/mobileconfig.js';
+import { findLeaks } from '../leak-scan.js';
+import { evidencePath, mintedKeys, readEvidence } from './evidence.js';
+import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
+
+const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
+const TEMPLATE_PATH = '.thoth/templates/thoth-key.ps1';
+/** The repository's Windows template: the simulator's remediation script with the three placeholders. */
+const TEMPLATE = buildRemediationScript({ apiKey: 'AKEY', keyId: 'KID', revoked: [] })
+  .replace("'AKEY'", "'{{THOTH_API_KEY}}'").replace("'KID'", "'{{THOTH_API_KEY_ID}}'").replace("'[]'", "'{{THOTH_REVOKED_API_KEY_IDS}}'");
+
+let sims: Simulators | undefined;
+afterEach(async () => {
+  await sims?.close();
+  sims = undefined;
+});
+
+async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Promise<Simulators> {
+  sims = await startSimulators({ fleet: { mdm: 'intune', ...fleet }, graph });
+  return sims;
+}
+
+/** An intent like the Jamf one of sim/runner.ts, with `mdm.provider: intune` and the intune block. */
+function intuneIntent(s: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): string {
+  const block = [
+    'mdm:',
+    '  provider: intune',
+    '  intune:',
+    `    graphUrl: ${s.urls.graph}`,
+    `    loginUrl: ${s.urls.login}`,
+    `    groupId: ${s.ids.graphGroupId}`,
+    ...(platforms.macos ? ['    macos:', `      configurationId: ${s.ids.macosConfigurationId}`] : []),
+    ...(platforms.windows ? ['    windows:', `      remediationId: ${s.ids.remediationId}`, `      template: ${TEMPLATE_PATH}`] : []),
+    'rollback:',
+  ].join('\n');
+  const text = jamfIntent(s, o).replace(/^mdm:\n[\s\S]*?\nrollback:/m, block);
+  expect(text).toContain('provider: intune');
+  return text;
+}
+
+function workspace(s: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): Workspace {
+  const ws = makeWorkspace();
+  ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(s, platforms, o));
+  if (platforms.windows) ws.write(TEMPLATE_PATH, TEMPLATE);
+  return ws;
+}
+
+/** Azure credentials only: the Jamf client of simInputs must not be sent anywhere. */
+function inputs(s: Simulators, mode: string): Record<string, string> {
+  return simInputs(s, {
+    mode, 'jamf-client-id': '', 'jamf-client-secret': '',
+    'azure-tenant-id': s.creds.azureTenantId, 'azure-client-id': s.creds.azureClientId, 'azure-client-secret': s.creds.azureClientSecret,
+  });
+}
+const run = (s: Simulators, ws: Workspace, mode = 'apply'): Promise<ActionRun> => runAction({ workspace: ws, inputs: inputs(s, mode), env: simEnv(s) });
+
+function scan(s: Simulators, runs: ActionRun[]): void {
+  const sources: Record<string, string> = {};
+  runs.forEach((r, i) => {
+    sources[`run${i}.stdout`] = r.stdout;
+    sources[`run${i}.stderr`] = r.stderr;
+    sources[`run${i}.summary`] = r.summary;
+    sources[`run${i}.outputs`] = JSON.stringify(r.outputs);
+  });
+  for (const c of s.github.commits('main')) sources[`commit ${c.sha}`] = `${c.message}\n${c.files?.map((f: { text: string }) => f.text).join('\n') ?? ''}`;
+  const evidence = s.github.file(evidencePath(s), 'main');
+  if (evidence) sources['evidence'] = evidence;
+  expect(findLeaks(sources, s.secrets())).toEqual([]);
+}
+
+/** Every fleet device in the group got exactly one sync; devices outside the group none. */
+function expectSyncedOnce(s: Simulators): void {
+  for (let i = 0; i < s.fleet.total; i++) expect(s.graph.syncs(s.fleet.managedDeviceId(i)), `device ${i}`).toBe(s.fleet.inFleet(i) ? 1 : 0);
+}
+
+/** A validation window long enough that the "early" run surely starts inside it, even on a loaded machine. */
+const VALIDATION = 'validation:\n  window: 5s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
+
+/** first apply → in-progress; early apply → nothing; after the window → completed; then nothing. */
+async function fullRotation(s: Simulators, ws: Workspace): Promise<{ runs: ActionRun[]; keyId: string }> {
+  const first = await run(s, ws);
+  expect(first.code, first.stdout + first.stderr).toBe(0);
+  expect(first.outputs['status']).toBe('in-progress');
+  const minted = mintedKeys(s);
+  expect(minted).toHaveLength(1);
+  expect(first.outputs['key-id']).toBe(minted[0]!.id);
+  expect(first.stdout).toMatch(/graph: \d+ HTTP request\(s\) carrying \d+ \$batch item\(s\); \d+ write\(s\); 0 throttled \(429\)/);
+  expectSyncedOnce(s);
+  expect(s.graph.throttled()).toBe(0);
+  const rec1 = readEvidence(s)!;
+  expect(rec1.state).toBe('awaiting-revocation');
+  expect(s.thoth.keys().find((k) => k.id === s.ids.oldKeyId)!.active).toBe(true);
+
+  // Before the validation window (5 s) ends: nothing is mutated.
+  s.log.clear();
+  const early = await run(s, ws);
+  expect(early.code, early.stdout).toBe(0);
+  expect(Date.now()).toBeLessThan(Date.parse(rec1.validatedAt!) + 5_000);
+  expect(s.log.mutations()).toEqual([]);
+
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(rec1.validatedAt!) + 5_100 - Date.now())));
+  const second = await run(s, ws);
+  expect(second.code, second.stdout).toBe(0);
+  expect(second.outputs['status']).toBe('completed');
+  expect(s.thoth.keys().find((k) => k.id === s.ids.oldKeyId)!.active).toBe(false);
+  expect(readEvidence(s)!.state).toBe('completed');
+
+  s.log.clear();
+  const third = await run(s, ws);
+  expect(third.code).toBe(0);
+  expect(third.outputs['status']).toBe('unchanged');
+  expect(s.log.mutations()).toEqual([]);
+  return { runs: [first, early, second, third], keyId: minted[0]!.id };
+}
+
+describe('apply through Intune (bundled action against the Graph simulator)', () => {
+  it('macOS fleet: plan mutates nothing; rotation rewrites only the three settings, syncs the group, validates, revokes later', async () => {
+    const s = await start({ size: 20, offline: 2, stuck: 1, inactive: 1 }, { devicesPageSize: 7 });
+    const ws = workspace(s, { macos: true }, { validation: VALIDATION });
+    const before = s.graph.configVersions().at(-1)!;
+
+    const plan = await run(s, ws, 'plan');
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    expect(plan.outputs['status']).toBe('planned');
+    expect(plan.summary).toContain('20 device(s) in the group');
+    expect(s.log.mutations()).toEqual([]);
+    expect(new Set(s.log.entries().map((e) => e.system))).toEqual(new Set(['github', 'graph', 'login', 'thoth']));
+
+    const { runs, keyId } = await fullRotation(s, ws);
+    const rec = readEvidence(s)!;
+    expect(rec.validation).toMatchObject({ total: 20, inactive: 1, active: 19, healthy: 16, onOldKey: 3, notCheckedIn: 2 });
+    expect(rec.events.map((e) => e.step)).toEqual(expect.arrayContaining(['mdm-snapshot', 'mdm-update', 'refresh', 'validate', 'revalidate', 'revoke-old-key']));
+
+    // Only the three managed settings changed; the profile's identity is kept (no ghost profile).
+    const after = s.graph.configVersions().at(-1)!;
+    const was = readManagedSettings(before, NAMES);
+    const now = readManagedSettings(after, NAMES);
+    expect(now.keyId).toBe(keyId);
+    expect(now.identity).toEqual(was.identity);
+    expect(after.replace(now.apiKey!, 'K').replace(now.keyId!, 'I')).toBe(before.replace(was.apiKey!, 'K').replace(was.keyId!, 'I'));
+    expect(s.graph.ghostProfiles).toBe(0);
+    expect(s.graph.configVersions()).toHaveLength(2);
+    scan(s, [plan, ...runs]);
+  });
+
+  it('Windows fleet: the template is rendered into the remediation script; health comes from deviceRunStates', async () => {
+    const s = await start({ size: 20, os: 'windows', offline: 2, stuck: 1, inactive: 1 });
+    const ws = workspace(s, { windows: true }, { validation: VALIDATION });
+    const { runs, keyId } = await fullRotation(s, ws);
+    expect(readEvidence(s)!.validation).toMatchObject({ total: 20, inactive: 1, active: 19, healthy: 16, onOldKey: 3 });
+    const script = s.graph.scriptVersions().at(-1)!;
+    const delivered = readRemediationScript(script)!;
+    expect(delivered.keyId).toBe(keyId);
+    // Exactly the template with its placeholders filled in.
+    expect(script).toBe(TEMPLATE.replace('{{THOTH_API_KEY}}', delivered.apiKey).replace('{{THOTH_API_KEY_ID}}', keyId).replace('{{THOTH_REVOKED_API_KEY_IDS}}', '[]'));
+    expect(s.graph.configVersions()).toHaveLength(1); // the macOS configuration was never touched
+    scan(s, runs);
+  });
+
+  it('mixed fleet behind nested groups and users: every device reached once, both documents on the new key', async () => {
+    const s = await start({ size: 24, os: 'mixed', offline: 1 }, { nestedGroups: true, userMembers: 4, membersPageSize: 5 });
+    // 95%: passes only at 23/24, once every online device checked in.
+    const ws = workspace(s, { macos: true, windows: true }, { validation: VALIDATION.replace('80%', '95%') });
+    const first = await run(s, ws);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.outputs['status']).toBe('in-progress');
+    expect(first.stdout).toMatch(/4 user member\(s\) with 4 managed device\(s\); 24 device\(s\) targeted/);
+    expectSyncedOnce(s);
+    expect(readEvidence(s)!.validation).toMatchObject({ total: 24, active: 24, healthy: 23, notCheckedIn: 1 });
+    const keyId = first.outputs['key-id'];
+    expect(readMobileconfig(s.graph.configVersions().at(-1)!)!.keyId).toBe(keyId);
+    expect(readRemediationScript(s.graph.scriptVersions().at(-1)!)!.keyId).toBe(keyId);
+    const members = s.log.entries().filter((e) => e.path.includes('/transitiveMembers/'));
+    expect(members.every((e) => e.headers['consistencylevel'] === 'eventual')).toBe(true);
+    scan(s, [first]);
+  });
+
+  it('rolls back when validation fails: both documents restored verbatim, new key revoked, job fails', async () => {
+    const s = await start({ size: 10, os: 'mixed', stuck: 10 });
+    const ws = workspace(s, { macos: true, windows: true }, { validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 2s\n  pollInterval: 300ms' });
+    const config = s.graph.configHistory().at(-1)!.base64;
+    const script = s.graph.scriptHistory().at(-1)!.base64;
+    const r = await run(s, ws);
+    expect(r.code).toBe(1);
+    expect(r.outputs['status']).toBe('rolled-back');
+    expect(mintedKeys(s)[0]!.active).toBe(false);
+    expect(s.graph.configHistory().at(-1)!.base64).toBe(config);
+    expect(s.graph.scriptHistory().at(-1)!.base64).toBe(script);
+    expect(s.graph.configVersions()).toHaveLength(3);
+    expect(readEvidence(s)!.state).toBe('rolled-back');
+    // Rollback refreshes the group again: two syncs per device.
+    for (let i = 0; i < s.fleet.size; i++) expect(s.graph.syncs(s.fleet.managedDeviceId(i))).toBe(2);
+    scan(s, [r]);
+  });
+});
