@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildRemediationScript, readMobileconfig, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../../src/mdm/mobileconfig.js';
-import { findLeaks } from '../leak-scan.js';
-import { evidencePath, mintedKeys, readEvidence } from './evidence.js';
+import { expectNoLeaks, mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
 
 const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
@@ -56,19 +55,6 @@ function inputs(s: Simulators, mode: string): Record<string, string> {
 }
 const run = (s: Simulators, ws: Workspace, mode = 'apply'): Promise<ActionRun> => runAction({ workspace: ws, inputs: inputs(s, mode), env: simEnv(s) });
 
-function scan(s: Simulators, runs: ActionRun[]): void {
-  const sources: Record<string, string> = {};
-  runs.forEach((r, i) => {
-    sources[`run${i}.stdout`] = r.stdout;
-    sources[`run${i}.stderr`] = r.stderr;
-    sources[`run${i}.summary`] = r.summary;
-    sources[`run${i}.outputs`] = JSON.stringify(r.outputs);
-  });
-  for (const c of s.github.commits('main')) sources[`commit ${c.sha}`] = `${c.message}\n${c.files?.map((f: { text: string }) => f.text).join('\n') ?? ''}`;
-  const evidence = s.github.file(evidencePath(s), 'main');
-  if (evidence) sources['evidence'] = evidence;
-  expect(findLeaks(sources, s.secrets())).toEqual([]);
-}
 
 /** Every fleet device in the group got exactly one sync; devices outside the group none. */
 function expectSyncedOnce(s: Simulators): void {
@@ -142,7 +128,7 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     expect(after.replace(now.apiKey!, 'K').replace(now.keyId!, 'I')).toBe(before.replace(was.apiKey!, 'K').replace(was.keyId!, 'I'));
     expect(s.graph.ghostProfiles).toBe(0);
     expect(s.graph.configVersions()).toHaveLength(2);
-    scan(s, [plan, ...runs]);
+    expectNoLeaks(s, [plan, ...runs]);
   });
 
   it('Windows fleet: the template is rendered into the remediation script; health comes from deviceRunStates', async () => {
@@ -156,7 +142,7 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     // Exactly the template with its placeholders filled in.
     expect(script).toBe(TEMPLATE.replace('{{THOTH_API_KEY}}', delivered.apiKey).replace('{{THOTH_API_KEY_ID}}', keyId).replace('{{THOTH_REVOKED_API_KEY_IDS}}', '[]'));
     expect(s.graph.configVersions()).toHaveLength(1); // the macOS configuration was never touched
-    scan(s, runs);
+    expectNoLeaks(s, runs);
   });
 
   it('mixed fleet behind nested groups and users: every device reached once, both documents on the new key', async () => {
@@ -174,7 +160,7 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     expect(readRemediationScript(s.graph.scriptVersions().at(-1)!)!.keyId).toBe(keyId);
     const members = s.log.entries().filter((e) => e.path.includes('/transitiveMembers/'));
     expect(members.every((e) => e.headers['consistencylevel'] === 'eventual')).toBe(true);
-    scan(s, [first]);
+    expectNoLeaks(s, [first]);
   });
 
   it('rolls back when validation fails: both documents restored verbatim, new key revoked, job fails', async () => {
@@ -192,6 +178,6 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     expect(readEvidence(s)!.state).toBe('rolled-back');
     // Rollback refreshes the group again: two syncs per device.
     for (let i = 0; i < s.fleet.size; i++) expect(s.graph.syncs(s.fleet.managedDeviceId(i))).toBe(2);
-    scan(s, [r]);
+    expectNoLeaks(s, [r]);
   });
 });

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../../src/mdm/mobileconfig.js';
-import { findLeaks } from '../leak-scan.js';
-import { evidencePath, mintedKeys, readEvidence } from './evidence.js';
+import { expectNoLeaks, mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
 
 const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
@@ -13,19 +12,6 @@ afterEach(async () => {
   sims = undefined;
 });
 
-function scan(s: Simulators, runs: ActionRun[]): void {
-  const sources: Record<string, string> = {};
-  runs.forEach((r, i) => {
-    sources[`run${i}.stdout`] = r.stdout;
-    sources[`run${i}.stderr`] = r.stderr;
-    sources[`run${i}.summary`] = r.summary;
-    sources[`run${i}.outputs`] = JSON.stringify(r.outputs);
-  });
-  for (const c of s.github.commits('main')) sources[`commit ${c.sha}`] = `${c.message}\n${c.files?.map((f: { text: string }) => f.text).join('\n') ?? ''}`;
-  const evidence = s.github.file(evidencePath(s), 'main');
-  if (evidence) sources['evidence'] = evidence;
-  expect(findLeaks(sources, s.secrets())).toEqual([]);
-}
 
 async function apply(s: Simulators, ws: Workspace, extra: Record<string, string> = {}, env: Record<string, string> = {}): Promise<ActionRun> {
   return runAction({ workspace: ws, inputs: simInputs(s, { mode: 'apply', ...extra }), env: simEnv(s, env) });
@@ -92,7 +78,7 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     expect(third.code).toBe(0);
     expect(third.outputs['status']).toBe('unchanged');
     expect(sims.log.mutations()).toEqual([]);
-    scan(sims, [first, early, second, third]);
+    expectNoLeaks(sims, [first, early, second, third]);
   });
 
   it('rolls back when validation fails: old configuration restored, new key revoked, job fails', async () => {
@@ -108,7 +94,7 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     expect(readManagedSettings(sims.jamf.profileVersions().at(-1)!, NAMES).keyId).toBe(sims.ids.oldKeyId);
     expect(sims.jamf.profileVersions().at(-1)).toBe(before);
     expect(readEvidence(sims)!.state).toBe('rolled-back');
-    scan(sims, [run]);
+    expectNoLeaks(sims, [run]);
   });
 
   it('holds both keys when validation fails with onValidationFailure: hold', async () => {
