@@ -83,6 +83,8 @@ export interface RunOptions {
    * exit, and the spawn/close times are returned. Off by default: nothing changes then.
    */
   readonly measure?: boolean;
+  /** Another bundle to run instead of dist/index.js (bench A/B comparisons, e.g. a minified build). */
+  readonly dist?: string;
 }
 
 /** Written next to the run's output file; records maxRSS at exit (not on SIGKILL). */
@@ -115,7 +117,7 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
     ...o.env,
   };
   for (const [k, v] of Object.entries(o.inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  const args = [DIST];
+  const args = [o.dist ?? DIST];
   const rssFile = path.join(scratch, 'maxrss');
   if (o.measure) {
     const preload = path.join(scratch, 'measure.cjs');

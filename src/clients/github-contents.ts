@@ -1,7 +1,8 @@
 import { getOctokit } from '@actions/github';
 import { HttpError } from '../errors.js';
 import { redact } from '../secrets.js';
-import { backoffDelay, DEFAULT_RETRY, RETRYABLE_STATUSES } from '../http/retry.js';
+import { effectiveRetryPolicy, effectiveTimeoutMs } from '../http/client.js';
+import { backoffDelay, parseRetryAfter, RETRYABLE_STATUSES } from '../http/retry.js';
 
 /**
  * The repository files that hold each rotation's durable state, through the REST
@@ -32,6 +33,8 @@ export interface RepoFilesParams {
   readonly repo: string;
   readonly apiUrl?: string;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Per-request timeout (default 30 s): without one, a GitHub request that never answers stalls the run forever. */
+  readonly timeoutMs?: number;
 }
 
 const PROTECTION = /must be made through a pull request|protected branch|verified signatures|repository rule|status check/i;
@@ -46,14 +49,14 @@ class GithubRepoFiles implements RepoFiles {
   }
 
   async defaultBranch(): Promise<string> {
-    const r = await this.#retry('GET', `/repos/${this.#p.owner}/${this.#p.repo}`, () => this.#octokit.rest.repos.get({ owner: this.#p.owner, repo: this.#p.repo }));
+    const r = await this.#retry('GET', `/repos/${this.#p.owner}/${this.#p.repo}`, () => this.#octokit.rest.repos.get({ owner: this.#p.owner, repo: this.#p.repo, request: this.#request() }));
     return r.data.default_branch;
   }
 
   async read(path: string, branch: string): Promise<{ text: string; sha: string } | undefined> {
     try {
       const r = await this.#retry('GET', `contents/${path}`, () =>
-        this.#octokit.rest.repos.getContent({ owner: this.#p.owner, repo: this.#p.repo, path, ref: branch, headers: { 'cache-control': 'no-cache' } }),
+        this.#octokit.rest.repos.getContent({ owner: this.#p.owner, repo: this.#p.repo, path, ref: branch, headers: { 'cache-control': 'no-cache' }, request: this.#request() }),
       );
       const d = r.data as { type?: string; content?: string; sha?: string; encoding?: string };
       if (d.type !== 'file' || typeof d.content !== 'string' || typeof d.sha !== 'string') {
@@ -77,6 +80,7 @@ class GithubRepoFiles implements RepoFiles {
           message: p.message,
           content: Buffer.from(p.text, 'utf8').toString('base64'),
           ...(p.sha ? { sha: p.sha } : {}),
+          request: this.#request(),
         }),
       );
       return { sha: r.data.content?.sha ?? '', commit: r.data.commit.sha ?? '' };
@@ -96,9 +100,15 @@ class GithubRepoFiles implements RepoFiles {
     }
   }
 
+  /** A fresh abort signal per attempt: a request that gets no answer in time fails (and is retried). */
+  #request(): { signal: AbortSignal } {
+    return { signal: AbortSignal.timeout(effectiveTimeoutMs(this.#p.timeoutMs)) };
+  }
+
   /** Octokit errors → HttpError; reads and sha-guarded writes are safe to repeat on 5xx/429/network. */
   async #retry<T>(method: string, path: string, fn: () => Promise<T>): Promise<T> {
     const sleep = this.#p.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const policy = effectiveRetryPolicy();
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
@@ -106,9 +116,13 @@ class GithubRepoFiles implements RepoFiles {
         const err = e as { status?: number; message?: string; response?: { data?: { message?: string }; headers?: Record<string, string> } };
         const status = typeof err.status === 'number' ? err.status : 0;
         const retryable = status === 0 || RETRYABLE_STATUSES.has(status);
-        if (retryable && attempt < DEFAULT_RETRY.attempts) {
-          await sleep(backoffDelay(DEFAULT_RETRY, attempt));
-          continue;
+        if (retryable && attempt < policy.attempts) {
+          // Honour Retry-After (429, and GitHub's secondary rate limits) when it is not absurdly long.
+          const after = parseRetryAfter(err.response?.headers?.['retry-after'], Date.now());
+          if (after === undefined || after <= policy.maxRetryAfterMs) {
+            await sleep(after ?? backoffDelay(policy, attempt));
+            continue;
+          }
         }
         const detail = redact(String(err.response?.data?.message ?? (status === 0 ? err.message ?? 'connection failed' : ''))).replace(/\s+/g, ' ').slice(0, 300);
         throw new HttpError({ system: 'github', method, path, status, detail, retryable });

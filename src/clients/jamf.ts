@@ -1,5 +1,6 @@
+import * as core from '@actions/core';
 import { z } from 'zod';
-import { ResponseShapeError } from '../errors.js';
+import { HttpError, ResponseShapeError } from '../errors.js';
 import { HttpClient, seg } from '../http/client.js';
 import type { RetryPolicy } from '../http/retry.js';
 import { buildJamfProfileUpdate, parseClassicErrorPage, parseComputerGroup, parseJamfProfile, type JamfProfile } from '../mdm/jamf-profile-xml.js';
@@ -13,11 +14,25 @@ export interface JamfApi {
   putProfilePayloads(profileId: number, payloads: string): Promise<void>;
   /** Smart group membership, falling back to the Classic group for static groups. */
   groupMembers(groupId: number): Promise<number[]>;
-  /** Inventory (GENERAL + EXTENSION_ATTRIBUTES) of exactly these computer ids. */
-  inventory(ids: readonly number[]): Promise<JamfComputer[]>;
+  /**
+   * Inventory (GENERAL + EXTENSION_ATTRIBUTES) of exactly these computer ids, streamed: each
+   * computer is handed to `onComputer` as its page arrives and nothing is kept here, so a
+   * 50,000-computer read never holds more than a few pages.
+   */
+  inventory(ids: readonly number[], attribute: string | undefined, onComputer: (c: JamfComputer) => void, opts?: InventoryOptions): Promise<void>;
   /** Returns the management ids Jamf could not queue. */
   blankPush(managementIds: readonly string[]): Promise<string[]>;
   close(): Promise<void>;
+}
+
+export interface InventoryOptions {
+  /**
+   * Only computers whose `general.lastContact` is at or after this instant (RSQL, added to the
+   * id filter): a validation poll re-reads the unconfirmed ids, and of those Jamf returns only
+   * the ones that contacted it since the refresh, so a poll of 50,000 silent devices carries
+   * no inventory at all. Whole seconds; a server that refuses the filter gets ids only.
+   */
+  readonly contactedSince?: Date;
 }
 
 export interface JamfClientParams {
@@ -26,27 +41,71 @@ export interface JamfClientParams {
   readonly clientSecret: string;
   readonly retry?: RetryPolicy;
   readonly timeoutMs?: number;
+  /** Largest inventory page to ask for (default {@link JAMF_MAX_PAGE_SIZE}). */
   readonly pageSize?: number;
 }
 
-const ComputerSchema = z.looseObject({
-  id: z.union([z.string(), z.number()]).transform(String),
-  general: z.looseObject({
-    name: z.string().nullish(),
-    managementId: z.string().nullish(),
-    lastContact: z.string().nullish(),
-    lastCheckIn: z.string().nullish(),
-    lastContactTime: z.string().nullish(),
-  }).nullish(),
-  extensionAttributes: z.array(z.looseObject({ name: z.string().nullish(), values: z.array(z.string()).nullish() })).nullish(),
-});
-export type JamfComputer = z.infer<typeof ComputerSchema>;
-const InventoryPage = z.looseObject({ totalCount: z.number(), results: z.array(ComputerSchema) });
+/**
+ * The fields the action reads of one computer. Taken by hand from each result (not a schema
+ * copy of the whole record): a real inventory record carries dozens of fields and extension
+ * attributes, and 50,000 of them must not outlive their page.
+ */
+export interface JamfComputer {
+  readonly id: string;
+  readonly name?: string | undefined;
+  readonly managementId?: string | undefined;
+  /** general.lastContact, else lastContactTime (v1–v3), else lastCheckIn */
+  readonly lastContact?: string | undefined;
+  /** `values` of the extension attribute named by `inventory`'s `attribute` (absent: not reported). */
+  readonly attribute?: readonly string[] | undefined;
+}
+
+const InventoryPage = z.looseObject({ totalCount: z.number(), results: z.array(z.unknown()) });
 
 /** Jamf asks API clients for at most 5 concurrent connections (scalability best practices). */
 export const JAMF_MAX_CONNECTIONS = 5;
-/** Ids per `id=in=(…)` filter: keeps the request line well under common 8 KiB limits. */
-export const JAMF_IDS_PER_FILTER = 500;
+/**
+ * Largest `page-size` asked of computers-inventory. Jamf does not document the maximum; the
+ * macadmins SDK says 2000 (reference/mdm.md §3.3). A 400 about page-size lowers it for the
+ * rest of the run (to the limit the error names, else half), and a page the server silently
+ * cut short is finished by asking again for the ids it left out, so a lower real limit costs
+ * requests, never data.
+ */
+export const JAMF_MAX_PAGE_SIZE = 2000;
+/**
+ * Bytes of request target (path + query) per inventory request. Ids travel in the request
+ * line (`id=in=(…)`), which Jamf Cloud's load balancer caps near 16 KiB (431 above); 15,000
+ * leaves room for the headers and still fits 2000 six-digit ids joined by raw commas, so a
+ * request carries a full page of ids. A 414/431 halves the budget for the rest of the run.
+ */
+export const JAMF_MAX_TARGET_BYTES = 15_000;
+/**
+ * A page whose body would exceed about this size is not asked for: after each page the
+ * client estimates bytes per computer and shrinks later pages so one response stays
+ * near 8 MiB (inventory with many extension attributes can be 20 KB a computer).
+ */
+export const JAMF_TARGET_PAGE_BYTES = 8 * 1024 * 1024;
+/** Management ids per blank push. Jamf documents no maximum; 1000 keeps a body near 40 KB. */
+export const JAMF_PUSH_BATCH = 1000;
+const INVENTORY_PATH = '/api/v4/computers-inventory';
+const INVENTORY_QUERY = 'section=GENERAL&section=EXTENSION_ATTRIBUTES&sort=id%3Aasc';
+/** Room for `;general.lastContact>=2026-01-01T00:00:00Z`, encoded. */
+const TIME_FILTER_BYTES = encodeURIComponent(';general.lastContact>=2026-01-01T00:00:00Z').length;
+
+/**
+ * The page size to try after a 400 about page-size for `asked` ids: the largest number the
+ * error's text names below `asked` ("page-size must be between 1 and 1000"), else half.
+ */
+function pageSizeFrom(message: string, asked: number): number {
+  const detail = message.slice(message.indexOf(INVENTORY_PATH) + INVENTORY_PATH.length);
+  const named = (detail.match(/\d+/g) ?? []).map(Number).filter((n) => n >= 10 && n < asked);
+  return named.length ? Math.max(...named) : Math.max(1, Math.floor(asked / 2));
+}
+
+/** ISO-8601 without milliseconds, rounded down: a filter that can only include more. */
+function wholeSecond(d: Date): string {
+  return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
 
 function describeError(_status: number, text: string, contentType: string): { code?: string; message: string } {
   if (/html/i.test(contentType) || text.trimStart().startsWith('<')) return { message: parseClassicErrorPage(text) };
@@ -62,10 +121,16 @@ function describeError(_status: number, text: string, contentType: string): { co
 class JamfClient implements JamfApi {
   readonly #http: HttpClient;
   readonly #token: ClientCredentialsToken;
-  readonly #pageSize: number;
+  readonly #basePath: string;
+  /** Learnt down at run time: see JAMF_MAX_PAGE_SIZE, JAMF_MAX_TARGET_BYTES, JAMF_TARGET_PAGE_BYTES. */
+  #pageSize: number;
+  #targetBytes = JAMF_MAX_TARGET_BYTES;
+  #timeFilter = true;
+  #bytesPerComputer = 1;
 
   constructor(p: JamfClientParams) {
-    this.#pageSize = p.pageSize ?? 500;
+    this.#pageSize = Math.max(1, Math.min(p.pageSize ?? JAMF_MAX_PAGE_SIZE, JAMF_MAX_PAGE_SIZE));
+    this.#basePath = new URL(p.url).pathname.replace(/\/+$/, '');
     this.#token = new ClientCredentialsToken('jamf', p.url, USER_AGENT, {
       tokenPath: '/api/v1/oauth/token',
       form: { grant_type: 'client_credentials', client_id: p.clientId, client_secret: p.clientSecret },
@@ -110,35 +175,128 @@ class JamfClient implements JamfApi {
     return parseComputerGroup(classic.text).computerIds;
   }
 
-  async inventory(ids: readonly number[]): Promise<JamfComputer[]> {
-    const chunks: number[][] = [];
-    for (let i = 0; i < ids.length; i += JAMF_IDS_PER_FILTER) chunks.push(ids.slice(i, i + JAMF_IDS_PER_FILTER) as number[]);
-    const pages = await Promise.all(chunks.map((chunk) => this.#inventoryFor(chunk)));
-    return pages.flat();
+  /**
+   * Up to 5 requests in flight (Jamf's connection limit), each asking for one page of ids:
+   * as many ids as fit the page size, the request-line budget and the page-bytes budget, all
+   * three learnt down at run time when Jamf refuses or cuts short. Ids are taken from a
+   * shared cursor when a request starts, so what is learnt applies to the next request.
+   */
+  async inventory(ids: readonly number[], attribute: string | undefined, onComputer: (c: JamfComputer) => void, opts: InventoryOptions = {}): Promise<void> {
+    const since = opts.contactedSince && !Number.isNaN(opts.contactedSince.getTime()) ? opts.contactedSince : undefined;
+    const queue: number[][] = [];
+    let next = 0;
+    let failed = false;
+    const take = (): number[] | undefined => {
+      if (failed) return undefined;
+      const retry = queue.pop();
+      if (retry) {
+        // Refused or cut-short ids go out again under what was just learnt.
+        const head = this.#fit(retry, 0);
+        if (head.length < retry.length) queue.push(retry.slice(head.length));
+        return head;
+      }
+      if (next >= ids.length) return undefined;
+      const chunk = this.#fit(ids, next);
+      next += chunk.length;
+      return chunk;
+    };
+    const worker = async (): Promise<void> => {
+      try {
+        for (let chunk = take(); chunk; chunk = take()) {
+          const rest = await this.#inventoryPage(chunk, attribute, onComputer, this.#timeFilter ? since : undefined);
+          if (rest.length > 0) queue.push(rest);
+        }
+      } catch (e) {
+        failed = true; // the other workers finish their page and stop
+        throw e;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(JAMF_MAX_CONNECTIONS, Math.max(1, Math.ceil(ids.length / 100))) }, worker));
   }
 
-  async #inventoryFor(ids: number[]): Promise<JamfComputer[]> {
-    const out: JamfComputer[] = [];
-    const size = Math.max(this.#pageSize, Math.min(ids.length, 2000));
-    for (let page = 0; ; page++) {
-      const q = `section=GENERAL&section=EXTENSION_ATTRIBUTES&page=${page}&page-size=${size}&sort=id%3Aasc&filter=${encodeURIComponent(`id=in=(${ids.join(',')})`)}`;
-      const body = await this.#http.json({ method: 'GET', path: `/api/v4/computers-inventory?${q}` });
-      const r = InventoryPage.safeParse(body);
-      if (!r.success) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'no totalCount/results');
-      out.push(...r.data.results);
-      // Stop on the documented condition, and on an empty page so a lying totalCount cannot loop us.
-      if (r.data.results.length === 0 || (page + 1) * size >= r.data.totalCount) return out;
+  /** The longest run of ids from `from` that one request may carry now (room kept for a time filter). */
+  #fit(ids: readonly number[], from: number): number[] {
+    const limit = Math.max(1, Math.min(this.#pageSize, Math.floor(JAMF_TARGET_PAGE_BYTES / this.#bytesPerComputer)));
+    let bytes = this.#targetBase;
+    let end = from;
+    while (end < ids.length && end - from < limit) {
+      const add = String(ids[end]).length + 1;
+      if (end > from && bytes + add > this.#targetBytes) break;
+      bytes += add;
+      end++;
     }
+    return ids.slice(from, end) as number[];
+  }
+
+  get #targetBase(): number {
+    return this.#basePath.length + INVENTORY_PATH.length + 1 + INVENTORY_QUERY.length + `&page=0&page-size=${this.#pageSize}&filter=id%3Din%3D()`.length + TIME_FILTER_BYTES;
+  }
+
+  /**
+   * One request for `ids`; returns the ids still to read: those a page cut short left out, or
+   * all of them when Jamf refused the request as too long or too large (the limit learnt).
+   */
+  async #inventoryPage(ids: number[], attribute: string | undefined, onComputer: (c: JamfComputer) => void, since: Date | undefined): Promise<number[]> {
+    // Commas stay raw (RFC 3986 allows them in a query): %2C would make a 2000-id line 18 KB.
+    const time = since ? encodeURIComponent(`;general.lastContact>=${wholeSecond(since)}`) : '';
+    const q = `${INVENTORY_QUERY}&page=0&page-size=${Math.max(ids.length, 1)}&filter=${encodeURIComponent('id=in=(')}${ids.join(',')})${time}`;
+    let text: string;
+    try {
+      text = (await this.#http.send({ method: 'GET', path: `${INVENTORY_PATH}?${q}`, headers: { accept: 'application/json' } })).text;
+    } catch (e) {
+      if (!(e instanceof HttpError)) throw e;
+      if (since && e.status === 400 && /rsql|filter/i.test(`${e.code ?? ''} ${e.message}`) && !/page.?size/i.test(e.message)) {
+        // This Jamf does not filter on general.lastContact: read the ids whole from now on.
+        this.#timeFilter = false;
+        core.debug('jamf: inventory refused the general.lastContact filter; reading by id only');
+        return ids;
+      }
+      if (ids.length < 2) throw e;
+      const tooLong = e.status === 414 || e.status === 431 || (e.status === 400 && q.length > 8000 && !e.code);
+      const pageTooBig = e.status === 400 && /page.?size/i.test(e.message);
+      if (!tooLong && !pageTooBig) throw e;
+      // Learn the lower limit for the rest of the run; the ids go back to the queue.
+      if (tooLong) this.#targetBytes = Math.min(this.#targetBytes, Math.floor(q.length / 2));
+      if (pageTooBig) this.#pageSize = Math.min(this.#pageSize, pageSizeFrom(e.message, ids.length));
+      core.debug(`jamf: inventory request for ${ids.length} ids refused (HTTP ${e.status}); asking for fewer per request`);
+      return ids;
+    }
+    let page: z.infer<typeof InventoryPage>;
+    try {
+      const r = InventoryPage.safeParse(JSON.parse(text));
+      if (!r.success) throw new Error();
+      page = r.data;
+    } catch {
+      throw new ResponseShapeError('jamf', 'GET computers-inventory', 'no totalCount/results');
+    }
+    if (page.results.length > 0) this.#bytesPerComputer = Math.max(this.#bytesPerComputer, Math.ceil(text.length / page.results.length));
+    text = '';
+    const seen = new Set<number>();
+    for (const raw of page.results) {
+      const c = readComputer(raw, attribute);
+      if (!c) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'a result without an id');
+      seen.add(Number(c.id));
+      onComputer(c);
+    }
+    // Jamf may cap page-size below what we asked without saying so: then totalCount exceeds
+    // the page; ask again for the ids it left out (an empty page ends it: no loop on a lie).
+    if (page.results.length === 0 || page.totalCount <= page.results.length) return [];
+    this.#pageSize = Math.min(this.#pageSize, page.results.length);
+    return ids.filter((id) => !seen.has(id));
   }
 
   async blankPush(managementIds: readonly string[]): Promise<string[]> {
-    const failed: string[] = [];
-    for (let i = 0; i < managementIds.length; i += 1000) {
-      const body = await this.#http.json({ method: 'POST', path: '/api/v2/mdm/blank-push', body: JSON.stringify({ clientManagementIds: managementIds.slice(i, i + 1000) }) });
-      const r = z.looseObject({ errorUuids: z.array(z.string()).nullish() }).safeParse(body ?? {});
-      if (r.success) failed.push(...(r.data.errorUuids ?? []));
-    }
-    return failed;
+    const chunks: string[][] = [];
+    for (let i = 0; i < managementIds.length; i += JAMF_PUSH_BATCH) chunks.push(managementIds.slice(i, i + JAMF_PUSH_BATCH));
+    // The dispatcher holds at most 5 connections: the chunks go out 5 at a time.
+    const failed = await Promise.all(
+      chunks.map(async (clientManagementIds) => {
+        const body = await this.#http.json({ method: 'POST', path: '/api/v2/mdm/blank-push', body: JSON.stringify({ clientManagementIds }) });
+        const r = z.looseObject({ errorUuids: z.array(z.string()).nullish() }).safeParse(body ?? {});
+        return r.success ? (r.data.errorUuids ?? []) : [];
+      }),
+    );
+    return failed.flat();
   }
 
   async close(): Promise<void> {
@@ -148,6 +306,36 @@ class JamfClient implements JamfApi {
     }
     await Promise.all([this.#http.close(), this.#token.close()]);
   }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const rec = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+
+/** The fields of one inventory result the action uses (see JamfComputer); undefined without an id. */
+export function readComputer(raw: unknown, attribute: string | undefined): JamfComputer | undefined {
+  const r = rec(raw);
+  const id = r?.['id'];
+  if (!r || (typeof id !== 'string' && typeof id !== 'number') || String(id) === '') return undefined;
+  const g = rec(r['general']) ?? {};
+  const c: { -readonly [K in keyof JamfComputer]: JamfComputer[K] } = { id: String(id) };
+  const name = str(g['name']);
+  if (name !== undefined) c.name = name;
+  const managementId = str(g['managementId']);
+  if (managementId !== undefined) c.managementId = managementId;
+  const contact = str(g['lastContact']) ?? str(g['lastContactTime']) ?? str(g['lastCheckIn']);
+  if (contact !== undefined) c.lastContact = contact;
+  if (attribute !== undefined) {
+    // v4 returns the section at the top level; older shapes nest it under general.
+    for (const list of [r['extensionAttributes'], g['extensionAttributes']]) {
+      if (!Array.isArray(list)) continue;
+      const ea = list.map(rec).find((e) => e?.['name'] === attribute);
+      if (!ea) continue;
+      const values = ea['values'];
+      c.attribute = Array.isArray(values) ? values.filter((v): v is string => typeof v === 'string') : [];
+      break;
+    }
+  }
+  return c;
 }
 
 export function createJamfClient(p: JamfClientParams): JamfApi {

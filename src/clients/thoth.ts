@@ -11,7 +11,7 @@ import type { Permission } from '../intent/types.js';
 export interface ThothApi {
   getFleet(fleetId: string): Promise<Fleet | undefined>;
   listKeys(): Promise<ApiKeyRow[]>;
-  /** Never retried: a repeated create can mint a second key. The plaintext is masked before return. */
+  /** Never retried (except after a 429): a repeated create can mint a second key. The plaintext is masked before return. */
   createKey(p: CreateKeyParams): Promise<CreatedKey>;
   authorize(p: AuthorizeParams): Promise<AuthorizeResult>;
   /** `already-gone` for 404 (the provider client treats it as success). */
@@ -139,7 +139,9 @@ class ThothClient implements ThothApi {
     const res = await this.#http.send({
       method: 'POST',
       path: `${this.#t}/api-keys`,
-      retry: false,
+      // Never repeated after a reset, timeout or 5xx (a second key could be minted); a 429 is
+      // the server declining to handle it at all, so that one is waited out and sent again.
+      retry: 'throttled',
       body: JSON.stringify({
         scope_level: p.scopeLevel,
         scope_target_id: p.scopeTargetId,

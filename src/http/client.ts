@@ -12,8 +12,11 @@ export interface HttpRequest {
   readonly path: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
-  /** false for calls that must never be repeated (key creation). Default true. */
-  readonly retry?: boolean;
+  /**
+   * false for calls that must never be repeated blindly (key creation); `throttled` repeats
+   * only a 429, which the server sends *instead of* handling the request. Default true.
+   */
+  readonly retry?: boolean | 'throttled';
   /** Extra statuses that are an answer, not an error (e.g. 404 on DELETE). */
   readonly okStatuses?: readonly number[];
 }
@@ -48,7 +51,51 @@ export interface HttpClientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+/** The body grew past maxResponseBytes: a hostile or broken server; refused, not retried. */
+class ResponseTooLarge extends Error {}
+
 const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * TEST-ONLY knobs, read here and nowhere else so a production run cannot be tuned by accident
+ * through some other path. The fault-matrix suite (test/faults) hangs requests past the timeout
+ * and retries thousands of times; with production values (30–60 s timeouts, 300 ms doubling
+ * backoff) it would take hours.
+ *
+ * - `THOTH_ROTATE_HTTP_TIMEOUT_MS`: replaces every client's request timeout (Thoth, Jamf, OAuth,
+ *   Graph, GitHub contents), whatever the client asked for.
+ * - `THOTH_ROTATE_RETRY_BASE_MS`: replaces the base delay of the retry backoff (and caps the
+ *   backoff at 8× that base).
+ *
+ * Unset, empty or not a positive number: production defaults. Never set them in a workflow.
+ */
+export interface HttpTestOverrides {
+  readonly timeoutMs?: number;
+  readonly retryBaseMs?: number;
+}
+
+function positiveMs(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? Math.round(n) : undefined;
+}
+
+export function httpTestOverrides(env: NodeJS.ProcessEnv = process.env): HttpTestOverrides {
+  const timeoutMs = positiveMs(env['THOTH_ROTATE_HTTP_TIMEOUT_MS']);
+  const retryBaseMs = positiveMs(env['THOTH_ROTATE_RETRY_BASE_MS']);
+  return { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(retryBaseMs !== undefined ? { retryBaseMs } : {}) };
+}
+
+/** The timeout a client actually uses: the test override, else what it asked for, else 30 s. */
+export function effectiveTimeoutMs(requested: number | undefined): number {
+  return httpTestOverrides().timeoutMs ?? requested ?? 30_000;
+}
+
+/** The retry policy a client actually uses: `policy` with the test override of the base delay. */
+export function effectiveRetryPolicy(policy: RetryPolicy = DEFAULT_RETRY): RetryPolicy {
+  const base = httpTestOverrides().retryBaseMs;
+  return base === undefined ? policy : { ...policy, baseDelayMs: base, maxDelayMs: Math.min(policy.maxDelayMs, base * 8) };
+}
 
 /** Percent-encode one path segment (ids from intents and API responses). */
 export function seg(id: string | number): string {
@@ -84,17 +131,21 @@ export class HttpClient {
   }
 
   async send(req: HttpRequest): Promise<HttpResponse> {
-    const policy = this.#opts.retry ?? DEFAULT_RETRY;
+    const policy = effectiveRetryPolicy(this.#opts.retry ?? DEFAULT_RETRY);
     const sleep = this.#opts.sleep ?? sleepReal;
     const attempts = req.retry === false ? 1 : policy.attempts;
+    // A transport error or a 5xx may hide a request that took effect; a 429 never does.
+    const onlyThrottled = req.retry === 'throttled';
     let reauthed = false;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
         res = await this.#once(req);
       } catch (e) {
+        // An answer we refused (oversized) is final: asking again would only fetch it again.
+        if (e instanceof HttpError) throw e;
         const err = this.#transportError(req, e);
-        if (attempt >= attempts) throw err;
+        if (attempt >= attempts || onlyThrottled) throw err;
         core.debug(`${this.system}: ${req.method} ${this.#logPath(req)} network error, retry ${attempt}/${attempts - 1}`);
         await sleep(backoffDelay(policy, attempt));
         continue;
@@ -108,7 +159,7 @@ export class HttpClient {
         continue;
       }
       const retryable = RETRYABLE_STATUSES.has(res.status);
-      if (retryable && attempt < attempts) {
+      if (retryable && attempt < attempts && (!onlyThrottled || res.status === 429)) {
         const after = parseRetryAfter(res.headers['retry-after'], Date.now());
         if (after === undefined || after <= policy.maxRetryAfterMs) {
           const wait = after ?? backoffDelay(policy, attempt);
@@ -147,7 +198,7 @@ export class HttpClient {
     }
     if (this.#cookies.size > 0) headers['cookie'] = [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     this.requestCount++;
-    const timeout = this.#opts.timeoutMs ?? 30_000;
+    const timeout = effectiveTimeoutMs(this.#opts.timeoutMs);
     const res = await request(this.#origin + this.#basePath + req.path, {
       method: req.method,
       headers,
@@ -161,7 +212,10 @@ export class HttpClient {
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
     this.#keepCookies(res.headers['set-cookie']);
-    const text = await this.#readBody(res.body);
+    const text = await this.#readBody(res.body).catch((e: unknown) => {
+      if (!(e instanceof ResponseTooLarge)) throw e;
+      throw new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: res.statusCode, detail: e.message, retryable: false });
+    });
     return { status: res.statusCode, headers: flat, text };
   }
 
@@ -173,7 +227,7 @@ export class HttpClient {
       size += (chunk as Buffer).length;
       if (size > max) {
         body.destroy();
-        throw new Error(`response larger than ${max} bytes refused`);
+        throw new ResponseTooLarge(`response larger than ${max} bytes refused`);
       }
       chunks.push(chunk as Buffer);
     }
@@ -200,7 +254,7 @@ export class HttpClient {
   #transportError(req: HttpRequest, e: unknown): HttpError {
     const cause = e as { code?: string; name?: string; message?: string };
     const what = cause.name === 'TimeoutError' || cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT'
-      ? `no answer within ${this.#opts.timeoutMs ?? 30_000} ms`
+      ? `no answer within ${effectiveTimeoutMs(this.#opts.timeoutMs)} ms`
       : (cause.code ?? cause.message ?? 'connection failed');
     return new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: 0, detail: redact(String(what)), retryable: true });
   }

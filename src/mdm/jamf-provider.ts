@@ -1,6 +1,6 @@
 import type { JamfApi, JamfComputer } from '../clients/jamf.js';
 import type { JamfTarget, SettingNames } from '../intent/types.js';
-import { parseHealth, type MdmDeviceObs } from '../rotation/verdict.js';
+import { parseHealth, type HealthReport, type MdmDeviceObs } from '../rotation/verdict.js';
 import { SecretValue } from '../secret-value.js';
 import { readManagedSettings, writeManagedSettings } from './mobileconfig.js';
 import type { ConfigSnapshot, DesiredValues, MdmDevice, MdmProvider, SnapshotItem } from './provider.js';
@@ -11,6 +11,9 @@ export class JamfProvider implements MdmProvider {
   readonly #api: JamfApi;
   readonly #target: JamfTarget;
   readonly #names: SettingNames;
+  readonly #healthCache = new Map<string, HealthReport>();
+  readonly #healthCacheMulti = new Map<string, HealthReport>();
+  #refreshedAt: Date | undefined;
 
   constructor(api: JamfApi, target: JamfTarget, names: SettingNames) {
     this.#api = api;
@@ -58,18 +61,32 @@ export class JamfProvider implements MdmProvider {
 
   async members(): Promise<MdmDevice[]> {
     const ids = await this.#api.groupMembers(this.#target.groupId);
-    return (await this.#api.inventory(ids)).map((c) => this.#toDevice(c));
+    const out: MdmDevice[] = [];
+    await this.#api.inventory(ids, this.#target.healthAttribute, (c) => out.push(this.#toDevice(c)));
+    return out;
   }
 
   async refresh(devices: readonly MdmDevice[]): Promise<string[]> {
+    // A device that has not contacted Jamf since this instant cannot have checked in after the
+    // refresh: `observe` asks Jamf to leave it out. A second early, so the poller's own refresh
+    // time (taken just before this call) is never earlier than the filter.
+    this.#refreshedAt = new Date(Date.now() - 1000);
     const ids = devices.map((d) => d.refreshId).filter((id) => id !== '');
     const noId = devices.filter((d) => d.refreshId === '').map((d) => d.mdmId);
     return [...noId, ...(ids.length ? await this.#api.blankPush(ids) : [])];
   }
 
+  /**
+   * Fresh observations of these devices (the poller passes only the unconfirmed ones). After a
+   * `refresh` by this provider, only those that contacted Jamf since then come back: the others
+   * cannot have checked in after the refresh, and what the poller holds for them stays true.
+   */
   async observe(devices: readonly MdmDevice[]): Promise<MdmDeviceObs[]> {
     if (devices.length === 0) return [];
-    return (await this.#api.inventory(devices.map((d) => Number(d.mdmId)))).map((c) => this.#toDevice(c));
+    const out: MdmDeviceObs[] = [];
+    const since = this.#refreshedAt ? { contactedSince: this.#refreshedAt } : {};
+    await this.#api.inventory(devices.map((d) => Number(d.mdmId)), this.#target.healthAttribute, (c) => out.push(this.#toDevice(c)), since);
+    return out;
   }
 
   async close(): Promise<void> {
@@ -77,17 +94,34 @@ export class JamfProvider implements MdmProvider {
   }
 
   #toDevice(c: JamfComputer): MdmDevice {
-    const g = c.general ?? {};
-    const contact = g.lastContact ?? g.lastContactTime ?? g.lastCheckIn ?? undefined;
-    const attr = this.#target.healthAttribute;
-    const ea = attr ? c.extensionAttributes?.find((e) => e.name === attr) : undefined;
-    const at = contact ? new Date(contact) : undefined;
+    const at = c.lastContact ? new Date(c.lastContact) : undefined;
     return {
       mdmId: c.id,
-      name: g.name ?? `computer ${c.id}`,
-      refreshId: g.managementId ?? '',
+      name: c.name ?? `computer ${c.id}`,
+      refreshId: c.managementId ?? '',
       ...(at && !Number.isNaN(at.getTime()) ? { lastContact: at } : {}),
-      ...(attr ? { health: parseHealth(ea?.values ?? undefined) } : {}),
+      ...(this.#target.healthAttribute ? { health: this.#health(c.attribute) } : {}),
     };
   }
+
+  /**
+   * Most of a fleet reports the same health text (same key, same flags): parse each distinct
+   * text once and share the frozen report, so 50,000 devices hold a handful of reports and a
+   * poll does not re-parse JSON it has seen. Bounded, in case every text differs.
+   */
+  #health(values: readonly string[] | undefined): HealthReport {
+    if (values === undefined) return MISSING;
+    // One value (the usual EA) keys the cache as is; several are keyed by their JSON.
+    const cache = values.length === 1 ? this.#healthCache : this.#healthCacheMulti;
+    const key = values.length === 1 ? values[0]! : JSON.stringify(values);
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const report = Object.freeze(parseHealth(values));
+    if (cache.size >= HEALTH_CACHE_MAX) cache.clear();
+    cache.set(key, report);
+    return report;
+  }
 }
+
+const MISSING: HealthReport = Object.freeze({ status: 'missing' });
+const HEALTH_CACHE_MAX = 1024;

@@ -6,6 +6,8 @@ import { currentRun } from '../run-info.js';
 import type { Settings } from '../settings.js';
 import type { RotationOutcome } from '../rotation/context.js';
 import { abandon, rotate } from '../rotation/rotate.js';
+import { outcome } from '../rotation/outcome.js';
+import { StaleWriteError } from '../clients/github-contents.js';
 import { log, openEvidenceRepo, withIntent, type ModeResult } from './common.js';
 
 /** Start rotations that are due and continue those in flight, one intent after another. */
@@ -25,6 +27,13 @@ export async function applyMode(settings: Settings, intents: readonly Intent[], 
             return await rotate(deps);
           } catch (e) {
             await abandon(deps, e);
+            if (e instanceof StaleWriteError) {
+              // Another run advanced the rotation between our read and our write: it owns the
+              // rotation now. Losing that race is not a failure of this run.
+              await journal.reload().catch(() => undefined);
+              log.info(`${intent.name}: another run advanced this rotation at the same time; leaving it to that run`);
+              return outcome(deps, journal.record, 'busy', 'another run advanced this rotation at the same time; not touching it');
+            }
             throw e;
           }
         } catch (e) {

@@ -1,7 +1,7 @@
-import { errorMessage } from '../errors.js';
+import { errorMessage, InvariantError } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import { fingerprint, type EvidenceRecord, type KeyRef } from '../evidence/record.js';
-import type { ConfigSnapshot, DesiredValues } from '../mdm/provider.js';
+import type { ConfigSnapshot, DesiredValues, MdmDevice } from '../mdm/provider.js';
 import { keyNamePrefix, keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from '../rotation/context.js';
 import { outcome } from '../rotation/outcome.js';
 import type { SecretValue } from '../secret-value.js';
@@ -34,33 +34,62 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
     events: [{ step: 'revoke-request', outcome: 'info', detail: `emergency revocation of ${req.keyIds.join(', ')} by ${d.run.actor}: ${req.reason}${deployed ? ` (${deployed} is the deployed key; replace=${req.replace})` : ''}` }],
   });
 
+  // Emergency replacements an earlier, interrupted revocation minted and the configuration does
+  // not deliver as read now. The read may lag behind that run's write (another Jamf Cloud node),
+  // so devices may hold one: they are revoked only once this run's configuration is out (step 5).
+  const keys = await d.thoth.listKeys();
+  const emergencyPrefix = `${keyNamePrefix(intent)}emergency `;
+  const strays = keys.filter((k) => k.active !== false && (k.name ?? '').startsWith(emergencyPrefix) && k.key_id !== snapshot.keyId && !req.keyIds.includes(k.key_id)).map((k) => k.key_id);
+
+  // The configuration must keep delivering a key that works (spec §7). One that the control
+  // plane already lists as revoked means a stale read or an already broken fleet: writing it
+  // back could undo a newer configuration, so stop before anything is revoked.
+  if (snapshot.keyId && !deployed && keys.some((k) => k.key_id === snapshot.keyId && k.active === false)) {
+    throw new InvariantError(
+      `the MDM configuration (as read) delivers ${snapshot.keyId}, which the control plane lists as revoked; nothing was revoked. ` +
+        `If the configuration was changed in the last minutes, re-run; otherwise add ${snapshot.keyId} to key-ids so a replacement is deployed`,
+    );
+  }
+
   // 1. Keys the fleet does not deliver stop working now.
   const revokedKeys: KeyRef[] = [];
   for (const id of req.keyIds.filter((k) => k !== deployed)) revokedKeys.push(await revokeOne(d, id));
 
   // 2. Replace the deployed key before it dies, so the group always holds a valid key.
   let replacement: { keyId: string; apiKey: SecretValue } | undefined;
-  if (deployed && req.replace) {
-    replacement = await mintReplacement(d);
-    if (!replacement) warnings.push(`replacement key could not be authorized; ${deployed} is revoked anyway and the fleet loses access until a new key is deployed`);
-  } else if (deployed) {
-    warnings.push(`replace is false: ${deployed} is the deployed key, so the fleet loses access to the control plane until a new key is deployed`);
+  let devices: MdmDevice[];
+  let refreshSentAt: Date;
+  try {
+    if (deployed && req.replace) {
+      replacement = await mintReplacement(d);
+      if (!replacement) warnings.push(`replacement key could not be authorized; ${deployed} is revoked anyway and the fleet loses access until a new key is deployed`);
+    } else if (deployed) {
+      warnings.push(`replace is false: ${deployed} is the deployed key, so the fleet loses access to the control plane until a new key is deployed`);
+    }
+
+    // 3. The configuration carries the revoked list (and the replacement, if any).
+    const revokedList = mergeRevoked(snapshot.revokedKeyIds, req.keyIds);
+    const values = desired(snapshot, replacement, revokedList);
+    await d.mdm.writeConfig(snapshot, values);
+    await journal.commit({ events: [{ step: 'mdm-update', outcome: 'ok', detail: `configuration delivers ${values.keyId}${replacement ? ' (replacement)' : ''} and revoked ids ${revokedList.join(', ')}` }] });
+
+    // 4. Force check-in.
+    devices = await d.mdm.members();
+    refreshSentAt = d.now();
+    const refused = await d.mdm.refresh(devices);
+    await journal.commit({ set: { refreshSentAt: refreshSentAt.toISOString() }, events: [{ step: 'refresh', outcome: refused.length ? 'info' : 'ok', detail: `check-in forced on ${devices.length - refused.length} of ${devices.length} device(s)` }] });
+  } catch (e) {
+    // A replacement whose plaintext dies with this run and that never reached the MDM is revoked now.
+    await revokeUndelivered(d, replacement?.keyId);
+    throw e;
   }
 
-  // 3. The configuration carries the revoked list (and the replacement, if any).
-  const revokedList = mergeRevoked(snapshot.revokedKeyIds, req.keyIds);
-  const values = desired(snapshot, replacement, revokedList);
-  await d.mdm.writeConfig(snapshot, values);
-  await journal.commit({ events: [{ step: 'mdm-update', outcome: 'ok', detail: `configuration delivers ${values.keyId}${replacement ? ' (replacement)' : ''} and revoked ids ${revokedList.join(', ')}` }] });
-
-  // 4. Force check-in.
-  const devices = await d.mdm.members();
-  const refreshSentAt = d.now();
-  const refused = await d.mdm.refresh(devices);
-  await journal.commit({ set: { refreshSentAt: refreshSentAt.toISOString() }, events: [{ step: 'refresh', outcome: refused.length ? 'info' : 'ok', detail: `check-in forced on ${devices.length - refused.length} of ${devices.length} device(s)` }] });
-
-  // 5. Now the deployed key can die.
+  // 5. Now the deployed key can die, and so can stray replacements of an interrupted run.
   if (deployed) revokedKeys.push(await revokeOne(d, deployed));
+  for (const id of strays) {
+    const r = await d.thoth.revokeKey(id);
+    await journal.commit({ events: [{ step: 'revoke-lost-key', outcome: 'ok', detail: `${r === 'revoked' ? 'revoked' : 'already gone:'} ${id}, a replacement minted by an interrupted revocation that the configuration no longer delivers` }] });
+  }
 
   // 6. Validate: keys inactive, no endpoint that checked in still on a revoked key.
   const check = await pollRevocation(d, new Set(req.keyIds), devices, refreshSentAt, deployed && !replacement ? deployed : undefined);
@@ -95,24 +124,37 @@ async function revokeOne(d: RotationDeps, keyId: string): Promise<KeyRef> {
   return { keyId };
 }
 
-/** Create, mask, authorize; a key that is not authorized is revoked and undefined returned. */
+/**
+ * Create, mask, authorize. A key the control plane explicitly denies is revoked and undefined
+ * returned (the deployed key is revoked anyway, as documented). An *error* while authorizing
+ * (outage, timeout) proves nothing: the replacement is revoked and the run stops before the
+ * deployed key is touched, so the fleet keeps a working key; a re-run tries again.
+ */
 async function mintReplacement(d: RotationDeps): Promise<{ keyId: string; apiKey: SecretValue } | undefined> {
   const { intent, thoth } = d;
   const created = await thoth.createKey({
     scopeLevel: intent.key.scope,
     scopeTargetId: keyResource(intent).resourceId,
     permissions: intent.key.permissions,
-    name: `${keyNamePrefix(intent)}emergency run ${d.run.id}.${d.run.attempt}`,
+    name: emergencyKeyName(d),
     ...(intent.key.ttlMs !== undefined ? { ttlSeconds: Math.round(intent.key.ttlMs / 1000) } : {}),
     jitReason: `emergency replacement (thoth-rotate ${intent.name})`,
   });
-  await d.journal.commit({ events: [{ step: 'create-key', outcome: 'ok', detail: `created replacement ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}` }] });
+  try {
+    await d.journal.commit({ events: [{ step: 'create-key', outcome: 'ok', detail: `created replacement ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}` }] });
+  } catch (e) {
+    await thoth.revokeKey(created.keyId).catch(() => undefined);
+    throw new Error(`could not record replacement ${created.keyId} in evidence, so it was revoked and the deployed key left as it is: ${errorMessage(e)}`);
+  }
   const denied: string[] = [];
   for (const permission of intent.key.permissions) {
-    const r = await thoth.authorize({ keyId: created.keyId, apiKey: created.apiKey, permission, ...keyResource(intent) }).catch((e: unknown) => {
-      d.log.warning(`authorize ${permission}: ${errorMessage(e)}`);
-      return { authorized: false };
-    });
+    let r: { authorized: boolean };
+    try {
+      r = await thoth.authorize({ keyId: created.keyId, apiKey: created.apiKey, permission, ...keyResource(intent) });
+    } catch (e) {
+      await thoth.revokeKey(created.keyId).catch(() => undefined);
+      throw new Error(`replacement ${created.keyId} could not be checked (${errorMessage(e)}); it was revoked and the deployed key left valid. Re-run, or set replace: false to revoke without a replacement`);
+    }
     if (!r.authorized) denied.push(permission);
   }
   if (denied.length > 0) {
@@ -122,6 +164,32 @@ async function mintReplacement(d: RotationDeps): Promise<{ keyId: string; apiKey
   }
   await d.journal.commit({ events: [{ step: 'authorize', outcome: 'ok', detail: `replacement ${created.keyId} authorized for ${intent.key.permissions.join(', ')}` }] });
   return { keyId: created.keyId, apiKey: created.apiKey };
+}
+
+function emergencyKeyName(d: RotationDeps): string {
+  return `${keyNamePrefix(d.intent)}emergency run ${d.run.id}.${d.run.attempt}`;
+}
+
+/**
+ * The run is stopping on an error. Replacements it minted (the one it knows, and any a failed
+ * create call may have minted without answering) die with its memory unless the MDM already
+ * delivers them: revoke those. When the configuration cannot be read, leave them: the next
+ * revocation run revokes strays once its own configuration is out. Best effort.
+ */
+async function revokeUndelivered(d: RotationDeps, knownId: string | undefined): Promise<void> {
+  try {
+    const name = emergencyKeyName(d);
+    const mine = (await d.thoth.listKeys()).filter((k) => k.active !== false && (k.key_id === knownId || k.name === name)).map((k) => k.key_id);
+    if (mine.length === 0) return;
+    const served = (await d.mdm.readConfig()).keyId;
+    const lost = mine.filter((id) => id !== served);
+    for (const id of lost) await d.thoth.revokeKey(id);
+    if (lost.length) {
+      await d.journal.commit({ events: [{ step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${lost.join(', ')}: replacement minted by this run that never reached the configuration` }] }).catch(() => undefined);
+    }
+  } catch (e) {
+    d.log.warning(`could not clean up this run's replacement key: ${errorMessage(e)}; the next revocation run revokes it`);
+  }
 }
 
 function desired(snapshot: ConfigSnapshot, replacement: { keyId: string; apiKey: SecretValue } | undefined, revoked: string[]): DesiredValues {

@@ -1,6 +1,7 @@
 import { leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
+import { supersededKeys } from './sweep.js';
 
 /**
  * Runbook step 7: the validation window has passed. Validate once more and
@@ -24,15 +25,22 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
     return outcome(d, d.journal.record, 'completed', 'rotation completed (no previous key)', verdict.drift, verdict);
   }
   const result = await d.thoth.revokeKey(oldKeyId);
-  const row = (await d.thoth.listKeys()).find((k) => k.key_id === oldKeyId);
-  const confirmed = !row || row.active === false;
+  // Keys an interrupted run may have deployed (sweep.ts): devices had the validation window to move on.
+  const superseded = supersededKeys(rec).filter((k) => k.keyId !== newKeyId && k.keyId !== oldKeyId);
+  const supersededResults: string[] = [];
+  for (const k of superseded) supersededResults.push(`${k.keyId}: ${await d.thoth.revokeKey(k.keyId)}`);
+  const rows = await d.thoth.listKeys();
+  const stillActive = [oldKeyId, ...superseded.map((k) => k.keyId)].filter((id) => rows.some((k) => k.key_id === id && k.active !== false));
+  const row = rows.find((k) => k.key_id === oldKeyId);
+  const confirmed = stillActive.length === 0;
   await d.journal.commit({
     state: confirmed ? 'completed' : 'awaiting-revocation',
     lease: null,
-    set: confirmed ? { revokedKeys: [{ keyId: oldKeyId, ...(rec.oldKey?.prefix ? { prefix: rec.oldKey.prefix } : {}) }] } : {},
+    set: confirmed ? { revokedKeys: [{ keyId: oldKeyId, ...(rec.oldKey?.prefix ? { prefix: rec.oldKey.prefix } : {}) }, ...superseded.map((k) => ({ keyId: k.keyId }))] } : {},
     events: [
       { step: 'revoke-old-key', outcome: 'ok', detail: result === 'revoked' ? `revoked ${oldKeyId}` : `${oldKeyId} was already gone` },
-      { step: 'confirm-revocation', outcome: confirmed ? 'ok' : 'failed', detail: confirmed ? `${oldKeyId} is ${row ? 'inactive' : 'no longer listed'}` : `${oldKeyId} is still listed as active; the next apply retries` },
+      ...(superseded.length ? [{ step: 'revoke-superseded-key', outcome: 'ok' as const, detail: `revoked key(s) an interrupted run may have deployed: ${supersededResults.join(', ')}` }] : []),
+      { step: 'confirm-revocation', outcome: confirmed ? 'ok' : 'failed', detail: confirmed ? `${oldKeyId} is ${row ? 'inactive' : 'no longer listed'}${superseded.length ? `; so are ${superseded.map((k) => k.keyId).join(', ')}` : ''}` : `${stillActive.join(', ')} still listed as active; the next apply retries` },
     ],
   });
   return outcome(d, d.journal.record, confirmed ? 'completed' : 'failed', confirmed ? `rotation completed; old key ${oldKeyId} revoked` : `old key ${oldKeyId} still active after DELETE`, verdict.drift, verdict);

@@ -5,10 +5,10 @@ import { fingerprint, type EvidenceRecord } from '../evidence/record.js';
 import { seal } from '../evidence/seal.js';
 import { windowStatus } from '../intent/window.js';
 import type { ConfigSnapshot } from '../mdm/provider.js';
-import { keyName, keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
+import { keyName, keyNamePrefix, keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
 import { nextStep } from './next-step.js';
 import { preflight, type Preflight } from './preflight.js';
-import { sweepLostKeys } from './sweep.js';
+import { supersededKeys, sweepLostKeys } from './sweep.js';
 import { refreshAndValidate, validateRefreshed } from './validate-phase.js';
 import { revokeOldKey } from './finish.js';
 import { outcome } from './outcome.js';
@@ -49,24 +49,59 @@ export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
  * carries the recorded new key, the key was deployed and we continue; otherwise
  * every key minted for this rotation is unusable (its plaintext died with the run)
  * and is revoked before starting over.
+ *
+ * One exception: a run that recorded `authorized` may have written its key into the
+ * MDM just before it died, and a read from another Jamf Cloud node (this process has
+ * no sticky session yet) can lag behind that write. So that key may already be on
+ * devices even though we read the old configuration: revoking it now could leave
+ * them without a valid key. It is kept valid as a *superseded* key and revoked with
+ * the old key, once the next key is validated (finish.ts).
  */
 async function recoverUndeployed(d: RotationDeps, record: EvidenceRecord, windowOpen: boolean): Promise<RotationOutcome> {
   const snapshot = await d.mdm.readConfig();
   const newKeyId = record.newKey?.keyId;
-  if (newKeyId && snapshot.keyId === newKeyId) {
-    await d.journal.commit({ state: 'deployed', lease: { run: d.run, until: leaseUntil(d.intent, d.now()) }, events: [{ step: 'reconcile', outcome: 'info', detail: `MDM configuration already carries new key ${newKeyId}; continuing from deployed` }] });
-    return refreshAndValidate(d, undefined);
+  const carries = newKeyId !== undefined && snapshot.keyId === newKeyId;
+  const mayBeDelivered = !carries && record.state === 'authorized' && newKeyId ? [{ keyId: newKeyId }] : [];
+  const known = supersededKeys(record);
+  const superseded = [...known, ...mayBeDelivered.filter((k) => !known.some((s) => s.keyId === k.keyId))];
+  if (!carries && !windowOpen && record.state === 'pending' && !newKeyId) {
+    // Nothing was left half-done unless a key minted for this rotation is still active.
+    const spared = new Set([snapshot.keyId, ...superseded.map((k) => k.keyId)]);
+    const prefix = keyNamePrefix(d.intent);
+    const lost = (await d.thoth.listKeys()).some((k) => k.active !== false && (k.name ?? '').startsWith(prefix) && !spared.has(k.key_id));
+    if (!lost) return outcome(d, record, 'waiting', 'interrupted rotation already cleaned up; waiting for window');
   }
-  const revoked = await sweepLostKeys(d, snapshot.keyId);
+  // Take the rotation before touching anything: the commit is guarded by the blob sha, so of
+  // runs racing here exactly one goes on (the others get StaleWriteError and stop as busy),
+  // and only that one may revoke keys below.
+  try {
+    await d.journal.commit({
+      ...(carries ? { state: 'deployed' as const } : {}),
+      ...(superseded.length ? { set: { supersededKeys: superseded } } : {}),
+      lease: { run: d.run, until: leaseUntil(d.intent, d.now()) },
+      events: [
+        carries
+          ? { step: 'reconcile', outcome: 'info', detail: `MDM configuration already carries new key ${newKeyId}; continuing from deployed` }
+          : { step: 'reconcile', outcome: 'info', detail: `run ${d.run.id}.${d.run.attempt} took over the rotation interrupted at ${record.state}` },
+        ...(mayBeDelivered.length ? [{ step: 'supersede-key', outcome: 'info' as const, detail: `${newKeyId} may have reached the MDM before the previous run stopped; kept valid, revoked with the old key after the next validation` }] : []),
+      ],
+    });
+  } catch (e) {
+    if (e instanceof StaleWriteError) return outcome(d, d.journal.record, 'busy', 'another run took over this rotation first; not touching it');
+    throw e;
+  }
+  if (carries) return refreshAndValidate(d, undefined);
+  if (mayBeDelivered.length) {
+    d.log.warning(`${newKeyId} may have reached the MDM before the previous run stopped; it stays valid until the next key is validated, then it is revoked with the old key`);
+  }
+  await sweepLostKeys(d, snapshot.keyId);
+  const { newKey: _dropped, ...rest } = d.journal.record!;
+  const base = rest as EvidenceRecord;
   if (!windowOpen) {
-    if (revoked.length > 0 || record.state !== 'pending' || record.newKey) {
-      const { newKey: _dropped, ...rest } = record;
-      await d.journal.commit({ base: rest as EvidenceRecord, state: 'pending', lease: null, events: [{ step: 'reconcile', outcome: 'waiting', detail: `interrupted run cleaned up; waiting for window to start again` }] });
-    }
+    await d.journal.commit({ base, state: 'pending', lease: null, events: [{ step: 'reconcile', outcome: 'waiting', detail: 'interrupted run cleaned up; waiting for window to start again' }] });
     return outcome(d, d.journal.record, 'waiting', 'interrupted rotation cleaned up; waiting for window');
   }
-  const { newKey: _dropped, ...rest } = record;
-  return begin(d, { ...(rest as EvidenceRecord) }, true, snapshot);
+  return begin(d, base, true, snapshot);
 }
 
 async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean, known?: ConfigSnapshot): Promise<RotationOutcome> {
@@ -195,22 +230,32 @@ async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId:
  * the MDM, that key's plaintext dies with this process: revoke it now rather than
  * leave it to the next run. Then release the lease so the next run can start.
  * Best effort: a failure here is reported, never thrown over the original error.
+ *
+ * Only a key *this run* minted is revoked here (its create-key event names this run):
+ * a key an earlier, dead run left in the record may be on devices already, and the
+ * run that takes over decides about it (recoverUndeployed). When another run wrote the
+ * record under us (StaleWriteError), that run owns the rotation: nothing is recorded.
  */
 export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
   const rec = d.journal.record;
   if (!rec || !rec['lease'] || ['completed', 'rolled-back', 'failed', 'revoked'].includes(rec.state)) return;
+  const lostRace = cause instanceof StaleWriteError;
   const events: EventInput[] = [{ step: 'error', outcome: 'failed', detail: `run stopped: ${errorMessage(cause)}` }];
   try {
-    if ((rec.state === 'created' || rec.state === 'authorized' || rec.state === 'pending') && rec.newKey) {
+    const newKeyId = rec.newKey?.keyId;
+    const mine = newKeyId !== undefined && rec.events.some((e) => e.step === 'create-key' && e.outcome === 'ok' && e.run.id === d.run.id && e.run.attempt === d.run.attempt && e.detail.includes(newKeyId));
+    if ((rec.state === 'created' || rec.state === 'authorized' || rec.state === 'pending') && newKeyId && mine) {
       const served = (await d.mdm.readConfig()).keyId;
-      if (served !== rec.newKey.keyId) {
-        await d.thoth.revokeKey(rec.newKey.keyId);
-        events.push({ step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${rec.newKey.keyId}: never reached the MDM configuration` });
+      if (served !== newKeyId) {
+        await d.thoth.revokeKey(newKeyId);
+        events.push({ step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${newKeyId}: never reached the MDM configuration` });
+        if (lostRace) return;
         const { newKey: _n, ...rest } = rec;
         await d.journal.commit({ base: rest as EvidenceRecord, state: 'pending', lease: null, events });
         return;
       }
     }
+    if (lostRace) return;
     await d.journal.commit({ lease: null, events });
   } catch (e) {
     d.log.warning(`could not record the failure in evidence: ${errorMessage(e)}`);

@@ -4,6 +4,7 @@ import type { ConfigSnapshot, MdmDevice, SnapshotItem } from '../mdm/provider.js
 import { leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
+import { supersededKeys } from './sweep.js';
 import type { Verdict } from './verdict.js';
 
 /** Runbook step 5: ask the group to check in now, then validate. */
@@ -79,6 +80,9 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
   const devices = await d.mdm.members();
   const refused = await d.mdm.refresh(devices);
   await d.thoth.revokeKey(newKeyId);
+  // Keys an interrupted run may have deployed (sweep.ts) are not delivered any more either.
+  const superseded = supersededKeys(d.journal.record).filter((k) => k.keyId !== snapshot.keyId);
+  for (const k of superseded) await d.thoth.revokeKey(k.keyId);
   await d.journal.commit({
     state: 'rolled-back',
     set: { validation },
@@ -88,6 +92,7 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
       { step: 'rollback', outcome: 'ok', detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${snapshot.keyId}` },
       { step: 'refresh', outcome: 'ok', detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)` },
       { step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${newKeyId}` },
+      ...(superseded.length ? [{ step: 'revoke-superseded-key', outcome: 'ok' as const, detail: `revoked ${superseded.map((k) => k.keyId).join(', ')}` }] : []),
     ],
   });
   return outcome(d, d.journal.record, 'rolled-back', `validation failed (${verdict.reason}); rolled back to ${snapshot.keyId} and revoked ${newKeyId}`, verdict.drift, verdict);

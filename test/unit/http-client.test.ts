@@ -1,0 +1,258 @@
+/**
+ * The HTTP client against hostile servers (issue #6, item 4): oversized and endless bodies,
+ * redirects to other hosts, answers that never come, and the test-only knobs of
+ * src/http/client.ts.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpError } from '../../src/errors.js';
+import { HttpClient, effectiveRetryPolicy, effectiveTimeoutMs, httpTestOverrides } from '../../src/http/client.js';
+import { DEFAULT_RETRY } from '../../src/http/retry.js';
+
+interface Server {
+  url: string;
+  hits: string[];
+  close(): Promise<void>;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function serve(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<Server> {
+  const hits: string[] = [];
+  const server = http.createServer((req, res) => {
+    hits.push(`${req.method} ${req.url} auth=${req.headers['authorization'] ?? ''} key=${req.headers['x-api-key'] ?? ''}`);
+    handler(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const s: Server = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+  servers.push(s);
+  return s;
+}
+
+const noSleep = async () => undefined;
+function client(url: string, o: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}): HttpClient {
+  return new HttpClient({
+    system: 'thoth', baseUrl: url, userAgent: 'test', sleep: noSleep,
+    auth: { headers: async () => ({ 'x-api-key': 'org-key-secret-value' }) },
+    ...o,
+  });
+}
+
+describe('HttpClient refuses what a hostile server sends', () => {
+  it('a body over maxResponseBytes is refused, once, without retrying', async () => {
+    const s = await serve((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ pad: 'x'.repeat(64 * 1024) }));
+    });
+    const c = client(s.url, { maxResponseBytes: 16 * 1024 });
+    const err = await c.send({ method: 'GET', path: '/big' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    expect((err as HttpError).message).toMatch(/larger than 16384 bytes refused/);
+    expect((err as HttpError).retryable).toBe(false);
+    expect(s.hits).toHaveLength(1);
+    await c.close();
+  });
+
+  it('an endless body is cut off at the limit (bounded memory and time)', async () => {
+    const s = await serve((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.on('error', () => undefined);
+      pump();
+    });
+    const c = client(s.url, { maxResponseBytes: 1024 * 1024 });
+    const before = process.memoryUsage().rss;
+    const t0 = Date.now();
+    const err = await c.json({ method: 'GET', path: '/endless' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    expect(String((err as Error).message)).toMatch(/refused/);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
+    await c.close();
+  });
+
+  it('the default limit applies when none is given (32 MiB)', async () => {
+    const s = await serve((_q, res) => {
+      res.writeHead(200, { 'content-length': String(33 * 1024 * 1024) });
+      const chunk = Buffer.alloc(1024 * 1024, 0x62);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < 33 && res.write(chunk)) sent++;
+        if (sent < 33 && !res.destroyed) res.once('drain', pump);
+        else res.end();
+      };
+      res.on('error', () => undefined);
+      pump();
+    });
+    const c = client(s.url);
+    await expect(c.send({ method: 'GET', path: '/huge' })).rejects.toThrow(/larger than 33554432 bytes refused/);
+    await c.close();
+  });
+
+  for (const status of [301, 302, 303, 307, 308]) {
+    it(`a ${status} redirect to another host is not followed and the credential goes nowhere else`, async () => {
+      const other = await serve((_q, res) => res.end('{"stolen":true}'));
+      const s = await serve((_q, res) => {
+        res.writeHead(status, { location: `${other.url}/collect` });
+        res.end();
+      });
+      const c = client(s.url);
+      const err = await c.send({ method: 'POST', path: '/api-keys', body: '{}' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HttpError);
+      expect((err as HttpError).status).toBe(status);
+      expect((err as HttpError).retryable).toBe(false);
+      expect(other.hits).toEqual([]);
+      expect(s.hits).toHaveLength(1);
+      await c.close();
+    });
+  }
+
+  it('a same-host redirect is not followed either (the answer is the 3xx)', async () => {
+    const s = await serve((q, res) => {
+      if (q.url === '/moved') {
+        res.end('{"ok":true}');
+        return;
+      }
+      res.writeHead(302, { location: '/moved' });
+      res.end();
+    });
+    const c = client(s.url);
+    await expect(c.send({ method: 'GET', path: '/start' })).rejects.toMatchObject({ status: 302 });
+    expect(s.hits.map((h) => h.split(' ')[1])).toEqual(['/start']);
+    await c.close();
+  });
+
+  it('an answer that never comes fails after the timeout, and is retried', async () => {
+    const s = await serve(() => undefined);
+    const c = client(s.url, { timeoutMs: 150, retry: { ...DEFAULT_RETRY, attempts: 2 } });
+    const t0 = Date.now();
+    const err = await c.send({ method: 'GET', path: '/hang' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    expect((err as HttpError).message).toMatch(/no answer within 150 ms/);
+    expect((err as HttpError).status).toBe(0);
+    expect(s.hits).toHaveLength(2);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    await c.close();
+  });
+
+  it('a request marked retry:false is sent once, whatever happens', async () => {
+    const s = await serve((q) => q.socket.destroy());
+    const c = client(s.url);
+    await expect(c.send({ method: 'POST', path: '/api-keys', body: '{}', retry: false })).rejects.toBeInstanceOf(HttpError);
+    expect(s.hits).toHaveLength(1);
+    await c.close();
+  });
+
+  it("retry: 'throttled' (key creation) repeats a 429, never a 5xx or a reset", async () => {
+    let n = 0;
+    const s = await serve((q, res) => {
+      n++;
+      if (q.url === '/throttled' && n === 1) {
+        res.writeHead(429, { 'retry-after': '0' });
+        res.end();
+        return;
+      }
+      if (q.url === '/throttled') {
+        res.end('{"ok":true}');
+        return;
+      }
+      if (q.url === '/busy') {
+        res.writeHead(503);
+        res.end();
+        return;
+      }
+      q.socket.destroy();
+    });
+    const c = client(s.url);
+    await expect(c.send({ method: 'POST', path: '/throttled', body: '{}', retry: 'throttled' })).resolves.toMatchObject({ status: 200 });
+    expect(s.hits).toHaveLength(2);
+    await expect(c.send({ method: 'POST', path: '/busy', body: '{}', retry: 'throttled' })).rejects.toMatchObject({ status: 503 });
+    expect(s.hits).toHaveLength(3);
+    await expect(c.send({ method: 'POST', path: '/reset', body: '{}', retry: 'throttled' })).rejects.toMatchObject({ status: 0 });
+    expect(s.hits).toHaveLength(4);
+    await c.close();
+  });
+
+  it('a failing token request is reported as itself, not retried again as a "network error" of the call', async () => {
+    const s = await serve((_q, res) => res.end('{}'));
+    let mints = 0;
+    const c = client(s.url, {
+      auth: {
+        headers: async () => {
+          mints++;
+          throw new HttpError({ system: 'jamf', method: 'POST', path: '/api/v1/oauth/token', status: 401, code: 'invalid_client', detail: 'bad secret', retryable: false });
+        },
+      },
+    });
+    const err = (await c.send({ method: 'GET', path: '/x' }).catch((e: unknown) => e)) as HttpError;
+    expect(err.message).toMatch(/^jamf: HTTP 401 invalid_client on POST \/api\/v1\/oauth\/token/);
+    expect(mints).toBe(1);
+    expect(s.hits).toEqual([]);
+    await c.close();
+  });
+
+  it('a server echoing the credential in its error does not get it into the message', async () => {
+    const s = await serve((q, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'bad', message: `key ${q.headers['x-api-key']} rejected` }));
+    });
+    const { registerSecret } = await import('../../src/secrets.js');
+    registerSecret('org-key-secret-value');
+    const c = client(s.url, { describeError: (_s, t) => ({ message: (JSON.parse(t) as { message: string }).message }) });
+    const err = (await c.send({ method: 'GET', path: '/x' }).catch((e: unknown) => e)) as Error;
+    expect(err.message).not.toContain('org-key-secret-value');
+    expect(err.message).toContain('***');
+    await c.close();
+  });
+});
+
+describe('test-only knobs (read in one place: src/http/client.ts)', () => {
+  it('THOTH_ROTATE_HTTP_TIMEOUT_MS replaces every client timeout; unset or junk means production defaults', () => {
+    expect(httpTestOverrides({})).toEqual({});
+    expect(httpTestOverrides({ THOTH_ROTATE_HTTP_TIMEOUT_MS: 'abc', THOTH_ROTATE_RETRY_BASE_MS: '-5' })).toEqual({});
+    expect(httpTestOverrides({ THOTH_ROTATE_HTTP_TIMEOUT_MS: '1500', THOTH_ROTATE_RETRY_BASE_MS: '40' })).toEqual({ timeoutMs: 1500, retryBaseMs: 40 });
+    const saved = { ...process.env };
+    try {
+      delete process.env['THOTH_ROTATE_HTTP_TIMEOUT_MS'];
+      delete process.env['THOTH_ROTATE_RETRY_BASE_MS'];
+      expect(effectiveTimeoutMs(60_000)).toBe(60_000);
+      expect(effectiveTimeoutMs(undefined)).toBe(30_000);
+      expect(effectiveRetryPolicy()).toEqual(DEFAULT_RETRY);
+      process.env['THOTH_ROTATE_HTTP_TIMEOUT_MS'] = '250';
+      process.env['THOTH_ROTATE_RETRY_BASE_MS'] = '10';
+      expect(effectiveTimeoutMs(60_000)).toBe(250);
+      expect(effectiveRetryPolicy()).toMatchObject({ attempts: DEFAULT_RETRY.attempts, baseDelayMs: 10, maxDelayMs: 80 });
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('the knob reaches a real request', async () => {
+    const s = await serve(() => undefined);
+    const saved = process.env['THOTH_ROTATE_HTTP_TIMEOUT_MS'];
+    process.env['THOTH_ROTATE_HTTP_TIMEOUT_MS'] = '120';
+    try {
+      const c = client(s.url, { timeoutMs: 60_000, retry: { ...DEFAULT_RETRY, attempts: 1 } });
+      await expect(c.send({ method: 'GET', path: '/hang' })).rejects.toThrow(/no answer within 120 ms/);
+      await c.close();
+    } finally {
+      if (saved === undefined) delete process.env['THOTH_ROTATE_HTTP_TIMEOUT_MS'];
+      else process.env['THOTH_ROTATE_HTTP_TIMEOUT_MS'] = saved;
+    }
+  });
+});
