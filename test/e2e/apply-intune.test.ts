@@ -62,7 +62,7 @@ function expectSyncedOnce(s: Simulators): void {
 }
 
 /** A validation window long enough that the "early" run surely starts inside it, even on a loaded machine. */
-const VALIDATION = 'validation:\n  window: 5s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
+const VALIDATION = 'validation:\n  window: 12s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
 
 /** first apply → in-progress; early apply → nothing; after the window → completed; then nothing. */
 async function fullRotation(s: Simulators, ws: Workspace): Promise<{ runs: ActionRun[]; keyId: string }> {
@@ -83,10 +83,10 @@ async function fullRotation(s: Simulators, ws: Workspace): Promise<{ runs: Actio
   s.log.clear();
   const early = await run(s, ws);
   expect(early.code, early.stdout).toBe(0);
-  expect(Date.now()).toBeLessThan(Date.parse(rec1.validatedAt!) + 5_000);
+  expect(Date.now()).toBeLessThan(Date.parse(rec1.validatedAt!) + 12_000);
   expect(s.log.mutations()).toEqual([]);
 
-  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(rec1.validatedAt!) + 5_100 - Date.now())));
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(rec1.validatedAt!) + 12_100 - Date.now())));
   const second = await run(s, ws);
   expect(second.code, second.stdout).toBe(0);
   expect(second.outputs['status']).toBe('completed');

@@ -21,7 +21,8 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
   it('rotates end to end: create, deploy only the three settings, refresh the group, validate, revoke later, then nothing', async () => {
     sims = await startSimulators({ fleet: { size: 20, offline: 2, stuck: 1, inactive: 1 } });
     const ws = makeWorkspace();
-    ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims));
+    // A validation window long enough that the "early" run below surely falls inside it, even on a loaded machine.
+    ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, { validation: 'validation:\n  window: 12s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms' }));
     const before = sims.jamf.profileVersions().at(-1)!;
 
     const first = await apply(sims, ws);
@@ -60,10 +61,11 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     sims.log.clear();
     const early = await apply(sims, ws);
     expect(early.code).toBe(0);
+    expect(Date.now()).toBeLessThan(Date.parse(rec1.validatedAt!) + 12_000);
     expect(sims.log.mutations()).toEqual([]);
 
     // After the window: re-validate and revoke the old key.
-    await new Promise((r) => setTimeout(r, 2_100));
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(rec1.validatedAt!) + 12_100 - Date.now())));
     const second = await apply(sims, ws);
     expect(second.code, second.stdout).toBe(0);
     expect(second.outputs['status']).toBe('completed');
