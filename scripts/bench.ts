@@ -20,8 +20,8 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { startSimulators, type Simulators } from '../sim/index.js';
-import { NODE, jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun } from '../sim/runner.js';
+import { startSimulators } from '../sim/index.js';
+import { NODE, intuneIntent, jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun } from '../sim/runner.js';
 import { analyze, PHASES, type Analysis, type Scenario } from './lib/bench-model.js';
 
 // ---- options ------------------------------------------------------------------------------------
@@ -122,34 +122,6 @@ function fleetShape(size: number) {
   return { offline: Math.ceil(size * 0.01), stuck: Math.floor(size * 0.005), inactive: Math.floor(size * 0.005) };
 }
 
-function intuneIntent(sims: Simulators): string {
-  const start = new Date(Date.now() - 3_600_000).toISOString();
-  const endAt = new Date(Date.now() + 3_600_000).toISOString();
-  return [
-    'version: 1',
-    'name: bench-intune',
-    `tenant: ${sims.creds.tenant}`,
-    'controlPlane:',
-    `  url: ${sims.urls.thoth}`,
-    'fleet:',
-    `  id: ${sims.ids.fleetId}`,
-    '  region: us-east-1',
-    'key:',
-    '  scope: fleet',
-    '  permissions: [read, execute]',
-    '  ttl: 90d',
-    `window:\n  start: ${start}\n  end: ${endAt}`,
-    validationYaml(),
-    'mdm:',
-    '  provider: intune',
-    '  intune:',
-    `    graphUrl: ${sims.urls.graph}`,
-    `    loginUrl: ${sims.urls.login}`,
-    `    groupId: ${sims.ids.graphGroupId}`,
-    `    macos: { configurationId: ${sims.ids.macosConfigurationId} }`,
-    '',
-  ].join('\n');
-}
 
 function validationYaml(timeoutS = 600): string {
   return `validation:\n  window: 1h\n  minHealthy: ${MIN_HEALTHY * 100}%\n  activeWithin: 7d\n  timeout: ${timeoutS}s\n  pollInterval: ${POLL_MS}ms`;
@@ -174,7 +146,7 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
   try {
     const ws = makeWorkspace();
     const timeoutMs = scenarioTimeout(o, mdm, size);
-    const text = mdm === 'jamf' ? jamfIntent(sims, { name: 'bench-jamf', validation: validationYaml() }) : intuneIntent(sims);
+    const text = mdm === 'jamf' ? jamfIntent(sims, { name: 'bench-jamf', validation: validationYaml() }) : intuneIntent(sims, { macos: true }, { name: 'bench-intune', validation: validationYaml() });
     ws.write('.thoth/rotations/bench.yaml', text);
     const inputs = simInputs(sims, {
       mode: 'apply',

@@ -8,7 +8,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Simulators } from './index.js';
+import { buildRemediationScript, type Simulators } from './index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = path.join(ROOT, 'dist/index.js');
@@ -219,4 +219,29 @@ export function jamfIntent(sims: Simulators, o: JamfIntentOptions = {}): string 
     `  onValidationFailure: ${o.rollback ?? 'restore'}`,
     o.extra ?? '',
   ].join('\n');
+}
+
+/** Where intents written by `intuneIntent` expect the Windows template. */
+export const WINDOWS_TEMPLATE_PATH = '.thoth/templates/thoth-key.ps1';
+
+/** The simulator's own remediation script with the three placeholders: its initial script is "rendered from it". */
+export const WINDOWS_TEMPLATE = buildRemediationScript({ apiKey: 'AKEY', keyId: 'KID', revoked: [] })
+  .replace("'AKEY'", "'{{THOTH_API_KEY}}'")
+  .replace("'KID'", "'{{THOTH_API_KEY_ID}}'")
+  .replace("'[]'", "'{{THOTH_REVOKED_API_KEY_IDS}}'");
+
+/** The Jamf intent of `jamfIntent` with `mdm.provider: intune` and the intune block instead. */
+export function intuneIntent(sims: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): string {
+  const block = [
+    'mdm:',
+    '  provider: intune',
+    '  intune:',
+    `    graphUrl: ${sims.urls.graph}`,
+    `    loginUrl: ${sims.urls.login}`,
+    `    groupId: ${sims.ids.graphGroupId}`,
+    ...(platforms.macos ? ['    macos:', `      configurationId: ${sims.ids.macosConfigurationId}`] : []),
+    ...(platforms.windows ? ['    windows:', `      remediationId: ${sims.ids.remediationId}`, `      template: ${WINDOWS_TEMPLATE_PATH}`] : []),
+    'rollback:',
+  ].join('\n');
+  return jamfIntent(sims, o).replace(/^mdm:\n[\s\S]*?\nrollback:/m, block);
 }

@@ -1,14 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildRemediationScript, readMobileconfig, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
+import { readMobileconfig, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../../src/mdm/mobileconfig.js';
 import { expectNoLeaks, mintedKeys, readEvidence } from './evidence.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
+import { intuneIntent, makeWorkspace, WINDOWS_TEMPLATE as TEMPLATE, WINDOWS_TEMPLATE_PATH as TEMPLATE_PATH, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
 
 const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
-const TEMPLATE_PATH = '.thoth/templates/thoth-key.ps1';
-/** The repository's Windows template: the simulator's remediation script with the three placeholders. */
-const TEMPLATE = buildRemediationScript({ apiKey: 'AKEY', keyId: 'KID', revoked: [] })
-  .replace("'AKEY'", "'{{THOTH_API_KEY}}'").replace("'KID'", "'{{THOTH_API_KEY_ID}}'").replace("'[]'", "'{{THOTH_REVOKED_API_KEY_IDS}}'");
 
 let sims: Simulators | undefined;
 afterEach(async () => {
@@ -21,23 +17,6 @@ async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Prom
   return sims;
 }
 
-/** An intent like the Jamf one of sim/runner.ts, with `mdm.provider: intune` and the intune block. */
-function intuneIntent(s: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): string {
-  const block = [
-    'mdm:',
-    '  provider: intune',
-    '  intune:',
-    `    graphUrl: ${s.urls.graph}`,
-    `    loginUrl: ${s.urls.login}`,
-    `    groupId: ${s.ids.graphGroupId}`,
-    ...(platforms.macos ? ['    macos:', `      configurationId: ${s.ids.macosConfigurationId}`] : []),
-    ...(platforms.windows ? ['    windows:', `      remediationId: ${s.ids.remediationId}`, `      template: ${TEMPLATE_PATH}`] : []),
-    'rollback:',
-  ].join('\n');
-  const text = jamfIntent(s, o).replace(/^mdm:\n[\s\S]*?\nrollback:/m, block);
-  expect(text).toContain('provider: intune');
-  return text;
-}
 
 function workspace(s: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): Workspace {
   const ws = makeWorkspace();

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 // registerSecret prints ::add-mask:: lines; keep the test output readable.
 vi.mock('../../src/secrets.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../../src/secrets.js')>()), registerSecret: () => undefined }));
 
-const { buildRemediationScript, readMobileconfig, readRemediationScript, startSimulators } = await import('../../sim/index.js');
+const { readMobileconfig, readRemediationScript, startSimulators } = await import('../../sim/index.js');
 const { createGraphClient } = await import('../../src/clients/graph.js');
 const { WritePacer } = await import('../../src/http/pacer.js');
 const { IntuneProvider } = await import('../../src/mdm/intune-provider.js');
@@ -12,9 +12,7 @@ type Simulators = Awaited<ReturnType<typeof startSimulators>>;
 type SimOptions = NonNullable<Parameters<typeof startSimulators>[0]>;
 
 const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
-/** The simulator's own remediation script with the three placeholders: its initial script is "rendered from it". */
-const TEMPLATE = buildRemediationScript({ apiKey: 'AKEY', keyId: 'KID', revoked: [] })
-  .replace("'AKEY'", "'{{THOTH_API_KEY}}'").replace("'KID'", "'{{THOTH_API_KEY_ID}}'").replace("'[]'", "'{{THOTH_REVOKED_API_KEY_IDS}}'");
+const { WINDOWS_TEMPLATE: TEMPLATE } = await import('../../sim/runner.js');
 
 let sims: Simulators | undefined;
 afterEach(async () => {
