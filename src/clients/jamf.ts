@@ -166,7 +166,14 @@ class JamfClient implements JamfApi {
   async groupMembers(groupId: number): Promise<number[]> {
     const res = await this.#http.send({ method: 'GET', path: `/api/v3/computer-groups/smart-group-membership/${seg(groupId)}`, headers: { accept: 'application/json' }, okStatuses: [404] });
     if (res.status !== 404) {
-      const body = z.looseObject({ members: z.array(z.coerce.number().int()) }).safeParse(JSON.parse(res.text));
+      let json: unknown;
+      try {
+        json = JSON.parse(res.text);
+      } catch {
+        // A proxy's sign-in page answered with 200: a shape error, never the body itself.
+        throw new ResponseShapeError('jamf', 'GET smart-group-membership', 'response is not JSON');
+      }
+      const body = z.looseObject({ members: z.array(z.coerce.number().int()) }).safeParse(json);
       if (!body.success) throw new ResponseShapeError('jamf', 'GET smart-group-membership', 'no members array');
       return body.data.members;
     }
@@ -272,9 +279,12 @@ class JamfClient implements JamfApi {
     if (page.results.length > 0) this.#bytesPerComputer = Math.max(this.#bytesPerComputer, Math.ceil(text.length / page.results.length));
     text = '';
     const seen = new Set<number>();
+    const asked = new Set(ids);
     for (const raw of page.results) {
       const c = readComputer(raw, attribute);
       if (!c) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'a result without an id');
+      // A computer we did not filter for means the filter was ignored: re-asking could loop forever.
+      if (!asked.has(Number(c.id))) throw new ResponseShapeError('jamf', 'GET computers-inventory', `computer ${Number(c.id) || '(bad id)'} was not in the id filter`);
       seen.add(Number(c.id));
       onComputer(c);
     }

@@ -312,21 +312,14 @@ describe('Jamf client: XML and zod shapes of every response', () => {
         () => jamf.blankPush(['m-1', 'm-2']),
         () => jamf.putProfilePayloads(123, MOBILECONFIG),
       ];
-      // KNOWN BUG (src/clients/jamf.ts, owned elsewhere): groupMembers JSON.parses a 200 body
-      // unguarded, so a non-JSON answer escapes as a bare SyntaxError quoting the body. Tolerated
-      // here to keep the property about everything else; pinned by the it.fails test below.
-      // KNOWN BUG (src/clients/jamf.ts, owned elsewhere): inventory re-asks forever for ids a
-      // page left out when the server answers with other ids and a larger totalCount — an
-      // unbounded request loop on hostile input. Tolerated here (and the client closed, which
-      // ends the loop); pinned by the it.fails test below.
-      await cleanAsync(calls[which]!(), which === 1 ? [SyntaxError] : [], which === 2);
+      await cleanAsync(calls[which]!(), [], false);
       await jamf.close();
     }), { ...opts, numRuns: RUNS * 2 });
   }, 60_000 + RUNS * 200);
 });
 
-describe('known issues (flip to it() once fixed)', () => {
-  it.fails('Jamf inventory: answers with ids that were not asked for and a larger totalCount end in an error, not a request loop', async () => {
+describe('fixed issues, pinned', () => {
+  it('Jamf inventory: answers with ids that were not asked for and a larger totalCount end in an error, not a request loop', async () => {
     let requests = 0;
     answer = (_m, path) => {
       if (path.endsWith('/oauth/token')) return { status: 200, body: '{"access_token":"tok-abcdef-123","expires_in":600}' };
@@ -344,7 +337,7 @@ describe('known issues (flip to it() once fixed)', () => {
     }
   });
 
-  it.fails('Jamf groupMembers: a non-JSON 200 (proxy page) becomes a ResponseShapeError, not a bare SyntaxError', async () => {
+  it('Jamf groupMembers: a non-JSON 200 (proxy page) becomes a ResponseShapeError, not a bare SyntaxError', async () => {
     answer = (_m, path) => (path.endsWith('/oauth/token') ? { status: 200, body: '{"access_token":"tok-abcdef-123","expires_in":600}' } : path.endsWith('/invalidate-token') ? { status: 204, body: '' } : { status: 200, body: '<html>Sign in</html>' });
     const jamf = createJamfClient({ url, clientId: 'id', clientSecret: 'client-secret-value', retry: ONE_TRY, timeoutMs: 2_000 });
     try {
