@@ -141,7 +141,8 @@ class ThothClient implements ThothApi {
       path: `${this.#t}/api-keys`,
       // Never repeated after a reset, timeout or 5xx (a second key could be minted); a 429 is
       // the server declining to handle it at all, so that one is waited out and sent again.
-      retry: 'throttled',
+      // Never repeated, not even after a 429 (spec control-plane.md): a repeat can mint a second key.
+      retry: false,
       body: JSON.stringify({
         scope_level: p.scopeLevel,
         scope_target_id: p.scopeTargetId,

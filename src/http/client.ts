@@ -12,11 +12,8 @@ export interface HttpRequest {
   readonly path: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
-  /**
-   * false for calls that must never be repeated blindly (key creation); `throttled` repeats
-   * only a 429, which the server sends *instead of* handling the request. Default true.
-   */
-  readonly retry?: boolean | 'throttled';
+  /** false for calls that must never be repeated (key creation: a repeat can mint a second key). Default true. */
+  readonly retry?: boolean;
   /** Extra statuses that are an answer, not an error (e.g. 404 on DELETE). */
   readonly okStatuses?: readonly number[];
 }
@@ -134,8 +131,6 @@ export class HttpClient {
     const policy = effectiveRetryPolicy(this.#opts.retry ?? DEFAULT_RETRY);
     const sleep = this.#opts.sleep ?? sleepReal;
     const attempts = req.retry === false ? 1 : policy.attempts;
-    // A transport error or a 5xx may hide a request that took effect; a 429 never does.
-    const onlyThrottled = req.retry === 'throttled';
     let reauthed = false;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
@@ -145,7 +140,7 @@ export class HttpClient {
         // An answer we refused (oversized) is final: asking again would only fetch it again.
         if (e instanceof HttpError) throw e;
         const err = this.#transportError(req, e);
-        if (attempt >= attempts || onlyThrottled) throw err;
+        if (attempt >= attempts) throw err;
         core.debug(`${this.system}: ${req.method} ${this.#logPath(req)} network error, retry ${attempt}/${attempts - 1}`);
         await sleep(backoffDelay(policy, attempt));
         continue;
@@ -159,7 +154,7 @@ export class HttpClient {
         continue;
       }
       const retryable = RETRYABLE_STATUSES.has(res.status);
-      if (retryable && attempt < attempts && (!onlyThrottled || res.status === 429)) {
+      if (retryable && attempt < attempts) {
         const after = parseRetryAfter(res.headers['retry-after'], Date.now());
         if (after === undefined || after <= policy.maxRetryAfterMs) {
           const wait = after ?? backoffDelay(policy, attempt);

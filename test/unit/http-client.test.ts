@@ -158,35 +158,6 @@ describe('HttpClient refuses what a hostile server sends', () => {
     await c.close();
   });
 
-  it("retry: 'throttled' (key creation) repeats a 429, never a 5xx or a reset", async () => {
-    let n = 0;
-    const s = await serve((q, res) => {
-      n++;
-      if (q.url === '/throttled' && n === 1) {
-        res.writeHead(429, { 'retry-after': '0' });
-        res.end();
-        return;
-      }
-      if (q.url === '/throttled') {
-        res.end('{"ok":true}');
-        return;
-      }
-      if (q.url === '/busy') {
-        res.writeHead(503);
-        res.end();
-        return;
-      }
-      q.socket.destroy();
-    });
-    const c = client(s.url);
-    await expect(c.send({ method: 'POST', path: '/throttled', body: '{}', retry: 'throttled' })).resolves.toMatchObject({ status: 200 });
-    expect(s.hits).toHaveLength(2);
-    await expect(c.send({ method: 'POST', path: '/busy', body: '{}', retry: 'throttled' })).rejects.toMatchObject({ status: 503 });
-    expect(s.hits).toHaveLength(3);
-    await expect(c.send({ method: 'POST', path: '/reset', body: '{}', retry: 'throttled' })).rejects.toMatchObject({ status: 0 });
-    expect(s.hits).toHaveLength(4);
-    await c.close();
-  });
 
   it('a failing token request is reported as itself, not retried again as a "network error" of the call', async () => {
     const s = await serve((_q, res) => res.end('{}'));
