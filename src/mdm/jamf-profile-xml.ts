@@ -76,7 +76,12 @@ function parseDoc(xml: string, max: number, call: string): XNode[] {
   }
   const v = XMLValidator.validate(xml);
   if (v !== true) throw new ResponseShapeError('jamf', call, `not well-formed XML (${v.err.code} at line ${v.err.line}, column ${v.err.col})`);
-  return parser.parse(xml) as XNode[];
+  try {
+    return parser.parse(xml) as XNode[];
+  } catch {
+    // The parser's own message may quote the document (which can hold key material): never pass it on.
+    throw new ResponseShapeError('jamf', call, 'XML could not be parsed');
+  }
 }
 
 /** The element's own name in fast-xml-parser's ordered form (`:@` holds attributes). */

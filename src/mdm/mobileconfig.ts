@@ -263,7 +263,13 @@ export function writeManagedSettings(xml: string, names: SettingNames, values: M
   settings[names.keyId] = values.keyId;
   settings[names.revokedKeyIds] = [...values.revokedKeyIds];
 
-  const out = build(next);
+  let out: string;
+  try {
+    out = build(next);
+  } catch {
+    // The builder's message may quote profile text (which holds the key): never pass it on.
+    throw new MobileconfigError('the plist library could not write the rewritten profile; nothing was changed');
+  }
   let reread: Dict;
   try {
     reread = parsePlist(out);
