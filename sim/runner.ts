@@ -93,8 +93,8 @@ const fs = require('node:fs');
 process.on('exit', () => { try { fs.writeFileSync(process.env.THOTH_BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)); } catch {} });
 `;
 
-/** Run dist/index.js as the GitHub runner does: INPUT_* env, output and summary files. */
-export async function runAction(o: RunOptions): Promise<ActionRun> {
+/** A scratch folder with empty GITHUB_OUTPUT and summary files, and the environment a runner gives a step. */
+export function runnerEnvironment(workspaceDir: string): { scratch: string; outputFile: string; summaryFile: string; env: Record<string, string> } {
   const scratch = mkdtempSync(path.join(tmpdir(), 'thoth-rotate-run-'));
   const outputFile = path.join(scratch, 'output');
   const summaryFile = path.join(scratch, 'summary');
@@ -104,7 +104,7 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
     PATH: process.env['PATH'] ?? '',
     HOME: process.env['HOME'] ?? scratch,
     GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: o.workspace.dir,
+    GITHUB_WORKSPACE: workspaceDir,
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_EVENT_NAME: 'push',
@@ -114,8 +114,15 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
     GITHUB_SHA: 'a'.repeat(40),
     GITHUB_SERVER_URL: 'https://github.com',
     RUNNER_TEMP: scratch,
-    ...o.env,
   };
+  return { scratch, outputFile, summaryFile, env };
+}
+
+/** Run dist/index.js as the GitHub runner does: INPUT_* env, output and summary files. */
+export async function runAction(o: RunOptions): Promise<ActionRun> {
+  const base = runnerEnvironment(o.workspace.dir);
+  const { scratch, outputFile, summaryFile } = base;
+  const env: Record<string, string> = { ...base.env, ...o.env };
   for (const [k, v] of Object.entries(o.inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   const args = [o.dist ?? DIST];
   const rssFile = path.join(scratch, 'maxrss');

@@ -5,12 +5,11 @@
  * spec action.md §7.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMobileconfig, startSimulators, type FaultRule, type LogEntry, type Simulators } from '../../sim/index.js';
-import { DIST, NODE, jamfIntent, makeWorkspace, parseOutputFile, runAction, runLedger, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
+import { DIST, NODE, jamfIntent, makeWorkspace, parseOutputFile, runAction, runLedger, runnerEnvironment, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
 import { parseRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
 import { findLeaks } from '../leak-scan.js';
 
@@ -99,27 +98,13 @@ export function runPhase(c: Case, phase: Phase, o: RunOpts = {}): Promise<Action
  * run ledger so the global leak guard scans it too.
  */
 export async function runKillable(c: Case, phase: Phase, env: Record<string, string>, killIf: () => boolean): Promise<ActionRun> {
-  const scratch = mkdtempSync(path.join(tmpdir(), 'thoth-rotate-run-'));
-  const outputFile = path.join(scratch, 'output');
-  const summaryFile = path.join(scratch, 'summary');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
+  const { outputFile, summaryFile, env: base } = runnerEnvironment(c.ws.dir);
   const inputs = phase === 'revoke'
     ? simInputs(c.sims, { mode: 'revoke', 'key-ids': revokeKeyIds(c.sims), reason: 'INC-7: key pasted into a ticket' })
     : simInputs(c.sims, { mode: 'apply' });
   const full: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '',
-    HOME: process.env['HOME'] ?? scratch,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_WORKSPACE: c.ws.dir,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
+    ...base,
     GITHUB_EVENT_NAME: phase === 'revoke' ? 'workflow_dispatch' : 'push',
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_ACTOR: 'octo-secops',
-    GITHUB_SHA: 'a'.repeat(40),
-    GITHUB_SERVER_URL: 'https://github.com',
-    RUNNER_TEMP: scratch,
     ...simEnv(c.sims, { ...KNOBS, GITHUB_RUN_ID: freshRunId() }),
     ...env,
   };
