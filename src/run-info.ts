@@ -1,13 +1,12 @@
-import { context } from '@actions/github';
 import type { RunInfo } from './evidence/record.js';
 
-/** Who is running: recorded on every evidence event and used for the lease. */
+/** Who is running (the runner's GITHUB_* variables): recorded on every evidence event and used for the lease. */
 export function currentRun(): RunInfo {
   return {
-    id: String(context.runId || process.env['GITHUB_RUN_ID'] || 'local'),
-    attempt: Number(process.env['GITHUB_RUN_ATTEMPT'] ?? context.runAttempt ?? 1) || 1,
-    actor: context.actor || process.env['GITHUB_ACTOR'] || 'unknown',
-    sha: context.sha || process.env['GITHUB_SHA'] || '',
+    id: process.env['GITHUB_RUN_ID'] || 'local',
+    attempt: Number(process.env['GITHUB_RUN_ATTEMPT'] ?? 1) || 1,
+    actor: process.env['GITHUB_ACTOR'] || 'unknown',
+    sha: process.env['GITHUB_SHA'] || '',
   };
 }
 

@@ -317,7 +317,11 @@ function analyzeJamf(entries: readonly LogEntry[], phases: readonly Phase[], s: 
 
 /**
  * Intune minimums (macOS devices; Windows adds remediation run states):
- *  - membership: ceil(n / 999) `transitiveMembers/microsoft.graph.device` pages (`$top` ≤ 999).
+ *  - membership: ceil(n / 999) `transitiveMembers/microsoft.graph.device` pages (`$top` ≤ 999)
+ *    + 1 `transitiveMembers/microsoft.graph.user` page (the bench groups have no user members).
+ *    The spec's member call is the device cast, and an OData cast lists one type per request,
+ *    so the users a group may hold (mapped to their managed devices) need a listing of their
+ *    own; it runs beside the device listing, so the time bound is the device pages alone.
  *  - inventory: ceil(N / 1000) `managedDevices` pages, N = every managed device of the tenant:
  *    `$filter` on managedDevices is unreliable, so the list is joined in memory (+ ceil(w/1000)
  *    run-state pages for w Windows members).
@@ -333,9 +337,10 @@ function analyzeIntune(entries: readonly LogEntry[], phases: readonly Phase[], s
   const by = (p: Phase) => entries.filter((_, i) => phases[i] === p);
   const n = s.members;
   const rows: PhaseRow[] = [];
-  const memMin = Math.ceil(n / GRAPH_MEMBERS_PAGE);
+  const devicePages = Math.ceil(n / GRAPH_MEMBERS_PAGE);
+  const memMin = devicePages + 1;
   const mem = by('membership');
-  rows.push({ phase: 'membership', requests: mem.length, min: memMin, why: `ceil(${n}/${GRAPH_MEMBERS_PAGE}) member pages`, timeMs: busyMs(mem), networkMs: L * memMin, lowerMs: bound(L * memMin, L, srv(mem), mem.length, memMin, true), lowerWhy: 'nextLink pages are sequential' });
+  rows.push({ phase: 'membership', requests: mem.length, min: memMin, why: `ceil(${n}/${GRAPH_MEMBERS_PAGE}) device-cast pages + 1 user-cast page`, timeMs: busyMs(mem), networkMs: L * devicePages, lowerMs: bound(L * devicePages, L, srv(mem), mem.length, memMin, true), lowerWhy: 'nextLink pages are sequential; the user cast runs beside them' });
 
   const listPages = Math.ceil(s.managed / GRAPH_DEVICES_PAGE);
   const runStatePages = s.windows ? Math.ceil(s.windows / GRAPH_DEVICES_PAGE) : 0;

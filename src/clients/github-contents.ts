@@ -1,8 +1,6 @@
-import { getOctokit } from '@actions/github';
 import { HttpError } from '../errors.js';
-import { redact } from '../secrets.js';
-import { effectiveRetryPolicy, effectiveTimeoutMs } from '../http/client.js';
-import { backoffDelay, parseRetryAfter, RETRYABLE_STATUSES } from '../http/retry.js';
+import { HttpClient, seg } from '../http/client.js';
+import { USER_AGENT } from '../version.js';
 
 /**
  * The repository files that hold each rotation's durable state, through the REST
@@ -31,59 +29,68 @@ export interface RepoFilesParams {
   readonly token: string;
   readonly owner: string;
   readonly repo: string;
+  /** GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3); default https://api.github.com. */
   readonly apiUrl?: string;
   readonly sleep?: (ms: number) => Promise<void>;
   /** Per-request timeout (default 30 s): without one, a GitHub request that never answers stalls the run forever. */
   readonly timeoutMs?: number;
 }
 
+const GITHUB_HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' } as const;
+
 const PROTECTION = /must be made through a pull request|protected branch|verified signatures|repository rule|status check/i;
 
+/** GitHub's error body: `{ "message": "...", "documentation_url": "..." }`. */
+function describeGithubError(_status: number, text: string): { message: string } {
+  try {
+    const d = JSON.parse(text) as { message?: unknown };
+    return { message: typeof d.message === 'string' ? d.message : '' };
+  } catch {
+    return { message: '' };
+  }
+}
+
+/**
+ * Plain REST calls through the project's HttpClient (retries with Retry-After, timeouts,
+ * redacted errors), not Octokit: three calls do not justify a second HTTP stack in the bundle.
+ * Reads and sha-guarded writes are safe to repeat on 5xx, 429 and network errors.
+ */
 class GithubRepoFiles implements RepoFiles {
-  readonly #octokit: ReturnType<typeof getOctokit>;
-  readonly #p: RepoFilesParams;
+  readonly #http: HttpClient;
+  readonly #repoPath: string;
 
   constructor(p: RepoFilesParams) {
-    this.#p = p;
-    this.#octokit = getOctokit(p.token, p.apiUrl ? { baseUrl: p.apiUrl } : {});
+    this.#repoPath = `/repos/${seg(p.owner)}/${seg(p.repo)}`;
+    this.#http = new HttpClient({
+      system: 'github',
+      baseUrl: p.apiUrl ?? 'https://api.github.com',
+      userAgent: USER_AGENT,
+      ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
+      ...(p.sleep ? { sleep: p.sleep } : {}),
+      auth: { headers: async () => ({ authorization: `Bearer ${p.token}` }) },
+      describeError: describeGithubError,
+    });
   }
 
   async defaultBranch(): Promise<string> {
-    const r = await this.#retry('GET', `/repos/${this.#p.owner}/${this.#p.repo}`, () => this.#octokit.rest.repos.get({ owner: this.#p.owner, repo: this.#p.repo, request: this.#request() }));
-    return r.data.default_branch;
+    const d = (await this.#get(this.#repoPath)) as { default_branch?: unknown } | undefined;
+    if (typeof d?.default_branch !== 'string') throw this.#shapeError('GET', this.#repoPath, 'no default_branch');
+    return d.default_branch;
   }
 
   async read(path: string, branch: string): Promise<{ text: string; sha: string } | undefined> {
-    try {
-      const r = await this.#retry('GET', `contents/${path}`, () =>
-        this.#octokit.rest.repos.getContent({ owner: this.#p.owner, repo: this.#p.repo, path, ref: branch, headers: { 'cache-control': 'no-cache' }, request: this.#request() }),
-      );
-      const d = r.data as { type?: string; content?: string; sha?: string; encoding?: string };
-      if (d.type !== 'file' || typeof d.content !== 'string' || typeof d.sha !== 'string') {
-        throw new HttpError({ system: 'github', method: 'GET', path: `contents/${path}`, status: 200, detail: 'not a file', retryable: false });
-      }
-      return { text: Buffer.from(d.content, 'base64').toString('utf8'), sha: d.sha };
-    } catch (e) {
-      if (e instanceof HttpError && e.status === 404) return undefined;
-      throw e;
-    }
+    const call = `${this.#contents(path)}?ref=${encodeURIComponent(branch)}`;
+    const d = (await this.#get(call, [404], { 'cache-control': 'no-cache' })) as { type?: string; content?: string; sha?: string } | undefined;
+    if (d === undefined) return undefined;
+    if (d.type !== 'file' || typeof d.content !== 'string' || typeof d.sha !== 'string') throw this.#shapeError('GET', this.#contents(path), 'not a file');
+    return { text: Buffer.from(d.content, 'base64').toString('utf8'), sha: d.sha };
   }
 
   async write(p: { path: string; branch: string; text: string; sha: string | undefined; message: string }): Promise<{ sha: string; commit: string }> {
+    const body = JSON.stringify({ message: p.message, branch: p.branch, content: Buffer.from(p.text, 'utf8').toString('base64'), ...(p.sha ? { sha: p.sha } : {}) });
     try {
-      const r = await this.#retry('PUT', `contents/${p.path}`, () =>
-        this.#octokit.rest.repos.createOrUpdateFileContents({
-          owner: this.#p.owner,
-          repo: this.#p.repo,
-          path: p.path,
-          branch: p.branch,
-          message: p.message,
-          content: Buffer.from(p.text, 'utf8').toString('base64'),
-          ...(p.sha ? { sha: p.sha } : {}),
-          request: this.#request(),
-        }),
-      );
-      return { sha: r.data.content?.sha ?? '', commit: r.data.commit.sha ?? '' };
+      const d = (await this.#http.json({ method: 'PUT', path: this.#contents(p.path), headers: GITHUB_HEADERS, body })) as { content?: { sha?: string }; commit?: { sha?: string } } | undefined;
+      return { sha: d?.content?.sha ?? '', commit: d?.commit?.sha ?? '' };
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
       if (PROTECTION.test(e.message)) {
@@ -100,34 +107,24 @@ class GithubRepoFiles implements RepoFiles {
     }
   }
 
-  /** A fresh abort signal per attempt: a request that gets no answer in time fails (and is retried). */
-  #request(): { signal: AbortSignal } {
-    return { signal: AbortSignal.timeout(effectiveTimeoutMs(this.#p.timeoutMs)) };
+  /** GET a JSON document; a status in `absent` means "not there" (undefined). */
+  async #get(path: string, absent: readonly number[] = [], headers: Record<string, string> = {}): Promise<unknown> {
+    const res = await this.#http.send({ method: 'GET', path, headers: { ...GITHUB_HEADERS, ...headers }, okStatuses: absent });
+    if (absent.includes(res.status)) return undefined;
+    try {
+      return JSON.parse(res.text);
+    } catch {
+      throw this.#shapeError('GET', path.split('?')[0] ?? path, 'response is not JSON');
+    }
   }
 
-  /** Octokit errors → HttpError; reads and sha-guarded writes are safe to repeat on 5xx/429/network. */
-  async #retry<T>(method: string, path: string, fn: () => Promise<T>): Promise<T> {
-    const sleep = this.#p.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    const policy = effectiveRetryPolicy();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        const err = e as { status?: number; message?: string; response?: { data?: { message?: string }; headers?: Record<string, string> } };
-        const status = typeof err.status === 'number' ? err.status : 0;
-        const retryable = status === 0 || RETRYABLE_STATUSES.has(status);
-        if (retryable && attempt < policy.attempts) {
-          // Honour Retry-After (429, and GitHub's secondary rate limits) when it is not absurdly long.
-          const after = parseRetryAfter(err.response?.headers?.['retry-after'], Date.now());
-          if (after === undefined || after <= policy.maxRetryAfterMs) {
-            await sleep(after ?? backoffDelay(policy, attempt));
-            continue;
-          }
-        }
-        const detail = redact(String(err.response?.data?.message ?? (status === 0 ? err.message ?? 'connection failed' : ''))).replace(/\s+/g, ' ').slice(0, 300);
-        throw new HttpError({ system: 'github', method, path, status, detail, retryable });
-      }
-    }
+  /** Each segment encoded on its own: the file path's slashes stay path separators. */
+  #contents(path: string): string {
+    return `${this.#repoPath}/contents/${path.split('/').map(seg).join('/')}`;
+  }
+
+  #shapeError(method: string, path: string, detail: string): HttpError {
+    return new HttpError({ system: 'github', method, path, status: 200, detail, retryable: false });
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HttpError, ResponseShapeError } from '../errors.js';
-import { HttpClient, seg, type HttpResponse, type Method } from '../http/client.js';
+import { HttpClient, seg, streamJsonArrays, type BodyConsumer, type HttpResponse, type Method, type StreamedJson } from '../http/client.js';
 import { redact } from '../secrets.js';
 import type { WritePacer } from '../http/pacer.js';
 import { backoffDelay, parseRetryAfter, type RetryPolicy } from '../http/retry.js';
@@ -142,7 +142,7 @@ class GraphClient implements GraphApi {
   }
 
   /** One call; a 429 is retried here (counted; paced when `write` names the write's pacer) instead of inside HttpClient. */
-  async #send(method: Method, path: string, o: { body?: unknown; headers?: Record<string, string>; write?: WritePacer } = {}): Promise<HttpResponse> {
+  async #send(method: Method, path: string, o: { body?: unknown; headers?: Record<string, string>; write?: WritePacer; stream?: BodyConsumer } = {}): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
       const ticket = o.write ? await o.write.acquire(1) : undefined;
       let res: HttpResponse;
@@ -152,7 +152,7 @@ class GraphClient implements GraphApi {
           method, path, okStatuses: [429],
           headers: { accept: 'application/json', ...o.headers },
           ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-        });
+        }, o.stream);
       } finally {
         ticket?.done();
       }
@@ -179,19 +179,36 @@ class GraphClient implements GraphApi {
     return parse(schema, body, call);
   }
 
-  /** Follows `@odata.nextLink` to the end, re-sending `headers` on every page. */
+  /**
+   * Follows `@odata.nextLink` to the end, re-sending `headers` on every page. Pages are
+   * streamed item by item (json-stream.ts): a 1000-device page is never held whole.
+   */
   async #pages<T>(first: string | { page: unknown }, item: z.ZodType<T>, call: string, headers?: Record<string, string>): Promise<T[]> {
     const out: T[] = [];
     const seen = new Set<string>();
-    let page = typeof first === 'string' ? await this.#json(PageSchema, first, call, headers) : parse(PageSchema, first.page, call);
-    for (let n = 1; ; n++) {
+    let link: string | undefined;
+    if (typeof first === 'string') {
+      link = await this.#page(first, item, call, out, headers);
+    } else {
+      const page = parse(PageSchema, first.page, call);
       for (const v of page.value) out.push(parse(item, v, call));
-      const link = page['@odata.nextLink'];
-      if (!link) return out;
+      link = page['@odata.nextLink'] ?? undefined;
+    }
+    for (let n = 1; link; n++) {
       if (seen.has(link) || n >= MAX_PAGES) throw new ResponseShapeError('graph', call, '@odata.nextLink repeats itself');
       seen.add(link);
-      page = await this.#json(PageSchema, nextLinkPath(link, this.#base), call, headers);
+      link = await this.#page(nextLinkPath(link, this.#base), item, call, out, headers);
     }
+    return out;
+  }
+
+  /** One page's items appended to `out`; returns its next link. */
+  async #page<T>(path: string, item: z.ZodType<T>, call: string, out: T[], headers?: Record<string, string>): Promise<string | undefined> {
+    const res = await this.#send('GET', path, { ...(headers ? { headers } : {}), stream: streamJsonArrays(['value'], (v) => parse(item, v, call)) });
+    const page = res.streamed as StreamedJson<T>;
+    const rest = parse(PageSchema, page.rest, call); // `value` is there, left empty
+    for (const v of page.items) out.push(v);
+    return rest['@odata.nextLink'] ?? undefined;
   }
 
   async #runBatch(requests: InnerRequest[]): Promise<Map<string, InnerResponse>> {

@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { z } from 'zod';
 import { HttpError, ResponseShapeError } from '../errors.js';
-import { HttpClient, seg } from '../http/client.js';
+import { HttpClient, seg, type StreamedJson } from '../http/client.js';
 import type { RetryPolicy } from '../http/retry.js';
 import { buildJamfProfileUpdate, parseClassicErrorPage, parseComputerGroup, parseJamfProfile, type JamfProfile } from '../mdm/jamf-profile-xml.js';
 import { USER_AGENT } from '../version.js';
@@ -60,7 +60,6 @@ export interface JamfComputer {
   readonly attribute?: readonly string[] | undefined;
 }
 
-const InventoryPage = z.looseObject({ totalCount: z.number(), results: z.array(z.unknown()) });
 
 /** Jamf asks API clients for at most 5 concurrent connections (scalability best practices). */
 export const JAMF_MAX_CONNECTIONS = 5;
@@ -247,9 +246,15 @@ class JamfClient implements JamfApi {
     // Commas stay raw (RFC 3986 allows them in a query): %2C would make a 2000-id line 18 KB.
     const time = since ? encodeURIComponent(`;general.lastContact>=${wholeSecond(since)}`) : '';
     const q = `${INVENTORY_QUERY}&page=0&page-size=${Math.max(ids.length, 1)}&filter=${encodeURIComponent('id=in=(')}${ids.join(',')})${time}`;
-    let text: string;
+    // Streamed computer by computer (json-stream.ts): a page is never held whole, and each
+    // computer is reduced to the fields the action uses as it arrives.
+    let page: StreamedJson<JamfComputer>;
     try {
-      text = (await this.#http.send({ method: 'GET', path: `${INVENTORY_PATH}?${q}`, headers: { accept: 'application/json' } })).text;
+      page = await this.#http.jsonArrays({ method: 'GET', path: `${INVENTORY_PATH}?${q}` }, ['results'], (raw) => {
+        const c = readComputer(raw, attribute);
+        if (!c) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'a result without an id');
+        return c;
+      });
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
       if (since && e.status === 400 && /rsql|filter/i.test(`${e.code ?? ''} ${e.message}`) && !/page.?size/i.test(e.message)) {
@@ -268,30 +273,23 @@ class JamfClient implements JamfApi {
       core.debug(`jamf: inventory request for ${ids.length} ids refused (HTTP ${e.status}); asking for fewer per request`);
       return ids;
     }
-    let page: z.infer<typeof InventoryPage>;
-    try {
-      const r = InventoryPage.safeParse(JSON.parse(text));
-      if (!r.success) throw new Error();
-      page = r.data;
-    } catch {
-      throw new ResponseShapeError('jamf', 'GET computers-inventory', 'no totalCount/results');
-    }
-    if (page.results.length > 0) this.#bytesPerComputer = Math.max(this.#bytesPerComputer, Math.ceil(text.length / page.results.length));
-    text = '';
+    const totalCount = page.rest['totalCount'];
+    if (typeof totalCount !== 'number' || !Array.isArray(page.rest['results'])) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'no totalCount/results');
+    const results = page.items;
+    if (results.length > 0) this.#bytesPerComputer = Math.max(this.#bytesPerComputer, Math.ceil(page.bytes / results.length));
     const seen = new Set<number>();
     const asked = new Set(ids);
-    for (const raw of page.results) {
-      const c = readComputer(raw, attribute);
-      if (!c) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'a result without an id');
+    for (const c of results) {
       // A computer we did not filter for means the filter was ignored: re-asking could loop forever.
       if (!asked.has(Number(c.id))) throw new ResponseShapeError('jamf', 'GET computers-inventory', `computer ${Number(c.id) || '(bad id)'} was not in the id filter`);
       seen.add(Number(c.id));
-      onComputer(c);
     }
+    // Only a page read whole and checked reaches the caller.
+    for (const c of results) onComputer(c);
     // Jamf may cap page-size below what we asked without saying so: then totalCount exceeds
     // the page; ask again for the ids it left out (an empty page ends it: no loop on a lie).
-    if (page.results.length === 0 || page.totalCount <= page.results.length) return [];
-    this.#pageSize = Math.min(this.#pageSize, page.results.length);
+    if (results.length === 0 || totalCount <= results.length) return [];
+    this.#pageSize = Math.min(this.#pageSize, results.length);
     return ids.filter((id) => !seen.has(id));
   }
 

@@ -43,12 +43,24 @@ const KeyRowSchema = z.looseObject({
 });
 const CreatedSchema = z.looseObject({ key_id: z.string().min(1), name: z.string().nullish(), api_key: z.string().min(8), prefix: z.string().nullish(), created_at: z.string().nullish(), expires_at: z.string().nullish() });
 const AuthorizeSchema = z.looseObject({ valid: z.boolean(), permission_allowed: z.boolean(), scope_allowed: z.boolean(), expired: z.boolean().nullish(), scope_level: z.string().nullish(), scope_target_id: z.string().nullish(), validated_at: z.string().nullish() });
-const EndpointSchema = z.looseObject({ endpoint_id: z.string(), hostname: z.string().nullish(), fleet_id: z.string().nullish(), os: z.string().nullish(), status: z.string().nullish(), managed_runtime_key_id: z.string().nullish(), last_seen: z.string().nullish() });
 
 export type Fleet = z.infer<typeof FleetSchema>;
 export type ApiKeyRow = z.infer<typeof KeyRowSchema>;
 export type AuthorizeRaw = z.infer<typeof AuthorizeSchema>;
-export type ThothEndpoint = z.infer<typeof EndpointSchema>;
+/**
+ * One endpoint of `GET endpoints`, reduced as it arrives to the fields the action uses: a
+ * listing can hold 50,000 rows and is read on every validation poll.
+ */
+export interface ThothEndpoint {
+  readonly endpointId: string;
+  /** `hostname`, or the endpoint id when the control plane has none. */
+  readonly hostname: string;
+  readonly fleetId?: string;
+  /** `managed_runtime_key_id` */
+  readonly keyId?: string;
+  /** `last_seen` (last heartbeat); absent when missing or not a date. */
+  readonly lastSeen?: Date;
+}
 
 export interface CreateKeyParams {
   readonly scopeLevel: 'fleet' | 'endpoint';
@@ -100,6 +112,9 @@ function describeError(_status: number, text: string): { code?: string; message:
 class ThothClient implements ThothApi {
   readonly #http: HttpClient;
   readonly #t: string;
+  readonly #interned = new Interner();
+  /** The last listing's rows by endpoint id (see readEndpoint). */
+  readonly #previousRows = new Map<string, ThothEndpoint>();
 
   constructor(p: ThothClientParams) {
     this.#t = `/${seg(p.tenant)}/thoth`;
@@ -180,13 +195,61 @@ class ThothClient implements ThothApi {
   }
 
   async listEndpoints(fleetId: string): Promise<ThothEndpoint[]> {
-    const body = await this.#http.json({ method: 'GET', path: `${this.#t}/endpoints?fleet_id=${seg(fleetId)}` });
-    return parse(z.looseObject({ data: z.array(EndpointSchema) }), body, 'GET endpoints').data;
+    // Unpaged and unfiltered (the API offers neither): streamed row by row, see json-stream.ts.
+    let row = 0;
+    const r = await this.#http.jsonArrays({ method: 'GET', path: `${this.#t}/endpoints?fleet_id=${seg(fleetId)}` }, ['data'], (raw) => readEndpoint(raw, row++, this.#interned, this.#previousRows));
+    if (!Array.isArray(r.rest['data'])) throw new ResponseShapeError('thoth', 'GET endpoints', 'missing or malformed field(s): data');
+    return r.items;
   }
 
   async close(): Promise<void> {
     await this.#http.close();
   }
+}
+
+const optionalText = (v: unknown, field: string, row: number): string | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new ResponseShapeError('thoth', 'GET endpoints', `missing or malformed field(s): data.${row}.${field}`);
+  return v;
+};
+
+/**
+ * One copy of each key id and fleet id: 50,000 rows name a handful of keys, and keeping each
+ * row's own copy would keep 50,000 strings alive per poll.
+ */
+class Interner {
+  readonly #seen = new Map<string, string>();
+  get(v: string | undefined): string | undefined {
+    if (v === undefined) return undefined;
+    const known = this.#seen.get(v);
+    if (known !== undefined) return known;
+    if (this.#seen.size < 10_000) this.#seen.set(v, v);
+    return v;
+  }
+}
+
+/**
+ * The fields of one listing row the action uses; a shape error names the field, never a value.
+ * A row unchanged since the previous listing is answered with the previous object: between
+ * two polls most endpoints did not check in, and keeping 50,000 fresh copies alive through
+ * every poll is most of what a poll costs in memory.
+ */
+function readEndpoint(raw: unknown, row: number, interned: Interner, previous: Map<string, ThothEndpoint>): ThothEndpoint {
+  const r = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+  const endpointId = r?.['endpoint_id'];
+  if (!r || typeof endpointId !== 'string') throw new ResponseShapeError('thoth', 'GET endpoints', `missing or malformed field(s): data.${row}.endpoint_id`);
+  const hostname = optionalText(r['hostname'], 'hostname', row) ?? endpointId;
+  const fleetId = interned.get(optionalText(r['fleet_id'], 'fleet_id', row));
+  const keyId = interned.get(optionalText(r['managed_runtime_key_id'], 'managed_runtime_key_id', row)) || undefined;
+  const seenMs = Date.parse(optionalText(r['last_seen'], 'last_seen', row) ?? '');
+  const before = previous.get(endpointId);
+  if (before && before.hostname === hostname && before.fleetId === fleetId && before.keyId === keyId && (before.lastSeen === undefined ? Number.isNaN(seenMs) : before.lastSeen.getTime() === seenMs)) return before;
+  const e: { -readonly [K in keyof ThothEndpoint]: ThothEndpoint[K] } = { endpointId, hostname };
+  if (fleetId !== undefined) e.fleetId = fleetId;
+  if (keyId !== undefined) e.keyId = keyId;
+  if (!Number.isNaN(seenMs)) e.lastSeen = new Date(seenMs);
+  previous.set(endpointId, e);
+  return e;
 }
 
 function safeJson(text: string): unknown {

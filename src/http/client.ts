@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { HttpError, type SystemName } from '../errors.js';
 import { redact } from '../secrets.js';
+import { JsonArraySplitter, JsonStreamError } from './json-stream.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -21,7 +22,21 @@ export interface HttpRequest {
 export interface HttpResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** The body; empty when a 2xx body was consumed by `stream` instead. */
   readonly text: string;
+  /** What `stream` returned for a 2xx answer. */
+  readonly streamed?: unknown;
+}
+
+/** Consumes a 2xx body as it arrives (called afresh per attempt: a retried request starts over). */
+export type BodyConsumer = (body: AsyncIterable<Buffer>) => Promise<unknown>;
+
+/** A JSON object whose big arrays were streamed: the elements as `each` made them, the rest of the object. */
+export interface StreamedJson<T> {
+  readonly items: T[];
+  readonly rest: Record<string, unknown>;
+  /** Size of the body in bytes. */
+  readonly bytes: number;
 }
 
 /** Supplies auth headers; `invalidate` is called once on a 401 so an expired token is re-minted. */
@@ -50,6 +65,33 @@ export interface HttpClientOptions {
 
 /** The body grew past maxResponseBytes: a hostile or broken server; refused, not retried. */
 class ResponseTooLarge extends Error {}
+
+/** The caller refused a streamed element: its error is final, not a network failure to retry. */
+class ElementRefused {
+  constructor(readonly error: unknown) {}
+}
+
+/** A BodyConsumer for `HttpClient.send` that yields a {@link StreamedJson} (see `jsonArrays`). */
+export function streamJsonArrays<T>(arrays: readonly string[], each: (element: unknown, array: string) => T): BodyConsumer {
+  return async (body) => {
+    const items: T[] = [];
+    const splitter = new JsonArraySplitter(arrays, (el, array) => {
+      try {
+        items.push(each(el, array));
+      } catch (e) {
+        throw new ElementRefused(e);
+      }
+    });
+    const decoder = new TextDecoder('utf-8');
+    let bytes = 0;
+    for await (const chunk of body) {
+      bytes += chunk.length;
+      splitter.write(decoder.decode(chunk, { stream: true }));
+    }
+    splitter.write(decoder.decode());
+    return { items, rest: splitter.end(), bytes } satisfies StreamedJson<T>;
+  };
+}
 
 const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -127,7 +169,7 @@ export class HttpClient {
     });
   }
 
-  async send(req: HttpRequest): Promise<HttpResponse> {
+  async send(req: HttpRequest, stream?: BodyConsumer): Promise<HttpResponse> {
     const policy = effectiveRetryPolicy(this.#opts.retry ?? DEFAULT_RETRY);
     const sleep = this.#opts.sleep ?? sleepReal;
     const attempts = req.retry === false ? 1 : policy.attempts;
@@ -135,10 +177,11 @@ export class HttpClient {
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
-        res = await this.#once(req);
+        res = await this.#once(req, stream);
       } catch (e) {
         // An answer we refused (oversized) is final: asking again would only fetch it again.
         if (e instanceof HttpError) throw e;
+        if (e instanceof ElementRefused) throw e.error;
         const err = this.#transportError(req, e);
         if (attempt >= attempts) throw err;
         core.debug(`${this.system}: ${req.method} ${this.#logPath(req)} network error, retry ${attempt}/${attempts - 1}`);
@@ -178,11 +221,21 @@ export class HttpClient {
     }
   }
 
+  /**
+   * Send and read a JSON object whose arrays named in `arrays` can be large (listings): each
+   * element is parsed as it arrives and handed to `each`, which keeps only what the caller
+   * needs (see json-stream.ts). An element `each` throws on fails the call, unretried.
+   */
+  async jsonArrays<T>(req: HttpRequest, arrays: readonly string[], each: (element: unknown, array: string) => T): Promise<StreamedJson<T>> {
+    const res = await this.send({ ...req, headers: { accept: 'application/json', ...req.headers } }, streamJsonArrays(arrays, each));
+    return res.streamed as StreamedJson<T>;
+  }
+
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
 
-  async #once(req: HttpRequest): Promise<HttpResponse> {
+  async #once(req: HttpRequest, stream: BodyConsumer | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = {
       'user-agent': this.#opts.userAgent,
       ...(this.#opts.auth ? await this.#opts.auth.headers() : {}),
@@ -207,16 +260,26 @@ export class HttpClient {
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
     this.#keepCookies(res.headers['set-cookie']);
-    const text = await this.#readBody(res.body).catch((e: unknown) => {
-      if (!(e instanceof ResponseTooLarge)) throw e;
-      throw new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: res.statusCode, detail: e.message, retryable: false });
-    });
-    return { status: res.statusCode, headers: flat, text };
+    const refused = (e: unknown): never => {
+      // A body we refused (too large, not the JSON expected) is final: asking again would fetch it again.
+      const detail = e instanceof ResponseTooLarge ? e.message : e instanceof JsonStreamError ? `response is not the JSON expected (${e.message})` : undefined;
+      if (detail === undefined) throw e;
+      throw new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: res.statusCode, detail, retryable: false });
+    };
+    if (stream && res.statusCode >= 200 && res.statusCode < 300) {
+      const streamed = await stream(this.#limited(res.body)).catch(refused);
+      return { status: res.statusCode, headers: flat, text: '', streamed };
+    }
+    const chunks: Buffer[] = [];
+    await (async () => {
+      for await (const chunk of this.#limited(res.body)) chunks.push(chunk);
+    })().catch(refused);
+    return { status: res.statusCode, headers: flat, text: Buffer.concat(chunks).toString('utf8') };
   }
 
-  async #readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
+  /** The body's chunks, refused past maxResponseBytes (a hostile or broken server). */
+  async *#limited(body: Dispatcher.ResponseData['body']): AsyncIterable<Buffer> {
     const max = this.#opts.maxResponseBytes ?? 32 * 1024 * 1024;
-    const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body) {
       size += (chunk as Buffer).length;
@@ -224,9 +287,8 @@ export class HttpClient {
         body.destroy();
         throw new ResponseTooLarge(`response larger than ${max} bytes refused`);
       }
-      chunks.push(chunk as Buffer);
+      yield chunk as Buffer;
     }
-    return Buffer.concat(chunks).toString('utf8');
   }
 
   #keepCookies(setCookie: string | string[] | undefined): void {

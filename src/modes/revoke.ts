@@ -61,7 +61,7 @@ async function readTenants(intents: readonly Intent[], adapters: Map<Intent, Ada
     const keys = keysByTenant.get(tenantKey)!;
     const endpointScoped = keys.some((k) => keyIds.includes(k.key_id) && k.scope_level === 'endpoint');
     const endpointFleet = new Map<string, string>();
-    if (endpointScoped) for (const e of await thoth.listEndpoints(intent.fleet.id)) endpointFleet.set(e.endpoint_id, e.fleet_id ?? intent.fleet.id);
+    if (endpointScoped) for (const e of await thoth.listEndpoints(intent.fleet.id)) endpointFleet.set(e.endpointId, e.fleetId ?? intent.fleet.id);
     views.set(intent, { keys, endpointFleet });
   }
   return views;

@@ -213,7 +213,7 @@ async function pollRevocation(d: RotationDeps, revoked: Set<string>, devices: Pa
     const check = checkRevocation({
       revoked,
       keys,
-      endpoints: endpoints.map((e) => ({ endpointId: e.endpoint_id, hostname: e.hostname ?? e.endpoint_id, ...(e.managed_runtime_key_id ? { keyId: e.managed_runtime_key_id } : {}), ...(e.last_seen ? { lastSeen: new Date(e.last_seen) } : {}) })),
+      endpoints,
       devices: obs,
       refreshSentAt,
       activeWithinMs,

@@ -34,12 +34,7 @@ export class Observer {
     for (const obs of fresh) this.#latest.set(obs.mdmId, obs);
     const v = this.#d.intent.validation;
     return decideValidation({
-      thoth: endpoints.map((e) => ({
-        endpointId: e.endpoint_id,
-        hostname: e.hostname ?? e.endpoint_id,
-        ...(e.managed_runtime_key_id ? { keyId: e.managed_runtime_key_id } : {}),
-        ...(e.last_seen ? { lastSeen: new Date(e.last_seen) } : {}),
-      })),
+      thoth: endpoints,
       mdm: [...this.#latest.values()],
       newKeyId: this.#newKeyId,
       ...(this.#oldKeyId ? { oldKeyId: this.#oldKeyId } : {}),

@@ -227,3 +227,83 @@ describe('test-only knobs (read in one place: src/http/client.ts)', () => {
     }
   });
 });
+
+describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
+  const ONE_TRY = { attempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 };
+
+  it('hands over each element as its bytes arrive, in slow uneven chunks, and returns the rest', async () => {
+    const body = JSON.stringify({ total: 3, data: [{ id: 'a', note: 'é,]}' }, { id: 'b' }, { id: 'c' }] });
+    const bytes = Buffer.from(body);
+    const s = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Split inside the two-byte é and inside strings: the decoder and splitter must carry both.
+      const cuts = [3, 17, bytes.indexOf(0xa9), bytes.length];
+      let at = 0;
+      const next = (): void => {
+        const to = cuts.shift();
+        if (to === undefined) return void res.end();
+        res.write(bytes.subarray(at, to));
+        at = to;
+        setTimeout(next, 5);
+      };
+      next();
+    });
+    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: ONE_TRY });
+    const r = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => (el as { id: string }).id);
+    expect(r).toEqual({ items: ['a', 'b', 'c'], rest: { total: 3, data: [] }, bytes: bytes.length });
+    await c.close();
+  });
+
+  it('a retried listing starts over: elements of a cut-off attempt are not kept', async () => {
+    let calls = 0;
+    const s = await serve((_req, res) => {
+      calls++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (calls === 1) {
+        res.write('{"data":[{"id":"a"},{"id":"b"},');
+        setTimeout(() => res.destroy(), 10); // the connection drops mid-body
+        return;
+      }
+      res.end('{"data":[{"id":"a"},{"id":"b"},{"id":"c"}]}');
+    });
+    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
+    const r = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => (el as { id: string }).id);
+    expect(calls).toBe(2);
+    expect(r.items).toEqual(['a', 'b', 'c']);
+    await c.close();
+  });
+
+  it('an element the caller refuses fails the call at once, unretried, with the caller’s error', async () => {
+    const s = await serve((_req, res) => res.end('{"data":[{"id":"a"},{"nope":1}]}'));
+    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
+    await expect(
+      c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => {
+        if (!(el as { id?: string }).id) throw new TypeError('row without id');
+        return 1;
+      }),
+    ).rejects.toThrow(/^row without id$/);
+    expect(s.hits).toHaveLength(1);
+    await c.close();
+  });
+
+  it('a body that is not the JSON object expected is a final error that never quotes it', async () => {
+    const s = await serve((_req, res) => res.end('<html>sign in, secret-token-123</html>'));
+    const c = new HttpClient({ system: 'jamf', baseUrl: s.url, userAgent: 't', retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
+    const e = await c.jsonArrays({ method: 'GET', path: '/x' }, ['results'], (el) => el).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(HttpError);
+    expect((e as HttpError).message).toMatch(/not the JSON expected/);
+    expect((e as HttpError).message).not.toMatch(/secret-token|sign in/);
+    expect(s.hits).toHaveLength(1);
+    await c.close();
+  });
+
+  it('error statuses are read whole as before (their text feeds the error message)', async () => {
+    const s = await serve((_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end('{"error":"forbidden","message":"scope missing"}');
+    });
+    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: ONE_TRY, describeError: (_st, text) => ({ message: (JSON.parse(text) as { message: string }).message }) });
+    await expect(c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => el)).rejects.toThrow(/403.*scope missing|scope missing.*403/);
+    await c.close();
+  });
+});

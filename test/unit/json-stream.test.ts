@@ -1,0 +1,90 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { JsonArraySplitter, JsonStreamError } from '../../src/http/json-stream.js';
+
+/** Feeds `text` in the given chunk sizes; returns the streamed elements per array and the rest. */
+function split(text: string, arrays: string[], sizes: number[] = [text.length || 1]): { elements: Record<string, unknown[]>; rest: Record<string, unknown> } {
+  const elements: Record<string, unknown[]> = {};
+  const s = new JsonArraySplitter(arrays, (v, a) => (elements[a] ??= []).push(v));
+  let at = 0;
+  for (let k = 0; at < text.length; k++) {
+    const n = Math.max(1, sizes[k % sizes.length]!);
+    s.write(text.slice(at, at + n));
+    at += n;
+  }
+  return { elements, rest: s.end() };
+}
+
+describe('JsonArraySplitter', () => {
+  it('streams the named arrays element by element and returns the rest with them empty', () => {
+    const text = '{"totalCount": 3, "results": [{"id":"1","general":{"name":"a,b]}"}}, 2, "x\\"]", [1,[2]], null], "other": [1, 2]}';
+    const { elements, rest } = split(text, ['results'], [1]);
+    expect(elements['results']).toEqual([{ id: '1', general: { name: 'a,b]}' } }, 2, 'x"]', [1, [2]], null]);
+    expect(rest).toEqual({ totalCount: 3, results: [], other: [1, 2] });
+  });
+
+  it('finds a key written with escapes and leaves nested arrays of the same name alone', () => {
+    const { elements, rest } = split('{"meta":{"data":[9]},"d\\u0061ta":[1,2]}', ['data'], [3, 1, 5]);
+    expect(elements['data']).toEqual([1, 2]);
+    expect(rest).toEqual({ meta: { data: [9] }, data: [] });
+  });
+
+  it('accepts an empty array and an object without the array', () => {
+    expect(split('{"data":[ ]}', ['data'])).toEqual({ elements: {}, rest: { data: [] } });
+    expect(split('{"error":"nope"}', ['data'])).toEqual({ elements: {}, rest: { error: 'nope' } });
+  });
+
+  it.each([
+    ['a trailing comma', '{"data":[1,]}'],
+    ['a leading comma', '{"data":[,1]}'],
+    ['a hole', '{"data":[1,,2]}'],
+    ['a bad element', '{"data":[1 2]}'],
+    ['an unterminated body', '{"data":[1,2'],
+    ['an unterminated string', '{"data":["abc'],
+    ['a top-level array', '[1,2]'],
+    ['mismatched brackets', '{"data":[1}]}'],
+    ['an HTML sign-in page', '<html><body>Sign in</body></html>'],
+    ['a broken skeleton', '{"data":[1] "x":2}'],
+    ['an empty body', ''],
+  ])('refuses %s', (_name, text) => {
+    expect(() => split(text, ['data'], [2])).toThrow(JsonStreamError);
+  });
+
+  it('agrees with JSON.parse on any object, whitespace and chunking (property)', () => {
+    const row = fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 });
+    fc.assert(
+      fc.property(
+        fc.array(row, { maxLength: 6 }),
+        fc.dictionary(fc.string({ maxLength: 6 }).filter((k) => k !== 'data'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+        fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        (rows, others, sizes, pretty) => {
+          const doc = { ...others, data: rows };
+          const text = JSON.stringify(doc, null, pretty ? 2 : undefined);
+          const { elements, rest } = split(text, ['data'], sizes);
+          expect(elements['data'] ?? []).toEqual(JSON.parse(JSON.stringify(rows)));
+          expect(rest).toEqual(JSON.parse(JSON.stringify({ ...others, data: [] })));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('never accepts what JSON.parse rejects (property: truncated and corrupted bodies)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }), fc.nat(), fc.integer({ min: 1, max: 9 }), (rows, cut, size) => {
+        const full = JSON.stringify({ data: rows, n: 1 });
+        const text = full.slice(0, cut % (full.length + 1));
+        let parsedOk = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          parsedOk = false;
+        }
+        if (parsedOk) return;
+        expect(() => split(text, ['data'], [size])).toThrow();
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
