@@ -16,10 +16,11 @@ export interface JamfApi {
   groupMembers(groupId: number): Promise<number[]>;
   /**
    * Inventory (GENERAL + EXTENSION_ATTRIBUTES) of exactly these computer ids, streamed: each
-   * computer is handed to `onComputer` as its page arrives and nothing is kept here, so a
-   * 50,000-computer read never holds more than a few pages.
+   * computer is turned into the caller's item by `toItem` as it arrives, so a 50,000-computer
+   * read never holds a page, nor one computer longer than it takes to convert it. Items of a
+   * page count only once the page has been read whole and checked.
    */
-  inventory(ids: readonly number[], attribute: string | undefined, onComputer: (c: JamfComputer) => void, opts?: InventoryOptions): Promise<void>;
+  inventory<T>(ids: readonly number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, opts?: InventoryOptions): Promise<T[]>;
   /** Returns the management ids Jamf could not queue. */
   blankPush(managementIds: readonly string[]): Promise<string[]>;
   close(): Promise<void>;
@@ -187,7 +188,8 @@ class JamfClient implements JamfApi {
    * three learnt down at run time when Jamf refuses or cuts short. Ids are taken from a
    * shared cursor when a request starts, so what is learnt applies to the next request.
    */
-  async inventory(ids: readonly number[], attribute: string | undefined, onComputer: (c: JamfComputer) => void, opts: InventoryOptions = {}): Promise<void> {
+  async inventory<T>(ids: readonly number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, opts: InventoryOptions = {}): Promise<T[]> {
+    const out: T[] = [];
     const since = opts.contactedSince && !Number.isNaN(opts.contactedSince.getTime()) ? opts.contactedSince : undefined;
     const queue: number[][] = [];
     let next = 0;
@@ -209,7 +211,7 @@ class JamfClient implements JamfApi {
     const worker = async (): Promise<void> => {
       try {
         for (let chunk = take(); chunk; chunk = take()) {
-          const rest = await this.#inventoryPage(chunk, attribute, onComputer, this.#timeFilter ? since : undefined);
+          const rest = await this.#inventoryPage(chunk, attribute, toItem, out, this.#timeFilter ? since : undefined);
           if (rest.length > 0) queue.push(rest);
         }
       } catch (e) {
@@ -218,6 +220,7 @@ class JamfClient implements JamfApi {
       }
     };
     await Promise.all(Array.from({ length: Math.min(JAMF_MAX_CONNECTIONS, Math.max(1, Math.ceil(ids.length / 100))) }, worker));
+    return out;
   }
 
   /** The longest run of ids from `from` that one request may carry now (room kept for a time filter). */
@@ -242,18 +245,22 @@ class JamfClient implements JamfApi {
    * One request for `ids`; returns the ids still to read: those a page cut short left out, or
    * all of them when Jamf refused the request as too long or too large (the limit learnt).
    */
-  async #inventoryPage(ids: number[], attribute: string | undefined, onComputer: (c: JamfComputer) => void, since: Date | undefined): Promise<number[]> {
+  async #inventoryPage<T>(ids: number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, out: T[], since: Date | undefined): Promise<number[]> {
     // Commas stay raw (RFC 3986 allows them in a query): %2C would make a 2000-id line 18 KB.
     const time = since ? encodeURIComponent(`;general.lastContact>=${wholeSecond(since)}`) : '';
     const q = `${INVENTORY_QUERY}&page=0&page-size=${Math.max(ids.length, 1)}&filter=${encodeURIComponent('id=in=(')}${ids.join(',')})${time}`;
     // Streamed computer by computer (json-stream.ts): a page is never held whole, and each
     // computer is reduced to the fields the action uses as it arrives.
-    let page: StreamedJson<JamfComputer>;
+    const asked = new Set(ids);
+    let page: StreamedJson<readonly [number, T]>;
     try {
       page = await this.#http.jsonArrays({ method: 'GET', path: `${INVENTORY_PATH}?${q}` }, ['results'], (raw) => {
         const c = readComputer(raw, attribute);
         if (!c) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'a result without an id');
-        return c;
+        // A computer we did not filter for means the filter was ignored: re-asking could loop forever.
+        const id = Number(c.id);
+        if (!asked.has(id)) throw new ResponseShapeError('jamf', 'GET computers-inventory', `computer ${id || '(bad id)'} was not in the id filter`);
+        return [id, toItem(c)] as const;
       });
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
@@ -278,14 +285,11 @@ class JamfClient implements JamfApi {
     const results = page.items;
     if (results.length > 0) this.#bytesPerComputer = Math.max(this.#bytesPerComputer, Math.ceil(page.bytes / results.length));
     const seen = new Set<number>();
-    const asked = new Set(ids);
-    for (const c of results) {
-      // A computer we did not filter for means the filter was ignored: re-asking could loop forever.
-      if (!asked.has(Number(c.id))) throw new ResponseShapeError('jamf', 'GET computers-inventory', `computer ${Number(c.id) || '(bad id)'} was not in the id filter`);
-      seen.add(Number(c.id));
-    }
     // Only a page read whole and checked reaches the caller.
-    for (const c of results) onComputer(c);
+    for (const [id, item] of results) {
+      seen.add(id);
+      out.push(item);
+    }
     // Jamf may cap page-size below what we asked without saying so: then totalCount exceeds
     // the page; ask again for the ids it left out (an empty page ends it: no loop on a lie).
     if (results.length === 0 || totalCount <= results.length) return [];

@@ -61,9 +61,7 @@ export class JamfProvider implements MdmProvider {
 
   async members(): Promise<MdmDevice[]> {
     const ids = await this.#api.groupMembers(this.#target.groupId);
-    const out: MdmDevice[] = [];
-    await this.#api.inventory(ids, this.#target.healthAttribute, (c) => out.push(this.#toDevice(c)));
-    return out;
+    return this.#api.inventory(ids, this.#target.healthAttribute, (c) => this.#toDevice(c));
   }
 
   async refresh(devices: readonly MdmDevice[]): Promise<string[]> {
@@ -83,10 +81,8 @@ export class JamfProvider implements MdmProvider {
    */
   async observe(devices: readonly MdmDevice[]): Promise<MdmDeviceObs[]> {
     if (devices.length === 0) return [];
-    const out: MdmDeviceObs[] = [];
     const since = this.#refreshedAt ? { contactedSince: this.#refreshedAt } : {};
-    await this.#api.inventory(devices.map((d) => Number(d.mdmId)), this.#target.healthAttribute, (c) => out.push(this.#toDevice(c)), since);
-    return out;
+    return this.#api.inventory(devices.map((d) => Number(d.mdmId)), this.#target.healthAttribute, (c) => this.#toDevice(c), since);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { ValidationSummary } from '../evidence/record.js';
 import type { MdmDevice } from '../mdm/provider.js';
 import type { RotationDeps } from './context.js';
-import { decideValidation, type MdmDeviceObs, type Verdict } from './verdict.js';
+import { decideValidation, HostJoin, type MdmDeviceObs, type Verdict } from './verdict.js';
 
 /**
  * One validation observation: the fleet's endpoints from the control plane, and
@@ -15,6 +15,8 @@ export class Observer {
   readonly #newKeyId: string;
   readonly #oldKeyId: string | undefined;
   readonly #latest = new Map<string, MdmDeviceObs>();
+  /** The group's side of the host-name join, built once: device names do not change between polls. */
+  readonly #join: HostJoin;
   /** MDM device reads made, for the benchmark and the summary. */
   reads = 0;
 
@@ -25,6 +27,7 @@ export class Observer {
     this.#newKeyId = newKeyId;
     this.#oldKeyId = oldKeyId;
     for (const dev of devices) this.#latest.set(dev.mdmId, dev);
+    this.#join = new HostJoin(devices);
   }
 
   async observe(): Promise<Verdict> {
@@ -35,7 +38,9 @@ export class Observer {
     const v = this.#d.intent.validation;
     return decideValidation({
       thoth: endpoints,
-      mdm: [...this.#latest.values()],
+      // In the devices' order, with each device's latest observation: what #join was built from.
+      mdm: this.#devices.map((dev) => this.#latest.get(dev.mdmId)!),
+      join: this.#join,
       newKeyId: this.#newKeyId,
       ...(this.#oldKeyId ? { oldKeyId: this.#oldKeyId } : {}),
       refreshSentAt: this.#refreshSentAt,

@@ -116,6 +116,61 @@ export interface VerdictInput {
   minHealthy: number;
   /** default 50 */
   stragglerLimit?: number;
+  /**
+   * The MDM side of the host-name join, from an earlier verdict over the same devices: a
+   * poller passes it back so that 50,000 names are not re-keyed and re-counted every poll.
+   * Ignored (rebuilt) unless it was built from exactly these device names, in this order.
+   */
+  join?: HostJoin;
+}
+
+/**
+ * The MDM side of the host-name join: each device's join key and which keys one device alone
+ * holds. It depends only on the device names, which do not change while a group is polled.
+ */
+export class HostJoin {
+  readonly names: readonly string[];
+  readonly keys: readonly string[];
+  /** Key → the index of the only device with that key; shared keys map to -1. */
+  readonly #byKey = new Map<string, number>();
+  /** How many devices share each shared key (few). */
+  readonly #shared = new Map<string, number>();
+
+  constructor(devices: readonly { name: string }[]) {
+    this.names = devices.map((d) => d.name);
+    this.keys = this.names.map(hostKey);
+    for (let i = 0; i < this.keys.length; i++) {
+      const k = this.keys[i]!;
+      if (!this.#byKey.has(k)) {
+        this.#byKey.set(k, i);
+      } else {
+        this.#byKey.set(k, -1);
+        this.#shared.set(k, (this.#shared.get(k) ?? 1) + 1);
+      }
+    }
+  }
+
+  /** The device a Thoth endpoint with this key joins: a name one device alone holds (never the empty name). */
+  deviceFor(key: string): number | undefined {
+    const i = this.#byKey.get(key);
+    return i === undefined || i < 0 || key === '' ? undefined : i;
+  }
+
+  /** Several devices share the name: an endpoint with it is accounted for, not drift. */
+  nameHeldBySeveral(key: string): boolean {
+    return this.#byKey.get(key) === -1;
+  }
+
+  devicesNamed(key: string): number {
+    const i = this.#byKey.get(key);
+    return i === undefined ? 0 : i < 0 ? this.#shared.get(key)! : 1;
+  }
+
+  matches(devices: readonly { name: string }[]): boolean {
+    if (devices.length !== this.names.length) return false;
+    for (let i = 0; i < devices.length; i++) if (devices[i]!.name !== this.names[i]) return false;
+    return true;
+  }
 }
 
 export interface Straggler {
@@ -178,15 +233,47 @@ const valid = (d: Date | undefined): number | undefined => {
   return t === undefined || Number.isNaN(t) ? undefined : t;
 };
 
-/** Sorts by name (case-insensitive first, then exact, then id), lower-casing each name once. */
-function sortByName<T extends { id: string; name: string }>(items: T[]): T[] {
-  const keyed = items.map((item) => ({ item, lower: item.name.toLowerCase() }));
-  keyed.sort((a, b) => {
-    if (a.lower !== b.lower) return a.lower < b.lower ? -1 : 1;
-    if (a.item.name !== b.item.name) return a.item.name < b.item.name ? -1 : 1;
-    return a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0;
-  });
-  return keyed.map((k) => k.item);
+/** Name order: case-insensitive first, then exact, then id. */
+function byName(a: { id: string; name: string; lower: string }, b: { id: string; name: string; lower: string }): number {
+  if (a.lower !== b.lower) return a.lower < b.lower ? -1 : 1;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * The first `limit` items in name order, and how many were offered. Only those are kept: early
+ * polls of a 50,000-device group have 50,000 stragglers, and sorting them all to show 50 would
+ * cost a copy and a sort of the whole group on every poll.
+ */
+class FirstByName<T extends { id: string; name: string }> {
+  readonly #limit: number;
+  readonly #kept: (T & { lower: string })[] = [];
+  offered = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  offer(id: string, name: string, make: () => T): void {
+    this.offered++;
+    if (this.#limit === 0) return;
+    const probe = { id, name, lower: name.toLowerCase() };
+    const kept = this.#kept;
+    if (kept.length === this.#limit && byName(probe, kept[kept.length - 1]!) >= 0) return;
+    let lo = 0;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byName(kept[mid]!, probe) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    kept.splice(lo, 0, { ...make(), lower: probe.lower });
+    if (kept.length > this.#limit) kept.pop();
+  }
+
+  items(): T[] {
+    return this.#kept.map(({ lower: _lower, ...item }) => item as unknown as T);
+  }
 }
 
 /** Collects drift warnings: the first DRIFT_LIMIT verbatim, the rest counted by kind. */
@@ -222,56 +309,70 @@ export function decideValidation(input: VerdictInput): Verdict {
   const activeSince = refreshAt - input.activeWithinMs;
   const drift = new DriftLog();
 
-  // Thoth side: hostname → endpoint. Duplicates (re-registered machines) resolve to the
-  // most recently seen one, which is the one the machine is using now. One Map, and arrays
-  // only for the rare duplicated name: this runs on every poll over 50,000 endpoints.
-  const thothPick = new Map<string, ThothEndpointObs>();
-  let duplicated: Map<string, ThothEndpointObs[]> | undefined;
-  // Indexed loops: an iterator's result objects are 100,000 allocations per poll here.
+  const join = input.join?.matches(input.mdm) ? input.join : new HostJoin(input.mdm);
+
+  // Thoth side, joined straight onto the devices. Duplicates (re-registered machines) resolve
+  // to the most recently seen one, which is the one the machine is using now. Endpoints whose
+  // name no single device holds are kept apart (few): they are drift, or belong to a name
+  // several devices share (then those devices are judged on MDM data alone).
+  const joined: (ThothEndpointObs | undefined)[] = new Array(input.mdm.length);
+  const duplicated = new Map<string, ThothEndpointObs[]>();
+  const unjoined = new Map<string, ThothEndpointObs[]>();
   for (let i = 0; i < input.thoth.length; i++) {
     const ep = input.thoth[i]!;
     const k = hostKey(ep.hostname);
-    const first = thothPick.get(k);
-    if (first === undefined) {
-      thothPick.set(k, ep);
+    const device = join.deviceFor(k);
+    if (device === undefined) {
+      const list = unjoined.get(k);
+      if (list) list.push(ep);
+      else unjoined.set(k, [ep]);
       continue;
     }
-    duplicated ??= new Map();
+    const first = joined[device];
+    if (first === undefined) {
+      joined[device] = ep;
+      continue;
+    }
     const list = duplicated.get(k);
     if (list) list.push(ep);
     else duplicated.set(k, [first, ep]);
   }
-  duplicated?.forEach((list, k) => {
+  const mostRecent = (list: readonly ThothEndpointObs[]): ThothEndpointObs => {
     let best = list[0]!;
     for (const ep of list) if ((valid(ep.lastSeen) ?? -Infinity) > (valid(best.lastSeen) ?? -Infinity)) best = ep;
-    thothPick.set(k, best);
-    drift.add(
-      'duplicate Thoth hostname',
-      () => `${list.length} Thoth endpoints share hostname ${q(best.hostname)} (${list
-        .slice(0, 5)
-        .map((e) => q(e.endpointId))
-        .join(', ')}${list.length > 5 ? ', …' : ''}): using the most recently seen, ${q(best.endpointId)}`,
-    );
+    if (list.length > 1) {
+      drift.add(
+        'duplicate Thoth hostname',
+        () => `${list.length} Thoth endpoints share hostname ${q(best.hostname)} (${list
+          .slice(0, 5)
+          .map((e) => q(e.endpointId))
+          .join(', ')}${list.length > 5 ? ', …' : ''}): using the most recently seen, ${q(best.endpointId)}`,
+      );
+    }
+    return best;
+  };
+  duplicated.forEach((list, k) => {
+    joined[join.deviceFor(k)!] = mostRecent(list);
+  });
+  const strays: ThothEndpointObs[] = [];
+  unjoined.forEach((list, k) => {
+    const best = mostRecent(list);
+    if (!join.nameHeldBySeveral(k)) strays.push(best);
   });
 
-  // MDM side: two devices with one name cannot be told apart by host name, so neither is
-  // joined (joining both to one endpoint would lend a stale record the live one's heartbeat).
-  const mdmKeys = input.mdm.map((d) => hostKey(d.name));
-  const mdmCount = new Map<string, number>();
-  for (let i = 0; i < mdmKeys.length; i++) mdmCount.set(mdmKeys[i]!, (mdmCount.get(mdmKeys[i]!) ?? 0) + 1);
   const reportedDup = new Set<string>();
 
   let active = 0;
   let healthy = 0;
   let onOldKey = 0;
   let notCheckedIn = 0;
-  const stragglers: Straggler[] = [];
-  const inactiveAll: { id: string; name: string }[] = [];
+  const stragglers = new FirstByName<Straggler>(stragglerLimit);
+  const inactive = new FirstByName<{ id: string; name: string }>(LIST_LIMIT);
 
   for (let i = 0; i < input.mdm.length; i++) {
     const d = input.mdm[i]!;
-    const k = mdmKeys[i]!;
-    const dupes = mdmCount.get(k) ?? 0;
+    const k = join.keys[i]!;
+    const dupes = join.devicesNamed(k);
     let ep: ThothEndpointObs | undefined;
     if (dupes > 1) {
       if (!reportedDup.has(k)) {
@@ -279,7 +380,7 @@ export function decideValidation(input: VerdictInput): Verdict {
         drift.add('duplicate MDM name', () => `${dupes} MDM devices are named ${q(d.name)}: judged on MDM data only`);
       }
     } else {
-      ep = k === '' ? undefined : thothPick.get(k);
+      ep = joined[i];
       if (!ep) drift.add('no Thoth endpoint', () => `MDM device ${q(d.name)} (${q(d.mdmId)}) has no Thoth endpoint in the fleet`);
     }
 
@@ -299,7 +400,7 @@ export function decideValidation(input: VerdictInput): Verdict {
     const seen = valid(ep?.lastSeen);
     const lastSeen = Math.max(contact ?? -Infinity, seen ?? -Infinity);
     if (!(lastSeen >= activeSince)) {
-      inactiveAll.push({ id: d.mdmId, name: d.name });
+      inactive.offer(d.mdmId, d.name, () => ({ id: d.mdmId, name: d.name }));
       continue;
     }
     active++;
@@ -320,19 +421,11 @@ export function decideValidation(input: VerdictInput): Verdict {
     else if (flags?.expired === true) reason = 'reports key expired';
 
     if (reason === undefined) healthy++;
-    else stragglers.push({ id: d.mdmId, name: d.name, reason });
+    else stragglers.offer(d.mdmId, d.name, () => ({ id: d.mdmId, name: d.name, reason }));
   }
 
-  // An endpoint is joined when a device has its name: one device (unless the name is empty,
-  // which joins nothing), or several (then the name is accounted for, judged on MDM data).
-  thothPick.forEach((ep, k) => {
-    const devices = mdmCount.get(k) ?? 0;
-    if (devices === 0 || (devices === 1 && k === '')) {
-      drift.add('no MDM device', () => `Thoth endpoint ${q(ep.hostname)} (${q(ep.endpointId)}) has no device in the group`);
-    }
-  });
+  for (const ep of strays) drift.add('no MDM device', () => `Thoth endpoint ${q(ep.hostname)} (${q(ep.endpointId)}) has no device in the group`);
 
-  const sortedStragglers = sortByName(stragglers);
   const total = input.mdm.length;
   const healthyShare = active === 0 ? 0 : healthy / active;
   const pass = active > 0 && healthyShare + EPSILON >= input.minHealthy;
@@ -353,9 +446,9 @@ export function decideValidation(input: VerdictInput): Verdict {
     onOldKey,
     notCheckedIn,
     healthyShare,
-    stragglers: sortedStragglers.slice(0, stragglerLimit),
-    stragglersOmitted: Math.max(0, stragglers.length - stragglerLimit),
-    inactiveList: sortByName(inactiveAll).slice(0, LIST_LIMIT),
+    stragglers: stragglers.items(),
+    stragglersOmitted: Math.max(0, stragglers.offered - stragglerLimit),
+    inactiveList: inactive.items(),
     drift: drift.result(),
   };
 }

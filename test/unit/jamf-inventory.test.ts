@@ -25,9 +25,7 @@ async function setup(size: number, opts: Parameters<typeof startSimulators>[0] =
 }
 
 async function read(a: JamfApi, ids: readonly number[], since?: Date): Promise<JamfComputer[]> {
-  const out: JamfComputer[] = [];
-  await a.inventory(ids, 'Thoth Health', (c) => out.push(c), since ? { contactedSince: since } : {});
-  return out;
+  return a.inventory(ids, 'Thoth Health', (c) => c, since ? { contactedSince: since } : {});
 }
 
 const inventoryCalls = (sims: Simulators) => sims.log.entries().filter((e) => e.path === INVENTORY);

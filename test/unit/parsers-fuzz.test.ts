@@ -158,9 +158,13 @@ describe('thoth health --json (extension attribute / detection output)', () => {
     }), opts);
   });
   it('a huge value is classified without parsing it', () => {
-    const t0 = performance.now();
-    expect(parseHealth([`{"api_key":{"key_id":"k"},"pad":"${'x'.repeat(10 * 1024 * 1024)}"}`]).status).toBe('invalid');
-    expect(performance.now() - t0).toBeLessThan(1_000);
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(parseHealth([`{"api_key":{"key_id":"k"},"pad":"${'x'.repeat(10 * 1024 * 1024)}"}`]).status).toBe('invalid');
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
 
