@@ -143,6 +143,9 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
     jamf: { maxPageSize: 2000 },
     graph: { budget: graphBudget, configBudget: { writes: 100, windowMs: o.graphWindowMs } },
   });
+  // A real Jamf or Intune has its indexes before the first request; the simulator builds them
+  // on first use, which would put ~150 ms of one-off CPU inside the first refresh at 50,000.
+  sims.fleet.warm();
   try {
     const ws = makeWorkspace();
     const timeoutMs = scenarioTimeout(o, mdm, size);
@@ -350,7 +353,7 @@ function judge(results: readonly Result[], bare: number, cold: ColdStart): Verdi
       // A phase bounded by a request or three (< 100 ms) is within the simulator's timer and
       // scheduling jitter of its bound (latency is a setTimeout on a shared 2-core machine):
       // shown, not judged. Everything longer is, and so is the whole run.
-      if (['membership', 'inventory', 'refresh', 'validation'].includes(row.phase) && row.lowerMs >= 100 && row.timeMs > row.lowerMs * TARGET.time) {
+      if (['membership', 'inventory', 'refresh', 'validation', 'evidence'].includes(row.phase) && row.lowerMs >= 100 && row.timeMs > row.lowerMs * TARGET.time) {
         met = false;
         lines.push(`${tag}: ${row.phase} time ${fmtMs(row.timeMs)} > ${TARGET.time}× ${fmtMs(row.lowerMs)}`);
       }

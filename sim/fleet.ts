@@ -88,6 +88,8 @@ export class Fleet {
   private readonly revokedTable: string[][] = [[]];
   private readonly revokedIndex = new Map<string, number>([['[]', 0]]);
   private readonly lookups = new Map<string, Map<string, number>>();
+  /** Derived ids by kind, computed once: rendering a 2000-computer page would hash 4000 times. */
+  private readonly derived = new Map<number, string[]>();
   private readonly listeners: ((i: number) => void)[] = [];
   private readonly queue = new DueQueue((i) => {
     this.pending[i] = 0;
@@ -177,22 +179,22 @@ export class Fleet {
     return JAMF_ID_BASE + i;
   }
   managementId(i: number): string {
-    return hashUuid(this.seed, 1, i);
+    return this.derivedId(1, i);
   }
   udid(i: number): string {
-    return hashUuid(this.seed, 2, i).toUpperCase();
+    return this.derivedId(2, i).toUpperCase();
   }
   entraObjectId(i: number): string {
-    return hashUuid(this.seed, 3, i);
+    return this.derivedId(3, i);
   }
   entraDeviceId(i: number): string {
-    return hashUuid(this.seed, 4, i);
+    return this.derivedId(4, i);
   }
   managedDeviceId(i: number): string {
-    return hashUuid(this.seed, 5, i);
+    return this.derivedId(5, i);
   }
   serial(i: number): string {
-    return `C02${hashUuid(this.seed, 6, i).replace(/-/g, '').slice(0, 9).toUpperCase()}`;
+    return `C02${this.derivedId(6, i).replace(/-/g, '').slice(0, 9).toUpperCase()}`;
   }
   /** Is this device in Jamf inventory / Intune managed devices? */
   inJamf(i: number): boolean {
@@ -214,6 +216,17 @@ export class Fleet {
   }
   indexByManagedDeviceId(id: string): number | undefined {
     return this.lookup('md', id.toLowerCase(), (i) => this.managedDeviceId(i));
+  }
+  private derivedId(kind: number, i: number): string {
+    let ids = this.derived.get(kind);
+    if (!ids) this.derived.set(kind, (ids = []));
+    return (ids[i] ??= hashUuid(this.seed, kind, i));
+  }
+  /** Builds the reverse maps now, as a real server has its indexes before the first request (benchmarks). */
+  warm(): void {
+    this.indexByEndpointId('');
+    this.indexByManagementId('');
+    this.indexByManagedDeviceId('');
   }
   /** Reverse maps are built lazily on first use: most runs only ever need one of them. */
   private lookup(kind: string, key: string, f: (i: number) => string): number | undefined {

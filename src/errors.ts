@@ -45,6 +45,8 @@ export class HttpError extends Error {
   /** 0 for a transport failure (reset, timeout, DNS). */
   readonly status: number;
   readonly code: string | undefined;
+  /** The server's own (redacted, bounded) words, without the call: what to match on. */
+  readonly detail: string;
   readonly retryable: boolean;
   constructor(p: {
     system: SystemName;
@@ -63,6 +65,7 @@ export class HttpError extends Error {
     this.path = p.path;
     this.status = p.status;
     this.code = p.code;
+    this.detail = p.detail;
     this.retryable = p.retryable;
   }
 }

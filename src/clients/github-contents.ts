@@ -93,13 +93,14 @@ class GithubRepoFiles implements RepoFiles {
       return { sha: d?.content?.sha ?? '', commit: d?.commit?.sha ?? '' };
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
-      if (PROTECTION.test(e.message)) {
+      // Match the server's words only: the path in the message may contain "sha" or "protected".
+      if (PROTECTION.test(e.detail)) {
         throw new BranchProtectedError(
           `github: branch ${p.branch} refuses direct commits (${e.message.replace(/^github: /, '')}). ` +
             'Set evidence-branch to an unprotected branch, or allow the workflow token to bypass the rule for .thoth/evidence.',
         );
       }
-      if (e.status === 409 || (e.status === 422 && /sha/i.test(e.message))) {
+      if (e.status === 409 || (e.status === 422 && /\bsha\b/i.test(e.detail))) {
         // A lost response to our own successful write also lands here: the caller re-reads and compares.
         throw new StaleWriteError(p.path);
       }

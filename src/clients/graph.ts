@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HttpError, ResponseShapeError } from '../errors.js';
+import { wasStreamed } from '../http/json-stream.js';
 import { HttpClient, seg, streamJsonArrays, type BodyConsumer, type HttpResponse, type Method, type StreamedJson } from '../http/client.js';
 import { redact } from '../secrets.js';
 import type { WritePacer } from '../http/pacer.js';
@@ -206,7 +207,8 @@ class GraphClient implements GraphApi {
   async #page<T>(path: string, item: z.ZodType<T>, call: string, out: T[], headers?: Record<string, string>): Promise<string | undefined> {
     const res = await this.#send('GET', path, { ...(headers ? { headers } : {}), stream: streamJsonArrays(['value'], (v) => parse(item, v, call)) });
     const page = res.streamed as StreamedJson<T>;
-    const rest = parse(PageSchema, page.rest, call); // `value` is there, left empty
+    if (!wasStreamed(page.rest, 'value')) throw new ResponseShapeError('graph', call, 'missing or malformed field(s): value');
+    const rest = parse(PageSchema, page.rest, call);
     for (const v of page.items) out.push(v);
     return rest['@odata.nextLink'] ?? undefined;
   }

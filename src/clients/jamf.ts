@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { z } from 'zod';
 import { HttpError, ResponseShapeError } from '../errors.js';
 import { HttpClient, seg, type StreamedJson } from '../http/client.js';
+import { wasStreamed } from '../http/json-stream.js';
 import type { RetryPolicy } from '../http/retry.js';
 import { buildJamfProfileUpdate, parseClassicErrorPage, parseComputerGroup, parseJamfProfile, type JamfProfile } from '../mdm/jamf-profile-xml.js';
 import { USER_AGENT } from '../version.js';
@@ -175,7 +176,7 @@ class JamfClient implements JamfApi {
       }
       const body = z.looseObject({ members: z.array(z.coerce.number().int()) }).safeParse(json);
       if (!body.success) throw new ResponseShapeError('jamf', 'GET smart-group-membership', 'no members array');
-      return body.data.members;
+      return [...new Set(body.data.members)]; // a member listed twice is one computer
     }
     // 404 here means "not a smart group" as often as "no such group": ask Classic, which knows both.
     const classic = await this.#http.send({ method: 'GET', path: `/JSSResource/computergroups/id/${seg(groupId)}`, headers: { accept: 'application/xml' } });
@@ -281,7 +282,7 @@ class JamfClient implements JamfApi {
       return ids;
     }
     const totalCount = page.rest['totalCount'];
-    if (typeof totalCount !== 'number' || !Array.isArray(page.rest['results'])) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'no totalCount/results');
+    if (typeof totalCount !== 'number' || !wasStreamed(page.rest, 'results')) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'no totalCount/results');
     const results = page.items;
     if (results.length > 0) this.#bytesPerComputer = Math.max(this.#bytesPerComputer, Math.ceil(page.bytes / results.length));
     const seen = new Set<number>();

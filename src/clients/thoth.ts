@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ResponseShapeError } from '../errors.js';
 import { HttpClient, seg } from '../http/client.js';
+import { wasStreamed } from '../http/json-stream.js';
 import type { RetryPolicy } from '../http/retry.js';
 import { registerSecret } from '../secrets.js';
 import { SecretValue } from '../secret-value.js';
@@ -113,8 +114,8 @@ class ThothClient implements ThothApi {
   readonly #http: HttpClient;
   readonly #t: string;
   readonly #interned = new Interner();
-  /** The last listing's rows by endpoint id (see readEndpoint). */
-  readonly #previousRows = new Map<string, ThothEndpoint>();
+  /** Per fleet, the last listing's rows by endpoint id (see readEndpoint). */
+  readonly #previousRows = new Map<string, Map<string, ThothEndpoint>>();
 
   constructor(p: ThothClientParams) {
     this.#t = `/${seg(p.tenant)}/thoth`;
@@ -196,9 +197,15 @@ class ThothClient implements ThothApi {
 
   async listEndpoints(fleetId: string): Promise<ThothEndpoint[]> {
     // Unpaged and unfiltered (the API offers neither): streamed row by row, see json-stream.ts.
-    let row = 0;
-    const r = await this.#http.jsonArrays({ method: 'GET', path: `${this.#t}/endpoints?fleet_id=${seg(fleetId)}` }, ['data'], (raw) => readEndpoint(raw, row++, this.#interned, this.#previousRows));
-    if (!Array.isArray(r.rest['data'])) throw new ResponseShapeError('thoth', 'GET endpoints', 'missing or malformed field(s): data');
+    const previous = this.#previousRows.get(fleetId) ?? new Map<string, ThothEndpoint>();
+    const r = await this.#http.jsonArrays({ method: 'GET', path: `${this.#t}/endpoints?fleet_id=${seg(fleetId)}` }, ['data'], (raw, _array, row) => readEndpoint(raw, row, this.#interned, previous));
+    if (!wasStreamed(r.rest, 'data')) throw new ResponseShapeError('thoth', 'GET endpoints', 'missing or malformed field(s): data');
+    // Forget endpoints that left the fleet (and rows of an attempt that was cut off and retried).
+    if (previous.size > r.items.length) {
+      previous.clear();
+      for (const e of r.items) previous.set(e.endpointId, e);
+    }
+    this.#previousRows.set(fleetId, previous);
     return r.items;
   }
 

@@ -72,12 +72,12 @@ class ElementRefused {
 }
 
 /** A BodyConsumer for `HttpClient.send` that yields a {@link StreamedJson} (see `jsonArrays`). */
-export function streamJsonArrays<T>(arrays: readonly string[], each: (element: unknown, array: string) => T): BodyConsumer {
+export function streamJsonArrays<T>(arrays: readonly string[], each: (element: unknown, array: string, index: number) => T): BodyConsumer {
   return async (body) => {
     const items: T[] = [];
-    const splitter = new JsonArraySplitter(arrays, (el, array) => {
+    const splitter = new JsonArraySplitter(arrays, (el, array, index) => {
       try {
-        items.push(each(el, array));
+        items.push(each(el, array, index));
       } catch (e) {
         throw new ElementRefused(e);
       }
@@ -226,7 +226,7 @@ export class HttpClient {
    * element is parsed as it arrives and handed to `each`, which keeps only what the caller
    * needs (see json-stream.ts). An element `each` throws on fails the call, unretried.
    */
-  async jsonArrays<T>(req: HttpRequest, arrays: readonly string[], each: (element: unknown, array: string) => T): Promise<StreamedJson<T>> {
+  async jsonArrays<T>(req: HttpRequest, arrays: readonly string[], each: (element: unknown, array: string, index: number) => T): Promise<StreamedJson<T>> {
     const res = await this.send({ ...req, headers: { accept: 'application/json', ...req.headers } }, streamJsonArrays(arrays, each));
     return res.streamed as StreamedJson<T>;
   }

@@ -5,10 +5,11 @@
  * row is parsed, reduced by the caller to the few fields it uses, and dropped while still
  * young (the garbage collector frees it cheaply instead of promoting it).
  *
- * Only the element boundaries are found here (strings, escapes and nesting depth); every
- * element, and the rest of the object, is parsed by the native JSON.parse. The streaming
- * JSON parsers on npm tokenise every character in JavaScript: on the 50,000-endpoint listing
- * (12.9 MB) the fastest we measured took 378 ms where this split + JSON.parse takes ~70 ms.
+ * Only the element boundaries are found here (strings, escapes, nesting depth and the keys of
+ * the top-level object); every element, and the rest of the object, is parsed by the native
+ * JSON.parse. The streaming JSON parsers on npm tokenise every character in JavaScript: on the
+ * 50,000-endpoint listing (12.9 MB) the fastest we measured took 378 ms where this split +
+ * JSON.parse takes ~90 ms.
  */
 
 const QUOTE = 0x22;
@@ -18,18 +19,23 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
+/** JSON's whitespace (String.prototype.trim knows more, which JSON.parse refuses). */
+const BLANK = /^[ \t\n\r]*$/;
+/** Top-level strings longer than this are values, never a key we stream: they are not kept. */
+const MAX_KEY_CHARS = 1024;
+
+/** The array `key` of a streamed object was there and streamed (it is left empty in the rest). */
+export function wasStreamed(rest: Record<string, unknown>, key: string): boolean {
+  const v = rest[key];
+  return Array.isArray(v) && v.length === 0;
+}
 
 /** The body is not the JSON object expected (the message never quotes the body). */
 export class JsonStreamError extends Error {}
 
-/** The key whose value starts at the end of `skeleton` (`…"data" :` → `data`). */
-/** How far back the key of an array is looked for: the keys streamed are short. */
-const KEY_WINDOW = 256;
-const TRAILING_KEY = /"((?:[^"\\]|\\.)*)"\s*:\s*$/;
-
 export class JsonArraySplitter {
   readonly #arrays: ReadonlySet<string>;
-  readonly #onElement: (value: unknown, array: string) => void;
+  readonly #onElement: (value: unknown, array: string, index: number) => void;
   #depth = 0;
   #inString = false;
   /** The previous chunk ended inside a string, just after a backslash. */
@@ -37,39 +43,55 @@ export class JsonArraySplitter {
   #rootIsObject: boolean | undefined;
   /** The object without the streamed arrays' contents: `{"totalCount":3,"results":[]}`. */
   #skeleton = '';
+  /**
+   * The raw text (quotes included) of the last string closed in the top-level object: when an
+   * array opens there, that string is its key. `undefined` while too long to be one of ours.
+   */
+  #lastString: string | undefined;
+  /** The top-level string still open at the end of the previous chunk, so far. */
+  #openString: string | undefined;
   /** The array being streamed (its key), while inside it. */
   #streaming: string | undefined;
+  readonly #streamed = new Set<string>();
   /** Text of the current element carried over from earlier chunks. */
   #carry = '';
   #elementsInArray = 0;
   #sawComma = false;
 
-  constructor(arrays: readonly string[], onElement: (value: unknown, array: string) => void) {
+  constructor(arrays: readonly string[], onElement: (value: unknown, array: string, index: number) => void) {
     this.#arrays = new Set(arrays);
     this.#onElement = onElement;
   }
 
   write(chunk: string): void {
+    if (chunk === '') return;
     let segmentStart = 0; // start of skeleton text, or of the current element while streaming
     let i = 0;
     if (this.#inString) {
       const end = this.#stringEnd(chunk, 0);
       i = end < 0 ? chunk.length : end + 1;
+      if (this.#openString !== undefined) this.#topLevelString(this.#openString + chunk.slice(0, i), end < 0);
     }
     for (; i < chunk.length; i++) {
       const c = chunk.charCodeAt(i);
       if (c === QUOTE) {
         // Jump over the string: most of a listing's characters are inside strings.
+        const start = i;
         i = this.#stringEnd(chunk, i + 1);
+        if (this.#depth === 1) this.#topLevelString(chunk.slice(start, i < 0 ? chunk.length : i + 1), i < 0);
         if (i < 0) break;
       } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
         if (this.#depth === 0) this.#rootIsObject = c === OPEN_OBJECT;
         this.#depth++;
         if (this.#depth === 2 && c === OPEN_ARRAY && this.#rootIsObject && this.#streaming === undefined) {
-          const key = this.#keyBefore(chunk.slice(Math.max(segmentStart, i - KEY_WINDOW), i));
+          // In a well-formed object the last top-level string before a value is its key (a
+          // malformed one fails in end(), and its elements are discarded with the call).
+          const key = this.#key();
           if (key !== undefined && this.#arrays.has(key)) {
+            if (this.#streamed.has(key)) throw new JsonStreamError(`"${key}" appears twice`);
             this.#skeleton += chunk.slice(segmentStart, i + 1);
             this.#streaming = key;
+            this.#streamed.add(key);
             this.#elementsInArray = 0;
             this.#sawComma = false;
             segmentStart = i + 1;
@@ -112,6 +134,7 @@ export class JsonArraySplitter {
   #stringEnd(chunk: string, from: number): number {
     this.#inString = true;
     if (this.#escape) {
+      if (from >= chunk.length) return -1;
       this.#escape = false;
       from++;
     }
@@ -132,12 +155,22 @@ export class JsonArraySplitter {
     }
   }
 
-  #keyBefore(skeletonTail: string): string | undefined {
-    // The key is in the skeleton: everything at depth 1 is kept there.
-    const m = TRAILING_KEY.exec((this.#skeleton.slice(-KEY_WINDOW) + skeletonTail).slice(-KEY_WINDOW));
-    if (!m) return undefined;
+  /** Keeps the text of a top-level string (a key candidate), across chunks while it is open. */
+  #topLevelString(text: string, open: boolean): void {
+    const fits = text.length <= MAX_KEY_CHARS;
+    if (open) {
+      this.#openString = fits ? text : undefined;
+      this.#lastString = undefined;
+    } else {
+      this.#openString = undefined;
+      this.#lastString = fits ? text : undefined;
+    }
+  }
+
+  #key(): string | undefined {
+    if (this.#lastString === undefined) return undefined;
     try {
-      return JSON.parse(`"${m[1]}"`) as string;
+      return JSON.parse(this.#lastString) as string;
     } catch {
       return undefined;
     }
@@ -146,7 +179,7 @@ export class JsonArraySplitter {
   #element(tail: string, closing: boolean): void {
     const text = this.#carry + tail;
     this.#carry = '';
-    if (text.trim() === '') {
+    if (BLANK.test(text)) {
       // `[]` is fine; `[1,]`, `[,1]` and `[1,,2]` are not JSON.
       if (!closing || this.#sawComma) throw new JsonStreamError('empty array element');
       return;
@@ -158,7 +191,6 @@ export class JsonArraySplitter {
     } catch {
       throw new JsonStreamError(`element ${this.#elementsInArray} of ${this.#streaming} is not valid JSON`);
     }
-    this.#elementsInArray++;
-    this.#onElement(value, this.#streaming!);
+    this.#onElement(value, this.#streaming!, this.#elementsInArray++);
   }
 }

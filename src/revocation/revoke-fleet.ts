@@ -209,6 +209,7 @@ async function pollRevocation(d: RotationDeps, revoked: Set<string>, devices: Pa
   const { timeoutMs, pollIntervalMs, activeWithinMs, minHealthy } = d.intent.validation;
   const deadline = refreshSentAt.getTime() + timeoutMs;
   for (;;) {
+    const started = d.now().getTime();
     const [keys, endpoints, obs] = await Promise.all([d.thoth.listKeys(), d.thoth.listEndpoints(d.intent.fleet.id), d.mdm.observe(devices)]);
     const check = checkRevocation({
       revoked,
@@ -222,7 +223,8 @@ async function pollRevocation(d: RotationDeps, revoked: Set<string>, devices: Pa
     const enough = check.active === 0 || check.checkedIn / check.active >= minHealthy;
     d.log.info(`revocation poll: ${check.checkedIn}/${check.active} checked in, ${offenders.length} on a revoked key, ${check.stillActive.length} key(s) still active`);
     if (check.stillActive.length === 0 && offenders.length === 0 && enough) return check;
-    if (d.now().getTime() + pollIntervalMs > deadline) return check;
-    await d.sleep(pollIntervalMs);
+    const wait = Math.max(0, started + pollIntervalMs - d.now().getTime());
+    if (d.now().getTime() + wait > deadline) return check;
+    await d.sleep(wait);
   }
 }

@@ -1,12 +1,14 @@
 import type { ValidationSummary } from '../evidence/record.js';
 import type { MdmDevice } from '../mdm/provider.js';
 import type { RotationDeps } from './context.js';
-import { decideValidation, HostJoin, type MdmDeviceObs, type Verdict } from './verdict.js';
+import { decideValidation, HostJoin, hostKey, type MdmDeviceObs, type ThothEndpointObs, type Verdict } from './verdict.js';
 
 /**
- * One validation observation: the fleet's endpoints from the control plane, and
- * fresh MDM data for the devices not yet confirmed (a confirmed device — checked
- * in since the refresh and reporting the new key — is not read again).
+ * One validation observation: the fleet's endpoints from the control plane, then fresh MDM
+ * data for the devices confirmed by neither source yet. A device is confirmed when it
+ * checked in since the refresh on the new key, by its MDM record (last contact and health) or
+ * by its Thoth endpoint (last seen and key): re-reading it from the MDM could not change its
+ * verdict, so a 50,000-device poll reads from the MDM only the devices still out.
  */
 export class Observer {
   readonly #d: RotationDeps;
@@ -22,17 +24,21 @@ export class Observer {
 
   constructor(d: RotationDeps, devices: readonly MdmDevice[], refreshSentAt: Date, newKeyId: string, oldKeyId: string | undefined) {
     this.#d = d;
-    this.#devices = devices;
+    // One entry per device: a group listing that names a device twice must not count it twice.
+    const seen = new Set<string>();
+    this.#devices = devices.filter((dev) => !seen.has(dev.mdmId) && seen.add(dev.mdmId));
     this.#refreshSentAt = refreshSentAt;
     this.#newKeyId = newKeyId;
     this.#oldKeyId = oldKeyId;
-    for (const dev of devices) this.#latest.set(dev.mdmId, dev);
-    this.#join = new HostJoin(devices);
+    for (const dev of this.#devices) this.#latest.set(dev.mdmId, dev);
+    this.#join = new HostJoin(this.#devices);
   }
 
   async observe(): Promise<Verdict> {
-    const pending = this.#devices.filter((dev) => !this.#confirmed(this.#latest.get(dev.mdmId)));
-    const [endpoints, fresh] = await Promise.all([this.#d.thoth.listEndpoints(this.#d.intent.fleet.id), this.#d.mdm.observe(pending)]);
+    const endpoints = await this.#d.thoth.listEndpoints(this.#d.intent.fleet.id);
+    const onNewKey = this.#confirmedByThoth(endpoints);
+    const pending = this.#devices.filter((dev, i) => !onNewKey[i] && !this.#confirmed(this.#latest.get(dev.mdmId)));
+    const fresh = await this.#d.mdm.observe(pending);
     this.reads += pending.length;
     for (const obs of fresh) this.#latest.set(obs.mdmId, obs);
     const v = this.#d.intent.validation;
@@ -48,6 +54,25 @@ export class Observer {
       activeWithinMs: v.activeWithinMs,
       minHealthy: v.minHealthy,
     });
+  }
+
+  /**
+   * Per device (by index): its Thoth endpoint was seen since the refresh on the new key. Two
+   * endpoints with the device's name count only when both agree (the verdict picks the most
+   * recently seen one; either way the MDM read is then optional).
+   */
+  #confirmedByThoth(endpoints: readonly ThothEndpointObs[]): boolean[] {
+    const confirmed = new Array<boolean>(this.#devices.length).fill(false);
+    const refuted = new Set<number>();
+    const since = this.#refreshSentAt.getTime();
+    for (const ep of endpoints) {
+      const i = this.#join.deviceFor(hostKey(ep.hostname));
+      if (i === undefined) continue;
+      if (ep.keyId === this.#newKeyId && (ep.lastSeen?.getTime() ?? -Infinity) > since) confirmed[i] = true;
+      else refuted.add(i);
+    }
+    for (const i of refuted) confirmed[i] = false;
+    return confirmed;
   }
 
   #confirmed(obs: MdmDeviceObs | undefined): boolean {

@@ -37,6 +37,9 @@ async function poll(d: RotationDeps, observer: Observer, refreshSentAt: Date, sn
   const deadline = refreshSentAt.getTime() + timeoutMs;
   let polls = 0;
   for (;;) {
+    // Polls start every pollInterval (a slow poll of a big fleet is not followed by a full
+    // interval of idling on top), and never overlap.
+    const started = d.now().getTime();
     const verdict = await observer.observe();
     polls++;
     d.log.info(`validation poll ${polls}: ${verdictLine(verdict)}`);
@@ -48,8 +51,9 @@ async function poll(d: RotationDeps, observer: Observer, refreshSentAt: Date, sn
       await d.journal.commit({ state: 'awaiting-revocation', lease: null, events: [{ step: 'schedule-revocation', outcome: 'waiting', detail: `old key ${d.journal.record!.oldKey?.keyId} is revoked by the first apply after ${due.toISOString()} if validation still holds` }] });
       return outcome(d, d.journal.record, 'in-progress', `validated; old key revocation due at ${due.toISOString()}`, verdict.drift, verdict);
     }
-    if (d.now().getTime() + pollIntervalMs > deadline) return validationFailed(d, verdict, snapshot);
-    await d.sleep(pollIntervalMs);
+    const wait = Math.max(0, started + pollIntervalMs - d.now().getTime());
+    if (d.now().getTime() + wait > deadline) return validationFailed(d, verdict, snapshot);
+    await d.sleep(wait);
   }
 }
 

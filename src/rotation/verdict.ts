@@ -388,7 +388,12 @@ export function decideValidation(input: VerdictInput): Verdict {
     const healthOk = health?.status === 'ok';
     const thothKey = ep?.keyId;
     const healthKey = healthOk ? health.keyId : undefined;
-    if (thothKey !== undefined && healthKey !== undefined && thothKey !== healthKey) {
+    const contact = valid(d.lastContact);
+    // A health report from before the device's post-refresh check-in is expected to name the
+    // old key (a poller need not re-read devices the control plane already shows on the new
+    // key): only a fresh report that disagrees is drift.
+    const freshReport = contact !== undefined && contact > refreshAt;
+    if (freshReport && thothKey !== undefined && healthKey !== undefined && thothKey !== healthKey) {
       drift.add(
         'key id mismatch',
         () => `${q(d.name)}: health reports key ${q(healthKey)} but Thoth reports ${q(thothKey)} (using Thoth's)`,
@@ -396,7 +401,6 @@ export function decideValidation(input: VerdictInput): Verdict {
     }
     const key = thothKey ?? healthKey;
 
-    const contact = valid(d.lastContact);
     const seen = valid(ep?.lastSeen);
     const lastSeen = Math.max(contact ?? -Infinity, seen ?? -Infinity);
     if (!(lastSeen >= activeSince)) {

@@ -34,7 +34,33 @@ describe('JsonArraySplitter', () => {
     expect(split('{"error":"nope"}', ['data'])).toEqual({ elements: {}, rest: { error: 'nope' } });
   });
 
+  it('finds the key however far it is from its array, and never from inside a longer string', () => {
+    const spaced = `{"data"${' '.repeat(300)}:${'\n'.repeat(300)}[1,2]}`;
+    expect(split(spaced, ['data'], [7])).toEqual({ elements: { data: [1, 2] }, rest: { data: [] } });
+    const long = `{"${'x'.repeat(300)}\\"data":[1,2]}`;
+    expect(split(long, ['data'], [5])).toEqual({ elements: {}, rest: JSON.parse(long) });
+  });
+
+  it('keeps an escape pending across an empty chunk', () => {
+    const elements: unknown[] = [];
+    const s = new JsonArraySplitter(['data'], (v) => elements.push(v));
+    for (const c of ['{"a":"x\\', '', '"y","data":[1]}']) s.write(c);
+    expect(s.end()).toEqual({ a: 'x"y', data: [] });
+    expect(elements).toEqual([1]);
+  });
+
+  it('hands each element its index', () => {
+    const seen: [unknown, number][] = [];
+    const s = new JsonArraySplitter(['data'], (v, _a, i) => seen.push([v, i]));
+    s.write('{"data":["a","b","c"]}');
+    s.end();
+    expect(seen).toEqual([['a', 0], ['b', 1], ['c', 2]]);
+  });
+
   it.each([
+    ['a duplicated streamed key', '{"data":[1],"data":[2]}'],
+    ['non-JSON whitespace as an element', '{"data":[\u00a0]}'],
+    ['a byte-order mark as an element', '{"data":[\ufeff]}'],
     ['a trailing comma', '{"data":[1,]}'],
     ['a leading comma', '{"data":[,1]}'],
     ['a hole', '{"data":[1,,2]}'],

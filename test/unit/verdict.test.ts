@@ -121,6 +121,14 @@ const cases: Case[] = [
     expected: { healthy: 19, stragglerReasons: ['reports key expired'] },
   },
   {
+    name: 'a health report from before the check-in naming the old key is not drift (Thoth shows the new key)',
+    input: input(twenty((f) => {
+      f.mdm[4]!.lastContact = daysBefore(1);
+      f.mdm[4]!.health = { status: 'ok', keyId: OLD };
+    })),
+    expected: { healthy: 20, drift: [] },
+  },
+  {
     name: 'flags of a stale health report about another key are ignored (Thoth shows the new key)',
     input: input(twenty((f) => (f.mdm[4]!.health = { status: 'ok', keyId: OLD, revoked: true }))),
     expected: { healthy: 20, driftMatch: [/"mac-004": health reports key "key_old123" but Thoth reports "key_new456"/] },
