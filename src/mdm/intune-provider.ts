@@ -211,14 +211,22 @@ export class IntuneProvider implements MdmProvider {
     return [...noId, ...failed.map((f) => f.id)];
   }
 
-  async observe(devices: readonly MdmDevice[]): Promise<MdmDeviceObs[]> {
-    if (devices.length === 0) return [];
-    const want = new Set(devices.map((d) => d.mdmId.toLowerCase()));
-    // Whichever takes fewer requests: the stragglers 20 per $batch, or a listing of the tenant.
+  async observe(devices: readonly MdmDevice[], narrowed?: Promise<readonly MdmDevice[]>): Promise<MdmDeviceObs[]> {
+    // Whichever takes fewer requests: the devices 20 per $batch, or a listing of the tenant
+    // (also far lighter on Intune's read budget, which counts each item of a $batch). When even
+    // all of `devices` call for the listing, it starts at once, beside the control plane's read.
     const listPages = this.#tenantDevices === undefined ? Infinity : Math.max(1, Math.ceil(this.#tenantDevices / (this.#o.listPageSize ?? 1000)));
-    const fresh = Math.ceil(want.size / 20) <= listPages
-      ? await this.#api.managedDevicesById([...want])
-      : (await this.#api.managedDevices()).filter((m) => want.has(m.id.toLowerCase()));
+    const byBatch = (n: number): boolean => Math.ceil(n / 20) <= listPages;
+    const listing = !byBatch(devices.length) ? this.#api.managedDevices() : undefined;
+    if (narrowed) devices = await narrowed;
+    if (devices.length === 0) {
+      await listing?.catch(() => undefined);
+      return [];
+    }
+    const want = new Set(devices.map((d) => d.mdmId.toLowerCase()));
+    const fresh = listing || !byBatch(want.size)
+      ? (await (listing ?? this.#api.managedDevices())).filter((m) => want.has(m.id.toLowerCase()))
+      : await this.#api.managedDevicesById([...want]);
     return this.#observations(fresh);
   }
 

@@ -79,7 +79,9 @@ export class JamfProvider implements MdmProvider {
    * `refresh` by this provider, only those that contacted Jamf since then come back: the others
    * cannot have checked in after the refresh, and what the poller holds for them stays true.
    */
-  async observe(devices: readonly MdmDevice[]): Promise<MdmDeviceObs[]> {
+  async observe(devices: readonly MdmDevice[], narrowed?: Promise<readonly MdmDevice[]>): Promise<MdmDeviceObs[]> {
+    // The ids travel in the request: the fewer, the fewer requests.
+    if (narrowed) devices = await narrowed;
     if (devices.length === 0) return [];
     const since = this.#refreshedAt ? { contactedSince: this.#refreshedAt } : {};
     return this.#api.inventory(devices.map((d) => Number(d.mdmId)), this.#target.healthAttribute, (c) => this.#toDevice(c), since);

@@ -20,8 +20,13 @@ export interface MdmProvider {
   members(): Promise<MdmDevice[]>;
   /** Asks the devices to check in now; returns the refresh ids the MDM refused. */
   refresh(devices: readonly MdmDevice[]): Promise<string[]>;
-  /** Fresh observations of these devices (only those; a poll re-reads only what is unconfirmed). */
-  observe(devices: readonly MdmDevice[]): Promise<MdmDeviceObs[]>;
+  /**
+   * Fresh observations of these devices (a poll asks only about the unconfirmed ones). With
+   * `narrowed`: a subset of `devices` that becomes known during the call (the control plane
+   * confirms some); a provider whose reads depend on which devices it asks about waits for
+   * it, one whose cheapest read covers every device anyway (a whole listing) need not.
+   */
+  observe(devices: readonly MdmDevice[], narrowed?: Promise<readonly MdmDevice[]>): Promise<MdmDeviceObs[]>;
   close(): Promise<void>;
 }
 

@@ -19,8 +19,8 @@ export class Observer {
   readonly #latest = new Map<string, MdmDeviceObs>();
   /** The group's side of the host-name join, built once: device names do not change between polls. */
   readonly #join: HostJoin;
-  /** MDM device reads made, for the benchmark and the summary. */
-  reads = 0;
+  /** Device index by MDM id. */
+  readonly #index = new Map<string, number>();
 
   constructor(d: RotationDeps, devices: readonly MdmDevice[], refreshSentAt: Date, newKeyId: string, oldKeyId: string | undefined) {
     this.#d = d;
@@ -30,16 +30,23 @@ export class Observer {
     this.#refreshSentAt = refreshSentAt;
     this.#newKeyId = newKeyId;
     this.#oldKeyId = oldKeyId;
-    for (const dev of this.#devices) this.#latest.set(dev.mdmId, dev);
+    this.#devices.forEach((dev, i) => {
+      this.#latest.set(dev.mdmId, dev);
+      this.#index.set(dev.mdmId, i);
+    });
     this.#join = new HostJoin(this.#devices);
   }
 
   async observe(): Promise<Verdict> {
-    const endpoints = await this.#d.thoth.listEndpoints(this.#d.intent.fleet.id);
-    const onNewKey = this.#confirmedByThoth(endpoints);
-    const pending = this.#devices.filter((dev, i) => !onNewKey[i] && !this.#confirmed(this.#latest.get(dev.mdmId)));
-    const fresh = await this.#d.mdm.observe(pending);
-    this.reads += pending.length;
+    const listing = this.#d.thoth.listEndpoints(this.#d.intent.fleet.id);
+    const unconfirmed = this.#devices.filter((dev) => !this.#confirmed(this.#latest.get(dev.mdmId)));
+    // The MDM learns which of them the control plane confirms as soon as the listing is in.
+    const stillOut = listing.then((endpoints) => {
+      const onNewKey = this.#confirmedByThoth(endpoints);
+      return unconfirmed.filter((dev) => onNewKey[this.#index.get(dev.mdmId)!] !== 1);
+    });
+    stillOut.catch(() => undefined); // a failed listing fails the poll through `listing`
+    const [endpoints, fresh] = await Promise.all([listing, this.#d.mdm.observe(unconfirmed, stillOut)]);
     for (const obs of fresh) this.#latest.set(obs.mdmId, obs);
     const v = this.#d.intent.validation;
     return decideValidation({
@@ -57,22 +64,22 @@ export class Observer {
   }
 
   /**
-   * Per device (by index): its Thoth endpoint was seen since the refresh on the new key. Two
-   * endpoints with the device's name count only when both agree (the verdict picks the most
-   * recently seen one; either way the MDM read is then optional).
+   * Per device (by index), 1 when its Thoth endpoint was seen since the refresh on the new key.
+   * Two endpoints with a device's name count only when both agree (the verdict picks the most
+   * recently seen one; the MDM is then asked, to be sure).
    */
-  #confirmedByThoth(endpoints: readonly ThothEndpointObs[]): boolean[] {
-    const confirmed = new Array<boolean>(this.#devices.length).fill(false);
-    const refuted = new Set<number>();
+  #confirmedByThoth(endpoints: readonly ThothEndpointObs[]): Uint8Array {
+    const CONFIRMED = 1;
+    const REFUTED = 2;
+    const flags = new Uint8Array(this.#devices.length);
     const since = this.#refreshSentAt.getTime();
     for (const ep of endpoints) {
       const i = this.#join.deviceFor(hostKey(ep.hostname));
       if (i === undefined) continue;
-      if (ep.keyId === this.#newKeyId && (ep.lastSeen?.getTime() ?? -Infinity) > since) confirmed[i] = true;
-      else refuted.add(i);
+      const onNewKey = ep.keyId === this.#newKeyId && (ep.lastSeen?.getTime() ?? -Infinity) > since;
+      flags[i] = onNewKey && flags[i] !== REFUTED ? CONFIRMED : REFUTED;
     }
-    for (const i of refuted) confirmed[i] = false;
-    return confirmed;
+    return flags;
   }
 
   #confirmed(obs: MdmDeviceObs | undefined): boolean {

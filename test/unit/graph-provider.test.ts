@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { MdmDevice } from '../../src/mdm/provider.js';
 
 // registerSecret prints ::add-mask:: lines; keep the test output readable.
 vi.mock('../../src/secrets.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../../src/secrets.js')>()), registerSecret: () => undefined }));
@@ -176,5 +177,35 @@ describe('Graph client and Intune provider against the simulator', () => {
     sims.log.clear();
     expect(await provider.observe(members.slice(0, 20))).toHaveLength(20); // 1 batch = 1 page: by id
     expect([count('/v1.0/$batch'), count('/v1.0/deviceManagement/managedDevices')]).toEqual([1, 0]);
+  });
+  it('observe with a narrowed set: waits for it when it decides the reads', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 30 }, graph: { devicesPageSize: 10 } });
+    const members = await provider.members(); // 33 managed devices: a listing is 4 pages
+    const count = (path: string): number => sims.log.entries().filter((e) => e.path === path).length;
+    const settle = () => new Promise((r) => setTimeout(r, 60));
+    sims.log.clear();
+    // 30 devices would be 2 batches < 4 pages: nothing is asked until the narrowed set is known.
+    let release!: (d: readonly MdmDevice[]) => void;
+    const call = provider.observe(members, new Promise((r) => (release = r)));
+    await settle();
+    expect(sims.log.entries()).toHaveLength(0);
+    release(members.slice(0, 5));
+    expect((await call).map((o) => o.mdmId).sort()).toEqual(members.slice(0, 5).map((m) => m.mdmId).sort());
+    expect([count('/v1.0/$batch'), count('/v1.0/deviceManagement/managedDevices')]).toEqual([1, 0]);
+  });
+
+  it('observe with a narrowed set: a listing the whole set calls for starts at once, beside the control plane read', async () => {
+    const settle = () => new Promise((r) => setTimeout(r, 60));
+    const big = await setup({ fleet: { size: 30 } }); // one listing page holds the tenant
+    const all = await big.provider.members();
+    big.sims.log.clear();
+    // 30 devices: 2 batches > 1 page, so the listing starts before the narrowed set is known.
+    let open!: (d: readonly MdmDevice[]) => void;
+    const early = big.provider.observe(all, new Promise((r) => (open = r)));
+    await settle();
+    expect(big.sims.log.entries().map((e) => e.path)).toEqual(['/v1.0/deviceManagement/managedDevices']);
+    open(all.slice(0, 3));
+    expect(await early).toHaveLength(3);
+    expect(big.sims.log.entries()).toHaveLength(1);
   });
 });
