@@ -165,11 +165,18 @@ export interface PhaseRow {
  * Lower bound of a phase: the network bound (latency × rounds, throttle windows, waits), or,
  * when the server needs longer, one latency plus the server's own CPU time for the minimal
  * requests (scaled down when more than the minimum were made).
+ *
+ * `connections`: requests in rounds over that many connections. A request holds its
+ * connection for its latency and its service time, so the connections together need at least
+ * the latency rounds plus 1/connections of the service time (bottleneck analysis of a closed
+ * system: N requests, C connections → time ≥ max(N·(L + t)/C, N·t)).
  */
-function bound(networkMs: number, latencyMs: number, serverMs: number, requests: number, min: number, sequential = false): number {
+function bound(networkMs: number, latencyMs: number, serverMs: number, requests: number, min: number, sequential = false, connections = Infinity): number {
   const share = requests > 0 ? Math.min(1, min / requests) : 1;
+  const work = serverMs * share;
   // Pages fetched one after another (nextLink) wait for each page's service time in turn.
-  return sequential ? networkMs + serverMs * share : Math.max(networkMs, latencyMs + serverMs * share);
+  if (sequential) return networkMs + work;
+  return Math.max(networkMs + (Number.isFinite(connections) ? work / connections : 0), latencyMs + work);
 }
 
 function windowOf(entries: readonly LogEntry[]): [number, number] {
@@ -252,7 +259,7 @@ function analyzeJamf(entries: readonly LogEntry[], phases: readonly Phase[], s: 
   const invNet = L * rounds(invMin, JAMF_CONNECTIONS);
   rows.push({
     phase: 'inventory', requests: inv.length, min: invMin, why: `ceil(${n}/${JAMF_IDS_PER_REQUEST}) id=in=(…) pages, read once`,
-    timeMs: busyMs(inv), networkMs: invNet, lowerMs: bound(invNet, L, srv(inv), inv.length, invMin), lowerWhy: `${rounds(invMin, JAMF_CONNECTIONS)} round(s) of ${JAMF_CONNECTIONS} connections`,
+    timeMs: busyMs(inv), networkMs: invNet, lowerMs: bound(invNet, L, srv(inv), inv.length, invMin, false, JAMF_CONNECTIONS), lowerWhy: `${rounds(invMin, JAMF_CONNECTIONS)} round(s) of ${JAMF_CONNECTIONS} connections`,
   });
 
   const push = by('refresh');
@@ -260,7 +267,7 @@ function analyzeJamf(entries: readonly LogEntry[], phases: readonly Phase[], s: 
   const pushNet = L * rounds(pushMin, JAMF_CONNECTIONS);
   rows.push({
     phase: 'refresh', requests: push.length, min: pushMin, why: `ceil(${n}/${JAMF_PUSH_PER_REQUEST}) blank pushes`,
-    timeMs: busyMs(push), networkMs: pushNet, lowerMs: bound(pushNet, L, srv(push), push.length, pushMin), lowerWhy: `${rounds(pushMin, JAMF_CONNECTIONS)} round(s) of ${JAMF_CONNECTIONS} connections`,
+    timeMs: busyMs(push), networkMs: pushNet, lowerMs: bound(pushNet, L, srv(push), push.length, pushMin, false, JAMF_CONNECTIONS), lowerWhy: `${rounds(pushMin, JAMF_CONNECTIONS)} round(s) of ${JAMF_CONNECTIONS} connections`,
   });
 
   // Validation: which devices an earlier poll already saw confirmed (checked in with the new
