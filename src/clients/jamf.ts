@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { HttpError, ResponseShapeError } from '../errors.js';
 import { HttpClient, seg, type StreamedJson } from '../http/client.js';
 import { wasStreamed } from '../http/json-stream.js';
+import { asRecord } from '../json-value.js';
 import type { RetryPolicy } from '../http/retry.js';
 import { buildJamfProfileUpdate, parseClassicErrorPage, parseComputerGroup, parseJamfProfile, type JamfProfile } from '../mdm/jamf-profile-xml.js';
 import { USER_AGENT } from '../version.js';
@@ -322,14 +323,13 @@ class JamfClient implements JamfApi {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const rec = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 
 /** The fields of one inventory result the action uses (see JamfComputer); undefined without an id. */
 export function readComputer(raw: unknown, attribute: string | undefined): JamfComputer | undefined {
-  const r = rec(raw);
+  const r = asRecord(raw);
   const id = r?.['id'];
   if (!r || (typeof id !== 'string' && typeof id !== 'number') || String(id) === '') return undefined;
-  const g = rec(r['general']) ?? {};
+  const g = asRecord(r['general']) ?? {};
   const c: { -readonly [K in keyof JamfComputer]: JamfComputer[K] } = { id: String(id) };
   const name = str(g['name']);
   if (name !== undefined) c.name = name;
@@ -341,7 +341,7 @@ export function readComputer(raw: unknown, attribute: string | undefined): JamfC
     // v4 returns the section at the top level; older shapes nest it under general.
     for (const list of [r['extensionAttributes'], g['extensionAttributes']]) {
       if (!Array.isArray(list)) continue;
-      const ea = list.map(rec).find((e) => e?.['name'] === attribute);
+      const ea = list.map(asRecord).find((e) => e?.['name'] === attribute);
       if (!ea) continue;
       const values = ea['values'];
       c.attribute = Array.isArray(values) ? values.filter((v): v is string => typeof v === 'string') : [];

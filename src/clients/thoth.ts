@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ResponseShapeError } from '../errors.js';
 import { HttpClient, seg } from '../http/client.js';
 import { wasStreamed } from '../http/json-stream.js';
+import { asRecord } from '../json-value.js';
 import type { RetryPolicy } from '../http/retry.js';
 import { registerSecret } from '../secrets.js';
 import { SecretValue } from '../secret-value.js';
@@ -242,7 +243,7 @@ class Interner {
  * every poll is most of what a poll costs in memory.
  */
 function readEndpoint(raw: unknown, row: number, interned: Interner, previous: Map<string, ThothEndpoint>): ThothEndpoint {
-  const r = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+  const r = asRecord(raw);
   const endpointId = r?.['endpoint_id'];
   if (!r || typeof endpointId !== 'string') throw new ResponseShapeError('thoth', 'GET endpoints', `missing or malformed field(s): data.${row}.endpoint_id`);
   const hostname = optionalText(r['hostname'], 'hostname', row) ?? endpointId;

@@ -6,6 +6,8 @@
  * joins go through Maps and nothing is quadratic.
  */
 
+import { asRecord } from '../json-value.js';
+
 /** One endpoint of the fleet as the Thoth control plane sees it. */
 export interface ThothEndpointObs {
   endpointId: string;
@@ -46,10 +48,6 @@ function bool(v: unknown): boolean | undefined {
   return undefined;
 }
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
 function tryJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -72,14 +70,14 @@ export function parseHealth(values: readonly string[] | undefined | null): Healt
     const text = values.find((v) => typeof v === 'string' && v.trim() !== '');
     if (text === undefined) return { status: 'missing' };
     if (text.length > MAX_HEALTH_CHARS) return { status: 'invalid' };
-    let doc = obj(tryJson(text.trim()));
+    let doc = asRecord(tryJson(text.trim()));
     if (!doc) {
       const start = text.indexOf('{');
       const end = text.lastIndexOf('}');
-      if (start >= 0 && end > start) doc = obj(tryJson(text.slice(start, end + 1)));
+      if (start >= 0 && end > start) doc = asRecord(tryJson(text.slice(start, end + 1)));
     }
     if (!doc) return { status: 'invalid' };
-    const apiKey = obj(doc.api_key) ?? obj(doc.apiKey) ?? {};
+    const apiKey = asRecord(doc.api_key) ?? asRecord(doc.apiKey) ?? {};
     const report: HealthReport = { status: 'ok' };
     const keyId = apiKey.key_id ?? apiKey.keyId ?? doc.api_key_id ?? doc.key_id;
     if (typeof keyId === 'string' && KEY_ID.test(keyId)) report.keyId = keyId;
