@@ -13,7 +13,7 @@ import type { Permission } from '../intent/types.js';
 export interface ThothApi {
   getFleet(fleetId: string): Promise<Fleet | undefined>;
   listKeys(): Promise<ApiKeyRow[]>;
-  /** Never retried (except after a 429): a repeated create can mint a second key. The plaintext is masked before return. */
+  /** Never retried, not even after a 429: a repeated create can mint a second key. The plaintext is masked before return. */
   createKey(p: CreateKeyParams): Promise<CreatedKey>;
   authorize(p: AuthorizeParams): Promise<AuthorizeResult>;
   /** `already-gone` for 404 (the provider client treats it as success). */
@@ -156,8 +156,6 @@ class ThothClient implements ThothApi {
     const res = await this.#http.send({
       method: 'POST',
       path: `${this.#t}/api-keys`,
-      // Never repeated after a reset, timeout or 5xx (a second key could be minted); a 429 is
-      // the server declining to handle it at all, so that one is waited out and sent again.
       // Never repeated, not even after a 429 (spec control-plane.md): a repeat can mint a second key.
       retry: false,
       body: JSON.stringify({

@@ -14,12 +14,12 @@ export function supersededKeys(record: EvidenceRecord | undefined): KeyRef[] {
 /**
  * Revoke every still-active key minted for this rotation that the MDM does not
  * deliver: its plaintext existed only in a run that is gone (spec §7: such a key
- * is revoked, not left behind). Superseded keys of the record and `keep` are spared.
+ * is revoked, not left behind). The record's old key and superseded keys are spared.
  * Returns the ids revoked.
  */
-export async function sweepLostKeys(d: RotationDeps, deliveredKeyId: string | undefined, keep: readonly string[] = []): Promise<string[]> {
+export async function sweepLostKeys(d: RotationDeps, deliveredKeyId: string | undefined): Promise<string[]> {
   const prefix = keyNamePrefix(d.intent);
-  const spared = new Set([...keep, ...supersededKeys(d.journal.record).map((k) => k.keyId), ...(d.journal.record?.oldKey ? [d.journal.record.oldKey.keyId] : [])]);
+  const spared = new Set([...supersededKeys(d.journal.record).map((k) => k.keyId), ...(d.journal.record?.oldKey ? [d.journal.record.oldKey.keyId] : [])]);
   const keys = await d.thoth.listKeys();
   const lost = keys.filter((k) => k.active !== false && (k.name ?? '').startsWith(prefix) && k.key_id !== deliveredKeyId && !spared.has(k.key_id));
   for (const k of lost) {
