@@ -1,7 +1,7 @@
 import type { ValidationSummary } from '../evidence/record.js';
 import type { MdmDevice } from '../mdm/provider.js';
 import type { RotationDeps } from './context.js';
-import { decideValidation, HostJoin, hostKey, type MdmDeviceObs, type ThothEndpointObs, type Verdict } from './verdict.js';
+import { decideValidation, HostJoin, type MdmDeviceObs, type ThothEndpointObs, type Verdict } from './verdict.js';
 
 /**
  * One validation observation: the fleet's endpoints from the control plane, then fresh MDM
@@ -19,8 +19,6 @@ export class Observer {
   readonly #latest = new Map<string, MdmDeviceObs>();
   /** The group's side of the host-name join, built once: device names do not change between polls. */
   readonly #join: HostJoin;
-  /** Device index by MDM id. */
-  readonly #index = new Map<string, number>();
 
   constructor(d: RotationDeps, devices: readonly MdmDevice[], refreshSentAt: Date, newKeyId: string, oldKeyId: string | undefined) {
     this.#d = d;
@@ -30,23 +28,24 @@ export class Observer {
     this.#refreshSentAt = refreshSentAt;
     this.#newKeyId = newKeyId;
     this.#oldKeyId = oldKeyId;
-    this.#devices.forEach((dev, i) => {
-      this.#latest.set(dev.mdmId, dev);
-      this.#index.set(dev.mdmId, i);
-    });
+    for (const dev of this.#devices) this.#latest.set(dev.mdmId, dev);
     this.#join = new HostJoin(this.#devices);
   }
 
   async observe(): Promise<Verdict> {
     const listing = this.#d.thoth.listEndpoints(this.#d.intent.fleet.id);
-    const unconfirmed = this.#devices.filter((dev) => !this.#confirmed(this.#latest.get(dev.mdmId)));
+    const unconfirmed: number[] = [];
+    for (let i = 0; i < this.#devices.length; i++) if (!this.#confirmed(this.#latest.get(this.#devices[i]!.mdmId))) unconfirmed.push(i);
     // The MDM learns which of them the control plane confirms as soon as the listing is in.
+    // The placement is the verdict's own (HostJoin keeps it), so the listing is joined once.
     const stillOut = listing.then((endpoints) => {
-      const onNewKey = this.#confirmedByThoth(endpoints);
-      return unconfirmed.filter((dev) => onNewKey[this.#index.get(dev.mdmId)!] !== 1);
+      const { byDevice, shared } = this.#join.place(endpoints);
+      // Several endpoints with a device's name count only when they all agree.
+      const disputed = new Set(shared.filter((s) => s.device !== undefined && !s.list.every((ep) => this.#onNewKey(ep))).map((s) => s.device));
+      return unconfirmed.filter((i) => disputed.has(i) || !this.#onNewKey(byDevice[i])).map((i) => this.#devices[i]!);
     });
     stillOut.catch(() => undefined); // a failed listing fails the poll through `listing`
-    const [endpoints, fresh] = await Promise.all([listing, this.#d.mdm.observe(unconfirmed, stillOut)]);
+    const [endpoints, fresh] = await Promise.all([listing, this.#d.mdm.observe(unconfirmed.map((i) => this.#devices[i]!), stillOut)]);
     for (const obs of fresh) this.#latest.set(obs.mdmId, obs);
     const v = this.#d.intent.validation;
     return decideValidation({
@@ -64,22 +63,11 @@ export class Observer {
   }
 
   /**
-   * Per device (by index), 1 when its Thoth endpoint was seen since the refresh on the new key.
-   * Two endpoints with a device's name count only when both agree (the verdict picks the most
-   * recently seen one; the MDM is then asked, to be sure).
+   * The endpoint was seen since the refresh on the new key: the control plane's key wins over
+   * the MDM's in the verdict, so an MDM read of its device could not change it.
    */
-  #confirmedByThoth(endpoints: readonly ThothEndpointObs[]): Uint8Array {
-    const CONFIRMED = 1;
-    const REFUTED = 2;
-    const flags = new Uint8Array(this.#devices.length);
-    const since = this.#refreshSentAt.getTime();
-    for (const ep of endpoints) {
-      const i = this.#join.deviceFor(hostKey(ep.hostname));
-      if (i === undefined) continue;
-      const onNewKey = ep.keyId === this.#newKeyId && (ep.lastSeen?.getTime() ?? -Infinity) > since;
-      flags[i] = onNewKey && flags[i] !== REFUTED ? CONFIRMED : REFUTED;
-    }
-    return flags;
+  #onNewKey(ep: ThothEndpointObs | undefined): boolean {
+    return ep?.keyId === this.#newKeyId && (ep.lastSeen?.getTime() ?? -Infinity) > this.#refreshSentAt.getTime();
   }
 
   #confirmed(obs: MdmDeviceObs | undefined): boolean {

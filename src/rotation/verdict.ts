@@ -122,6 +122,23 @@ export interface VerdictInput {
   join?: HostJoin;
 }
 
+/** Thoth endpoints placed onto a group's devices (see {@link HostJoin.place}). */
+export interface Placement {
+  /** Per device index: the endpoint with its name (the most recently seen of several). */
+  readonly byDevice: readonly (ThothEndpointObs | undefined)[];
+  /** Names several endpoints share: all of them, the one chosen, and the device it joins (if one). */
+  readonly shared: readonly { readonly list: readonly ThothEndpointObs[]; readonly best: ThothEndpointObs; readonly device?: number }[];
+  /** Per name no device holds, its most recently seen endpoint. */
+  readonly strays: readonly ThothEndpointObs[];
+}
+
+/** The most recently seen endpoint of several with one name: the one the machine uses now. */
+function mostRecent(list: readonly ThothEndpointObs[]): ThothEndpointObs {
+  let best = list[0]!;
+  for (const ep of list) if ((valid(ep.lastSeen) ?? -Infinity) > (valid(best.lastSeen) ?? -Infinity)) best = ep;
+  return best;
+}
+
 /**
  * The MDM side of the host-name join: each device's join key and which keys one device alone
  * holds. It depends only on the device names, which do not change while a group is polled.
@@ -133,6 +150,7 @@ export class HostJoin {
   readonly #byKey = new Map<string, number>();
   /** How many devices share each shared key (few). */
   readonly #shared = new Map<string, number>();
+  #placed: { thoth: readonly ThothEndpointObs[]; placement: Placement } | undefined;
 
   constructor(devices: readonly { name: string }[]) {
     this.names = devices.map((d) => d.name);
@@ -162,6 +180,57 @@ export class HostJoin {
   devicesNamed(key: string): number {
     const i = this.#byKey.get(key);
     return i === undefined ? 0 : i < 0 ? this.#shared.get(key)! : 1;
+  }
+
+  /**
+   * Thoth endpoints placed onto the devices by host name. Duplicates (re-registered machines)
+   * resolve to the most recently seen one, which is the one the machine is using now.
+   * Endpoints whose name no single device holds are kept apart (few): they are drift, or
+   * belong to a name several devices share (then those devices are judged on MDM data alone).
+   * The last listing's placement is kept: a poller asks before the verdict does, for the same
+   * listing, and 50,000 endpoints are placed once per poll.
+   */
+  place(thoth: readonly ThothEndpointObs[]): Placement {
+    if (this.#placed?.thoth === thoth) return this.#placed.placement;
+    const byDevice: (ThothEndpointObs | undefined)[] = new Array(this.names.length);
+    const duplicated = new Map<string, ThothEndpointObs[]>();
+    const unjoined = new Map<string, ThothEndpointObs[]>();
+    // Indexed loop: an iterator's result objects are 50,000 allocations per poll here.
+    for (let i = 0; i < thoth.length; i++) {
+      const ep = thoth[i]!;
+      const k = hostKey(ep.hostname);
+      const device = this.deviceFor(k);
+      if (device === undefined) {
+        const list = unjoined.get(k);
+        if (list) list.push(ep);
+        else unjoined.set(k, [ep]);
+        continue;
+      }
+      const first = byDevice[device];
+      if (first === undefined) {
+        byDevice[device] = ep;
+        continue;
+      }
+      const list = duplicated.get(k);
+      if (list) list.push(ep);
+      else duplicated.set(k, [first, ep]);
+    }
+    const shared: { list: readonly ThothEndpointObs[]; best: ThothEndpointObs; device?: number }[] = [];
+    duplicated.forEach((list, k) => {
+      const best = mostRecent(list);
+      const device = this.deviceFor(k)!;
+      byDevice[device] = best;
+      shared.push({ list, best, device });
+    });
+    const strays: ThothEndpointObs[] = [];
+    unjoined.forEach((list, k) => {
+      const best = mostRecent(list);
+      if (list.length > 1) shared.push({ list, best });
+      if (!this.nameHeldBySeveral(k)) strays.push(best);
+    });
+    const placement = { byDevice, shared, strays };
+    this.#placed = { thoth, placement };
+    return placement;
   }
 
   matches(devices: readonly { name: string }[]): boolean {
@@ -309,54 +378,16 @@ export function decideValidation(input: VerdictInput): Verdict {
 
   const join = input.join?.matches(input.mdm) ? input.join : new HostJoin(input.mdm);
 
-  // Thoth side, joined straight onto the devices. Duplicates (re-registered machines) resolve
-  // to the most recently seen one, which is the one the machine is using now. Endpoints whose
-  // name no single device holds are kept apart (few): they are drift, or belong to a name
-  // several devices share (then those devices are judged on MDM data alone).
-  const joined: (ThothEndpointObs | undefined)[] = new Array(input.mdm.length);
-  const duplicated = new Map<string, ThothEndpointObs[]>();
-  const unjoined = new Map<string, ThothEndpointObs[]>();
-  for (let i = 0; i < input.thoth.length; i++) {
-    const ep = input.thoth[i]!;
-    const k = hostKey(ep.hostname);
-    const device = join.deviceFor(k);
-    if (device === undefined) {
-      const list = unjoined.get(k);
-      if (list) list.push(ep);
-      else unjoined.set(k, [ep]);
-      continue;
-    }
-    const first = joined[device];
-    if (first === undefined) {
-      joined[device] = ep;
-      continue;
-    }
-    const list = duplicated.get(k);
-    if (list) list.push(ep);
-    else duplicated.set(k, [first, ep]);
+  const { byDevice: joined, shared, strays } = join.place(input.thoth);
+  for (const { list, best } of shared) {
+    drift.add(
+      'duplicate Thoth hostname',
+      () => `${list.length} Thoth endpoints share hostname ${q(best.hostname)} (${list
+        .slice(0, 5)
+        .map((e) => q(e.endpointId))
+        .join(', ')}${list.length > 5 ? ', …' : ''}): using the most recently seen, ${q(best.endpointId)}`,
+    );
   }
-  const mostRecent = (list: readonly ThothEndpointObs[]): ThothEndpointObs => {
-    let best = list[0]!;
-    for (const ep of list) if ((valid(ep.lastSeen) ?? -Infinity) > (valid(best.lastSeen) ?? -Infinity)) best = ep;
-    if (list.length > 1) {
-      drift.add(
-        'duplicate Thoth hostname',
-        () => `${list.length} Thoth endpoints share hostname ${q(best.hostname)} (${list
-          .slice(0, 5)
-          .map((e) => q(e.endpointId))
-          .join(', ')}${list.length > 5 ? ', …' : ''}): using the most recently seen, ${q(best.endpointId)}`,
-      );
-    }
-    return best;
-  };
-  duplicated.forEach((list, k) => {
-    joined[join.deviceFor(k)!] = mostRecent(list);
-  });
-  const strays: ThothEndpointObs[] = [];
-  unjoined.forEach((list, k) => {
-    const best = mostRecent(list);
-    if (!join.nameHeldBySeveral(k)) strays.push(best);
-  });
 
   const reportedDup = new Set<string>();
 

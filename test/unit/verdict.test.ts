@@ -284,6 +284,15 @@ describe('decideValidation', () => {
     );
   });
 
+  it('places a listing once: the same listing asked again gets the same placement', () => {
+    const f = fleet(3);
+    const join = new HostJoin(f.mdm);
+    const placed = join.place(f.thoth);
+    expect(join.place(f.thoth)).toBe(placed);
+    expect(placed.byDevice).toEqual(f.thoth);
+    expect(join.place([...f.thoth])).not.toBe(placed);
+  });
+
   it('counts 50,000 devices correctly', () => {
     const n = 50_000;
     const thoth: ThothEndpointObs[] = [];
