@@ -2,7 +2,7 @@ import { errorMessage, InvariantError } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import { fingerprint, type EvidenceRecord, type KeyRef } from '../evidence/record.js';
 import type { ConfigSnapshot, DesiredValues, MdmDevice } from '../mdm/provider.js';
-import { keyNamePrefix, keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from '../rotation/context.js';
+import { keyNamePrefix, keyResource, leaseUntil, waitBeforeNextPoll, type RotationDeps, type RotationOutcome } from '../rotation/context.js';
 import { outcome } from '../rotation/outcome.js';
 import type { SecretValue } from '../secret-value.js';
 import { mergeRevoked } from './targets.js';
@@ -223,8 +223,8 @@ async function pollRevocation(d: RotationDeps, revoked: Set<string>, devices: Pa
     const enough = check.active === 0 || check.checkedIn / check.active >= minHealthy;
     d.log.info(`revocation poll: ${check.checkedIn}/${check.active} checked in, ${offenders.length} on a revoked key, ${check.stillActive.length} key(s) still active`);
     if (check.stillActive.length === 0 && offenders.length === 0 && enough) return check;
-    const wait = Math.max(0, started + pollIntervalMs - d.now().getTime());
-    if (d.now().getTime() + wait > deadline) return check;
+    const wait = waitBeforeNextPoll(d.now().getTime(), started, pollIntervalMs, deadline);
+    if (wait === undefined) return check;
     await d.sleep(wait);
   }
 }

@@ -1,7 +1,7 @@
 import { errorMessage } from '../errors.js';
 import { unseal } from '../evidence/seal.js';
 import type { ConfigSnapshot, MdmDevice, SnapshotItem } from '../mdm/provider.js';
-import { leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
+import { leaseUntil, waitBeforeNextPoll, type RotationDeps, type RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
 import { supersededKeys } from './sweep.js';
@@ -37,8 +37,6 @@ async function poll(d: RotationDeps, observer: Observer, refreshSentAt: Date, sn
   const deadline = refreshSentAt.getTime() + timeoutMs;
   let polls = 0;
   for (;;) {
-    // Polls start every pollInterval (a slow poll of a big fleet is not followed by a full
-    // interval of idling on top), and never overlap.
     const started = d.now().getTime();
     const verdict = await observer.observe();
     polls++;
@@ -51,8 +49,8 @@ async function poll(d: RotationDeps, observer: Observer, refreshSentAt: Date, sn
       await d.journal.commit({ state: 'awaiting-revocation', lease: null, events: [{ step: 'schedule-revocation', outcome: 'waiting', detail: `old key ${d.journal.record!.oldKey?.keyId} is revoked by the first apply after ${due.toISOString()} if validation still holds` }] });
       return outcome(d, d.journal.record, 'in-progress', `validated; old key revocation due at ${due.toISOString()}`, verdict.drift, verdict);
     }
-    const wait = Math.max(0, started + pollIntervalMs - d.now().getTime());
-    if (d.now().getTime() + wait > deadline) return validationFailed(d, verdict, snapshot);
+    const wait = waitBeforeNextPoll(d.now().getTime(), started, pollIntervalMs, deadline);
+    if (wait === undefined) return validationFailed(d, verdict, snapshot);
     await d.sleep(wait);
   }
 }
