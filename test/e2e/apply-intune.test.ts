@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readMobileconfig, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../../src/mdm/mobileconfig.js';
-import { expectNoLeaks, mintedKeys, readEvidence } from './evidence.js';
+import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
 import { intuneIntent, makeWorkspace, WINDOWS_TEMPLATE as TEMPLATE, WINDOWS_TEMPLATE_PATH as TEMPLATE_PATH, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
 
 const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
@@ -58,25 +58,7 @@ async function fullRotation(s: Simulators, ws: Workspace): Promise<{ runs: Actio
   expect(rec1.state).toBe('awaiting-revocation');
   expect(s.thoth.keys().find((k) => k.id === s.ids.oldKeyId)!.active).toBe(true);
 
-  // Before the validation window (5 s) ends: nothing is mutated.
-  s.log.clear();
-  const early = await run(s, ws);
-  expect(early.code, early.stdout).toBe(0);
-  expect(Date.now()).toBeLessThan(Date.parse(rec1.validatedAt!) + 12_000);
-  expect(s.log.mutations()).toEqual([]);
-
-  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(rec1.validatedAt!) + 12_100 - Date.now())));
-  const second = await run(s, ws);
-  expect(second.code, second.stdout).toBe(0);
-  expect(second.outputs['status']).toBe('completed');
-  expect(s.thoth.keys().find((k) => k.id === s.ids.oldKeyId)!.active).toBe(false);
-  expect(readEvidence(s)!.state).toBe('completed');
-
-  s.log.clear();
-  const third = await run(s, ws);
-  expect(third.code).toBe(0);
-  expect(third.outputs['status']).toBe('unchanged');
-  expect(s.log.mutations()).toEqual([]);
+  const { early, second, third } = await finishRotation(s, rec1.validatedAt!, () => run(s, ws));
   return { runs: [first, early, second, third], keyId: minted[0]!.id };
 }
 

@@ -18,6 +18,33 @@ export function readEvidence(sims: Simulators, name?: string): EvidenceRecord | 
   return record;
 }
 
+/**
+ * The runs after a first apply that validated at `validatedAt` (intents with a 12 s validation
+ * window): one inside the window mutates nothing; one after it re-validates and revokes the old
+ * key (completed); one more finds nothing to do and mutates nothing.
+ */
+export async function finishRotation(s: Simulators, validatedAt: string, apply: () => Promise<ActionRun>): Promise<{ early: ActionRun; second: ActionRun; third: ActionRun }> {
+  s.log.clear();
+  const early = await apply();
+  expect(early.code, early.stdout).toBe(0);
+  expect(Date.now()).toBeLessThan(Date.parse(validatedAt) + 12_000);
+  expect(s.log.mutations()).toEqual([]);
+
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(validatedAt) + 12_100 - Date.now())));
+  const second = await apply();
+  expect(second.code, second.stdout).toBe(0);
+  expect(second.outputs['status']).toBe('completed');
+  expect(s.thoth.keys().find((k) => k.id === s.ids.oldKeyId)!.active).toBe(false);
+  expect(readEvidence(s)!.state).toBe('completed');
+
+  s.log.clear();
+  const third = await apply();
+  expect(third.code).toBe(0);
+  expect(third.outputs['status']).toBe('unchanged');
+  expect(s.log.mutations()).toEqual([]);
+  return { early, second, third };
+}
+
 /** Keys minted during the test (everything but the sims' seed keys). */
 export function mintedKeys(sims: Simulators): ReturnType<Simulators['thoth']['keys']> {
   const seed = new Set([sims.ids.oldKeyId, sims.ids.undeployedKeyId, sims.ids.otherTenantKeyId]);

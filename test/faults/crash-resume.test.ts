@@ -24,7 +24,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  FULL, NAME, PHASES, checkAlways, checkNoOrphan, checkRevoked, cleanRun, evidence, freshRunId, limiter, normalisePath, prepare, recover,
+  FULL, NAME, PHASES, caseThrew, checkAlways, checkNoOrphan, checkRevoked, cleanRun, evidence, freshRunId, limiter, normalisePath, prepare, recover,
   runKillable, runPhase, safeEvidence, startCase, writeReport, type Case, type CaseResult, type LogEntry, type Phase,
 } from './lib.js';
 
@@ -210,10 +210,9 @@ describe('crash-resume: enumeration', () => {
 describe.concurrent(`crash-resume (${FULL ? 'full' : 'CI subset'}: ${rows.length} cases over ${points.length} kill points)`, () => {
   for (const row of rows) {
     it(row.name, async () => {
-      const r = await limit(() => runCase(row)).catch((e: unknown): CaseResult => ({
-        suite: 'crash', name: row.name, phase: row.point.phase, point: row.point.id, kind: row.resume, survived: false, fired: false,
-        faultedRun: 'error', finalState: undefined, trail: [], problems: [`the case itself threw: ${String((e as Error)?.stack ?? e)}`], ms: 0,
-      }));
+      const r = await limit(() => runCase(row)).catch((e: unknown) =>
+        caseThrew({ suite: 'crash', name: row.name, phase: row.point.phase, point: row.point.id, kind: row.resume, faultedRun: 'error' }, e),
+      );
       results.push(r);
       expect(r.problems, r.problems.join('\n')).toEqual([]);
     }, 300_000);

@@ -513,6 +513,11 @@ export interface CaseResult {
   readonly ms: number;
 }
 
+/** A case whose own code threw (not the action's): failed, with the stack as its problem. */
+export function caseThrew(c: Pick<CaseResult, 'suite' | 'name' | 'phase' | 'point' | 'kind' | 'faultedRun'>, e: unknown): CaseResult {
+  return { ...c, survived: false, fired: false, finalState: undefined, trail: [], problems: [`the case itself threw: ${String((e as Error)?.stack ?? e)}`], ms: 0 };
+}
+
 export function writeReport(file: string, results: readonly CaseResult[], meta: Record<string, unknown>): void {
   const dir = path.join(ROOT, '.tmp/faults');
   mkdirSync(dir, { recursive: true });

@@ -12,7 +12,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  FULL, KINDS, checkAlways, checkNoOrphan, checkRevoked, cleanRun, enumerate, faultFired, faultRule, leftLease, limiter, prepare, recover,
+  FULL, KINDS, caseThrew, checkAlways, checkNoOrphan, checkRevoked, cleanRun, enumerate, faultFired, faultRule, leftLease, limiter, prepare, recover,
   runPhase, safeEvidence, startCase, writeReport, type CaseResult, type Recovery, type FaultKind, type FaultPoint, type Phase, PHASES,
 } from './lib.js';
 
@@ -116,10 +116,9 @@ describe('fault matrix: enumeration', () => {
 describe.concurrent(`fault matrix (${FULL ? 'full' : 'CI subset'}: ${rows.length} cases over ${points.length} requests)`, () => {
   for (const row of rows) {
     it(row.name, async () => {
-      const r = await limit(() => runCase(row)).catch((e: unknown): CaseResult => ({
-        suite: 'matrix', name: row.name, phase: row.point.phase, point: row.point.id, kind: row.kind, survived: false, fired: false,
-        faultedRun: 'error/none', finalState: undefined, trail: [], problems: [`the case itself threw: ${String((e as Error)?.stack ?? e)}`], ms: 0,
-      }));
+      const r = await limit(() => runCase(row)).catch((e: unknown) =>
+        caseThrew({ suite: 'matrix', name: row.name, phase: row.point.phase, point: row.point.id, kind: row.kind, faultedRun: 'error/none' }, e),
+      );
       results.push(r);
       expect(r.problems, r.problems.join('\n')).toEqual([]);
     }, 300_000);
