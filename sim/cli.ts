@@ -4,6 +4,7 @@
  * Flags: --mdm=jamf|intune  --os=macos|windows|mixed  --size=N  --seed=N
  */
 import { startSimulators, type Simulators } from './index.js';
+import { simAllowedHosts } from './runner.js';
 
 function flag(name: string): string | undefined {
   const hit = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
@@ -57,6 +58,9 @@ const out = [
   `  azure-client-id      ${c.azureClientId}`,
   `  azure-client-secret  ${c.azureClientSecret}`,
   `  github-token         ${c.githubToken}   (repo ${c.owner}/${c.repo})`,
+  '',
+  'Input allowed-hosts (loopback is allowed only when listed)',
+  `  allowed-hosts        ${simAllowedHosts(sims)}`,
   '',
   'Ids',
   ...Object.entries(sims.ids).map(([k, v]) => `  ${k.padEnd(21)} ${String(v)}`),

@@ -165,11 +165,21 @@ function readRss(file: string): number | undefined {
   }
 }
 
+/**
+ * `allowed-hosts` for the simulators: each loopback `127.0.0.1:<port>` that receives credentials
+ * (Thoth, Jamf, Graph, login). Loopback is allowed only when listed, and only on the listed port.
+ * GitHub is not listed: its URL is the runner's GITHUB_API_URL, never an intent's.
+ */
+export function simAllowedHosts(sims: Simulators): string {
+  return [sims.urls.thoth, sims.urls.jamf, sims.urls.graph, sims.urls.login].map((u) => new URL(u).host).join(',');
+}
+
 /** The inputs a workflow would pass, pointing at the simulators. */
 export function simInputs(sims: Simulators, extra: Record<string, string> = {}): Record<string, string> {
   return {
     mode: 'plan',
     intents: '.thoth/rotations',
+    'allowed-hosts': simAllowedHosts(sims),
     'thoth-api-key': sims.creds.orgApiKey,
     'jamf-client-id': sims.creds.jamfClientId,
     'jamf-client-secret': sims.creds.jamfClientSecret,

@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import * as path from 'node:path';
 import { createAdapters, type AdapterFactory } from './adapters.js';
 import { ConfigError, errorMessage, type ConfigProblem } from './errors.js';
+import { AllowedHosts, restrictCredentialsTo } from './http/allowed-hosts.js';
 import { loadIntents } from './intent/load.js';
 import type { Intent } from './intent/types.js';
 import { applyMode } from './modes/apply.js';
@@ -25,6 +26,8 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
   let error: string | undefined;
   try {
     const { settings, intents } = await readConfiguration();
+    // Before any client exists: no credential may go to a host allowed-hosts does not list.
+    restrictCredentialsTo(settings.allowedHosts);
     mode = settings.mode;
     if (mode !== 'plan' && isPullRequestEvent()) {
       result.notes.push(`${mode} requested on a ${process.env['GITHUB_EVENT_NAME']} event: ran plan instead (nothing is mutated from pull requests)`);
@@ -60,11 +63,18 @@ async function readConfiguration(): Promise<{ settings: Settings; intents: Inten
     problems.push(...e.problems);
   }
   const workspace = process.env['GITHUB_WORKSPACE'] || process.cwd();
-  try {
-    intents = await loadIntents(path.resolve(workspace, settings?.intents ?? (core.getInput('intents') || '.thoth/rotations')), { workspace });
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    problems.push(...e.problems);
+  // With problems in other inputs the intents and their hosts are still checked, so one run
+  // reports everything; an intents input that is itself wrong (absolute, "..") is not opened.
+  // (A wrong allowed-hosts entry is reported as such, not again as a host problem of each intent.)
+  const fallback = settings ? undefined : AllowedHosts.parse(core.getInput('allowed-hosts'));
+  const allowedHosts = settings?.allowedHosts ?? (fallback?.problems.length === 0 ? fallback.hosts : undefined);
+  if (!problems.some((p) => p.field === 'intents')) {
+    try {
+      intents = await loadIntents(path.resolve(workspace, settings?.intents ?? (core.getInput('intents') || '.thoth/rotations')), { workspace, ...(allowedHosts && { allowedHosts }) });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems.push(...e.problems);
+    }
   }
   if (problems.length > 0 || !settings) throw new ConfigError(problems);
   return { settings, intents };

@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
 import type { ConfigProblem } from './errors.js';
 import { ConfigError } from './errors.js';
-import { checkKeyId, q } from './intent/schema.js';
+import { AllowedHosts } from './http/allowed-hosts.js';
+import { checkKeyId, checkRepoPath, q } from './intent/schema.js';
 import { registerSecret } from './secrets.js';
 import { DURATION_FORMAT, parseDuration } from './time/duration.js';
 
@@ -12,8 +13,10 @@ import { DURATION_FORMAT, parseDuration } from './time/duration.js';
 export interface Settings {
   /** What this run does: `plan` (read only), `apply` (rotate) or `revoke` (emergency). */
   readonly mode: 'plan' | 'apply' | 'revoke';
-  /** Intent file or folder, as given (resolve it against the workspace). */
+  /** Intent file or folder, repository-relative as given (resolve it against the workspace). */
   readonly intents: string;
+  /** Hosts credentials may be sent to (`allowed-hosts`, spec §9); the default list when the input is empty. */
+  readonly allowedHosts: AllowedHosts;
   /** Control-plane credential: `X-Api-Key` (`api-key`) or `Authorization: Bearer` (`bearer`). */
   readonly thoth: { readonly kind: 'api-key' | 'bearer'; readonly value: string };
   /** Jamf Pro API client; present only when both id and secret were given. */
@@ -85,6 +88,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const graphWriteBudget = budget(input('graph-write-budget') || '200/20s', bad);
   const rollbackSealKey = sealKey(input('rollback-seal-key'), bad);
 
+  // Where credentials and files may come from (spec §9): a pull request must not choose either.
+  const intents = input('intents') || '.thoth/rotations';
+  const intentsPath = checkRepoPath(intents, '.thoth/rotations');
+  if (intentsPath) bad('intents', intentsPath.problem, intentsPath.fix);
+  const allowed = AllowedHosts.parse(input('allowed-hosts'));
+  for (const p of allowed.problems) bad('allowed-hosts', p.problem, p.fix);
+
   // revoke-only inputs: outside revoke they would be silently ignored, which hides a mistake.
   const keyIds = [...new Set(input('key-ids').split(/[,\r\n]/).map((s) => s.trim()).filter(Boolean))];
   const reason = input('reason');
@@ -105,7 +115,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const githubToken = input('github-token');
   return Object.freeze({
     mode,
-    intents: input('intents') || '.thoth/rotations',
+    intents,
+    allowedHosts: allowed.hosts,
     thoth: Object.freeze(apiKey ? { kind: 'api-key' as const, value: apiKey } : { kind: 'bearer' as const, value: bearer }),
     ...(jamf && { jamf: Object.freeze({ clientId: jamf[0]!, clientSecret: jamf[1]! }) }),
     ...(azure && { azure: Object.freeze({ tenantId: azure[0]!, clientId: azure[1]!, clientSecret: azure[2]! }) }),

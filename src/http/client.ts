@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { HttpError, type SystemName } from '../errors.js';
+import { HttpError, InvariantError, type SystemName } from '../errors.js';
 import { redact } from '../secrets.js';
+import { assertCredentialHost } from './allowed-hosts.js';
 import { JsonArraySplitter, JsonStreamError } from './json-stream.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
 
@@ -159,6 +160,9 @@ export class HttpClient {
   constructor(opts: HttpClientOptions) {
     this.system = opts.system;
     this.#opts = opts;
+    // Every system but GitHub carries a credential an intent must not steer (spec §9); GitHub's URL
+    // is the runner's GITHUB_API_URL, which no intent can change.
+    if (opts.system !== 'github') assertCredentialHost(opts.system, opts.baseUrl);
     const url = new URL(opts.baseUrl);
     this.#origin = url.origin;
     this.#basePath = url.pathname.replace(/\/+$/, '');
@@ -173,11 +177,12 @@ export class HttpClient {
     const policy = effectiveRetryPolicy(this.#opts.retry ?? DEFAULT_RETRY);
     const sleep = this.#opts.sleep ?? sleepReal;
     const attempts = req.retry === false ? 1 : policy.attempts;
+    const url = this.#url(req);
     let reauthed = false;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
-        res = await this.#once(req, stream);
+        res = await this.#once(url, req, stream);
       } catch (e) {
         // An answer we refused (oversized) is final: asking again would only fetch it again.
         if (e instanceof HttpError) throw e;
@@ -235,7 +240,20 @@ export class HttpClient {
     await this.#dispatcher.close();
   }
 
-  async #once(req: HttpRequest, stream: BodyConsumer | undefined): Promise<HttpResponse> {
+  /**
+   * The request's URL. A path is relative to the base URL; one that would change the origin
+   * (`@host`, `:port`, `.host`: anything not starting with "/") would carry the credentials to a
+   * host nobody allowed, so it is refused.
+   */
+  #url(req: HttpRequest): string {
+    const url = this.#origin + this.#basePath + req.path;
+    if (!req.path.startsWith('/') || new URL(url).origin !== this.#origin) {
+      throw new InvariantError(`${this.system}: request path ${JSON.stringify(req.path.slice(0, 80))} leaves ${this.#origin}; refused`);
+    }
+    return url;
+  }
+
+  async #once(url: string, req: HttpRequest, stream: BodyConsumer | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = {
       'user-agent': this.#opts.userAgent,
       ...(this.#opts.auth ? await this.#opts.auth.headers() : {}),
@@ -247,7 +265,7 @@ export class HttpClient {
     if (this.#cookies.size > 0) headers['cookie'] = [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     this.requestCount++;
     const timeout = effectiveTimeoutMs(this.#opts.timeoutMs);
-    const res = await request(this.#origin + this.#basePath + req.path, {
+    const res = await request(url, {
       method: req.method,
       headers,
       body: req.body ?? null,

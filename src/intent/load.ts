@@ -4,6 +4,8 @@ import path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import type { AllowedHosts } from '../http/allowed-hosts.js';
+import { hostFindings } from './hosts.js';
 import {
   checkRepoPath, crossFieldFindings, DEFAULTS, describe, hintAt, intentFileSchema, isPlainMap, keysAt, normaliseRepoPath,
   type Finding, type IntentFile, type Located, type PathSeg,
@@ -33,13 +35,21 @@ interface Loaded {
   readonly name?: string;
 }
 
+export interface LoadOptions {
+  /** The checkout (GITHUB_WORKSPACE): intents and templates must resolve inside it, links followed. */
+  readonly workspace: string;
+  /** When given, every host an intent names must be allowed (spec §9); the action always gives it. */
+  readonly allowedHosts?: AllowedHosts;
+}
+
 /** One intent file, or every `*.yaml` / `*.yml` of a folder (not recursive, sorted by name). */
-export async function loadIntents(pathOrDir: string, opts: { workspace: string }): Promise<Intent[]> {
+export async function loadIntents(pathOrDir: string, opts: LoadOptions): Promise<Intent[]> {
   const workspace = path.resolve(opts.workspace);
-  const files = await listFiles(path.resolve(workspace, pathOrDir), workspace);
+  const realWorkspace = await realpath(workspace).catch(() => workspace);
+  const files = await listFiles(path.resolve(workspace, pathOrDir), workspace, realWorkspace);
   const loaded: Loaded[] = [];
   // One at a time: files are small, and the order of problems stays stable.
-  for (const f of files) loaded.push(await loadFile(f, workspace));
+  for (const f of files) loaded.push(await loadFile(f, workspace, realWorkspace, opts.allowedHosts));
   acrossFiles(loaded);
   const problems = loaded.flatMap((l) => [...l.problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0)));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -52,12 +62,24 @@ function shown(abs: string, workspace: string): string {
   return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel.split(path.sep).join('/');
 }
 
-async function listFiles(target: string, workspace: string): Promise<string[]> {
+/** Whether `abs`, with every symbolic link followed, is inside the (real) workspace; false when it does not resolve. */
+async function resolvesInside(abs: string, realWorkspace: string): Promise<boolean> {
+  const real = await realpath(abs).catch(() => undefined);
+  if (real === undefined) return false;
+  const rel = path.relative(realWorkspace, real);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+async function listFiles(target: string, workspace: string, realWorkspace: string): Promise<string[]> {
   const fail = (problem: string, fix: string): never => {
     throw new ConfigError([{ file: shown(target, workspace), field: 'intents', problem, fix }]);
   };
   const st = await stat(target).catch(() => undefined);
   if (!st) return fail('does not exist', 'set the intents input to an intent file or a folder of them (default .thoth/rotations)');
+  // Intents are read from the checkout only: not from elsewhere on the runner, not through a link.
+  if (!(await resolvesInside(target, realWorkspace))) {
+    return fail('is outside the workspace', 'set the intents input to a path inside the repository, relative to its root, with no link that leaves it');
+  }
   if (st.isFile()) return [target];
   if (!st.isDirectory()) return fail('is neither a file nor a folder', 'set the intents input to an intent file or a folder of them');
   // Dotfiles are skipped: editors leave lock and swap files next to the real ones.
@@ -71,9 +93,13 @@ async function listFiles(target: string, workspace: string): Promise<string[]> {
   return names.map((n) => path.join(target, n));
 }
 
-async function loadFile(abs: string, workspace: string): Promise<Loaded> {
+async function loadFile(abs: string, workspace: string, realWorkspace: string, allowedHosts: AllowedHosts | undefined): Promise<Loaded> {
   const file = shown(abs, workspace);
   const whole = (problem: string, fix: string): Loaded => ({ file, problems: [{ file, field: DOC, problem, fix }] });
+  // Checked before reading: a problem message must never quote a file from outside the checkout.
+  if (!(await resolvesInside(abs, realWorkspace))) {
+    return whole('is a symbolic link that leads outside the workspace', 'commit the intent itself in the repository; intents are read only from the checkout');
+  }
   let bytes: Buffer;
   try {
     const st = await stat(abs);
@@ -116,6 +142,7 @@ async function loadFile(abs: string, workspace: string): Promise<Loaded> {
   const parsed = intentFileSchema.safeParse(raw);
   if (!parsed.success) parsed.error.issues.flatMap((i) => issueFindings(i, raw)).forEach(add);
   crossFieldFindings(raw).forEach(add);
+  if (allowedHosts) hostFindings(raw, allowedHosts).forEach(add);
   const template = valueAt(raw, ['mdm', 'intune', 'windows', 'template']);
   // Only a path that passed the repository-path rule is ever opened.
   if (typeof template === 'string' && !checkRepoPath(template, '')) {

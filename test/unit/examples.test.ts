@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { AllowedHosts } from '../../src/http/allowed-hosts.js';
 import { loadIntents } from '../../src/intent/load.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -14,7 +15,7 @@ describe('action.yml', () => {
     for (const [name, o] of Object.entries(action.outputs)) expect(o.description.length, name).toBeGreaterThan(10);
   });
   it('declares exactly the inputs and outputs of spec §3–4', () => {
-    expect(Object.keys(action.inputs).sort()).toEqual(['azure-client-id', 'azure-client-secret', 'azure-tenant-id', 'evidence-branch', 'expose-key', 'github-token', 'graph-write-budget', 'intents', 'jamf-client-id', 'jamf-client-secret', 'key-ids', 'mode', 'reason', 'replace', 'rollback-seal-key', 'thoth-api-key', 'thoth-bearer-token']);
+    expect(Object.keys(action.inputs).sort()).toEqual(['allowed-hosts', 'azure-client-id', 'azure-client-secret', 'azure-tenant-id', 'evidence-branch', 'expose-key', 'github-token', 'graph-write-budget', 'intents', 'jamf-client-id', 'jamf-client-secret', 'key-ids', 'mode', 'reason', 'replace', 'rollback-seal-key', 'thoth-api-key', 'thoth-bearer-token']);
     expect(Object.keys(action.outputs).sort()).toEqual(['api-key', 'evidence-commit', 'key-id', 'matrix', 'revoked-key-ids', 'rotations', 'status']);
     expect(action.inputs['mode']!.default).toBe('plan');
     expect(action.inputs['graph-write-budget']!.default).toBe('200/20s');
@@ -23,7 +24,8 @@ describe('action.yml', () => {
 
 describe('examples/', () => {
   it('every example intent loads', async () => {
-    const intents = await loadIntents(path.join(ROOT, 'examples/.thoth/rotations'), { workspace: path.join(ROOT, 'examples') });
+    // With the default allowed-hosts: the examples need no allowed-hosts input.
+    const intents = await loadIntents(path.join(ROOT, 'examples/.thoth/rotations'), { workspace: path.join(ROOT, 'examples'), allowedHosts: AllowedHosts.parse('').hosts });
     expect(intents.map((i) => i.name)).toEqual(['corpsec-macos-2026-12', 'corpsec-windows-2026-12']);
   });
   it('every example workflow passes only declared inputs to the action', () => {

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, formatProblem } from '../../src/errors.js';
+import { AllowedHosts } from '../../src/http/allowed-hosts.js';
 import type { Intent } from '../../src/intent/types.js';
 import { checkRunConfig } from '../../src/run-config.js';
 import type { Settings } from '../../src/settings.js';
 
 const settings = (over: Partial<Settings> = {}): Settings => ({
-  mode: 'plan', intents: '.thoth/rotations', thoth: { kind: 'api-key', value: 'k' }, keyIds: [], replace: true, exposeKey: false,
+  mode: 'plan', intents: '.thoth/rotations', allowedHosts: AllowedHosts.parse('').hosts, thoth: { kind: 'api-key', value: 'k' }, keyIds: [], replace: true, exposeKey: false,
   graphWriteBudget: { writes: 200, windowMs: 20_000 }, ...over,
 });
 const intent = (name: string, provider: 'jamf' | 'intune', withWindow = true): Intent => ({

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, formatProblem } from '../../src/errors.js';
+import { AllowedHosts } from '../../src/http/allowed-hosts.js';
 import { readSettings } from '../../src/settings.js';
 
 const INPUTS = [
   'mode', 'intents', 'thoth-api-key', 'thoth-bearer-token', 'jamf-client-id', 'jamf-client-secret', 'azure-tenant-id',
   'azure-client-id', 'azure-client-secret', 'github-token', 'evidence-branch', 'key-ids', 'reason', 'replace', 'expose-key',
-  'graph-write-budget', 'rollback-seal-key',
+  'graph-write-budget', 'rollback-seal-key', 'allowed-hosts',
 ];
 const envName = (input: string): string => `INPUT_${input.toUpperCase()}`;
 
@@ -49,6 +50,7 @@ describe('readSettings: accepted inputs', () => {
     expect(readSettings()).toStrictEqual({
       mode: 'plan',
       intents: '.thoth/rotations',
+      allowedHosts: AllowedHosts.parse('').hosts,
       thoth: { kind: 'api-key', value: key },
       keyIds: [],
       replace: true,
@@ -66,16 +68,19 @@ describe('readSettings: accepted inputs', () => {
       'azure-tenant-id': 'contoso.onmicrosoft.com', 'azure-client-id': '00000000-0000-4000-8000-000000000000', 'azure-client-secret': azure,
       'github-token': gh, 'evidence-branch': 'thoth/evidence', 'key-ids': ' key_a, key_b\nkey_b\r\n\n org:key.c ', reason: 'laptop stolen, INC-42',
       replace: 'False', 'expose-key': 'TRUE', 'graph-write-budget': '100/10s', 'rollback-seal-key': seal.toString('base64'),
+      'allowed-hosts': 'jamf.corp.example:8443,\n *.atensecurity.com ,',
     });
     const s = readSettings();
     expect(s).toStrictEqual({
-      mode: 'revoke', intents: '.thoth/rotations/a.yaml', thoth: { kind: 'bearer', value: bearer },
+      mode: 'revoke', intents: '.thoth/rotations/a.yaml', allowedHosts: AllowedHosts.parse('jamf.corp.example:8443\n*.atensecurity.com').hosts, thoth: { kind: 'bearer', value: bearer },
       jamf: { clientId: 'jid', clientSecret: jamf },
       azure: { tenantId: 'contoso.onmicrosoft.com', clientId: '00000000-0000-4000-8000-000000000000', clientSecret: azure },
       githubToken: gh, evidenceBranch: 'thoth/evidence', keyIds: ['key_a', 'key_b', 'org:key.c'], reason: 'laptop stolen, INC-42',
       replace: false, exposeKey: true, graphWriteBudget: { writes: 100, windowMs: 10_000 }, rollbackSealKey: seal,
     });
     expect(Object.isFrozen(s)).toBe(true);
+    expect(s.allowedHosts.entries).toEqual(['jamf.corp.example:8443', '*.atensecurity.com']);
+    expect(s.allowedHosts.isDefault).toBe(false);
   });
 
   it('reads from a given environment map', () => {
@@ -107,6 +112,10 @@ describe('readSettings: rejected inputs', () => {
     ['two of three azure inputs', () => ({ ...key(), 'azure-tenant-id': 't', 'azure-client-secret': secret('a') }), 'inputs azure-client-id: is empty but azure-tenant-id and azure-client-secret are set'],
     ['an azure tenant with a slash', () => ({ ...key(), 'azure-tenant-id': 'a/b', 'azure-client-id': 'c', 'azure-client-secret': secret('a') }), 'inputs azure-tenant-id: "a/b" is not an Entra id'],
     ['a bad evidence branch', () => ({ ...key(), 'evidence-branch': 'feature..x' }), 'inputs evidence-branch: "feature..x" is not a valid branch name'],
+    ['an absolute intents path', () => ({ ...key(), intents: '/etc/thoth' }), 'inputs intents: "/etc/thoth" is not repository-relative'],
+    ['an intents path that leaves the repository', () => ({ ...key(), intents: '.thoth/../../other' }), 'inputs intents: ".thoth/../../other" leaves the repository through ".."'],
+    ['a URL in allowed-hosts', () => ({ ...key(), 'allowed-hosts': 'https://jamf.corp.example:8443/' }), 'inputs allowed-hosts: "https://jamf.corp.example:8443/" is a URL, not a host (write only the host (and port), e.g. jamf.corp.example:8443)'],
+    ['a port out of range in allowed-hosts', () => ({ ...key(), 'allowed-hosts': 'a.example:70000' }), 'inputs allowed-hosts: "a.example:70000" has a port that is not a number from 1 to 65535'],
   ])('%s', (_name, inputs, message) => {
     set(inputs());
     expect(problems()).toContainEqual(expect.stringContaining(message));
