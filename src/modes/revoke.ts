@@ -3,7 +3,7 @@ import { errorMessage } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import type { Intent } from '../intent/types.js';
 import { revokeForIntent } from '../revocation/revoke-fleet.js';
-import { assignKeys, type TenantView } from '../revocation/targets.js';
+import { assignKeys, endpointFleetMap, type TenantView } from '../revocation/targets.js';
 import type { RotationOutcome } from '../rotation/context.js';
 import { currentRun } from '../run-info.js';
 import type { Settings } from '../settings.js';
@@ -60,8 +60,7 @@ async function readTenants(intents: readonly Intent[], adapters: Map<Intent, Ada
     if (!keysByTenant.has(tenantKey)) keysByTenant.set(tenantKey, await thoth.listKeys());
     const keys = keysByTenant.get(tenantKey)!;
     const endpointScoped = keys.some((k) => keyIds.includes(k.key_id) && k.scope_level === 'endpoint');
-    const endpointFleet = new Map<string, string>();
-    if (endpointScoped) for (const e of await thoth.listEndpoints(intent.fleet.id)) endpointFleet.set(e.endpointId, e.fleetId ?? intent.fleet.id);
+    const endpointFleet = endpointScoped ? endpointFleetMap(await thoth.listEndpoints(intent.fleet.id), intent.fleet.id) : new Map<string, string>();
     views.set(intent, { keys, endpointFleet });
   }
   return views;

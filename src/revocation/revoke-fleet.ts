@@ -2,9 +2,11 @@ import { errorMessage, InvariantError } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import { fingerprint, type EvidenceRecord, type KeyRef } from '../evidence/record.js';
 import type { ConfigSnapshot, DesiredValues, MdmDevice } from '../mdm/provider.js';
-import { keyNamePrefix, keyResource, leaseUntil, waitBeforeNextPoll, type RotationDeps, type RotationOutcome } from '../rotation/context.js';
+import { keyResource, leaseUntil, waitBeforeNextPoll, type RotationDeps, type RotationOutcome } from '../rotation/context.js';
+import { isMintedBy, keyOwner, mintedKeyName } from '../rotation/key-name.js';
 import { outcome } from '../rotation/outcome.js';
 import type { SecretValue } from '../secret-value.js';
+import { readLiveKeyState, revokeChecked, type KnownLiveState } from './guard.js';
 import { mergeRevoked } from './targets.js';
 import { checkRevocation, type RevocationCheck } from './verify.js';
 
@@ -38,8 +40,8 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
   // not deliver as read now. The read may lag behind that run's write (another Jamf Cloud node),
   // so devices may hold one: they are revoked only once this run's configuration is out (step 5).
   const keys = await d.thoth.listKeys();
-  const emergencyPrefix = `${keyNamePrefix(intent)}emergency `;
-  const strays = keys.filter((k) => k.active !== false && (k.name ?? '').startsWith(emergencyPrefix) && k.key_id !== snapshot.keyId && !req.keyIds.includes(k.key_id)).map((k) => k.key_id);
+  const owner = keyOwner(intent);
+  const strays = keys.filter((k) => k.active !== false && isMintedBy(k.name, owner, 'emergency') && k.key_id !== snapshot.keyId && !req.keyIds.includes(k.key_id)).map((k) => k.key_id);
 
   // The configuration must keep delivering a key that works (spec §7). One that the control
   // plane already lists as revoked means a stale read or an already broken fleet: writing it
@@ -51,9 +53,9 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
     );
   }
 
-  // 1. Keys the fleet does not deliver stop working now.
-  const revokedKeys: KeyRef[] = [];
-  for (const id of req.keyIds.filter((k) => k !== deployed)) revokedKeys.push(await revokeOne(d, id));
+  // 1. Keys the fleet does not deliver stop working now: checked against the key list and the
+  // configuration this step read above (guard.ts), all of them before the first DELETE.
+  const revokedKeys: KeyRef[] = await revokeRecorded(d, req.keyIds.filter((k) => k !== deployed), { known: { keys, delivered: { keyId: snapshot.keyId } } });
 
   // 2. Replace the deployed key before it dies, so the group always holds a valid key.
   let replacement: { keyId: string; apiKey: SecretValue } | undefined;
@@ -84,11 +86,17 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
     throw e;
   }
 
-  // 5. Now the deployed key can die, and so can stray replacements of an interrupted run.
-  if (deployed) revokedKeys.push(await revokeOne(d, deployed));
-  for (const id of strays) {
-    const r = await d.thoth.revokeKey(id);
-    await journal.commit({ events: [{ step: 'revoke-lost-key', outcome: 'ok', detail: `${r === 'revoked' ? 'revoked' : 'already gone:'} ${id}, a replacement minted by an interrupted revocation that the configuration no longer delivers` }] });
+  // 5. Now the deployed key can die, and so can stray replacements of an interrupted run. Live
+  // state decides (guard.ts): the configuration delivers the replacement now, so the deployed key
+  // passes; without a replacement it is still delivered and goes anyway (documented, warned above).
+  // Two batches, so that a refused stray never keeps the compromised key alive.
+  if (deployed || strays.length) {
+    const live = await readLiveKeyState(d, [...(deployed ? [deployed] : []), ...strays]);
+    const known = { keys: live.keys, delivered: { keyId: live.deliveredKeyId } };
+    if (deployed) revokedKeys.push(...(await revokeRecorded(d, [deployed], { known, deliveredAllowed: replacement ? undefined : deployed })));
+    for (const r of await revokeChecked(d, strays, { known })) {
+      await journal.commit({ events: [{ step: 'revoke-lost-key', outcome: 'ok', detail: `${r.result === 'revoked' ? 'revoked' : 'already gone:'} ${r.keyId}, a replacement minted by an interrupted revocation that the configuration no longer delivers` }] });
+    }
   }
 
   // 6. Validate: keys inactive, no endpoint that checked in still on a revoked key.
@@ -118,10 +126,14 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
   return { ...result, revokedKeyIds: revokedKeys.map((k) => k.keyId), ...(replacement ? { apiKey: replacement.apiKey, newKeyId: replacement.keyId } : {}) };
 }
 
-async function revokeOne(d: RotationDeps, keyId: string): Promise<KeyRef> {
-  const r = await d.thoth.revokeKey(keyId);
-  await d.journal.commit({ events: [{ step: 'revoke-key', outcome: 'ok', detail: r === 'revoked' ? `revoked ${keyId} in the control plane` : `${keyId} was already revoked (404)` }] });
-  return { keyId };
+/** Revoke through the guard (all or none of `keyIds`), one evidence event per key. */
+async function revokeRecorded(d: RotationDeps, keyIds: readonly string[], o: { known?: KnownLiveState; deliveredAllowed?: string | undefined }): Promise<KeyRef[]> {
+  const out: KeyRef[] = [];
+  for (const r of await revokeChecked(d, keyIds, o)) {
+    await d.journal.commit({ events: [{ step: 'revoke-key', outcome: 'ok', detail: r.result === 'revoked' ? `revoked ${r.keyId} in the control plane` : `${r.keyId} was already revoked` }] });
+    out.push({ keyId: r.keyId });
+  }
+  return out;
 }
 
 /**
@@ -136,14 +148,14 @@ async function mintReplacement(d: RotationDeps): Promise<{ keyId: string; apiKey
     scopeLevel: intent.key.scope,
     scopeTargetId: keyResource(intent).resourceId,
     permissions: intent.key.permissions,
-    name: emergencyKeyName(d),
+    name: mintedKeyName(keyOwner(intent), 'emergency', d.run),
     ...(intent.key.ttlMs !== undefined ? { ttlSeconds: Math.round(intent.key.ttlMs / 1000) } : {}),
     jitReason: `emergency replacement (thoth-rotate ${intent.name})`,
   });
   try {
     await d.journal.commit({ events: [{ step: 'create-key', outcome: 'ok', detail: `created replacement ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}` }] });
   } catch (e) {
-    await thoth.revokeKey(created.keyId).catch(() => undefined);
+    await revokeChecked(d, [created.keyId]).catch(() => undefined);
     throw new Error(`could not record replacement ${created.keyId} in evidence, so it was revoked and the deployed key left as it is: ${errorMessage(e)}`);
   }
   const denied: string[] = [];
@@ -152,22 +164,18 @@ async function mintReplacement(d: RotationDeps): Promise<{ keyId: string; apiKey
     try {
       r = await thoth.authorize({ keyId: created.keyId, apiKey: created.apiKey, permission, ...keyResource(intent) });
     } catch (e) {
-      await thoth.revokeKey(created.keyId).catch(() => undefined);
+      await revokeChecked(d, [created.keyId]).catch(() => undefined);
       throw new Error(`replacement ${created.keyId} could not be checked (${errorMessage(e)}); it was revoked and the deployed key left valid. Re-run, or set replace: false to revoke without a replacement`);
     }
     if (!r.authorized) denied.push(permission);
   }
   if (denied.length > 0) {
-    await thoth.revokeKey(created.keyId);
+    await revokeChecked(d, [created.keyId]);
     await d.journal.commit({ events: [{ step: 'authorize', outcome: 'failed', detail: `replacement ${created.keyId} not authorized for ${denied.join(', ')}; revoked` }] });
     return undefined;
   }
   await d.journal.commit({ events: [{ step: 'authorize', outcome: 'ok', detail: `replacement ${created.keyId} authorized for ${intent.key.permissions.join(', ')}` }] });
   return { keyId: created.keyId, apiKey: created.apiKey };
-}
-
-function emergencyKeyName(d: RotationDeps): string {
-  return `${keyNamePrefix(d.intent)}emergency run ${d.run.id}.${d.run.attempt}`;
 }
 
 /**
@@ -178,12 +186,13 @@ function emergencyKeyName(d: RotationDeps): string {
  */
 async function revokeUndelivered(d: RotationDeps, knownId: string | undefined): Promise<void> {
   try {
-    const name = emergencyKeyName(d);
-    const mine = (await d.thoth.listKeys()).filter((k) => k.active !== false && (k.key_id === knownId || k.name === name)).map((k) => k.key_id);
+    const name = mintedKeyName(keyOwner(d.intent), 'emergency', d.run);
+    const keys = await d.thoth.listKeys();
+    const mine = keys.filter((k) => k.active !== false && (k.key_id === knownId || k.name === name)).map((k) => k.key_id);
     if (mine.length === 0) return;
     const served = (await d.mdm.readConfig()).keyId;
     const lost = mine.filter((id) => id !== served);
-    for (const id of lost) await d.thoth.revokeKey(id);
+    await revokeChecked(d, lost, { known: { keys, delivered: { keyId: served } } });
     if (lost.length) {
       await d.journal.commit({ events: [{ step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${lost.join(', ')}: replacement minted by this run that never reached the configuration` }] }).catch(() => undefined);
     }

@@ -30,8 +30,7 @@ export function assignKeys(keyIds: readonly string[], intents: readonly Intent[]
       const row = view.keys.find((k) => k.key_id === id);
       if (!row) continue;
       known = true;
-      const fleet = row.scope_level === 'fleet' ? row.scope_target_id : row.scope_level === 'endpoint' ? view.endpointFleet.get(row.scope_target_id ?? '') : undefined;
-      if (fleet === intent.fleet.id) owners.push(intent);
+      if (fleetOfKey(row, view.endpointFleet) === intent.fleet.id) owners.push(intent);
     }
     if (!known) {
       problems.push(`key-ids: ${id} is not in the key list of tenant ${[...new Set(intents.map((i) => i.tenant))].join(', ')} (mistyped, another tenant's key, or already deleted)`);
@@ -41,6 +40,28 @@ export function assignKeys(keyIds: readonly string[], intents: readonly Intent[]
     for (const intent of owners) byIntent.set(intent, [...(byIntent.get(intent) ?? []), id]);
   }
   return { targets: problems.length ? [] : [...byIntent].map(([intent, ids]) => ({ intent, keyIds: ids })), problems };
+}
+
+/**
+ * The fleet a key belongs to by its live scope: a fleet key's target, or the fleet of an
+ * endpoint key's endpoint (from the fleet's endpoint listing); undefined for organization and
+ * agent keys and for an endpoint no listing places.
+ */
+export function fleetOfKey(row: Pick<ApiKeyRow, 'scope_level' | 'scope_target_id'>, endpointFleet: ReadonlyMap<string, string>): string | undefined {
+  if (!row.scope_target_id) return undefined;
+  if (row.scope_level === 'fleet') return row.scope_target_id;
+  if (row.scope_level === 'endpoint') return endpointFleet.get(row.scope_target_id);
+  return undefined;
+}
+
+/**
+ * endpoint_id → fleet_id from a `GET endpoints?fleet_id=` listing. A row without `fleet_id`
+ * belongs to the fleet the listing was asked for (the server filters by it).
+ */
+export function endpointFleetMap(endpoints: readonly { readonly endpointId: string; readonly fleetId?: string | undefined }[], listedFleet: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of endpoints) m.set(e.endpointId, e.fleetId ?? listedFleet);
+  return m;
 }
 
 /** Existing entries kept, new ids appended, no duplicates (spec: merged, de-duplicated). */

@@ -44,15 +44,6 @@ export interface RotationOutcome {
   readonly apiKey?: SecretValue | undefined;
 }
 
-/** Key names carry the rotation name, so a key whose plaintext was lost can be found again. */
-export function keyNamePrefix(intent: Intent): string {
-  return `thoth-rotate ${intent.name} `;
-}
-
-export function keyName(intent: Intent, run: RunInfo): string {
-  return `${keyNamePrefix(intent)}run ${run.id}.${run.attempt}`;
-}
-
 /** The resource the new key must be authorized on. */
 export function keyResource(intent: Intent): { resourceType: 'fleet' | 'endpoint'; resourceId: string } {
   return intent.key.scope === 'endpoint' && intent.key.endpointId

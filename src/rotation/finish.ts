@@ -1,3 +1,4 @@
+import { revokeChecked, RevocationRefused, type Revocation } from '../revocation/guard.js';
 import { leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
@@ -24,11 +25,20 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
     await d.journal.commit({ state: 'completed', lease: null, events: [{ step: 'revoke-old-key', outcome: 'skipped', detail: 'no previous key to revoke' }] });
     return outcome(d, d.journal.record, 'completed', 'rotation completed (no previous key)', verdict.drift, verdict);
   }
-  const result = await d.thoth.revokeKey(oldKeyId);
   // Keys an interrupted run may have deployed (sweep.ts): devices had the validation window to move on.
   const superseded = supersededKeys(rec).filter((k) => k.keyId !== newKeyId && k.keyId !== oldKeyId);
-  const supersededResults: string[] = [];
-  for (const k of superseded) supersededResults.push(`${k.keyId}: ${await d.thoth.revokeKey(k.keyId)}`);
+  // The record names these keys; live state decides (guard.ts). The configuration delivers the
+  // new key by now, so the old key passes; a key of another fleet, or the delivered one, does not.
+  let revoked: Revocation[];
+  try {
+    revoked = await revokeChecked(d, [oldKeyId, ...superseded.map((k) => k.keyId)]);
+  } catch (e) {
+    if (!(e instanceof RevocationRefused)) throw e;
+    await d.journal.commit({ lease: null, events: e.events() });
+    return outcome(d, d.journal.record, 'failed', e.message, verdict.drift, verdict);
+  }
+  const result = revoked[0]!.result;
+  const supersededResults = revoked.slice(1).map((r) => `${r.keyId}: ${r.result}`);
   const rows = await d.thoth.listKeys();
   const stillActive = [oldKeyId, ...superseded.map((k) => k.keyId)].filter((id) => rows.some((k) => k.key_id === id && k.active !== false));
   const row = rows.find((k) => k.key_id === oldKeyId);

@@ -5,7 +5,9 @@ import { fingerprint, type EvidenceRecord } from '../evidence/record.js';
 import { seal } from '../evidence/seal.js';
 import { windowStatus } from '../intent/window.js';
 import type { ConfigSnapshot } from '../mdm/provider.js';
-import { keyName, keyNamePrefix, keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
+import { revokeChecked, RevocationRefused, type KnownLiveState } from '../revocation/guard.js';
+import { keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
+import { isMintedBy, keyOwner, mintedKeyName } from './key-name.js';
 import { nextStep } from './next-step.js';
 import { preflight, type Preflight } from './preflight.js';
 import { supersededKeys, sweepLostKeys } from './sweep.js';
@@ -67,8 +69,8 @@ async function recoverUndeployed(d: RotationDeps, record: EvidenceRecord, window
   if (!carries && !windowOpen && record.state === 'pending' && !newKeyId) {
     // Nothing was left half-done unless a key minted for this rotation is still active.
     const spared = new Set([snapshot.keyId, ...superseded.map((k) => k.keyId)]);
-    const prefix = keyNamePrefix(d.intent);
-    const lost = (await d.thoth.listKeys()).some((k) => k.active !== false && (k.name ?? '').startsWith(prefix) && !spared.has(k.key_id));
+    const owner = keyOwner(d.intent);
+    const lost = (await d.thoth.listKeys()).some((k) => k.active !== false && isMintedBy(k.name, owner) && !spared.has(k.key_id));
     if (!lost) return outcome(d, record, 'waiting', 'interrupted rotation already cleaned up; waiting for window');
   }
   // Take the rotation before touching anything: the commit is guarded by the blob sha, so of
@@ -131,13 +133,14 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
   await sweepLostKeys(d, snapshot.keyId);
 
   // 1. Create (never retried) — the plaintext is masked inside the client before it returns.
+  const name = mintedKeyName(keyOwner(intent), 'rotation', d.run);
   let created;
   try {
     created = await thoth.createKey({
       scopeLevel: intent.key.scope,
       scopeTargetId: keyResource(intent).resourceId,
       permissions: intent.key.permissions,
-      name: keyName(intent, d.run),
+      name,
       ...(intent.key.ttlMs !== undefined ? { ttlSeconds: Math.round(intent.key.ttlMs / 1000) } : {}),
       ...(intent.ticket ? { jitReason: `${intent.ticket} (thoth-rotate ${intent.name})` } : { jitReason: `thoth-rotate ${intent.name}` }),
     });
@@ -152,8 +155,8 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
   try {
     await journal.commit({ state: 'created', set: { newKey }, events: [{ step: 'create-key', outcome: 'ok', detail: `created ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}` }] });
   } catch (e) {
-    // Unrecorded keys are never left behind.
-    await thoth.revokeKey(created.keyId).catch(() => undefined);
+    // Unrecorded keys are never left behind (best effort: the next run's sweep finds it by name).
+    await revokeChecked(d, [created.keyId]).catch(() => undefined);
     throw new Error(`could not record new key ${created.keyId} in evidence, so it was revoked: ${errorMessage(e)}`);
   }
 
@@ -171,9 +174,10 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
     detail: `${v.permission} on ${resource.resourceType} ${resource.resourceId}: valid=${v.r.valid} permission_allowed=${v.r.permission_allowed} scope_allowed=${v.r.scope_allowed} expired=${Boolean(v.r.expired)}`,
   }));
   if (denied.length > 0) {
-    await thoth.revokeKey(created.keyId);
-    await journal.commit({ state: 'failed', lease: null, events: [...authEvents, { step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${created.keyId}: not authorized for ${denied.map((v) => v.permission).join(', ')}` }] });
-    return outcome(d, journal.record, 'failed', `new key not authorized for ${denied.map((v) => v.permission).join(', ')}; it was revoked and nothing was deployed`);
+    const why = `not authorized for ${denied.map((v) => v.permission).join(', ')}`;
+    const refusal = await revokeOrExplain(d, created.keyId);
+    await journal.commit({ state: 'failed', lease: null, events: [...authEvents, ...(refusal ? refusal.events() : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${created.keyId}: ${why}` }])] });
+    return outcome(d, journal.record, 'failed', `new key ${why}; ${refusal ? refusal.message : 'it was revoked'} and nothing was deployed`);
   }
   const sealed = d.sealKey ? seal(JSON.stringify(snapshot.items), d.sealKey, `${intent.fleet.id}/${intent.name}`) : undefined;
   await journal.commit({
@@ -210,8 +214,8 @@ async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId:
     await d.journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}` }] });
     return refreshAndValidate(d, snapshot, members);
   }
-  await d.thoth.revokeKey(newKeyId);
-  const transient = e instanceof HttpError ? e.retryable : false;
+  const refusal = await revokeOrExplain(d, newKeyId, { delivered: { keyId: served } });
+  const transient = !refusal && (e instanceof HttpError ? e.retryable : false);
   const { newKey: _n, ...rest } = d.journal.record!;
   await d.journal.commit({
     base: transient ? (rest as EvidenceRecord) : d.journal.record!,
@@ -219,10 +223,10 @@ async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId:
     lease: null,
     events: [
       { step: 'mdm-update', outcome: 'failed', detail: `${errorMessage(e)}; configuration still delivers ${served ?? 'no key'}` },
-      { step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${newKeyId}, which never reached the fleet${transient ? '; the next run in the window starts again' : ''}` },
+      ...(refusal ? refusal.events() : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${newKeyId}, which never reached the fleet${transient ? '; the next run in the window starts again' : ''}` }]),
     ],
   });
-  return outcome(d, d.journal.record, 'failed', `MDM update failed (${errorMessage(e)}); new key revoked, fleet still on ${served ?? snapshot.keyId}`);
+  return outcome(d, d.journal.record, 'failed', `MDM update failed (${errorMessage(e)}); ${refusal ? refusal.message : 'new key revoked'}, fleet still on ${served ?? snapshot.keyId}`);
 }
 
 /**
@@ -247,8 +251,8 @@ export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
     if ((rec.state === 'created' || rec.state === 'authorized' || rec.state === 'pending') && newKeyId && mine) {
       const served = (await d.mdm.readConfig()).keyId;
       if (served !== newKeyId) {
-        await d.thoth.revokeKey(newKeyId);
-        events.push({ step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${newKeyId}: never reached the MDM configuration` });
+        const refusal = await revokeOrExplain(d, newKeyId, { delivered: { keyId: served } });
+        events.push(...(refusal ? refusal.events() : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${newKeyId}: never reached the MDM configuration` }]));
         if (lostRace) return;
         const { newKey: _n, ...rest } = rec;
         await d.journal.commit({ base: rest as EvidenceRecord, state: 'pending', lease: null, events });
@@ -259,5 +263,20 @@ export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
     await d.journal.commit({ lease: null, events });
   } catch (e) {
     d.log.warning(`could not record the failure in evidence: ${errorMessage(e)}`);
+  }
+}
+
+/**
+ * Revoke a key this run minted and the configuration does not deliver (`known`: what this step
+ * just read), through the guard like every DELETE. A refusal is returned, not thrown:
+ * the caller records it with the rest of its outcome.
+ */
+async function revokeOrExplain(d: RotationDeps, keyId: string, known: KnownLiveState = {}): Promise<RevocationRefused | undefined> {
+  try {
+    await revokeChecked(d, [keyId], { known });
+    return undefined;
+  } catch (e) {
+    if (e instanceof RevocationRefused) return e;
+    throw e;
   }
 }

@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.js';
 import { unseal } from '../evidence/seal.js';
+import { revokeChecked, RevocationRefused } from '../revocation/guard.js';
 import type { ConfigSnapshot, MdmDevice, SnapshotItem } from '../mdm/provider.js';
 import { leaseUntil, waitBeforeNextPoll, type RotationDeps, type RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
@@ -81,18 +82,28 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
   }
   const devices = await d.mdm.members();
   const refused = await d.mdm.refresh(devices);
-  await d.thoth.revokeKey(newKeyId);
+  const rolledBack = [
+    failedEvent,
+    { step: 'rollback', outcome: 'ok' as const, detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${snapshot.keyId}` },
+    { step: 'refresh', outcome: 'ok' as const, detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)` },
+  ];
   // Keys an interrupted run may have deployed (sweep.ts) are not delivered any more either.
   const superseded = supersededKeys(d.journal.record).filter((k) => k.keyId !== snapshot.keyId);
-  for (const k of superseded) await d.thoth.revokeKey(k.keyId);
+  // Live state decides (guard.ts): the configuration delivers the old key again, so the new one passes.
+  try {
+    await revokeChecked(d, [newKeyId, ...superseded.map((k) => k.keyId)]);
+  } catch (e) {
+    if (!(e instanceof RevocationRefused)) throw e;
+    // The configuration is restored (the fleet is safe on the old key); the keys stay for a person.
+    await d.journal.commit({ state: 'rolled-back', set: { validation }, lease: null, events: [...rolledBack, ...e.events()] });
+    return outcome(d, d.journal.record, 'failed', `validation failed (${verdict.reason}); rolled back to ${snapshot.keyId}, but ${e.message}`, verdict.drift, verdict);
+  }
   await d.journal.commit({
     state: 'rolled-back',
     set: { validation },
     lease: null,
     events: [
-      failedEvent,
-      { step: 'rollback', outcome: 'ok', detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${snapshot.keyId}` },
-      { step: 'refresh', outcome: 'ok', detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)` },
+      ...rolledBack,
       { step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${newKeyId}` },
       ...(superseded.length ? [{ step: 'revoke-superseded-key', outcome: 'ok' as const, detail: `revoked ${superseded.map((k) => k.keyId).join(', ')}` }] : []),
     ],

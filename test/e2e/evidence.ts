@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { Simulators } from '../../sim/index.js';
 import type { ActionRun } from '../../sim/runner.js';
 import { findLeaks } from '../leak-scan.js';
-import { parseRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
+import { appendEvent, parseRecord, serializeRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
 
 export function evidencePath(sims: Simulators, name = 'corpsec-macos-2026-12'): string {
   return `.thoth/evidence/${sims.ids.fleetId}/${name}.json`;
@@ -16,6 +16,21 @@ export function readEvidence(sims: Simulators, name?: string): EvidenceRecord | 
   const chain = verifyChain(record);
   if (!chain.ok) throw new Error(`evidence chain broken at ${chain.index}: ${chain.problem}`);
   return record;
+}
+
+/**
+ * Rewrites the committed record as anyone who can push to the evidence branch could: `edit`
+ * changes its fields, then every event is appended again with the project's own appendEvent,
+ * so the forged record verifies whatever the chain commits to (no MAC key is involved).
+ */
+export function forgeEvidence(sims: Simulators, edit: (fields: EvidenceRecord) => EvidenceRecord, name?: string): EvidenceRecord {
+  const real = readEvidence(sims, name);
+  if (!real) throw new Error('forgeEvidence: no record to start from');
+  let forged = edit({ ...real, events: [] });
+  for (const { chain: _chain, ...event } of real.events) forged = appendEvent(forged, event);
+  sims.github.putFile(evidencePath(sims, name), serializeRecord(forged), { branch: 'main', message: 'edit evidence by hand' });
+  expect(readEvidence(sims, name)).toEqual(forged);
+  return forged;
 }
 
 /**
