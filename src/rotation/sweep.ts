@@ -1,4 +1,5 @@
 import type { EvidenceRecord, KeyRef } from '../evidence/record.js';
+import type { ReadValue } from '../mdm/read-value.js';
 import { keyNamePrefix, type RotationDeps } from './context.js';
 
 /**
@@ -17,11 +18,11 @@ export function supersededKeys(record: EvidenceRecord | undefined): KeyRef[] {
  * is revoked, not left behind). The record's old key and superseded keys are spared.
  * Returns the ids revoked.
  */
-export async function sweepLostKeys(d: RotationDeps, deliveredKeyId: string | undefined): Promise<string[]> {
+export async function sweepLostKeys(d: RotationDeps, delivered: ReadValue | undefined): Promise<string[]> {
   const prefix = keyNamePrefix(d.intent);
   const spared = new Set([...supersededKeys(d.journal.record).map((k) => k.keyId), ...(d.journal.record?.oldKey ? [d.journal.record.oldKey.keyId] : [])]);
   const keys = await d.thoth.listKeys();
-  const lost = keys.filter((k) => k.active !== false && (k.name ?? '').startsWith(prefix) && k.key_id !== deliveredKeyId && !spared.has(k.key_id));
+  const lost = keys.filter((k) => k.active !== false && (k.name ?? '').startsWith(prefix) && !delivered?.is(k.key_id) && !spared.has(k.key_id));
   for (const k of lost) {
     await d.thoth.revokeKey(k.key_id);
     d.log.warning(`revoked ${k.key_id}: minted for ${d.intent.name} by an interrupted run, plaintext lost`);

@@ -83,7 +83,9 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
   const refused = await d.mdm.refresh(devices);
   await d.thoth.revokeKey(newKeyId);
   // Keys an interrupted run may have deployed (sweep.ts) are not delivered any more either.
-  const superseded = supersededKeys(d.journal.record).filter((k) => k.keyId !== snapshot.keyId);
+  const superseded = supersededKeys(d.journal.record).filter((k) => !snapshot.keyId?.is(k.keyId));
+  // The restored key by the id this rotation recorded (released by its preflight), not as read.
+  const restored = d.journal.record!.oldKey?.keyId ?? 'the key it delivered before';
   for (const k of superseded) await d.thoth.revokeKey(k.keyId);
   await d.journal.commit({
     state: 'rolled-back',
@@ -91,13 +93,13 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
     lease: null,
     events: [
       failedEvent,
-      { step: 'rollback', outcome: 'ok', detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${snapshot.keyId}` },
+      { step: 'rollback', outcome: 'ok', detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${restored}` },
       { step: 'refresh', outcome: 'ok', detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)` },
       { step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${newKeyId}` },
       ...(superseded.length ? [{ step: 'revoke-superseded-key', outcome: 'ok' as const, detail: `revoked ${superseded.map((k) => k.keyId).join(', ')}` }] : []),
     ],
   });
-  return outcome(d, d.journal.record, 'rolled-back', `validation failed (${verdict.reason}); rolled back to ${snapshot.keyId} and revoked ${newKeyId}`, verdict.drift, verdict);
+  return outcome(d, d.journal.record, 'rolled-back', `validation failed (${verdict.reason}); rolled back to ${restored} and revoked ${newKeyId}`, verdict.drift, verdict);
 }
 
 /** The pre-change configuration sealed into the record by an earlier run, if we hold the key. */
