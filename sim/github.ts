@@ -76,6 +76,10 @@ export class GithubState {
     }
     return out.reverse();
   }
+  /** Every commit on any branch (also ones a branch no longer reaches), in creation order: for leak scans. */
+  allCommits(): CommitInfo[] {
+    return [...this.commitsBySha.values()].map(info);
+  }
   /** Decoded text of a file at a branch head, or undefined. */
   file(path: string, branch = this.defaultBranch): string | undefined {
     return this.tree(branch)?.get(path)?.toString('utf8');

@@ -1,3 +1,6 @@
+import type { PlistValue } from 'plist';
+import { parsePlist } from '../sim/payloads.js';
+
 /**
  * The leak scanner of spec §4: no secret, in raw, base64 (std and url-safe),
  * URL-encoded or JSON-escaped form, may appear in anything a run leaves behind.
@@ -28,4 +31,39 @@ export function findLeaks(sources: Record<string, string>, secrets: readonly str
     }
   }
   return leaks;
+}
+
+/**
+ * Settings of the simulators' own profiles that are public configuration, not values an intent
+ * could exfiltrate: the tenant, the apex domain (both appear in URLs and messages), the path of
+ * the revoked-ids file, the enforcement mode and the updater channel.
+ */
+export const PUBLIC_SETTINGS: ReadonlySet<string> = new Set(['THOTH_TENANT_ID', 'THOTH_APEX_DOMAIN', 'THOTH_REVOKED_API_KEY_IDS_FILE', 'THOTH_ENFORCEMENT_MODE', 'UpdateChannel']);
+
+/**
+ * Spec §9 "What is printed", as the leak guard sees it: every string an MDM configuration holds
+ * is secret unless it is a key id the tenant lists. The intent chooses which setting the action
+ * reads, so any of them (an e-mail address, another payload's password, the api key itself)
+ * could be read as "the key id": a guard that knew only credentials would miss all but the key.
+ * `plists` are mobileconfig texts (every version a simulator held), `scripts` the remediation
+ * scripts' values as an endpoint reads them.
+ */
+export function configurationSecrets(plists: readonly string[], scripts: readonly { apiKey: string; keyId: string; revoked: string[] }[], tenantKeyIds: ReadonlySet<string>): string[] {
+  const out = new Set<string>();
+  const add = (v: unknown): void => {
+    if (typeof v === 'string' && !tenantKeyIds.has(v.trim())) out.add(v);
+    else if (Array.isArray(v)) v.forEach(add);
+  };
+  const walk = (node: PlistValue | undefined, depth: number): void => {
+    if (depth > 32 || node === null || typeof node !== 'object' || node instanceof Date || node instanceof Uint8Array) return;
+    if (Array.isArray(node)) return node.forEach((n) => walk(n, depth + 1));
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'mcx_preference_settings' && v && typeof v === 'object' && !Array.isArray(v)) {
+        for (const [name, value] of Object.entries(v as Record<string, PlistValue>)) if (!PUBLIC_SETTINGS.has(name)) add(value);
+      } else walk(v, depth + 1);
+    }
+  };
+  for (const p of plists) walk(parsePlist(p), 0);
+  for (const s of scripts) [s.apiKey, s.keyId, s.revoked].forEach(add);
+  return [...out];
 }

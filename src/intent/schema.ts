@@ -293,6 +293,38 @@ export function keysAt(path: readonly PathSeg[]): string[] {
 
 // ---- rules between fields ---------------------------------------------------
 
+const SETTING_FIELDS = ['apiKey', 'keyId', 'revokedKeyIds'] as const;
+
+/**
+ * The three setting names must differ (spec §9): two settings with one name would overwrite
+ * each other on the endpoint, and a key-id or revoked-ids name that is the api key's would make
+ * the action read the fleet's key as a key id (issue 11). Compared case-insensitively (an
+ * endpoint may read them as Windows environment variables) and with the defaults filled in;
+ * reported at a name the file sets, since a defaulted one has no line to point at.
+ */
+function settingNameFindings(names: Record<string, unknown>): Located[] {
+  const out: Located[] = [];
+  const effective = SETTING_FIELDS.map((k) => ({ k, v: names[k] ?? DEFAULTS.settings[k], set: names[k] !== undefined }));
+  for (let j = 1; j < effective.length; j++) {
+    const b = effective[j]!;
+    if (typeof b.v !== 'string') continue;
+    const a = effective.slice(0, j).find((x) => typeof x.v === 'string' && x.v.toLowerCase() === (b.v as string).toLowerCase());
+    if (!a) continue;
+    const [at, other] = b.set ? [b, a] : [a, b];
+    out.push({
+      path: ['mdm', 'settings', at.k],
+      problem: `${q(at.v)} is also the name of mdm.settings.${other.k}${other.set ? '' : ' (its default)'}; the three settings must have different names`,
+      fix: `name the setting that holds the ${WHAT_SETTING_HOLDS[at.k]} (default ${DEFAULTS.settings[at.k]}), different from apiKey, keyId and revokedKeyIds`,
+    });
+  }
+  return out;
+}
+const WHAT_SETTING_HOLDS: Record<(typeof SETTING_FIELDS)[number], string> = {
+  apiKey: 'api key',
+  keyId: 'key id',
+  revokedKeyIds: 'revoked key ids',
+};
+
 /** A finding at a path inside the file; `at: 'key'` points at the key, not its value. */
 export interface Located extends Finding {
   readonly path: readonly PathSeg[];
@@ -354,15 +386,7 @@ export function crossFieldFindings(doc: Record<string, unknown>): Located[] {
   if (isPlainMap(intune) && !('macos' in intune) && !('windows' in intune)) {
     out.push({ path: ['mdm', 'intune'], problem: 'has neither macos nor windows', fix: 'add mdm.intune.macos with configurationId, mdm.intune.windows with remediationId and template, or both' });
   }
-  // Two settings with one name would overwrite each other on the endpoint.
-  const names = mapAt(mdm['settings']);
-  const seen = new Map<unknown, string>();
-  for (const k of ['apiKey', 'keyId', 'revokedKeyIds'] as const) {
-    const v = names[k] ?? DEFAULTS.settings[k];
-    const first = seen.get(v);
-    if (first !== undefined) out.push({ path: ['mdm', 'settings', k], problem: `${q(v)} is also the name of mdm.settings.${first}`, fix: 'give apiKey, keyId and revokedKeyIds different names' });
-    else seen.set(v, k);
-  }
+  out.push(...settingNameFindings(mapAt(mdm['settings'])));
 
   // The default control-plane host is grid.<tenant>.<apexDomain>.
   const tenant = doc['tenant'];

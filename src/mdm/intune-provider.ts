@@ -7,7 +7,8 @@ import { parseHealth, type HealthReport, type MdmDeviceObs } from '../rotation/v
 import { SecretValue } from '../secret-value.js';
 import type { Settings } from '../settings.js';
 import { readManagedSettings, writeManagedSettings } from './mobileconfig.js';
-import { mergeReadValues, type ConfigSnapshot, type DesiredValues, type MdmDevice, type MdmProvider, type SnapshotItem } from './provider.js';
+import { mergeReadValues, readBackProblem, type ConfigSnapshot, type DesiredValues, type MdmDevice, type MdmProvider, type SnapshotItem } from './provider.js';
+import { mdmText, ReadValue } from './read-value.js';
 import { readRenderedValues, renderTemplate } from './windows-template.js';
 
 type Kind = 'intune-macos' | 'intune-windows';
@@ -105,9 +106,10 @@ export class IntuneProvider implements MdmProvider {
     const v = readRenderedValues(this.#o.template!, unb64(item.raw, `remediation ${item.id} script`));
     if (v) return { item, keyId: v.keyId, apiKey: new SecretValue(v.apiKey), revokedKeyIds: v.revokedKeyIds };
     // A script written by hand (first rotation) cannot be read back; the intent names its key.
+    // It goes the same way as a value read (checked against the tenant's keys before use).
     const current = this.#o.currentKeyId;
     this.#once('warning', `intune: remediation ${item.id} was not rendered from ${this.#target.windows?.template ?? 'the template'}; ${current ? `taking its key id from current.keyId (${current})` : 'its key id is unknown (set current.keyId)'}; the next write replaces it with the rendered template`);
-    return current ? { item, keyId: current, revokedKeyIds: [] } : undefined;
+    return current ? { item, keyId: new ReadValue(current, 'current.keyId'), revokedKeyIds: [] } : undefined;
   }
 
   async writeConfig(base: ConfigSnapshot, values: DesiredValues): Promise<void> {
@@ -125,7 +127,7 @@ export class IntuneProvider implements MdmProvider {
   }
 
   async #write(item: SnapshotItem, values: DesiredValues): Promise<void> {
-    const wanted = { apiKey: values.apiKey.reveal(), keyId: values.keyId, revokedKeyIds: [...values.revokedKeyIds] };
+    const wanted = { apiKey: values.apiKey.reveal(), keyId: mdmText(values.keyId), revokedKeyIds: values.revokedKeyIds.map(mdmText) };
     if (item.kind === 'intune-macos') {
       const next = writeManagedSettings(unb64(item.raw, `macOS configuration ${item.id} payload`), this.#names, wanted);
       await this.#patchMac(item.id, b64(next));
@@ -134,10 +136,8 @@ export class IntuneProvider implements MdmProvider {
     }
     // Read back: the write is done only when Graph serves it.
     const back = item.kind === 'intune-macos' ? this.#readMac(await this.#fetch(item)) : this.#readWindows(await this.#fetch(item));
-    const missing = values.revokedKeyIds.filter((id) => !back?.revokedKeyIds.includes(id));
-    if (back?.keyId !== values.keyId || missing.length > 0) {
-      throw new Error(`intune: ${item.kind} ${item.id} read back with key id ${back?.keyId ?? 'none'} (expected ${values.keyId}${missing.length ? `, revoked ids missing: ${missing.join(', ')}` : ''})`);
-    }
+    const problem = readBackProblem(values, back);
+    if (problem) throw new Error(`intune: ${item.kind} ${item.id} did not read back as written (${problem})`);
   }
 
   async restoreConfig(snapshot: ConfigSnapshot): Promise<void> {

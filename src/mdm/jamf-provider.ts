@@ -3,7 +3,8 @@ import type { JamfTarget, SettingNames } from '../intent/types.js';
 import { parseHealth, type HealthReport, type MdmDeviceObs } from '../rotation/verdict.js';
 import { SecretValue } from '../secret-value.js';
 import { readManagedSettings, writeManagedSettings } from './mobileconfig.js';
-import type { ConfigSnapshot, DesiredValues, MdmDevice, MdmProvider, SnapshotItem } from './provider.js';
+import { readBackProblem, type ConfigSnapshot, type DesiredValues, type MdmDevice, type MdmProvider, type SnapshotItem } from './provider.js';
+import { mdmText, type KeyIdValue } from './read-value.js';
 
 /** Jamf Pro: a macOS configuration profile carries the settings; blank push refreshes. */
 export class JamfProvider implements MdmProvider {
@@ -40,7 +41,7 @@ export class JamfProvider implements MdmProvider {
 
   async writeConfig(base: ConfigSnapshot, values: DesiredValues): Promise<void> {
     const item = base.items[0]!;
-    const next = writeManagedSettings(item.raw, this.#names, { apiKey: values.apiKey.reveal(), keyId: values.keyId, revokedKeyIds: [...values.revokedKeyIds] });
+    const next = writeManagedSettings(item.raw, this.#names, { apiKey: values.apiKey.reveal(), keyId: mdmText(values.keyId), revokedKeyIds: values.revokedKeyIds.map(mdmText) });
     await this.#api.putProfilePayloads(this.#target.profileId, next);
     await this.#confirm(values.keyId, values.revokedKeyIds);
   }
@@ -51,12 +52,10 @@ export class JamfProvider implements MdmProvider {
   }
 
   /** Read back through the same sticky session: the write is only done when Jamf serves it. */
-  async #confirm(keyId: string | undefined, revoked: readonly string[]): Promise<void> {
+  async #confirm(keyId: KeyIdValue | undefined, revoked: readonly KeyIdValue[]): Promise<void> {
     const back = readManagedSettings((await this.#api.getProfile(this.#target.profileId)).payloads, this.#names);
-    const missing = revoked.filter((id) => !back.revokedKeyIds.includes(id));
-    if (back.keyId !== keyId || missing.length > 0) {
-      throw new Error(`jamf: profile ${this.#target.profileId} read back with key id ${back.keyId ?? 'none'} (expected ${keyId ?? 'none'}${missing.length ? `, revoked ids missing: ${missing.join(', ')}` : ''})`);
-    }
+    const problem = readBackProblem({ keyId, revokedKeyIds: revoked }, back);
+    if (problem) throw new Error(`jamf: profile ${this.#target.profileId} did not read back as written (${problem})`);
   }
 
   async members(): Promise<MdmDevice[]> {

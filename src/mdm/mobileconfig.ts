@@ -13,6 +13,7 @@ import { XMLValidator } from 'fast-xml-parser';
 import { build, parse, type PlistValue } from 'plist';
 import type { SettingNames } from '../intent/types.js';
 import { registerSecret } from '../secrets.js';
+import { ReadValue } from './read-value.js';
 
 /** The values the action manages in the configuration. */
 export interface ManagedValues {
@@ -119,7 +120,8 @@ function describe(p: Dict, index: number): string {
  * Settings payloads often share one (reference mdm.md §2.3).
  */
 function locate(root: Dict, names: SettingNames): Located {
-  if (new Set([names.apiKey, names.keyId, names.revokedKeyIds]).size !== 3) {
+  // Case-insensitively: the endpoint may read the settings as environment variables (Windows).
+  if (new Set([names.apiKey, names.keyId, names.revokedKeyIds].map((n) => n.toLowerCase())).size !== 3) {
     throw new MobileconfigError('mdm.settings: apiKey, keyId and revokedKeyIds must name three different settings');
   }
   const { PayloadUUID: uuid, PayloadIdentifier: ident, PayloadContent: payloads } = root;
@@ -203,21 +205,30 @@ function optionalString(settings: Dict, key: string): string | undefined {
   return v;
 }
 
-/** Reads the three managed settings. Masks the api key (registerSecret) the moment it is parsed. */
-export function readManagedSettings(
-  xml: string,
-  names: SettingNames,
-): { apiKey?: string; keyId?: string; revokedKeyIds: string[]; identity: { payloadUUID: string; payloadIdentifier: string } } {
+/** What {@link readManagedSettings} found: the api key masked, every other value opaque until released. */
+export interface ReadSettings {
+  apiKey?: string;
+  keyId?: ReadValue;
+  revokedKeyIds: ReadValue[];
+  identity: { payloadUUID: string; payloadIdentifier: string };
+}
+
+/**
+ * Reads the three managed settings. Masks the api key (registerSecret) the moment it is parsed;
+ * the key id and the revoked ids come back as {@link ReadValue}s: the intent chose the setting
+ * names, so they may hold anything, and are shown only once the control plane lists them.
+ */
+export function readManagedSettings(xml: string, names: SettingNames): ReadSettings {
   const root = parsePlist(xml);
   // The current key is a secret from here on, whatever happens next.
   maskAll(root, names);
   const { settings, identity } = locate(root, names);
   const apiKey = optionalString(settings, names.apiKey);
   const keyId = optionalString(settings, names.keyId)?.trim();
-  const revokedKeyIds = parseRevokedIds(settings[names.revokedKeyIds], names.revokedKeyIds);
+  const revokedKeyIds = parseRevokedIds(settings[names.revokedKeyIds], names.revokedKeyIds).map((id) => new ReadValue(id, names.revokedKeyIds));
   return {
     ...(apiKey !== undefined ? { apiKey } : {}),
-    ...(keyId ? { keyId } : {}),
+    ...(keyId ? { keyId: new ReadValue(keyId, names.keyId) } : {}),
     revokedKeyIds,
     identity,
   };
@@ -251,9 +262,12 @@ export function writeManagedSettings(xml: string, names: SettingNames, values: M
   if (values.apiKey === '' || /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(values.apiKey)) {
     throw new MobileconfigError(`new value for ${names.apiKey} is empty or contains characters a plist cannot carry`);
   }
-  for (const id of [values.keyId, ...values.revokedKeyIds]) {
-    if (!SAFE_ID.test(id)) throw new MobileconfigError(`key id ${JSON.stringify(id.slice(0, 80))} is not of the form [A-Za-z0-9_.:-]+`);
-  }
+  // Named by position, never quoted: the revoked ids are written back as read, and a read value
+  // is shown only once the control plane lists it (read-value.ts).
+  if (!SAFE_ID.test(values.keyId)) throw new MobileconfigError(`the new value for ${names.keyId} is not of the form [A-Za-z0-9_.:-]+`);
+  values.revokedKeyIds.forEach((id, i) => {
+    if (!SAFE_ID.test(id)) throw new MobileconfigError(`entry ${i + 1} of ${names.revokedKeyIds} is not of the form [A-Za-z0-9_.:-]+; remove it from the list`);
+  });
   const original = parsePlist(xml);
   maskAll(original, names);
   assertLosslessTypes(xml);
@@ -294,7 +308,8 @@ function assertLosslessTypes(xml: string): void {
     const n = Number(m[1]);
     if (Number.isFinite(n) && Number.isInteger(n)) {
       throw new MobileconfigError(
-        `the profile has a whole-number <real> (${m[1]}) that cannot be written back as a real; change it to <integer> if the app accepts that, or move it to another profile`,
+        // The number is not quoted: it is a value of another setting, and values read are not shown.
+        'the profile has a whole-number <real> that cannot be written back as a real; change it to <integer> if the app accepts that, or move it to another profile',
       );
     }
   }

@@ -1,6 +1,7 @@
 import type { MdmProviderName } from '../intent/types.js';
 import type { SecretValue } from '../secret-value.js';
 import type { MdmDeviceObs } from '../rotation/verdict.js';
+import { describeKeyIds, sameKeyId, uniqueKeyIds, type KeyIdValue, type ReadValue } from './read-value.js';
 
 /**
  * What the orchestrator needs from an MDM, whichever it is. Two adapters
@@ -32,8 +33,10 @@ export interface MdmProvider {
 
 export interface DesiredValues {
   readonly apiKey: SecretValue;
-  readonly keyId: string;
-  readonly revokedKeyIds: readonly string[];
+  /** A new key's id, or (revocation without replacement) the value read before. */
+  readonly keyId: KeyIdValue;
+  /** The entries read before (kept as they were) and the ids being added. */
+  readonly revokedKeyIds: readonly KeyIdValue[];
 }
 
 export interface SnapshotItem {
@@ -43,11 +46,16 @@ export interface SnapshotItem {
   readonly raw: string;
 }
 
+/**
+ * The configuration as read. The key id and the revoked ids are opaque ({@link ReadValue}):
+ * the intent chose which settings they came from, so they are compared (`is`) but shown only
+ * after `release` against the tenant's key list (preflight).
+ */
 export interface ConfigSnapshot {
   readonly items: readonly SnapshotItem[];
-  readonly keyId: string | undefined;
+  readonly keyId: ReadValue | undefined;
   readonly apiKey: SecretValue | undefined;
-  readonly revokedKeyIds: readonly string[];
+  readonly revokedKeyIds: readonly ReadValue[];
 }
 
 export interface MdmDevice extends MdmDeviceObs {
@@ -57,13 +65,28 @@ export interface MdmDevice extends MdmDeviceObs {
 
 /** Values read from several documents must agree, or the fleet is already split. */
 export function mergeReadValues(
-  reads: readonly { item: SnapshotItem; keyId?: string | undefined; apiKey?: SecretValue | undefined; revokedKeyIds: readonly string[] }[],
+  reads: readonly { item: SnapshotItem; keyId?: ReadValue | undefined; apiKey?: SecretValue | undefined; revokedKeyIds: readonly ReadValue[] }[],
 ): Pick<ConfigSnapshot, 'keyId' | 'apiKey' | 'revokedKeyIds'> {
-  const ids = new Set(reads.map((r) => r.keyId ?? ''));
-  if (ids.size > 1) {
-    throw new Error(`MDM configurations disagree on the deployed key id (${reads.map((r) => `${r.item.kind} ${r.item.id}: ${r.keyId ?? 'none'}`).join(', ')}); make them carry the same key before rotating`);
-  }
-  const revoked = [...new Set(reads.flatMap((r) => r.revokedKeyIds))];
   const first = reads[0];
-  return { keyId: first?.keyId, apiKey: first?.apiKey, revokedKeyIds: revoked };
+  const split = reads.filter((r) => (r.keyId === undefined ? first?.keyId !== undefined : !r.keyId.is(first?.keyId)));
+  if (split.length > 0) {
+    // The values are not quoted: they are not yet known to be key ids (read-value.ts).
+    throw new Error(`MDM configurations disagree on the deployed key id (${reads.map((r) => `${r.item.kind} ${r.item.id}`).join(', ')} do not carry the same value); make them carry the same key before rotating`);
+  }
+  return { keyId: first?.keyId, apiKey: first?.apiKey, revokedKeyIds: uniqueKeyIds(reads.flatMap((r) => r.revokedKeyIds)) };
+}
+
+/**
+ * What a read-back after a write lacks, or undefined when it carries what was written. What
+ * was read back is never quoted (it is not known to be a key id): only the wanted values,
+ * described by {@link describeKeyIds}.
+ */
+export function readBackProblem(want: { keyId: KeyIdValue | undefined; revokedKeyIds: readonly KeyIdValue[] }, back: { keyId?: ReadValue | undefined; revokedKeyIds: readonly ReadValue[] } | undefined): string | undefined {
+  const keyOk = sameKeyId(back?.keyId, want.keyId);
+  const missing = want.revokedKeyIds.filter((id) => !back?.revokedKeyIds.some((b) => b.is(id)));
+  if (keyOk && missing.length === 0) return undefined;
+  return [
+    ...(keyOk ? [] : [`key id ${want.keyId === undefined ? 'none' : describeKeyIds([want.keyId])} not delivered`]),
+    ...(missing.length ? [`revoked ids missing: ${describeKeyIds(missing)}`] : []),
+  ].join('; ');
 }

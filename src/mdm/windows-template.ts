@@ -7,6 +7,7 @@
  */
 import { registerSecret } from '../secrets.js';
 import type { ManagedValues } from './mobileconfig.js';
+import { ReadValue } from './read-value.js';
 
 export type { ManagedValues } from './mobileconfig.js';
 
@@ -63,11 +64,12 @@ export function renderTemplate(template: string, values: ManagedValues): string 
   if (!VALUE.test(values.apiKey)) {
     throw new WindowsTemplateError('the api key contains characters outside [A-Za-z0-9_.:-]; it cannot be placed in the script safely');
   }
-  for (const [what, v] of [['key id', values.keyId], ...values.revokedKeyIds.map((i) => ['revoked key id', i] as const)] as const) {
-    if (!VALUE.test(v)) {
-      throw new WindowsTemplateError(`${what} ${JSON.stringify(v.slice(0, 80))} contains characters outside [A-Za-z0-9_.:-]`);
-    }
-  }
+  // Named by position, never quoted: revoked ids are written back as read, and a read value is
+  // shown only once the control plane lists it (read-value.ts).
+  if (!VALUE.test(values.keyId)) throw new WindowsTemplateError('the key id contains characters outside [A-Za-z0-9_.:-]');
+  values.revokedKeyIds.forEach((v, i) => {
+    if (!VALUE.test(v)) throw new WindowsTemplateError(`revoked key id ${i + 1} contains characters outside [A-Za-z0-9_.:-]`);
+  });
   const rendered: Record<Field, string> = {
     apiKey: values.apiKey,
     keyId: values.keyId,
@@ -85,13 +87,22 @@ const GROUP: Record<Field, string> = {
   revokedKeyIds: `\\[(?:"${VALUE_CLASS}+"(?:,"${VALUE_CLASS}+")*)?\\]`,
 };
 
+/** What {@link readRenderedValues} found: the api key masked, the ids opaque until released. */
+export interface RenderedValues {
+  apiKey: string;
+  keyId: ReadValue;
+  revokedKeyIds: ReadValue[];
+}
+
 /**
  * Inverse of {@link renderTemplate}: matches `script` against the template (literal text
  * literal, a capture at each placeholder, repeated placeholders required to agree, line
  * endings normalised) and returns the values, or undefined when the script was not
- * rendered from this template. The api key is masked as soon as it is captured.
+ * rendered from this template. The api key is masked as soon as it is captured. The ids come
+ * back opaque: the template is a repository file a pull request can edit, so what sits at
+ * `{{THOTH_API_KEY_ID}}` may be the deployed key itself.
  */
-export function readRenderedValues(template: string, script: string): ManagedValues | undefined {
+export function readRenderedValues(template: string, script: string): RenderedValues | undefined {
   checkTemplate(template);
   if (typeof script !== 'string' || script.length > MAX_SCRIPT_CHARS) return undefined;
   const tpl = normalise(template);
@@ -111,5 +122,9 @@ export function readRenderedValues(template: string, script: string): ManagedVal
   if (!g || g.apiKey === undefined || g.keyId === undefined || g.revokedKeyIds === undefined) return undefined;
   registerSecret(g.apiKey);
   const ids = JSON.parse(g.revokedKeyIds) as string[];
-  return { apiKey: g.apiKey, keyId: g.keyId, revokedKeyIds: ids };
+  return {
+    apiKey: g.apiKey,
+    keyId: new ReadValue(g.keyId, PLACEHOLDERS.keyId),
+    revokedKeyIds: ids.map((id) => new ReadValue(id, PLACEHOLDERS.revokedKeyIds)),
+  };
 }

@@ -28,7 +28,7 @@ export async function planMode(settings: Settings, intents: readonly Intent[], f
       const step = nextStep({ record, run, now: now(), windowOpen: win.open, opensAt: win.opensAt, validationWindowMs: intent.validation.windowMs });
       try {
         const pre = await preflight({ intent, thoth: a.thoth, mdm: a.mdm, now });
-        const base = { name: intent.name, fleet: intent.fleet.id, state: record?.state ?? 'pending', newKeyId: record?.newKey?.keyId, oldKeyId: record?.oldKey?.keyId ?? pre.oldKeyId, evidencePath: intent.evidencePath };
+        const base = { name: intent.name, fleet: intent.fleet.id, state: record?.state ?? 'pending', newKeyId: record?.newKey?.keyId, oldKeyId: record?.oldKey?.keyId ?? (pre.oldKeyId || undefined), evidencePath: intent.evidencePath };
         if (pre.problems.length > 0) return { ...base, status: 'failed' as const, message: pre.problems.join('; '), warnings: pre.warnings };
         if (DUE.has(step.kind)) include.push({ intent: intent.path, fleet: intent.fleet.id });
         const message = describe(step, intent, pre.memberCount, pre.activeCount, pre.oldKeyId);

@@ -1,5 +1,6 @@
 import type { ApiKeyRow } from '../clients/thoth.js';
 import type { EventInput } from '../evidence/journal.js';
+import { sameKeyId, type KeyIdValue } from '../mdm/read-value.js';
 import type { RotationDeps } from '../rotation/context.js';
 import { endpointFleetMap, fleetOfKey } from './targets.js';
 
@@ -14,8 +15,8 @@ import { endpointFleetMap, fleetOfKey } from './targets.js';
 /** What the decision reads: the tenant's key list and the key id the configuration delivers. */
 export interface LiveKeyState {
   readonly keys: readonly ApiKeyRow[];
-  /** The key id the MDM configuration delivers now; undefined when it names none. */
-  readonly deliveredKeyId: string | undefined;
+  /** The key id the MDM configuration delivers now (as read: opaque until released); undefined when it names none. */
+  readonly deliveredKeyId: KeyIdValue | undefined;
   /** endpoint_id → fleet_id from the fleet's endpoint listing; read only when an endpoint key needs it. */
   readonly endpointFleet?: ReadonlyMap<string, string> | undefined;
 }
@@ -46,7 +47,7 @@ export function decideRevocation(keyId: string, scope: GuardScope, live: LiveKey
   const problems: string[] = [];
   const scopeProblem = scopeMismatch(row, scope, live.endpointFleet);
   if (scopeProblem) problems.push(scopeProblem);
-  if (keyId === live.deliveredKeyId && keyId !== scope.deliveredAllowed) {
+  if (sameKeyId(keyId, live.deliveredKeyId) && keyId !== scope.deliveredAllowed) {
     problems.push('the MDM configuration delivers it now, so revoking it would cut the fleet off the control plane');
   }
   return problems.length ? { kind: 'refuse', why: problems.join('; and ') } : { kind: 'revoke' };
@@ -70,7 +71,7 @@ function scopeMismatch(row: ApiKeyRow, scope: GuardScope, endpointFleet: Readonl
 /** Reads this step already made (same run, no write of ours in between): reused, not repeated. */
 export interface KnownLiveState {
   readonly keys?: readonly ApiKeyRow[];
-  readonly delivered?: { readonly keyId: string | undefined };
+  readonly delivered?: { readonly keyId: KeyIdValue | undefined };
 }
 
 type GuardDeps = Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'>;

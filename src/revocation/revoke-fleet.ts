@@ -2,6 +2,7 @@ import { errorMessage, InvariantError } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import { fingerprint, type EvidenceRecord, type KeyRef } from '../evidence/record.js';
 import type { ConfigSnapshot, DesiredValues, MdmDevice } from '../mdm/provider.js';
+import { describeKeyIds, type KeyIdValue } from '../mdm/read-value.js';
 import { keyResource, leaseUntil, waitBeforeNextPoll, type RotationDeps, type RotationOutcome } from '../rotation/context.js';
 import { isMintedBy, keyOwner, mintedKeyName } from '../rotation/key-name.js';
 import { outcome } from '../rotation/outcome.js';
@@ -26,7 +27,8 @@ export interface RevokeRequest {
 export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Promise<RotationOutcome> {
   const { intent, journal } = d;
   const snapshot = await d.mdm.readConfig();
-  const deployed = snapshot.keyId && req.keyIds.includes(snapshot.keyId) ? snapshot.keyId : undefined;
+  // Compared without being read out: the configuration's value is opaque until the tenant lists it.
+  const deployed = req.keyIds.find((id) => snapshot.keyId?.is(id));
   const warnings: string[] = [];
   const base = journal.record ?? Journal.genesis(intent);
   await journal.commit({
@@ -41,15 +43,16 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
   // so devices may hold one: they are revoked only once this run's configuration is out (step 5).
   const keys = await d.thoth.listKeys();
   const owner = keyOwner(intent);
-  const strays = keys.filter((k) => k.active !== false && isMintedBy(k.name, owner, 'emergency') && k.key_id !== snapshot.keyId && !req.keyIds.includes(k.key_id)).map((k) => k.key_id);
+  const strays = keys.filter((k) => k.active !== false && isMintedBy(k.name, owner, 'emergency') && !snapshot.keyId?.is(k.key_id) && !req.keyIds.includes(k.key_id)).map((k) => k.key_id);
 
   // The configuration must keep delivering a key that works (spec §7). One that the control
   // plane already lists as revoked means a stale read or an already broken fleet: writing it
   // back could undo a newer configuration, so stop before anything is revoked.
-  if (snapshot.keyId && !deployed && keys.some((k) => k.key_id === snapshot.keyId && k.active === false)) {
+  const revokedDelivered = deployed ? undefined : keys.find((k) => snapshot.keyId?.is(k.key_id) && k.active === false);
+  if (revokedDelivered) {
     throw new InvariantError(
-      `the MDM configuration (as read) delivers ${snapshot.keyId}, which the control plane lists as revoked; nothing was revoked. ` +
-        `If the configuration was changed in the last minutes, re-run; otherwise add ${snapshot.keyId} to key-ids so a replacement is deployed`,
+      `the MDM configuration (as read) delivers ${revokedDelivered.key_id}, which the control plane lists as revoked; nothing was revoked. ` +
+        `If the configuration was changed in the last minutes, re-run; otherwise add ${revokedDelivered.key_id} to key-ids so a replacement is deployed`,
     );
   }
 
@@ -73,7 +76,8 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
     const revokedList = mergeRevoked(snapshot.revokedKeyIds, req.keyIds);
     const values = desired(snapshot, replacement, revokedList);
     await d.mdm.writeConfig(snapshot, values);
-    await journal.commit({ events: [{ step: 'mdm-update', outcome: 'ok', detail: `configuration delivers ${values.keyId}${replacement ? ' (replacement)' : ''} and revoked ids ${revokedList.join(', ')}` }] });
+    const delivers = replacement ? `${replacement.keyId} (replacement)` : 'the key it delivered before';
+    await journal.commit({ events: [{ step: 'mdm-update', outcome: 'ok', detail: `configuration delivers ${delivers} and revoked ids ${describeKeyIds(revokedList)}` }] });
 
     // 4. Force check-in.
     devices = await d.mdm.members();
@@ -191,7 +195,7 @@ async function revokeUndelivered(d: RotationDeps, knownId: string | undefined): 
     const mine = keys.filter((k) => k.active !== false && (k.key_id === knownId || k.name === name)).map((k) => k.key_id);
     if (mine.length === 0) return;
     const served = (await d.mdm.readConfig()).keyId;
-    const lost = mine.filter((id) => id !== served);
+    const lost = mine.filter((id) => !served?.is(id));
     await revokeChecked(d, lost, { known: { keys, delivered: { keyId: served } } });
     if (lost.length) {
       await d.journal.commit({ events: [{ step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${lost.join(', ')}: replacement minted by this run that never reached the configuration` }] }).catch(() => undefined);
@@ -201,7 +205,7 @@ async function revokeUndelivered(d: RotationDeps, knownId: string | undefined): 
   }
 }
 
-function desired(snapshot: ConfigSnapshot, replacement: { keyId: string; apiKey: SecretValue } | undefined, revoked: string[]): DesiredValues {
+function desired(snapshot: ConfigSnapshot, replacement: { keyId: string; apiKey: SecretValue } | undefined, revoked: KeyIdValue[]): DesiredValues {
   if (replacement) return { apiKey: replacement.apiKey, keyId: replacement.keyId, revokedKeyIds: revoked };
   if (!snapshot.apiKey || !snapshot.keyId) throw new Error('the MDM configuration carries no key to keep; cannot deliver the revoked list without a replacement (set replace: true)');
   return { apiKey: snapshot.apiKey, keyId: snapshot.keyId, revokedKeyIds: revoked };

@@ -1,5 +1,6 @@
 import type { ApiKeyRow } from '../clients/thoth.js';
 import type { Intent } from '../intent/types.js';
+import { uniqueKeyIds, type KeyIdValue } from '../mdm/read-value.js';
 
 /** The keys one intent's fleet must stop accepting. */
 export interface RevocationTarget {
@@ -64,7 +65,7 @@ export function endpointFleetMap(endpoints: readonly { readonly endpointId: stri
   return m;
 }
 
-/** Existing entries kept, new ids appended, no duplicates (spec: merged, de-duplicated). */
-export function mergeRevoked(existing: readonly string[], added: readonly string[]): string[] {
-  return [...new Set([...existing, ...added])];
+/** Existing entries kept (as read, opaque), new ids appended, no duplicates (spec: merged, de-duplicated). */
+export function mergeRevoked(existing: readonly KeyIdValue[], added: readonly string[]): KeyIdValue[] {
+  return uniqueKeyIds([...existing, ...added]);
 }

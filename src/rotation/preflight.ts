@@ -1,5 +1,7 @@
 import type { ApiKeyRow } from '../clients/thoth.js';
+import type { Intent } from '../intent/types.js';
 import type { ConfigSnapshot, MdmDevice } from '../mdm/provider.js';
+import { releaseAll } from '../mdm/read-value.js';
 import type { RotationDeps } from './context.js';
 
 /** What the read-only checks found; `problems` non-empty means nothing may be mutated. */
@@ -7,6 +9,7 @@ export interface Preflight {
   readonly problems: string[];
   readonly warnings: string[];
   readonly region: string;
+  /** The deployed key's id: released (the tenant lists it) or the intent's current.keyId; '' when neither. */
   readonly oldKeyId: string;
   readonly oldPrefix?: string | undefined;
   readonly oldKey?: ApiKeyRow | undefined;
@@ -37,14 +40,21 @@ export async function preflight(d: Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'
   if (fleet && region.toLowerCase() !== intent.fleet.region.toLowerCase()) {
     problems.push(`fleet ${intent.fleet.id} is in region ${region || '(none)'}, the intent says ${intent.fleet.region}`);
   }
+  // What the configuration holds is released against the key list before anything about it is
+  // said; an unrecognised value is masked inside `release` and only ever named by its setting.
+  const read = snapshot.keyId;
+  const releasedId = read?.release(keys);
+  const revoked = releaseAll(snapshot.revokedKeyIds, keys);
+  if (read && releasedId === undefined) problems.push(unrecognisedKeyId(read.source, intent));
+  if (revoked.unrecognised.length > 0) problems.push(unrecognisedRevoked(revoked.unrecognised[0]!.source, revoked.unrecognised.length, intent));
   const declared = intent.current?.keyId;
-  if (declared && snapshot.keyId && declared !== snapshot.keyId) {
-    problems.push(`current.keyId is ${declared} but the MDM configuration delivers ${snapshot.keyId}; update the intent or the configuration`);
+  if (declared && releasedId && declared !== releasedId) {
+    problems.push(`current.keyId is ${declared} but the MDM configuration delivers ${releasedId}; update the intent or the configuration`);
   }
-  const oldKeyId = snapshot.keyId ?? declared ?? '';
-  if (!oldKeyId) problems.push(`the MDM configuration names no key id (${intent.mdm.settings.keyId}) and current.keyId is not set`);
+  const oldKeyId = read ? releasedId ?? '' : declared ?? '';
+  if (!read && !declared) problems.push(`the MDM configuration names no key id (${intent.mdm.settings.keyId}) and current.keyId is not set`);
   if (!snapshot.apiKey) warnings.push(`the MDM configuration carries no ${intent.mdm.settings.apiKey} value today`);
-  const oldKey = keys.find((k) => k.key_id === oldKeyId);
+  const oldKey = oldKeyId ? keys.find((k) => k.key_id === oldKeyId) : undefined;
   if (oldKeyId && !oldKey) warnings.push(`deployed key ${oldKeyId} is not in the tenant's key list (already revoked?)`);
   else if (oldKey && oldKey.active === false) warnings.push(`deployed key ${oldKeyId} is inactive (expired or revoked): the fleet needs this rotation`);
   if (oldKey?.expires_at) {
@@ -55,4 +65,24 @@ export async function preflight(d: Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'
   const activeSince = d.now().getTime() - intent.validation.activeWithinMs;
   const activeCount = members.filter((m) => (m.lastContact?.getTime() ?? 0) >= activeSince).length;
   return { problems, warnings, region, oldKeyId, oldPrefix: oldKey?.prefix ?? undefined, oldKey, snapshot, members, memberCount: members.length, activeCount };
+}
+
+/**
+ * Spec §9: a value read where the key id should be that the tenant does not list. Named by its
+ * setting, never quoted: the intent chose the setting, and it may hold the fleet's api key.
+ */
+function unrecognisedKeyId(source: string, intent: Intent): string {
+  const fix = source === 'current.keyId'
+    ? 'set current.keyId to the id of the key the remediation script delivers'
+    : source.startsWith('{{')
+      ? `put ${source} where the script holds the key id in mdm.intune.windows.template`
+      : `set mdm.settings.keyId to the setting that holds the deployed key's id (default THOTH_API_KEY_ID); if that key was deleted from the control plane, clear ${source} in the configuration and set current.keyId`;
+  return `the configuration's ${source} holds a value that is not a key id of this tenant (${intent.tenant}); it is not shown. Fix: ${fix}`;
+}
+
+function unrecognisedRevoked(source: string, count: number, intent: Intent): string {
+  const fix = source.startsWith('{{')
+    ? `put ${source} where the script holds the revoked key ids in mdm.intune.windows.template`
+    : 'set mdm.settings.revokedKeyIds to the setting that lists revoked key ids (default THOTH_REVOKED_API_KEY_IDS), or remove from it the entries that are not key ids of this tenant';
+  return `the configuration's ${source} holds ${count === 1 ? 'a value that is' : `${count} values that are`} not a key id of this tenant (${intent.tenant}); not shown. Fix: ${fix}`;
 }

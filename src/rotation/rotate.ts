@@ -5,6 +5,7 @@ import { fingerprint, type EvidenceRecord } from '../evidence/record.js';
 import { seal } from '../evidence/seal.js';
 import { windowStatus } from '../intent/window.js';
 import type { ConfigSnapshot } from '../mdm/provider.js';
+import type { ReadValue } from '../mdm/read-value.js';
 import { revokeChecked, RevocationRefused, type KnownLiveState } from '../revocation/guard.js';
 import { keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
 import { isMintedBy, keyOwner, mintedKeyName } from './key-name.js';
@@ -62,15 +63,15 @@ export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
 async function recoverUndeployed(d: RotationDeps, record: EvidenceRecord, windowOpen: boolean): Promise<RotationOutcome> {
   const snapshot = await d.mdm.readConfig();
   const newKeyId = record.newKey?.keyId;
-  const carries = newKeyId !== undefined && snapshot.keyId === newKeyId;
+  const carries = newKeyId !== undefined && snapshot.keyId?.is(newKeyId) === true;
   const mayBeDelivered = !carries && record.state === 'authorized' && newKeyId ? [{ keyId: newKeyId }] : [];
   const known = supersededKeys(record);
   const superseded = [...known, ...mayBeDelivered.filter((k) => !known.some((s) => s.keyId === k.keyId))];
   if (!carries && !windowOpen && record.state === 'pending' && !newKeyId) {
     // Nothing was left half-done unless a key minted for this rotation is still active.
-    const spared = new Set([snapshot.keyId, ...superseded.map((k) => k.keyId)]);
+    const spared = new Set(superseded.map((k) => k.keyId));
     const owner = keyOwner(d.intent);
-    const lost = (await d.thoth.listKeys()).some((k) => k.active !== false && isMintedBy(k.name, owner) && !spared.has(k.key_id));
+    const lost = (await d.thoth.listKeys()).some((k) => k.active !== false && isMintedBy(k.name, owner) && !spared.has(k.key_id) && !snapshot.keyId?.is(k.key_id));
     if (!lost) return outcome(d, record, 'waiting', 'interrupted rotation already cleaned up; waiting for window');
   }
   // Take the rotation before touching anything: the commit is guarded by the blob sha, so of
@@ -203,18 +204,21 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
  * leave both keys alone and let the next run reconcile.
  */
 async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId: string, e: unknown, members: Preflight['members']): Promise<RotationOutcome> {
-  let served: string | undefined;
+  let served: ReadValue | undefined;
   try {
     served = (await d.mdm.readConfig()).keyId;
   } catch (readErr) {
     await d.journal.commit({ lease: null, events: [{ step: 'mdm-update', outcome: 'failed', detail: `${errorMessage(e)}; could not read the configuration back (${errorMessage(readErr)}); both keys left valid, the next run reconciles` }] });
     return outcome(d, d.journal.record, 'failed', `MDM update failed and its outcome is unknown: ${errorMessage(e)}`);
   }
-  if (served === newKeyId) {
+  if (served?.is(newKeyId)) {
     await d.journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}` }] });
     return refreshAndValidate(d, snapshot, members);
   }
   const refusal = await revokeOrExplain(d, newKeyId, { delivered: { keyId: served } });
+  // What the MDM serves is named only as the old key (released by this run's preflight): a value
+  // read is shown only once the control plane lists it (mdm/read-value.ts).
+  const still = !served ? 'no key' : served.is(snapshot.keyId) ? d.journal.record?.oldKey?.keyId ?? 'the key it delivered before' : 'a key id other than the old or the new one';
   const transient = !refusal && (e instanceof HttpError ? e.retryable : false);
   const { newKey: _n, ...rest } = d.journal.record!;
   await d.journal.commit({
@@ -222,11 +226,11 @@ async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId:
     state: transient ? 'pending' : 'failed',
     lease: null,
     events: [
-      { step: 'mdm-update', outcome: 'failed', detail: `${errorMessage(e)}; configuration still delivers ${served ?? 'no key'}` },
+      { step: 'mdm-update', outcome: 'failed', detail: `${errorMessage(e)}; configuration still delivers ${still}` },
       ...(refusal ? refusal.events() : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${newKeyId}, which never reached the fleet${transient ? '; the next run in the window starts again' : ''}` }]),
     ],
   });
-  return outcome(d, d.journal.record, 'failed', `MDM update failed (${errorMessage(e)}); ${refusal ? refusal.message : 'new key revoked'}, fleet still on ${served ?? snapshot.keyId}`);
+  return outcome(d, d.journal.record, 'failed', `MDM update failed (${errorMessage(e)}); ${refusal ? refusal.message : 'new key revoked'}, fleet still on ${still}`);
 }
 
 /**
@@ -250,7 +254,7 @@ export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
     const mine = newKeyId !== undefined && rec.events.some((e) => e.step === 'create-key' && e.outcome === 'ok' && e.run.id === d.run.id && e.run.attempt === d.run.attempt && e.detail.includes(newKeyId));
     if ((rec.state === 'created' || rec.state === 'authorized' || rec.state === 'pending') && newKeyId && mine) {
       const served = (await d.mdm.readConfig()).keyId;
-      if (served !== newKeyId) {
+      if (!served?.is(newKeyId)) {
         const refusal = await revokeOrExplain(d, newKeyId, { delivered: { keyId: served } });
         events.push(...(refusal ? refusal.events() : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${newKeyId}: never reached the MDM configuration` }]));
         if (lostRace) return;

@@ -1,4 +1,5 @@
 import type { EvidenceRecord, KeyRef } from '../evidence/record.js';
+import type { ReadValue } from '../mdm/read-value.js';
 import { revokeChecked, RevocationRefused } from '../revocation/guard.js';
 import type { RotationDeps } from './context.js';
 import { isMintedBy, keyOwner } from './key-name.js';
@@ -18,18 +19,18 @@ export function supersededKeys(record: EvidenceRecord | undefined): KeyRef[] {
  * plaintext existed only in a run that is gone (spec §7: such a key is revoked, not left
  * behind). "Minted for this rotation" is the key's exact name (key-name.ts: this repository,
  * this fleet, this intent) and its live scope (guard.ts: this fleet or one of its endpoints);
- * the record's old key and superseded keys are spared. `deliveredKeyId` is the configuration
+ * the record's old key and superseded keys are spared. `delivered` is the configuration's key id
  * as this run read it in this step. A name-matching key of another scope is refused: recorded,
  * and the run stops so that a person looks. Returns the ids revoked.
  */
-export async function sweepLostKeys(d: RotationDeps, deliveredKeyId: string | undefined): Promise<string[]> {
+export async function sweepLostKeys(d: RotationDeps, delivered: ReadValue | undefined): Promise<string[]> {
   const owner = keyOwner(d.intent);
   const spared = new Set([...supersededKeys(d.journal.record).map((k) => k.keyId), ...(d.journal.record?.oldKey ? [d.journal.record.oldKey.keyId] : [])]);
   const keys = await d.thoth.listKeys();
-  const lost = keys.filter((k) => k.active !== false && isMintedBy(k.name, owner) && k.key_id !== deliveredKeyId && !spared.has(k.key_id));
+  const lost = keys.filter((k) => k.active !== false && isMintedBy(k.name, owner) && !delivered?.is(k.key_id) && !spared.has(k.key_id));
   if (lost.length === 0) return [];
   try {
-    await revokeChecked(d, lost.map((k) => k.key_id), { known: { keys, delivered: { keyId: deliveredKeyId } } });
+    await revokeChecked(d, lost.map((k) => k.key_id), { known: { keys, delivered: { keyId: delivered } } });
   } catch (e) {
     if (e instanceof RevocationRefused) await d.journal.commit({ events: e.events() });
     throw e;

@@ -82,13 +82,15 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
   }
   const devices = await d.mdm.members();
   const refused = await d.mdm.refresh(devices);
+  // The restored key by the id this rotation recorded (released by its preflight), not as read.
+  const restored = d.journal.record!.oldKey?.keyId ?? 'the key it delivered before';
   const rolledBack = [
     failedEvent,
-    { step: 'rollback', outcome: 'ok' as const, detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${snapshot.keyId}` },
+    { step: 'rollback', outcome: 'ok' as const, detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${restored}` },
     { step: 'refresh', outcome: 'ok' as const, detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)` },
   ];
   // Keys an interrupted run may have deployed (sweep.ts) are not delivered any more either.
-  const superseded = supersededKeys(d.journal.record).filter((k) => k.keyId !== snapshot.keyId);
+  const superseded = supersededKeys(d.journal.record).filter((k) => !snapshot.keyId?.is(k.keyId));
   // Live state decides (guard.ts): the configuration delivers the old key again, so the new one passes.
   try {
     await revokeChecked(d, [newKeyId, ...superseded.map((k) => k.keyId)]);
@@ -96,7 +98,7 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
     if (!(e instanceof RevocationRefused)) throw e;
     // The configuration is restored (the fleet is safe on the old key); the keys stay for a person.
     await d.journal.commit({ state: 'rolled-back', set: { validation }, lease: null, events: [...rolledBack, ...e.events()] });
-    return outcome(d, d.journal.record, 'failed', `validation failed (${verdict.reason}); rolled back to ${snapshot.keyId}, but ${e.message}`, verdict.drift, verdict);
+    return outcome(d, d.journal.record, 'failed', `validation failed (${verdict.reason}); rolled back to ${restored}, but ${e.message}`, verdict.drift, verdict);
   }
   await d.journal.commit({
     state: 'rolled-back',
@@ -108,7 +110,7 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
       ...(superseded.length ? [{ step: 'revoke-superseded-key', outcome: 'ok' as const, detail: `revoked ${superseded.map((k) => k.keyId).join(', ')}` }] : []),
     ],
   });
-  return outcome(d, d.journal.record, 'rolled-back', `validation failed (${verdict.reason}); rolled back to ${snapshot.keyId} and revoked ${newKeyId}`, verdict.drift, verdict);
+  return outcome(d, d.journal.record, 'rolled-back', `validation failed (${verdict.reason}); rolled back to ${restored} and revoked ${newKeyId}`, verdict.drift, verdict);
 }
 
 /** The pre-change configuration sealed into the record by an earlier run, if we hold the key. */

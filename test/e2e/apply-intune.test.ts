@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readMobileconfig, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
-import { readManagedSettings } from '../../src/mdm/mobileconfig.js';
+import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
 import { intuneIntent, makeWorkspace, WINDOWS_TEMPLATE as TEMPLATE, WINDOWS_TEMPLATE_PATH as TEMPLATE_PATH, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
 

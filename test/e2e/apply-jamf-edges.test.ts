@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
-import { readManagedSettings } from '../../src/mdm/mobileconfig.js';
+import { readManagedSettings } from '../mdm-values.js';
 import { mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type JamfIntentOptions } from './harness.js';
 

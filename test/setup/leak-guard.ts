@@ -1,12 +1,19 @@
 import { afterEach, expect } from 'vitest';
+import { readRemediationScript, type Simulators } from '../../sim/index.js';
 import { runLedger } from '../../sim/runner.js';
-import { findLeaks } from '../leak-scan.js';
+import { configurationSecrets, findLeaks } from '../leak-scan.js';
 
 /**
- * After every test: scan every action run it made (stdout, stderr, outputs,
- * summary) and every file and commit message the simulated repository received,
- * for every secret the simulators issued or hold, in raw, base64, URL- and
- * JSON-escaped form. `::add-mask::` lines are the only allowed place.
+ * After every test: scan every action run it made (stdout, stderr, outputs, summary) and every
+ * file and commit message the simulated repository received, on any branch, for every secret
+ * the simulators issued or hold, in raw, base64, URL- and JSON-escaped form. `::add-mask::`
+ * lines are the only allowed place.
+ *
+ * "Secret" includes every string the simulated MDM configurations hold that is not a key id the
+ * tenant lists (spec §9). Issue 11 went unnoticed because the guard knew only credentials: an
+ * intent that points `mdm.settings.keyId` at another setting made the action print that
+ * setting's value, which the guard never looked for unless it happened to be the api key; and it
+ * read only the default branch, so evidence on an `evidence-branch` went unscanned.
  */
 afterEach(() => {
   const runs = runLedger.runs.splice(0);
@@ -23,11 +30,9 @@ afterEach(() => {
   const secrets: string[] = [];
   for (const s of sims) {
     try {
-      secrets.push(...s.secrets());
-      for (const branch of ['main']) {
-        for (const c of s.github.commits(branch)) {
-          sources[`commit ${c.sha}`] = [c.message, ...(c.files ?? []).map((f: { text: string }) => f.text)].join('\n');
-        }
+      secrets.push(...s.secrets(), ...simConfigurationSecrets(s));
+      for (const c of s.github.allCommits()) {
+        sources[`commit ${c.sha}`] = [c.message, ...(c.files ?? []).map((f: { text: string }) => f.text)].join('\n');
       }
     } catch {
       // simulators already closed by the test: their secrets were captured when it scanned itself
@@ -35,3 +40,10 @@ afterEach(() => {
   }
   expect(findLeaks(sources, secrets), 'secret found in a run output, summary, evidence file or commit').toEqual([]);
 });
+
+/** Every value the simulators' MDM configurations ever held that is not a key id of the tenant. */
+function simConfigurationSecrets(s: Simulators): string[] {
+  const tenantKeys = new Set(s.thoth.keys().filter((k) => k.tenant === s.creds.tenant).map((k) => k.id));
+  const scripts = s.graph.scriptVersions().map(readRemediationScript).filter((v) => v !== null);
+  return configurationSecrets([...s.jamf.profileVersions(), ...s.graph.configVersions()], scripts, tenantKeys);
+}

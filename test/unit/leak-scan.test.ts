@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findLeaks, secretVariants } from '../leak-scan.js';
+import { buildMobileconfig } from '../../sim/payloads.js';
+import { configurationSecrets, findLeaks, secretVariants } from '../leak-scan.js';
 
 const SECRET = 'thoth_live_Ab/+c=d"e\\f&g h';
 
@@ -23,5 +24,29 @@ describe('#findLeaks', () => {
   it('has one variant per encoding, de-duplicated', () => {
     expect(secretVariants('abcdefgh')).toContain('YWJjZGVmZ2g');
     expect(new Set(secretVariants('abcdefgh')).size).toBe(secretVariants('abcdefgh').length);
+  });
+});
+
+describe('#configurationSecrets (spec §9: values read from a configuration)', () => {
+  const ids = { uuid: 'A1B2C3D4-0000-4000-8000-000000000001', thothPayloadUuid: 'B1B2C3D4-0000-4000-8000-000000000002', otherPayloadUuid: 'C1B2C3D4-0000-4000-8000-000000000003', tenant: 'acme' };
+  const KEY = 'thoth_live_configurationSecretsKey0123456789';
+
+  it('every string of every preference payload is secret, except key ids the tenant lists and public settings', () => {
+    const profile = buildMobileconfig({ apiKey: KEY, keyId: 'security-oncall@acme.example', revoked: ['key_listed0001', 'not-a-key-0001'] }, ids);
+    const found = configurationSecrets([profile], [], new Set(['key_listed0001']));
+    expect(found).toEqual(expect.arrayContaining([KEY, 'security-oncall@acme.example', 'not-a-key-0001']));
+    expect(found).not.toContain('key_listed0001');
+    expect(found).not.toContain('acme');
+    expect(found).not.toContain('/Library/Application Support/Thoth/revoked-key-ids.json');
+  });
+
+  it('a listed key id in the key-id setting is public; the remediation script\'s values count too', () => {
+    const profile = buildMobileconfig({ apiKey: KEY, keyId: 'key_listed0001', revoked: [] }, ids);
+    expect(configurationSecrets([profile], [], new Set(['key_listed0001']))).toEqual([KEY]);
+    expect(configurationSecrets([], [{ apiKey: KEY, keyId: 'whoever@acme.example', revoked: ['key_listed0001'] }], new Set(['key_listed0001']))).toEqual([KEY, 'whoever@acme.example']);
+  });
+
+  it('a document that is not a plist adds nothing', () => {
+    expect(configurationSecrets(['<html>', ''], [], new Set())).toEqual([]);
   });
 });

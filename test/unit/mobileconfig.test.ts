@@ -9,6 +9,7 @@ vi.mock('../../src/secrets.js', async (importOriginal) => {
   return { ...real, registerSecret: (v: string | undefined) => void (v && masked.push(v)) };
 });
 
+const { plainValues } = await import('../mdm-values.js');
 const { MobileconfigError, parseRevokedIds, readManagedSettings, writeManagedSettings, MAX_MOBILECONFIG_BYTES } =
   await import('../../src/mdm/mobileconfig.js');
 
@@ -42,7 +43,7 @@ beforeEach(() => {
 
 describe('readManagedSettings', () => {
   it('reads the three settings and the profile identity from a realistic profile', () => {
-    expect(readManagedSettings(FIXTURE, NAMES)).toEqual({
+    expect(plainValues(readManagedSettings(FIXTURE, NAMES))).toEqual({
       apiKey: OLD_KEY,
       keyId: 'key_old123',
       revokedKeyIds: ['key_ancient001'],
@@ -65,12 +66,14 @@ describe('readManagedSettings', () => {
   });
 
   it('tolerates a BOM and blank lines before the XML declaration, and CRLF line ends', () => {
-    expect(readManagedSettings(`\uFEFF${FIXTURE}`, NAMES).keyId).toBe('key_old123');
-    expect(readManagedSettings(`\r\n  ${FIXTURE.replace(/\n/g, '\r\n')}`, NAMES).keyId).toBe('key_old123');
+    expect(readManagedSettings(`\uFEFF${FIXTURE}`, NAMES).keyId?.toMdm()).toBe('key_old123');
+    expect(readManagedSettings(`\r\n  ${FIXTURE.replace(/\n/g, '\r\n')}`, NAMES).keyId?.toMdm()).toBe('key_old123');
   });
 
   it('rejects setting names that collide', () => {
     expect(() => readManagedSettings(FIXTURE, { ...NAMES, keyId: NAMES.apiKey })).toThrow(/three different settings/);
+    // Case-insensitively: an endpoint may read them as (Windows) environment variables.
+    expect(() => readManagedSettings(FIXTURE, { ...NAMES, revokedKeyIds: NAMES.apiKey.toLowerCase() })).toThrow(/three different settings/);
   });
 
   it('honours configured setting names', () => {
@@ -81,7 +84,7 @@ describe('readManagedSettings', () => {
     });
     const out = readManagedSettings(xml, { domain: NAMES.domain, apiKey: 'K', keyId: 'ID', revokedKeyIds: 'REV' });
     expect(out.apiKey).toBe('kkkkkkkkkkkk');
-    expect(out.keyId).toBe('key_custom');
+    expect(out.keyId?.toMdm()).toBe('key_custom');
     expect(out.revokedKeyIds).toEqual([]);
   });
 
@@ -103,7 +106,7 @@ describe('readManagedSettings', () => {
       const list = r.PayloadContent as Dict[];
       list.reverse(); // thoth payload now last; both preference payloads are named "Custom Settings"
     });
-    expect(readManagedSettings(xml, NAMES).keyId).toBe('key_old123');
+    expect(readManagedSettings(xml, NAMES).keyId?.toMdm()).toBe('key_old123');
   });
 
   it('ignores a payload carrying the domain under another PayloadType', () => {
@@ -113,7 +116,7 @@ describe('readManagedSettings', () => {
       decoy.PayloadType = 'com.example.other';
       list.unshift(decoy);
     });
-    expect(readManagedSettings(xml, NAMES).keyId).toBe('key_old123');
+    expect(readManagedSettings(xml, NAMES).keyId?.toMdm()).toBe('key_old123');
   });
 
   const errorCases: { name: string; xml: () => string; message: RegExp }[] = [
@@ -236,7 +239,7 @@ describe('parseRevokedIds', () => {
   });
   it('reads a string-valued setting from a profile', () => {
     const xml = variant((r) => (settingsOf(r).THOTH_REVOKED_API_KEY_IDS = '["key_a","key_b"]'));
-    expect(readManagedSettings(xml, NAMES).revokedKeyIds).toEqual(['key_a', 'key_b']);
+    expect(readManagedSettings(xml, NAMES).revokedKeyIds.map((v) => v.toMdm())).toEqual(['key_a', 'key_b']);
   });
 });
 
@@ -266,7 +269,7 @@ describe('writeManagedSettings', () => {
   it('round-trips through read', () => {
     const out = writeManagedSettings(FIXTURE, NAMES, NEW);
     const back = readManagedSettings(out, NAMES);
-    expect(back).toMatchObject({ apiKey: NEW.apiKey, keyId: NEW.keyId, revokedKeyIds: NEW.revokedKeyIds });
+    expect(plainValues(back)).toMatchObject({ apiKey: NEW.apiKey, keyId: NEW.keyId, revokedKeyIds: NEW.revokedKeyIds });
     expect(out).not.toContain(OLD_KEY);
   });
 
@@ -292,8 +295,8 @@ describe('writeManagedSettings', () => {
   });
 
   it('refuses values that would corrupt the profile or another payload', () => {
-    expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, keyId: 'key"><x' })).toThrow(/key id/);
-    expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, revokedKeyIds: ['ok', 'no spaces'] })).toThrow(/key id/);
+    expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, keyId: 'key"><x' })).toThrow(/new value for THOTH_API_KEY_ID is not of the form/);
+    expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, revokedKeyIds: ['ok', 'no spaces'] })).toThrow(/^(?!.*no spaces).*entry 2 of THOTH_REVOKED_API_KEY_IDS is not of the form/);
     expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, apiKey: '' })).toThrow(MobileconfigError);
     expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, apiKey: 'a\u0001b' })).toThrow(MobileconfigError);
   });

@@ -132,7 +132,7 @@ describe('mobileconfig plist', () => {
       const out = clean(() => writeManagedSettings(xml, NAMES, { apiKey, keyId, revokedKeyIds: revoked }), [MobileconfigError, RangeError, Error]);
       if (typeof out === 'string') {
         const back = readManagedSettings(out, NAMES);
-        expect(back.keyId).toBe(keyId.trim() || undefined);
+        expect(back.keyId?.toMdm()).toBe(keyId.trim() || undefined);
         expect(back.apiKey).toBe(apiKey);
       }
     }), opts);

@@ -3,6 +3,7 @@ import type { ApiKeyRow, ThothApi, ThothEndpoint } from '../../src/clients/thoth
 import type { Intent } from '../../src/intent/types.js';
 import type { ConfigSnapshot, MdmProvider } from '../../src/mdm/provider.js';
 import { decideRevocation, readLiveKeyState, revokeChecked, RevocationRefused, type GuardScope, type LiveKeyState } from '../../src/revocation/guard.js';
+import { ReadValue } from '../../src/mdm/read-value.js';
 
 const FLEET = 'flt-corpsec-macos';
 const NAME = 'thoth-rotate acme-corp/thoth-rotations flt-corpsec-macos/corpsec run 1.1';
@@ -69,7 +70,7 @@ function fakes(keys: ApiKeyRow[], delivered: string | undefined, endpoints: Thot
     listEndpoints: async () => (calls.listEndpoints++, endpoints),
     revokeKey: async (id: string) => (calls.revoked.push(id), 'revoked' as const),
   } as unknown as ThothApi;
-  const mdm = { readConfig: async () => (calls.readConfig++, { items: [], keyId: delivered, apiKey: undefined, revokedKeyIds: [] } satisfies ConfigSnapshot) } as unknown as MdmProvider;
+  const mdm = { readConfig: async () => (calls.readConfig++, { items: [], keyId: delivered === undefined ? undefined : new ReadValue(delivered, 'THOTH_API_KEY_ID'), apiKey: undefined, revokedKeyIds: [] } satisfies ConfigSnapshot) } as unknown as MdmProvider;
   const intent = (endpointId?: string) => ({ fleet: { id: FLEET, region: 'us-east-1' }, key: { scope: endpointId ? 'endpoint' : 'fleet', permissions: ['read'], ...(endpointId ? { endpointId } : {}) } }) as unknown as Intent;
   return { calls, deps: (endpointId?: string) => ({ intent: intent(endpointId), thoth, mdm }) };
 }

@@ -7,6 +7,7 @@ vi.mock('../../src/secrets.js', async (importOriginal) => {
   return { ...real, registerSecret: (v: string | undefined) => void (v && masked.push(v)) };
 });
 
+const { plainValues } = await import('../mdm-values.js');
 const { readRenderedValues, renderTemplate, WindowsTemplateError } = await import('../../src/mdm/windows-template.js');
 
 const TEMPLATE = [
@@ -62,6 +63,11 @@ describe('renderTemplate', () => {
     expect(() => renderTemplate(TEMPLATE, values)).toThrow(message);
   });
 
+  it('never quotes a key id in an error: revoked ids are written back as read, and values read are not shown', () => {
+    expect(() => renderTemplate(TEMPLATE, { ...VALUES, revokedKeyIds: ['key_a', 'oncall@acme.example'] })).toThrow(/^(?!.*oncall).*revoked key id 2 contains/);
+    expect(() => renderTemplate(TEMPLATE, { ...VALUES, keyId: 'oncall@acme.example' })).toThrow(/^(?!.*oncall).*key id contains/);
+  });
+
   it('never quotes the api key in an error', () => {
     expect(() => renderTemplate(TEMPLATE, { ...VALUES, apiKey: 'secret with space' })).toThrow(/^(?!.*secret with space)/);
   });
@@ -75,7 +81,7 @@ describe('renderTemplate', () => {
 
 describe('readRenderedValues', () => {
   it('inverts renderTemplate', () => {
-    expect(readRenderedValues(TEMPLATE, renderTemplate(TEMPLATE, VALUES))).toEqual(VALUES);
+    expect(plainValues(readRenderedValues(TEMPLATE, renderTemplate(TEMPLATE, VALUES)))).toEqual(VALUES);
   });
 
   it('masks the api key it reads', () => {
@@ -85,7 +91,7 @@ describe('readRenderedValues', () => {
 
   it('ignores line-ending differences (CRLF template, LF script) and a BOM', () => {
     const script = `\uFEFF${renderTemplate(TEMPLATE, VALUES).replace(/\r\n/g, '\n')}`;
-    expect(readRenderedValues(TEMPLATE, script)).toEqual(VALUES);
+    expect(plainValues(readRenderedValues(TEMPLATE, script))).toEqual(VALUES);
   });
 
   const misses: { name: string; script: () => string }[] = [
@@ -109,7 +115,7 @@ describe('readRenderedValues', () => {
     fc.assert(
       fc.property(id, id, fc.array(id, { maxLength: 6 }), (apiKey, keyId, revokedKeyIds) => {
         const values = { apiKey, keyId, revokedKeyIds };
-        expect(readRenderedValues(TEMPLATE, renderTemplate(TEMPLATE, values))).toEqual(values);
+        expect(plainValues(readRenderedValues(TEMPLATE, renderTemplate(TEMPLATE, values)))).toEqual(values);
       }),
       { numRuns: 300 },
     );
