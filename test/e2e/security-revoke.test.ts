@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type KeyInfo, type Simulators } from '../../sim/index.js';
-import { readManagedSettings } from '../../src/mdm/mobileconfig.js';
+import { readManagedSettings } from '../mdm-values.js';
 import { forgeEvidence, mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
 
