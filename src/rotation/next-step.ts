@@ -44,7 +44,7 @@ export function nextStep(i: StepInput): Step {
   const r = i.record;
   if (!r) return i.windowOpen ? { kind: 'begin' } : { kind: 'wait-window', ...(i.opensAt ? { opensAt: i.opensAt } : {}) };
   if (isTerminal(r.state)) return { kind: 'done' };
-  const lease = r['lease'] as Lease | undefined;
+  const lease = r.lease;
   if (lease && heldByOther(lease, i.run, i.now)) return { kind: 'busy', owner: lease.run, until: new Date(lease.until) };
   switch (r.state) {
     case 'pending':
