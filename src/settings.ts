@@ -39,9 +39,11 @@ export interface Settings {
   readonly graphWriteBudget: { readonly writes: number; readonly windowMs: number };
   /** 32-byte AES-256-GCM key for sealing the pre-change MDM configuration. */
   readonly rollbackSealKey?: Buffer;
+  /** `evidence-hmac-key` (≥ 32 bytes): every record carries an HMAC-SHA256 over its chain head made with it. */
+  readonly evidenceHmacKey?: Buffer;
 }
 
-const SECRET_INPUTS = ['thoth-api-key', 'thoth-bearer-token', 'jamf-client-secret', 'azure-client-secret', 'github-token', 'rollback-seal-key'];
+const SECRET_INPUTS = ['thoth-api-key', 'thoth-bearer-token', 'jamf-client-secret', 'azure-client-secret', 'github-token', 'rollback-seal-key', 'evidence-hmac-key'];
 
 /** Why an empty credential is so common, after google-github-actions/auth's `secretsWarning`. */
 const SECRETS_WARNING =
@@ -87,6 +89,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const exposeKey = bool(input, bad, 'expose-key', false);
   const graphWriteBudget = budget(input('graph-write-budget') || '200/20s', bad);
   const rollbackSealKey = sealKey(input('rollback-seal-key'), bad);
+  const evidenceHmacKey = hmacKey(input('evidence-hmac-key'), bad);
 
   // Where credentials and files may come from (spec §9): a pull request must not choose either.
   const intents = input('intents') || '.thoth/rotations';
@@ -128,6 +131,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     exposeKey: exposeKey ?? false,
     graphWriteBudget: Object.freeze(graphWriteBudget ?? { writes: 200, windowMs: 20_000 }),
     ...(rollbackSealKey && { rollbackSealKey }),
+    ...(evidenceHmacKey && { evidenceHmacKey }),
   });
 }
 
@@ -162,12 +166,25 @@ function budget(v: string, bad: Bad): { writes: number; windowMs: number } | und
   return undefined;
 }
 
+/** Buffer.from(…, 'base64') skips junk silently; insist on canonical base64. */
+function base64(v: string): Buffer | undefined {
+  return /^[A-Za-z0-9+/]*={0,2}$/.test(v) && v.length % 4 === 0 ? Buffer.from(v, 'base64') : undefined;
+}
+
 function sealKey(v: string, bad: Bad): Buffer | undefined {
   if (v === '') return undefined;
-  // Buffer.from(…, 'base64') skips junk silently; insist on canonical base64.
-  const key = /^[A-Za-z0-9+/]*={0,2}$/.test(v) && v.length % 4 === 0 ? Buffer.from(v, 'base64') : undefined;
+  const key = base64(v);
   if (key?.length === 32) return key;
   bad('rollback-seal-key', key ? `decodes to ${key.length} bytes, not 32` : 'is not base64', 'generate one with `openssl rand -base64 32` and pass it from a secret');
+  return undefined;
+}
+
+/** HMAC-SHA256 takes any length; fewer than 32 bytes would be weaker than the hash it seals. */
+function hmacKey(v: string, bad: Bad): Buffer | undefined {
+  if (v === '') return undefined;
+  const key = base64(v);
+  if (key && key.length >= 32) return key;
+  bad('evidence-hmac-key', key ? `decodes to ${key.length} bytes, fewer than 32` : 'is not base64', 'generate one with `openssl rand -base64 32` and pass it from a secret; every job that writes evidence needs the same key');
   return undefined;
 }
 

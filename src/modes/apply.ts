@@ -21,7 +21,9 @@ export async function applyMode(settings: Settings, intents: readonly Intent[], 
       await withIntent(settings, intent, factory, async (a) => {
         let journal: Journal | undefined;
         try {
-          journal = await Journal.open(repo.files, repo.branch, intent, run, now);
+          // Throws, naming the file, for a record that does not verify or is not this intent's: that
+          // intent stops here, before anything is mutated, and the others go on.
+          journal = await Journal.open(repo.files, repo.branch, intent, run, now, { macKey: settings.evidenceHmacKey });
           const deps = { intent, thoth: a.thoth, mdm: a.mdm, journal, run, now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), log, sealKey: settings.rollbackSealKey };
           try {
             return await rotate(deps);

@@ -22,18 +22,27 @@ export async function planMode(settings: Settings, intents: readonly Intent[], f
   const run = currentRun();
   for (const intent of intents) {
     const o = await withIntent(settings, intent, factory, async (a) => {
-      const journal = repo ? await Journal.open(repo.files, repo.branch, intent, run, now) : undefined;
+      let journal: Journal | undefined;
+      try {
+        journal = repo ? await Journal.open(repo.files, repo.branch, intent, run, now, { macKey: settings.evidenceHmacKey, readOnly: true }) : undefined;
+      } catch (e) {
+        // A record apply would refuse (does not verify, not this intent's, target changed in flight) fails this intent only.
+        log.warning(`${intent.name}: ${errorMessage(e)}`);
+        return { name: intent.name, fleet: intent.fleet.id, state: 'pending', evidencePath: intent.evidencePath, status: 'failed' as const, message: errorMessage(e), warnings: [] };
+      }
+      for (const w of journal?.warnings ?? []) log.warning(w);
       const record = journal?.record;
       const win = intent.window ? windowStatus(intent.window, now()) : { open: false };
       const step = nextStep({ record, run, now: now(), windowOpen: win.open, opensAt: win.opensAt, validationWindowMs: intent.validation.windowMs });
       try {
         const pre = await preflight({ intent, thoth: a.thoth, mdm: a.mdm, now });
         const base = { name: intent.name, fleet: intent.fleet.id, state: record?.state ?? 'pending', newKeyId: record?.newKey?.keyId, oldKeyId: record?.oldKey?.keyId ?? (pre.oldKeyId || undefined), evidencePath: intent.evidencePath };
-        if (pre.problems.length > 0) return { ...base, status: 'failed' as const, message: pre.problems.join('; '), warnings: pre.warnings };
+        const warnings = [...(journal?.warnings ?? []), ...pre.warnings];
+        if (pre.problems.length > 0) return { ...base, status: 'failed' as const, message: pre.problems.join('; '), warnings };
         if (DUE.has(step.kind)) include.push({ intent: intent.path, fleet: intent.fleet.id });
         const message = describe(step, intent, pre.memberCount, pre.activeCount, pre.oldKeyId);
         log.info(`plan: ${message}`);
-        return { ...base, status: 'planned' as const, message: describe(step, intent, pre.memberCount, pre.activeCount, pre.oldKeyId), warnings: [...pre.warnings, ...(intent.window ? [] : ['no window: apply will refuse this intent'])] };
+        return { ...base, status: 'planned' as const, message: describe(step, intent, pre.memberCount, pre.activeCount, pre.oldKeyId), warnings: [...warnings, ...(intent.window ? [] : ['no window: apply will refuse this intent'])] };
       } catch (e) {
         log.warning(`${intent.name}: ${errorMessage(e)}`);
         return { name: intent.name, fleet: intent.fleet.id, state: record?.state ?? 'pending', evidencePath: intent.evidencePath, status: 'failed' as const, message: errorMessage(e), warnings: [] };

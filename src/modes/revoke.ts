@@ -31,12 +31,12 @@ export async function revokeMode(settings: Settings, intents: readonly Intent[],
       core.startGroup(`revoke on ${t.intent.name} (fleet ${t.intent.fleet.id})`);
       let journal: Journal | undefined;
       try {
-        journal = await Journal.open(repo.files, repo.branch, t.intent, run, now);
+        journal = await Journal.open(repo.files, repo.branch, t.intent, run, now, { macKey: settings.evidenceHmacKey });
         outcomes.push(await revokeForIntent({ intent: t.intent, thoth: a.thoth, mdm: a.mdm, journal, run, now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), log, sealKey: settings.rollbackSealKey }, { keyIds: t.keyIds, reason: settings.reason ?? '', replace: settings.replace }));
       } catch (e) {
         log.warning(`${t.intent.name}: ${errorMessage(e)}`);
         // Record what happened and free the rotation for the next run.
-        if (journal?.record?.['lease']) {
+        if (journal?.record?.lease) {
           await journal.commit({ lease: null, events: [{ step: 'error', outcome: 'failed', detail: `revocation stopped: ${errorMessage(e)}` }] }).catch(() => undefined);
         }
         outcomes.push({ name: t.intent.name, fleet: t.intent.fleet.id, state: journal?.record?.state ?? 'pending', status: 'failed', message: errorMessage(e), evidencePath: t.intent.evidencePath, evidenceCommit: journal?.lastCommit, warnings: [] });

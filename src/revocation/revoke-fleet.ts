@@ -1,5 +1,6 @@
 import { errorMessage, InvariantError } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
+import { pinTarget } from '../evidence/pinning.js';
 import { fingerprint, type EvidenceRecord, type KeyRef } from '../evidence/record.js';
 import type { ConfigSnapshot, DesiredValues, MdmDevice } from '../mdm/provider.js';
 import { describeKeyIds, type KeyIdValue } from '../mdm/read-value.js';
@@ -33,7 +34,8 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
   const base = journal.record ?? Journal.genesis(intent);
   await journal.commit({
     base,
-    set: { reason: req.reason },
+    // A finished rotation's record may pin an older target: this revocation acts on the intent's.
+    set: { reason: req.reason, target: pinTarget(intent) },
     lease: { run: d.run, until: leaseUntil(intent, d.now()) },
     events: [{ step: 'revoke-request', outcome: 'info', detail: `emergency revocation of ${req.keyIds.join(', ')} by ${d.run.actor}: ${req.reason}${deployed ? ` (${deployed} is the deployed key; replace=${req.replace})` : ''}` }],
   });

@@ -1,5 +1,4 @@
-import type { EvidenceRecord, RunInfo } from '../evidence/record.js';
-import type { Lease } from '../evidence/journal.js';
+import { isTerminalState, type EvidenceRecord, type Lease, type RunInfo } from '../evidence/record.js';
 
 /**
  * What `apply` does next for one rotation, decided from the recorded state alone
@@ -26,12 +25,6 @@ export interface StepInput {
   readonly validationWindowMs: number;
 }
 
-const TERMINAL = new Set(['completed', 'rolled-back', 'failed', 'revoked']);
-
-export function isTerminal(state: string): boolean {
-  return TERMINAL.has(state);
-}
-
 /** Another live run holds the rotation: a different run whose lease has not run out. */
 export function heldByOther(lease: Lease | undefined, run: RunInfo, now: Date): boolean {
   if (!lease) return false;
@@ -43,8 +36,8 @@ export function heldByOther(lease: Lease | undefined, run: RunInfo, now: Date): 
 export function nextStep(i: StepInput): Step {
   const r = i.record;
   if (!r) return i.windowOpen ? { kind: 'begin' } : { kind: 'wait-window', ...(i.opensAt ? { opensAt: i.opensAt } : {}) };
-  if (isTerminal(r.state)) return { kind: 'done' };
-  const lease = r['lease'] as Lease | undefined;
+  if (isTerminalState(r.state)) return { kind: 'done' };
+  const lease = r.lease;
   if (lease && heldByOther(lease, i.run, i.now)) return { kind: 'busy', owner: lease.run, until: new Date(lease.until) };
   switch (r.state) {
     case 'pending':

@@ -246,7 +246,7 @@ async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId:
  */
 export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
   const rec = d.journal.record;
-  if (!rec || !rec['lease'] || ['completed', 'rolled-back', 'failed', 'revoked'].includes(rec.state)) return;
+  if (!rec || !rec.lease || ['completed', 'rolled-back', 'failed', 'revoked'].includes(rec.state)) return;
   const lostRace = cause instanceof StaleWriteError;
   const events: EventInput[] = [{ step: 'error', outcome: 'failed', detail: `run stopped: ${errorMessage(cause)}` }];
   try {

@@ -10,8 +10,7 @@ import { isMintedBy, keyOwner } from './key-name.js';
  * stay valid and are revoked together with the old key, once the next key is validated.
  */
 export function supersededKeys(record: EvidenceRecord | undefined): KeyRef[] {
-  const v = record?.['supersededKeys'];
-  return Array.isArray(v) ? v.filter((k): k is KeyRef => typeof (k as KeyRef | null)?.keyId === 'string') : [];
+  return record?.supersededKeys ?? [];
 }
 
 /**

@@ -2,20 +2,35 @@ import { expect } from 'vitest';
 import type { Simulators } from '../../sim/index.js';
 import type { ActionRun } from '../../sim/runner.js';
 import { findLeaks } from '../leak-scan.js';
-import { appendEvent, parseRecord, serializeRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
+import { appendEvent, parseRecord, serializeRecord, verifyChain, withMac, type EvidenceRecord } from '../../src/evidence/record.js';
 
 export function evidencePath(sims: Simulators, name = 'corpsec-macos-2026-12'): string {
   return `.thoth/evidence/${sims.ids.fleetId}/${name}.json`;
 }
 
-/** The committed record, parsed and its hash chain checked. */
-export function readEvidence(sims: Simulators, name?: string): EvidenceRecord | undefined {
+/** The committed record, parsed and its hash chain (and MAC, given the key) checked. */
+export function readEvidence(sims: Simulators, name?: string, macKey?: Buffer): EvidenceRecord | undefined {
   const text = sims.github.file(evidencePath(sims, name), 'main');
   if (text === undefined) return undefined;
-  const record = parseRecord(text, evidencePath(sims, name));
+  const record = parseRecord(text, evidencePath(sims, name), { macKey });
   const chain = verifyChain(record);
   if (!chain.ok) throw new Error(`evidence chain broken at ${chain.index}: ${chain.problem}`);
   return record;
+}
+
+const TEST_RUN = { id: 'test', attempt: 1, actor: 'test', sha: '0'.repeat(40) };
+
+/**
+ * Change a committed record the way the action itself would: the change plus an event that
+ * commits to it, re-chained with the project's own functions (and sealed when `macKey` is
+ * given). Tests use it to stand in for time passing (a lease running out); a forger can do
+ * the same, which is why the MAC exists.
+ */
+export function amendEvidence(s: Simulators, file: string, change: (r: EvidenceRecord) => EvidenceRecord, o: { macKey?: Buffer; step?: string } = {}): EvidenceRecord {
+  const r = parseRecord(s.github.file(file, 'main')!, file);
+  const amended = withMac(appendEvent(change(r), { at: new Date().toISOString(), step: o.step ?? 'test-amend', outcome: 'info', detail: 'changed by the test', run: TEST_RUN }), o.macKey);
+  s.github.putFile(file, serializeRecord(amended), { branch: 'main', message: `test: ${o.step ?? 'amend'}` });
+  return amended;
 }
 
 /**

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readMobileconfig } from '../../sim/index.js';
 import { NAME, WINDOW_MS, apply, checkAlways, checkNoOrphan, delivered, evidence, minted, recover, runKillable, sleep, startCase, type Case } from './lib.js';
+import { amendEvidence } from '../e2e/evidence.js';
 
 const N = Number(process.env['THOTH_FAULTS_N'] ?? 5);
 let c: Case | undefined;
@@ -92,9 +93,7 @@ describe(`concurrency: ${N} runs take over a rotation whose run died mid-deploy,
     expect(delivered(s).keyId).toBe(deadKey);
     // The lease (validation.timeout + 15 min) runs out: move it instead of waiting.
     const file = `.thoth/evidence/${s.ids.fleetId}/${NAME}.json`;
-    const rec = JSON.parse(s.github.file(file, 'main')!) as Record<string, unknown>;
-    rec['lease'] = { ...(rec['lease'] as object), until: new Date(Date.now() - 1000).toISOString() };
-    s.github.putFile(file, `${JSON.stringify(rec, null, 2)}\n`, { branch: 'main', message: 'test: lease expired' });
+    amendEvidence(s, file, (r) => ({ ...r, lease: { ...r.lease!, until: new Date(Date.now() - 1000).toISOString() } }), { step: 'test-lease-expired' });
 
     const runs = await Promise.all(Array.from({ length: N }, () => apply(c!)));
     for (const r of runs) expect(r.code, r.stdout).toBe(0);

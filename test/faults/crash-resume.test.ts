@@ -23,6 +23,7 @@
  * Default (CI): every kill point, resume modes alternating. THOTH_FAULTS=full: both modes.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { amendEvidence } from '../e2e/evidence.js';
 import {
   FULL, NAME, PHASES, caseThrew, checkAlways, checkNoOrphan, checkRevoked, cleanRun, evidence, freshRunId, limiter, normalisePath, prepare, recover,
   runKillable, runPhase, safeEvidence, startCase, writeReport, type Case, type CaseResult, type LogEntry, type Phase,
@@ -149,7 +150,7 @@ async function runCase(row: (typeof rows)[number]): Promise<CaseResult> {
         trail.push(`re-run ${killed.runId}.2→${run.outputs['status']}/${safeEvidence(c.sims)?.state}`);
       } else if (p.phase !== 'revoke') {
         const rec = safeEvidence(c.sims);
-        const lease = rec?.['lease'] as { run: { id: string }; until: string } | undefined;
+        const lease = rec?.lease;
         if (lease) {
           // Within the lease: another run must keep off.
           const before = c.sims.log.mutations().length;
@@ -158,10 +159,7 @@ async function runCase(row: (typeof rows)[number]): Promise<CaseResult> {
           trail.push(`other run within lease→${run.outputs['status']}/${safeEvidence(c.sims)?.state}`);
           if (mutated.length) problems.push(`a run made ${mutated.length} mutation(s) while run ${lease.run.id} held the lease: ${mutated.map((m) => `${m.method} ${m.path}`).join(', ')}`);
           // The lease runs out (validation.timeout + 15 min): simulate the wait.
-          const text = c.sims.github.file(`.thoth/evidence/${c.sims.ids.fleetId}/${NAME}.json`, 'main')!;
-          const moved = JSON.parse(text) as Record<string, unknown>;
-          moved['lease'] = { ...(moved['lease'] as object), until: new Date(Date.now() - 1000).toISOString() };
-          c.sims.github.putFile(`.thoth/evidence/${c.sims.ids.fleetId}/${NAME}.json`, `${JSON.stringify(moved, null, 2)}\n`, { branch: 'main', message: 'test: lease expired' });
+          amendEvidence(c.sims, `.thoth/evidence/${c.sims.ids.fleetId}/${NAME}.json`, (r) => ({ ...r, lease: { ...r.lease!, until: new Date(Date.now() - 1000).toISOString() } }), { step: 'test-lease-expired' });
           evidence(c.sims); // still verifies
         }
         const run = await runPhase(c, p.phase);

@@ -15,7 +15,7 @@ describe('action.yml', () => {
     for (const [name, o] of Object.entries(action.outputs)) expect(o.description.length, name).toBeGreaterThan(10);
   });
   it('declares exactly the inputs and outputs of spec §3–4', () => {
-    expect(Object.keys(action.inputs).sort()).toEqual(['allowed-hosts', 'azure-client-id', 'azure-client-secret', 'azure-tenant-id', 'evidence-branch', 'expose-key', 'github-token', 'graph-write-budget', 'intents', 'jamf-client-id', 'jamf-client-secret', 'key-ids', 'mode', 'reason', 'replace', 'rollback-seal-key', 'thoth-api-key', 'thoth-bearer-token']);
+    expect(Object.keys(action.inputs).sort()).toEqual(['allowed-hosts', 'azure-client-id', 'azure-client-secret', 'azure-tenant-id', 'evidence-branch', 'evidence-hmac-key', 'expose-key', 'github-token', 'graph-write-budget', 'intents', 'jamf-client-id', 'jamf-client-secret', 'key-ids', 'mode', 'reason', 'replace', 'rollback-seal-key', 'thoth-api-key', 'thoth-bearer-token']);
     expect(Object.keys(action.outputs).sort()).toEqual(['api-key', 'evidence-commit', 'key-id', 'matrix', 'revoked-key-ids', 'rotations', 'status']);
     expect(action.inputs['mode']!.default).toBe('plan');
     expect(action.inputs['graph-write-budget']!.default).toBe('200/20s');

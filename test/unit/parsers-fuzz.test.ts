@@ -20,6 +20,7 @@ const { parseJamfProfile, parseComputerGroup, parseClassicErrorPage, escapeXmlTe
 const { readManagedSettings, writeManagedSettings, parseRevokedIds, MobileconfigError } = await import('../../src/mdm/mobileconfig.js');
 const { parseHealth } = await import('../../src/rotation/verdict.js');
 const { appendEvent, parseRecord, serializeRecord, EVIDENCE_SCHEMA, EvidenceError } = await import('../../src/evidence/record.js');
+const { genesis: sampleGenesis } = await import('./evidence-sample.js');
 type EvidenceRecord = import('../../src/evidence/record.js').EvidenceRecord;
 const { createThothClient } = await import('../../src/clients/thoth.js');
 const { createJamfClient } = await import('../../src/clients/jamf.js');
@@ -170,7 +171,7 @@ describe('thoth health --json (extension attribute / detection output)', () => {
 
 describe('evidence record', () => {
   const RUN = { id: '1', attempt: 1, actor: 'octocat', sha: 'a'.repeat(40) };
-  const genesis: EvidenceRecord = { schema: EVIDENCE_SCHEMA, name: 'n', tenant: 't', fleet: { id: 'f', region: 'r' }, intent: { path: 'p', sha256: 's' }, state: 'pending', events: [] };
+  const genesis: EvidenceRecord = { ...sampleGenesis(), schema: EVIDENCE_SCHEMA };
   const valid = serializeRecord(
     ['claim', 'create-key', 'authorize'].reduce<EvidenceRecord>(
       (r, step, i) => appendEvent(r, { at: `2026-12-01T14:0${i}:00.000Z`, step, outcome: 'ok', detail: `step ${i}`, run: RUN }),

@@ -7,7 +7,7 @@ import { readSettings } from '../../src/settings.js';
 const INPUTS = [
   'mode', 'intents', 'thoth-api-key', 'thoth-bearer-token', 'jamf-client-id', 'jamf-client-secret', 'azure-tenant-id',
   'azure-client-id', 'azure-client-secret', 'github-token', 'evidence-branch', 'key-ids', 'reason', 'replace', 'expose-key',
-  'graph-write-budget', 'rollback-seal-key', 'allowed-hosts',
+  'graph-write-budget', 'rollback-seal-key', 'allowed-hosts', 'evidence-hmac-key',
 ];
 const envName = (input: string): string => `INPUT_${input.toUpperCase()}`;
 
@@ -61,6 +61,7 @@ describe('readSettings: accepted inputs', () => {
 
   it('reads every input of a revoke run', () => {
     const seal = randomBytes(32);
+    const mac = randomBytes(48);
     const [bearer, jamf, azure, gh] = [secret('bearer'), secret('jamf'), secret('azure'), secret('gh')];
     set({
       mode: 'revoke', intents: '.thoth/rotations/a.yaml', 'thoth-bearer-token': bearer,
@@ -69,6 +70,7 @@ describe('readSettings: accepted inputs', () => {
       'github-token': gh, 'evidence-branch': 'thoth/evidence', 'key-ids': ' key_a, key_b\nkey_b\r\n\n org:key.c ', reason: 'laptop stolen, INC-42',
       replace: 'False', 'expose-key': 'TRUE', 'graph-write-budget': '100/10s', 'rollback-seal-key': seal.toString('base64'),
       'allowed-hosts': 'jamf.corp.example:8443,\n *.atensecurity.com ,',
+      'evidence-hmac-key': mac.toString('base64'),
     });
     const s = readSettings();
     expect(s).toStrictEqual({
@@ -76,7 +78,7 @@ describe('readSettings: accepted inputs', () => {
       jamf: { clientId: 'jid', clientSecret: jamf },
       azure: { tenantId: 'contoso.onmicrosoft.com', clientId: '00000000-0000-4000-8000-000000000000', clientSecret: azure },
       githubToken: gh, evidenceBranch: 'thoth/evidence', keyIds: ['key_a', 'key_b', 'org:key.c'], reason: 'laptop stolen, INC-42',
-      replace: false, exposeKey: true, graphWriteBudget: { writes: 100, windowMs: 10_000 }, rollbackSealKey: seal,
+      replace: false, exposeKey: true, graphWriteBudget: { writes: 100, windowMs: 10_000 }, rollbackSealKey: seal, evidenceHmacKey: mac,
     });
     expect(Object.isFrozen(s)).toBe(true);
     expect(s.allowedHosts.entries).toEqual(['jamf.corp.example:8443', '*.atensecurity.com']);
@@ -100,6 +102,8 @@ describe('readSettings: rejected inputs', () => {
     ['a budget of zero writes', () => ({ ...key(), 'graph-write-budget': '0/20s' }), 'inputs graph-write-budget: "0/20s" is not <writes>/<duration>'],
     ['a budget without a unit', () => ({ ...key(), 'graph-write-budget': '200/20' }), 'inputs graph-write-budget: "200/20" is not <writes>/<duration>'],
     ['a seal key that is not base64', () => ({ ...key(), 'rollback-seal-key': 'not base64!' }), 'inputs rollback-seal-key: is not base64'],
+    ['an evidence-hmac-key that is not base64', () => ({ ...key(), 'evidence-hmac-key': 'c2VjcmV0!' }), 'inputs evidence-hmac-key: is not base64'],
+    ['a 31-byte evidence-hmac-key', () => ({ ...key(), 'evidence-hmac-key': randomBytes(31).toString('base64') }), 'inputs evidence-hmac-key: decodes to 31 bytes, fewer than 32'],
     ['a 16-byte seal key', () => ({ ...key(), 'rollback-seal-key': randomBytes(16).toString('base64') }), 'inputs rollback-seal-key: decodes to 16 bytes, not 32'],
     ['revoke without reason', () => ({ ...key(), mode: 'revoke', 'key-ids': 'key_a' }), 'inputs reason: required in revoke mode'],
     ['revoke without key-ids', () => ({ ...key(), mode: 'revoke', reason: 'r', 'key-ids': ' , \n' }), 'inputs key-ids: required in revoke mode'],
@@ -133,7 +137,7 @@ describe('readSettings: rejected inputs', () => {
   });
 
   it('masks every secret input before any check can throw, and never echoes one', () => {
-    const values = { 'thoth-api-key': secret('k'), 'thoth-bearer-token': secret('b'), 'jamf-client-secret': secret('j'), 'azure-client-secret': secret('a'), 'github-token': secret('g'), 'rollback-seal-key': secret('seal') };
+    const values = { 'thoth-api-key': secret('k'), 'thoth-bearer-token': secret('b'), 'jamf-client-secret': secret('j'), 'azure-client-secret': secret('a'), 'github-token': secret('g'), 'rollback-seal-key': secret('seal'), 'evidence-hmac-key': secret('hmac') };
     set(values);
     const message = problems().join('\n');
     for (const v of Object.values(values)) {
