@@ -63,10 +63,11 @@ export function logText(text: unknown): string {
  * One value for the Markdown of the job summary: one line, HTML-escaped, and unable to form
  * HTML, a link, an image or other Markdown structure.
  * - HTML: & < > " ' are entities, so no tag (`<img>`, `<a>`) and no entity of the data's own.
- * - Markdown: [ ] ` | \ * _ ~ $ are numeric character references, which are literal text in
+ * - Markdown: [ ] ` | \ * ~ $ are numeric character references, which are literal text in
  *   link, image, code, table, emphasis and math syntax (CommonMark 0.31 §2.5 "Entity and
  *   numeric character references"). Without a literal "[" or "]" no link or image can form,
- *   so "(", ")" and "!" stay readable.
+ *   so "(", ")" and "!" stay readable, and so does "_" (key ids are full of it; inside a
+ *   word it cannot emphasise, elsewhere it can only italicise the value's own text).
  * - GFM autolink literals are recognised at parse time from `http://`, `https://`, `www.`
  *   and `x@y.z` (GFM spec 6.9 "Autolinks (extension)"): the ':' of "://", the '.' of "www."
  *   and every '@' are references, so none of them is in the source.
@@ -83,5 +84,5 @@ export function markdownText(v: unknown): string {
     .replace(/(w{3})\./gi, '$1&#46;<wbr>');
 }
 
-const MARKDOWN_SYNTAX = /[&<>"'`|\\[\]*_~$#@]/g;
+const MARKDOWN_SYNTAX = /[&<>"'`|\\[\]*~$#@]/g;
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };

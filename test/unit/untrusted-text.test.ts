@@ -102,7 +102,7 @@ const LINKY_TEXT = [/(^|[^\w])@[A-Za-z0-9]/, /(^|[^\w&])#\d/, /[\w.+-]@[\w-]+\.[
 const linkyNodes = (md: string): string[] => md.split(/<wbr>/).map(rendered).filter((node) => LINKY_TEXT.some((re) => re.test(node)));
 
 /** What CommonMark/GFM could read as a link, image, HTML, code, table cell or emphasis in the source. */
-const SYNTAX_IN_SOURCE = /[<>[\]`|*_~\\$\n\r]|:\/\/|www\.|@/i;
+const SYNTAX_IN_SOURCE = /[<>[\]`|*~\\$\n\r]|:\/\/|www\.|@/i;
 
 describe('markdownText (summary values)', () => {
   const values = [
@@ -131,6 +131,7 @@ describe('markdownText (summary values)', () => {
   it('keeps ordinary values readable', () => {
     expect(markdownText('mac-00012 (ep-00012): not checked in since 2026-05-01T10:00:00Z')).toBe('mac-00012 (ep-00012): not checked in since 2026-05-01T10:00:00Z');
     expect(markdownText('would create a fleet key (read, execute)')).toBe('would create a fleet key (read, execute)');
+    expect(markdownText('key_ABC_def and snake_case_name')).toBe('key_ABC_def and snake_case_name');
   });
 
   it('property: no input forms syntax, a link, or loses a visible character', () => {
