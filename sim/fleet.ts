@@ -25,6 +25,13 @@ export interface FleetOptions {
   drift?: number;
   /** Non-fleet devices managed by the same MDM (default 10% of size, rounded up). */
   extra?: number;
+  /**
+   * Text a laptop's user could put in its name (newlines, `::stop-commands::`, Markdown
+   * links...), appended in turn to the names of the fleet's endpoints: the Thoth hostname and
+   * so the Jamf / Intune device name (default none). The endpoint's own name stays in front,
+   * so names remain unique and still join.
+   */
+  hostileNames?: readonly string[];
 }
 
 export type Behaviour = 'online' | 'offline' | 'stuck' | 'inactive';
@@ -67,6 +74,7 @@ export class Fleet {
   private readonly seed: number;
   private readonly rng: Rng;
   private readonly delayRange: [number, number];
+  private readonly hostileNames: readonly string[];
   private readonly osArr: Uint8Array; // 0 macos, 1 windows
   private readonly beh: Uint8Array;
   private readonly drifted: Uint8Array;
@@ -103,6 +111,7 @@ export class Fleet {
     this.mdm = opts.mdm ?? 'jamf';
     this.adoptOnProfileUpdate = opts.adoptOnProfileUpdate ?? false;
     this.delayRange = opts.checkInDelayMs ?? [50, 300];
+    this.hostileNames = opts.hostileNames ?? [];
     this.seed = seed;
     this.rng = new Rng(seed * 7919 + 17);
     const extra = opts.extra ?? Math.ceil(this.size * 0.1);
@@ -159,7 +168,8 @@ export class Fleet {
   }
   hostname(i: number): string {
     const base = this.osArr[i] === 1 ? 'win' : 'mac';
-    return i < this.size ? `${base}-${this.pad(i)}` : `${base}-x${this.pad(i - this.size)}`;
+    if (i >= this.size) return `${base}-x${this.pad(i - this.size)}`;
+    return `${base}-${this.pad(i)}${this.hostileNames.length ? this.hostileNames[i % this.hostileNames.length] : ''}`;
   }
   /** Device name in Jamf / Intune: the hostname, unless this endpoint drifted. */
   mdmName(i: number): string {

@@ -4,6 +4,7 @@ import { createAdapters, type AdapterFactory } from './adapters.js';
 import { ConfigError, errorMessage, type ConfigProblem } from './errors.js';
 import { AllowedHosts, restrictCredentialsTo } from './http/allowed-hosts.js';
 import { loadIntents } from './intent/load.js';
+import { log } from './log.js';
 import type { Intent } from './intent/types.js';
 import { applyMode } from './modes/apply.js';
 import type { ModeResult } from './modes/common.js';
@@ -31,7 +32,7 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
     mode = settings.mode;
     if (mode !== 'plan' && isPullRequestEvent()) {
       result.notes.push(`${mode} requested on a ${process.env['GITHUB_EVENT_NAME']} event: ran plan instead (nothing is mutated from pull requests)`);
-      core.warning(result.notes[0]!);
+      log.warning(result.notes[0]!);
       mode = 'plan';
     }
     checkRunConfig(settings, intents, mode as Settings['mode']);
@@ -42,11 +43,11 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
   } catch (e) {
     error = redact(errorMessage(e));
     core.setOutput('status', 'failed');
-    if (e instanceof ConfigError) for (const p of e.problems) core.error(redact(`${p.field}: ${p.problem} (${p.fix})`), { file: p.file, ...(p.line ? { startLine: p.line } : {}), ...(p.col ? { startColumn: p.col } : {}) });
+    if (e instanceof ConfigError) for (const p of e.problems) log.error(`${p.field}: ${p.problem} (${p.fix})`, { file: p.file, ...(p.line ? { startLine: p.line } : {}), ...(p.col ? { startColumn: p.col } : {}) });
   }
   const status = error ? 'failed' : overallStatus(mode, result.outcomes);
   if (status === 'failed' || status === 'rolled-back') {
-    core.setFailed(`thoth-rotate failed: ${error ?? result.outcomes.filter((o) => o.status === 'failed' || o.status === 'rolled-back').map((o) => `${o.name}: ${redact(o.message)}`).join('; ')}`);
+    log.fail(`thoth-rotate failed: ${error ?? result.outcomes.filter((o) => o.status === 'failed' || o.status === 'rolled-back').map((o) => `${o.name}: ${redact(o.message)}`).join('; ')}`);
   }
   await writeSummary(renderSummary({ title: 'thoth-rotate', mode, status, outcomes: result.outcomes, notes: result.notes, error, evidenceUrl }));
 }
@@ -88,12 +89,12 @@ function evidenceUrl(p: string): string | undefined {
 
 async function writeSummary(markdown: string): Promise<void> {
   if (!process.env['GITHUB_STEP_SUMMARY']) {
-    core.info(markdown);
+    log.info(markdown);
     return;
   }
   try {
     await core.summary.addRaw(redact(markdown), true).write();
   } catch (e) {
-    core.warning(`could not write the job summary: ${errorMessage(e)}`);
+    log.warning(`could not write the job summary: ${errorMessage(e)}`);
   }
 }

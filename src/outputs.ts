@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { log } from './log.js';
 import type { ModeResult } from './modes/common.js';
 import type { RotationOutcome } from './rotation/context.js';
 
@@ -27,6 +28,6 @@ export function setOutputs(mode: string, result: ModeResult, exposeKey: boolean)
   if (result.matrix) core.setOutput('matrix', JSON.stringify(result.matrix));
   if (exposeKey) {
     if (minted.length === 1) core.setOutput('api-key', minted[0]!.apiKey!.reveal());
-    else if (minted.length > 1) core.warning('expose-key: this run minted more than one key; api-key is set only for single-key runs');
+    else if (minted.length > 1) log.warning('expose-key: this run minted more than one key; api-key is set only for single-key runs');
   }
 }

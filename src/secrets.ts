@@ -7,6 +7,14 @@ import * as core from '@actions/core';
  */
 const known = new Set<string>();
 
+/**
+ * The application/x-www-form-urlencoded form (WHATWG URL "urlencoded serializer", what
+ * URLSearchParams and every OAuth token request body produce): only ASCII alphanumerics and
+ * `*-._` stay, space is `+`, everything else (`~ ! ' ( )` included, unlike
+ * encodeURIComponent) is %XX with upper-case hex.
+ */
+export const formEncoded = (value: string): string => new URLSearchParams([['', value]]).toString().slice(1);
+
 /** The encoded forms a secret may take on its way into a log or a file. */
 export function secretForms(value: string): string[] {
   const b64 = Buffer.from(value, 'utf8').toString('base64');
@@ -16,6 +24,7 @@ export function secretForms(value: string): string[] {
     b64.replace(/=+$/, ''),
     Buffer.from(value, 'utf8').toString('base64url'),
     encodeURIComponent(value),
+    formEncoded(value),
     JSON.stringify(value).slice(1, -1),
   ];
 }

@@ -1,9 +1,14 @@
 import type { RotationOutcome } from './rotation/context.js';
+import { markdownText, oneLine, visibleText } from './untrusted-text.js';
 
-/** HTML-escape every value that came from an API or a file (core.summary inserts raw). */
-export function esc(v: unknown): string {
-  return String(v ?? '').replace(/[&<>"'|`\n\r]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '|': '&#124;', '`': '&#96;', '\n': ' ', '\r': ' ' })[c]!);
-}
+/**
+ * Every value that came from an API or a file (core.summary inserts raw Markdown): one line,
+ * HTML-escaped, and unable to form a link, an image, HTML or any Markdown structure.
+ */
+export const esc = markdownText;
+
+/** A link destination the action built itself: percent-encoded, so no character of a path can end it. */
+const linkTarget = (url: string): string => encodeURI(oneLine(url)).replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'));
 
 const ICON: Record<string, string> = {
   completed: '✅', 'in-progress': '⏳', unchanged: '➖', waiting: '🕒', busy: '🔒', planned: '📝', 'rolled-back': '↩️', failed: '❌', revoked: '⛔',
@@ -58,9 +63,10 @@ export function renderSummary(p: { title: string; mode: string; status: string; 
     out.push('### Evidence', '');
     for (const o of withEvidence) {
       const url = p.evidenceUrl?.(o.evidencePath);
-      out.push(`- ${esc(o.name)}: ${url ? `[${esc(o.evidencePath)}](${esc(url)})` : `\`${esc(o.evidencePath)}\``}${o.evidenceCommit ? ` (commit ${esc(o.evidenceCommit.slice(0, 12))})` : ''}`);
+      out.push(`- ${esc(o.name)}: ${url ? `[${esc(o.evidencePath)}](${linkTarget(url)})` : esc(o.evidencePath)}${o.evidenceCommit ? ` (commit ${esc(o.evidenceCommit.slice(0, 12))})` : ''}`);
     }
     out.push('');
   }
-  return out.join('\n');
+  // Values are escaped above; this removes control and invisible characters from the whole text.
+  return visibleText(out.join('\n'));
 }

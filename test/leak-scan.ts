@@ -3,12 +3,14 @@ import { parsePlist } from '../sim/payloads.js';
 
 /**
  * The leak scanner of spec §4: no secret, in raw, base64 (std and url-safe),
- * URL-encoded or JSON-escaped form, may appear in anything a run leaves behind.
+ * URL-encoded (encodeURIComponent and form-urlencoded) or JSON-escaped form, may appear in anything a run leaves behind.
  * `::add-mask::` lines are the one place a secret is meant to be written.
  */
 export function secretVariants(secret: string): string[] {
   const b64 = Buffer.from(secret).toString('base64');
-  return [...new Set([secret, b64, b64.replace(/=+$/, ''), Buffer.from(secret).toString('base64url'), encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])];
+  // Form-urlencoded as URLSearchParams writes it (space '+', '~' '%7E'): how a client secret travels in a token request.
+  const form = new URLSearchParams([['', secret]]).toString().slice(1);
+  return [...new Set([secret, b64, b64.replace(/=+$/, ''), Buffer.from(secret).toString('base64url'), encodeURIComponent(secret), form, JSON.stringify(secret).slice(1, -1)])];
 }
 
 export interface Leak {

@@ -1,4 +1,4 @@
-import * as core from '@actions/core';
+import { log } from '../log.js';
 import { z } from 'zod';
 import { HttpError, ResponseShapeError } from '../errors.js';
 import { HttpClient, seg, type StreamedJson } from '../http/client.js';
@@ -269,7 +269,7 @@ class JamfClient implements JamfApi {
       if (since && e.status === 400 && /rsql|filter/i.test(`${e.code ?? ''} ${e.message}`) && !/page.?size/i.test(e.message)) {
         // This Jamf does not filter on general.lastContact: read the ids whole from now on.
         this.#timeFilter = false;
-        core.debug('jamf: inventory refused the general.lastContact filter; reading by id only');
+        log.debug('jamf: inventory refused the general.lastContact filter; reading by id only');
         return ids;
       }
       if (ids.length < 2) throw e;
@@ -279,7 +279,7 @@ class JamfClient implements JamfApi {
       // Learn the lower limit for the rest of the run; the ids go back to the queue.
       if (tooLong) this.#targetBytes = Math.min(this.#targetBytes, Math.floor(q.length / 2));
       if (pageTooBig) this.#pageSize = Math.min(this.#pageSize, pageSizeFrom(e.message, ids.length));
-      core.debug(`jamf: inventory request for ${ids.length} ids refused (HTTP ${e.status}); asking for fewer per request`);
+      log.debug(`jamf: inventory request for ${ids.length} ids refused (HTTP ${e.status}); asking for fewer per request`);
       return ids;
     }
     const totalCount = page.rest['totalCount'];

@@ -1,4 +1,4 @@
-import * as core from '@actions/core';
+import { log } from '../log.js';
 import { BranchProtectedError, StaleWriteError, type RepoFiles } from '../clients/github-contents.js';
 import type { Intent } from '../intent/types.js';
 import { redact } from '../secrets.js';
@@ -168,8 +168,8 @@ export class Journal {
       this.#sha = now.sha;
     }
     this.#record = next;
-    for (const e of p.events) core.info(`[${next.name}] ${e.step}: ${e.outcome} — ${redact(e.detail)}`);
-    core.info(`[${next.name}] evidence: state ${next.state}${this.lastCommit ? ` (commit ${this.lastCommit.slice(0, 12)})` : ''}`);
+    for (const e of p.events) log.info(`[${next.name}] ${e.step}: ${e.outcome} — ${redact(e.detail)}`);
+    log.info(`[${next.name}] evidence: state ${next.state}${this.lastCommit ? ` (commit ${this.lastCommit.slice(0, 12)})` : ''}`);
     return next;
   }
 }

@@ -1,4 +1,4 @@
-import * as core from '@actions/core';
+import { log } from '../log.js';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { HttpError, InvariantError, type SystemName } from '../errors.js';
 import { redact } from '../secrets.js';
@@ -189,7 +189,7 @@ export class HttpClient {
         if (e instanceof ElementRefused) throw e.error;
         const err = this.#transportError(req, e);
         if (attempt >= attempts) throw err;
-        core.debug(`${this.system}: ${req.method} ${this.#logPath(req)} network error, retry ${attempt}/${attempts - 1}`);
+        log.debug(`${this.system}: ${req.method} ${this.#logPath(req)} network error, retry ${attempt}/${attempts - 1}`);
         await sleep(backoffDelay(policy, attempt));
         continue;
       }
@@ -206,7 +206,7 @@ export class HttpClient {
         const after = parseRetryAfter(res.headers['retry-after'], Date.now());
         if (after === undefined || after <= policy.maxRetryAfterMs) {
           const wait = after ?? backoffDelay(policy, attempt);
-          core.debug(`${this.system}: ${req.method} ${this.#logPath(req)} HTTP ${res.status}, retry ${attempt}/${attempts - 1} in ${wait} ms`);
+          log.debug(`${this.system}: ${req.method} ${this.#logPath(req)} HTTP ${res.status}, retry ${attempt}/${attempts - 1} in ${wait} ms`);
           await sleep(wait);
           continue;
         }

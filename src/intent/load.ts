@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { AllowedHosts } from '../http/allowed-hosts.js';
 import { hostFindings } from './hosts.js';
+import { ambiguousPlaceholder } from '../mdm/windows-template.js';
 import {
   checkRepoPath, crossFieldFindings, DEFAULTS, describe, hintAt, intentFileSchema, isPlainMap, keysAt, normaliseRepoPath,
   type Finding, type IntentFile, type Located, type PathSeg,
@@ -289,8 +290,9 @@ async function templateFinding(workspace: string, rel: string): Promise<Finding 
     return { problem: `${rel} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, fix: 'check the file permissions' };
   }
   const missing = PLACEHOLDERS.filter((p) => !text.includes(p));
-  if (missing.length === 0) return undefined;
-  return { problem: `${rel} lacks ${missing.join(', ')}`, fix: 'put each placeholder where the script writes that value; the action substitutes all three' };
+  if (missing.length > 0) return { problem: `${rel} lacks ${missing.join(', ')}`, fix: 'put each placeholder where the script writes that value; the action substitutes all three' };
+  const ambiguous = ambiguousPlaceholder(text);
+  return ambiguous ? { problem: `${rel}: ${ambiguous}`, fix: 'put a quote, space or line break after that placeholder, so the value it receives can be read back from the script' } : undefined;
 }
 
 /**

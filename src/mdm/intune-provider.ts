@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import * as core from '@actions/core';
 import { createGraphClient, type GraphApi, type GraphStats, type ManagedDevice, type RunState } from '../clients/graph.js';
 import { WritePacer } from '../http/pacer.js';
+import { log } from '../log.js';
 import type { Intent, IntuneTarget, SettingNames } from '../intent/types.js';
 import { parseHealth, type HealthReport, type MdmDeviceObs } from '../rotation/verdict.js';
 import { SecretValue } from '../secret-value.js';
@@ -206,7 +206,7 @@ export class IntuneProvider implements MdmProvider {
         const k = f.status === 404 ? '404 device gone' : f.status === 0 ? 'no answer' : `${f.status}${f.code ? ` ${f.code}` : ''}`;
         why.set(k, (why.get(k) ?? 0) + 1);
       }
-      (this.#o.warning ?? core.warning)(`intune: syncDevice not accepted for ${failed.length} device(s): ${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
+      (this.#o.warning ?? log.warning)(`intune: syncDevice not accepted for ${failed.length} device(s): ${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
     }
     return [...noId, ...failed.map((f) => f.id)];
   }
@@ -232,7 +232,7 @@ export class IntuneProvider implements MdmProvider {
 
   async close(): Promise<void> {
     const s = this.#api.stats();
-    (this.#o.info ?? core.info)(`graph: ${s.requests} HTTP request(s) carrying ${s.batchedRequests} $batch item(s); ${s.writes} write(s); ${s.throttled} throttled (429)`);
+    (this.#o.info ?? log.info)(`graph: ${s.requests} HTTP request(s) carrying ${s.batchedRequests} $batch item(s); ${s.writes} write(s); ${s.throttled} throttled (429)`);
     await this.#api.close();
   }
 
@@ -274,7 +274,7 @@ export class IntuneProvider implements MdmProvider {
   #once(level: 'info' | 'warning', message: string): void {
     if (this.#said.has(message)) return;
     this.#said.add(message);
-    (level === 'info' ? (this.#o.info ?? core.info) : (this.#o.warning ?? core.warning))(message);
+    (level === 'info' ? (this.#o.info ?? log.info) : (this.#o.warning ?? log.warning))(message);
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ResponseShapeError } from '../errors.js';
+import { declaresEntities } from './xml-entities.js';
 
 /** A macOS configuration profile as `GET /JSSResource/osxconfigurationprofiles/id/{id}` returns it. */
 export interface JamfProfile {
@@ -71,7 +72,7 @@ function decodeText(raw: string, call: string): string {
 function parseDoc(xml: string, max: number, call: string): XNode[] {
   if (typeof xml !== 'string' || xml.trim() === '') throw new ResponseShapeError('jamf', call, 'empty body');
   if (xml.length > max) throw new ResponseShapeError('jamf', call, `XML larger than ${max} bytes`);
-  if (/<!ENTITY/i.test(xml) || /<!DOCTYPE[^>]*\[/i.test(xml)) {
+  if (declaresEntities(xml)) {
     throw new ResponseShapeError('jamf', call, 'XML declares entities (DOCTYPE internal subset); refusing to parse it');
   }
   const v = XMLValidator.validate(xml);
@@ -183,10 +184,46 @@ export function buildJamfProfileUpdate(payloads: string): string {
 
 const NAMED: Record<string, string> = { ...PREDEFINED, nbsp: ' ', '#39': "'" };
 
+/**
+ * Each tag replaced by a space, in one pass: a tag runs from '<' to the next '>'; a '<'
+ * with no '>' after it (nor any later one) is text. `/<[^>]*>/g` does the same but rescans
+ * to the end from every such '<': quadratic on a body of '<'.
+ */
+function withoutTags(html: string): string {
+  let out = '';
+  let at = 0;
+  for (let lt = html.indexOf('<'); lt >= 0; lt = html.indexOf('<', at)) {
+    const gt = html.indexOf('>', lt + 1);
+    if (gt < 0) break;
+    out += `${html.slice(at, lt)} `;
+    at = gt + 1;
+  }
+  return out + html.slice(at);
+}
+
+/**
+ * The content of each `<name …>…</name>` element of an HTML page, in order, in one pass:
+ * what `/<name\b[^>]*>([\s\S]*?)<\/name\s*>/gi` matches, without its quadratic rescans of an
+ * unclosed tag or element. An opening tag with no '>' or an element with no end tag after it
+ * ends the search: no later element could be complete either.
+ */
+function* elementContents(html: string, name: 'p' | 'title'): Generator<string> {
+  const open = new RegExp(`<${name}\\b`, 'gi');
+  const close = new RegExp(`</${name}\\s*>`, 'gi');
+  while (open.exec(html)) {
+    const gt = html.indexOf('>', open.lastIndex);
+    if (gt < 0) return;
+    close.lastIndex = gt + 1;
+    const end = close.exec(html);
+    if (!end) return;
+    yield html.slice(gt + 1, end.index);
+    open.lastIndex = close.lastIndex;
+  }
+}
+
 /** Tag-free, single-line, bounded text of an HTML fragment (lenient: this is HTML, not XML). */
 function htmlText(fragment: string): string {
-  const text = fragment
-    .replace(/<[^>]*>/g, ' ')
+  const text = withoutTags(fragment)
     .replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]+);/gi, (m, ref: string) => {
       const r = ref.toLowerCase();
       if (r.startsWith('#')) {
@@ -209,14 +246,14 @@ export function parseClassicErrorPage(html: string): string {
   if (typeof html !== 'string' || html === '') return '';
   const page = html.slice(0, MAX_ERROR_HTML);
   const errors: string[] = [];
-  for (const m of page.matchAll(/<p\b[^>]*>([\s\S]*?)<\/p\s*>/gi)) {
-    const t = htmlText(m[1] ?? '');
+  for (const paragraph of elementContents(page, 'p')) {
+    const t = htmlText(paragraph);
     if (/^error\b/i.test(t) && !errors.includes(t)) errors.push(t);
     if (errors.length === 3) break;
   }
   if (errors.length > 0) return htmlText(errors.join('; '));
-  const title = /<title\b[^>]*>([\s\S]*?)<\/title\s*>/i.exec(page);
-  return title ? htmlText(title[1] ?? '') : '';
+  const title = elementContents(page, 'title').next();
+  return title.done ? '' : htmlText(title.value);
 }
 
 /** A computer group from `GET /JSSResource/computergroups/id/{id}` (the only source of static membership). */

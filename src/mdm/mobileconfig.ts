@@ -14,6 +14,7 @@ import { build, parse, type PlistValue } from 'plist';
 import type { SettingNames } from '../intent/types.js';
 import { registerSecret } from '../secrets.js';
 import { ReadValue } from './read-value.js';
+import { declaresEntities } from './xml-entities.js';
 
 /** The values the action manages in the configuration. */
 export interface ManagedValues {
@@ -61,7 +62,7 @@ function screen(xml: string): void {
   }
   // The Apple DOCTYPE has no internal subset; anything with one (or any ENTITY declaration)
   // is an entity-expansion attempt (billion laughs) or an external-entity probe.
-  if (/<!ENTITY/i.test(xml) || /<!DOCTYPE[^>]*\[/i.test(xml)) {
+  if (declaresEntities(xml)) {
     throw new MobileconfigError('configuration profile declares XML entities (DOCTYPE internal subset); refusing to parse it');
   }
 }

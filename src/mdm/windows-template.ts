@@ -49,6 +49,8 @@ function checkTemplate(template: string): void {
     // Without all three, a rotation or an emergency revocation would silently not reach Windows.
     throw new WindowsTemplateError(`Windows template lacks the placeholder(s) ${missing.join(', ')}`);
   }
+  const ambiguous = ambiguousPlaceholder(template);
+  if (ambiguous) throw new WindowsTemplateError(`Windows template: ${ambiguous}; put a quote or a space after it so its value can be read back`);
 }
 
 /** `["key_a","key_b"]`: compact JSON, safe inside single- or double-quoted PowerShell strings. */
@@ -79,13 +81,67 @@ export function renderTemplate(template: string, values: ManagedValues): string 
   return template.replace(TOKEN, (_m, name: string) => rendered[FIELD[name]!]);
 }
 
-const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+type Part = { readonly literal: string } | { readonly field: Field };
 
-const GROUP: Record<Field, string> = {
-  apiKey: `${VALUE_CLASS}+`,
-  keyId: `${VALUE_CLASS}+`,
-  revokedKeyIds: `\\[(?:"${VALUE_CLASS}+"(?:,"${VALUE_CLASS}+")*)?\\]`,
-};
+/** The template as literal text and placeholders, line endings normalised. */
+function partsOf(template: string): Part[] {
+  const tpl = normalise(template);
+  const parts: Part[] = [];
+  let last = 0;
+  for (const m of tpl.matchAll(TOKEN)) {
+    if (m.index > last) parts.push({ literal: tpl.slice(last, m.index) });
+    parts.push({ field: FIELD[m[1]!]! });
+    last = m.index + m[0].length;
+  }
+  if (last < tpl.length) parts.push({ literal: tpl.slice(last) });
+  return parts;
+}
+
+/** [A-Za-z0-9_.:-], the value charset, by code unit. */
+const isValueChar = (c: number): boolean =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x3a || c === 0x2d;
+
+/** Length of the run of value characters at `at`. */
+function valueRun(s: string, at: number): number {
+  let i = at;
+  while (i < s.length && isValueChar(s.charCodeAt(i))) i++;
+  return i - at;
+}
+
+/**
+ * Why the values of a script rendered from `template` could not be read back unambiguously,
+ * or undefined. The api key and key id are runs of [A-Za-z0-9_.:-]; when such a placeholder
+ * is followed by another one or by a character a value may contain (`{{THOTH_API_KEY}}{{THOTH_API_KEY_ID}}`,
+ * `{{THOTH_API_KEY_ID}}-x`), nothing tells where its value ends.
+ */
+export function ambiguousPlaceholder(template: string): string | undefined {
+  const parts = partsOf(template);
+  for (const [i, p] of parts.entries()) {
+    if (!('field' in p) || p.field === 'revokedKeyIds') continue;
+    const next = parts[i + 1];
+    if (next && 'field' in next && next.field !== 'revokedKeyIds') return `${PLACEHOLDERS[p.field]} is directly followed by ${PLACEHOLDERS[next.field]}`;
+    if (next && 'literal' in next && isValueChar(next.literal.charCodeAt(0))) {
+      return `${PLACEHOLDERS[p.field]} is directly followed by "${next.literal[0]}", a character a value may contain`;
+    }
+  }
+  return undefined;
+}
+
+/** End of a compact JSON array of ids (`[]`, `["a","b"]`) starting at `at`, or -1. */
+function idListEnd(s: string, at: number): number {
+  if (s[at] !== '[') return -1;
+  let i = at + 1;
+  if (s[i] === ']') return i + 1;
+  for (;;) {
+    if (s[i] !== '"') return -1;
+    const n = valueRun(s, i + 1);
+    if (n === 0 || s[i + 1 + n] !== '"') return -1;
+    i += n + 2;
+    if (s[i] === ']') return i + 1;
+    if (s[i] !== ',') return -1;
+    i++;
+  }
+}
 
 /** What {@link readRenderedValues} found: the api key masked, the ids opaque until released. */
 export interface RenderedValues {
@@ -96,35 +152,42 @@ export interface RenderedValues {
 
 /**
  * Inverse of {@link renderTemplate}: matches `script` against the template (literal text
- * literal, a capture at each placeholder, repeated placeholders required to agree, line
+ * literal, a value at each placeholder, repeated placeholders required to agree, line
  * endings normalised) and returns the values, or undefined when the script was not
- * rendered from this template. The api key is masked as soon as it is captured. The ids come
+ * rendered from this template. The api key is masked as soon as it is read. The ids come
  * back opaque: the template is a repository file a pull request can edit, so what sits at
  * `{{THOTH_API_KEY_ID}}` may be the deployed key itself.
+ *
+ * One left-to-right pass over the script (it comes from the MDM, up to 1 MiB): because no
+ * key or key-id placeholder is followed by a value character (see ambiguousPlaceholder), a
+ * value is exactly the run of value characters where it starts; a regex built from the
+ * template could backtrack over every split of adjacent runs instead.
  */
 export function readRenderedValues(template: string, script: string): RenderedValues | undefined {
   checkTemplate(template);
   if (typeof script !== 'string' || script.length > MAX_SCRIPT_CHARS) return undefined;
-  const tpl = normalise(template);
-  const seen = new Set<Field>();
-  let pattern = '';
-  let last = 0;
-  for (const m of tpl.matchAll(TOKEN)) {
-    const field = FIELD[m[1]!]!;
-    pattern += escapeRegex(tpl.slice(last, m.index));
-    pattern += seen.has(field) ? `\\k<${field}>` : `(?<${field}>${GROUP[field]})`;
-    seen.add(field);
-    last = m.index + m[0].length;
+  const text = normalise(script);
+  const got: Partial<Record<Field, string>> = {};
+  let at = 0;
+  for (const part of partsOf(template)) {
+    if ('literal' in part) {
+      if (!text.startsWith(part.literal, at)) return undefined;
+      at += part.literal.length;
+      continue;
+    }
+    const end = part.field === 'revokedKeyIds' ? idListEnd(text, at) : at + valueRun(text, at);
+    if (end <= at) return undefined;
+    const value = text.slice(at, end);
+    if (part.field === 'apiKey') registerSecret(value);
+    if (got[part.field] !== undefined && got[part.field] !== value) return undefined;
+    got[part.field] = value;
+    at = end;
   }
-  pattern += escapeRegex(tpl.slice(last));
-  const match = new RegExp(`^${pattern}$`, 'u').exec(normalise(script));
-  const g = match?.groups;
-  if (!g || g.apiKey === undefined || g.keyId === undefined || g.revokedKeyIds === undefined) return undefined;
-  registerSecret(g.apiKey);
-  const ids = JSON.parse(g.revokedKeyIds) as string[];
+  if (at !== text.length || got.apiKey === undefined || got.keyId === undefined || got.revokedKeyIds === undefined) return undefined;
+  const ids = JSON.parse(got.revokedKeyIds) as string[];
   return {
-    apiKey: g.apiKey,
-    keyId: new ReadValue(g.keyId, PLACEHOLDERS.keyId),
+    apiKey: got.apiKey,
+    keyId: new ReadValue(got.keyId, PLACEHOLDERS.keyId),
     revokedKeyIds: ids.map((id) => new ReadValue(id, PLACEHOLDERS.revokedKeyIds)),
   };
 }

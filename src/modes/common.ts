@@ -1,5 +1,5 @@
-import * as core from '@actions/core';
 import { createRepoFiles, type RepoFiles } from '../clients/github-contents.js';
+import { log } from '../log.js';
 import type { Settings } from '../settings.js';
 import { repository } from '../run-info.js';
 import type { Adapters, AdapterFactory } from '../adapters.js';
@@ -29,17 +29,15 @@ export interface ModeResult {
 
 /** Run `fn` for one intent inside a log group, with adapters closed afterwards. */
 export async function withIntent<T>(settings: Settings, intent: Intent, factory: AdapterFactory, fn: (a: Adapters) => Promise<T>): Promise<T> {
-  core.startGroup(`${intent.name} (fleet ${intent.fleet.id}, ${intent.mdm.provider})`);
+  log.startGroup(`${intent.name} (fleet ${intent.fleet.id}, ${intent.mdm.provider})`);
   const adapters = await factory(settings, intent);
   try {
     return await fn(adapters);
   } finally {
     await adapters.close();
-    core.endGroup();
+    log.endGroup();
   }
 }
 
-export const log = {
-  info: (m: string) => core.info(m),
-  warning: (m: string) => core.warning(m),
-};
+/** The log sinks (src/log.ts), re-exported for the modes that take `log` from here. */
+export { log };

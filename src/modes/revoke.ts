@@ -8,7 +8,6 @@ import type { RotationOutcome } from '../rotation/context.js';
 import { currentRun } from '../run-info.js';
 import type { Settings } from '../settings.js';
 import { log, openEvidenceRepo, type ModeResult } from './common.js';
-import * as core from '@actions/core';
 
 /**
  * Emergency revocation from workflow_dispatch. Every key id is checked against
@@ -28,7 +27,7 @@ export async function revokeMode(settings: Settings, intents: readonly Intent[],
     const outcomes: RotationOutcome[] = [];
     for (const t of targets) {
       const a = adapters.get(t.intent)!;
-      core.startGroup(`revoke on ${t.intent.name} (fleet ${t.intent.fleet.id})`);
+      log.startGroup(`revoke on ${t.intent.name} (fleet ${t.intent.fleet.id})`);
       let journal: Journal | undefined;
       try {
         journal = await Journal.open(repo.files, repo.branch, t.intent, run, now, { macKey: settings.evidenceHmacKey });
@@ -41,7 +40,7 @@ export async function revokeMode(settings: Settings, intents: readonly Intent[],
         }
         outcomes.push({ name: t.intent.name, fleet: t.intent.fleet.id, state: journal?.record?.state ?? 'pending', status: 'failed', message: errorMessage(e), evidencePath: t.intent.evidencePath, evidenceCommit: journal?.lastCommit, warnings: [] });
       } finally {
-        core.endGroup();
+        log.endGroup();
       }
     }
     return { outcomes, notes: [`reason: ${settings.reason ?? ''}`] };

@@ -280,14 +280,18 @@ export function hostKey(name: string): string {
   const lower = name.trim().toLowerCase();
   const dot = lower.indexOf('.');
   const host = dot < 0 ? lower : lower.slice(0, dot);
-  if (SIMPLE_HOST.test(host)) return host; // the common case, without the four rewrites below
+  if (isSimpleHost(host)) return host; // the common case, without the four rewrites below
   return host
     .replace(/\s+/g, '-')
     .replace(/[^a-z0-9-]/g, '')
     .replace(/-+/g, '-')
     .replace(/^-|-$/g, '');
 }
-const SIMPLE_HOST = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/**
+ * `^[a-z0-9]+(?:-[a-z0-9]+)*$` without the repeated group: on a name of a few MiB (a device
+ * reports its own hostname) V8 backtracks through that group and overflows its stack.
+ */
+const isSimpleHost = (h: string): boolean => /^[a-z0-9-]+$/.test(h) && !h.startsWith('-') && !h.endsWith('-') && !h.includes('--');
 
 /** API-provided text in a warning: bounded, one line, quoted. Escaping for Markdown happens in the summary. */
 function q(s: string): string {

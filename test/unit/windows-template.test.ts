@@ -47,8 +47,8 @@ describe('renderTemplate', () => {
 
   it('does not re-expand a placeholder that appears inside a value', () => {
     // `{` is not an allowed value character, so the only way in would be the template itself.
-    const out = renderTemplate('{{THOTH_API_KEY}}{{THOTH_API_KEY_ID}}{{THOTH_REVOKED_API_KEY_IDS}}{{THOTH_OTHER}}', VALUES);
-    expect(out).toBe('thoth_live_abcDEF0123456789key_new456["key_a","key_b"]{{THOTH_OTHER}}');
+    const out = renderTemplate('{{THOTH_API_KEY}} {{THOTH_API_KEY_ID}}{{THOTH_REVOKED_API_KEY_IDS}}{{THOTH_OTHER}}', VALUES);
+    expect(out).toBe('thoth_live_abcDEF0123456789 key_new456["key_a","key_b"]{{THOTH_OTHER}}');
   });
 
   const rejects: { name: string; values: typeof VALUES; message: RegExp }[] = [
