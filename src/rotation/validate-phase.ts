@@ -74,10 +74,14 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
     await d.journal.commit({ set: { validation }, lease: null, events: [failedEvent, ...driftEvents(verdict), { step: 'hold', outcome: 'info', detail: `both keys kept valid: ${why}; the next apply validates again` }] });
     return outcome(d, d.journal.record, 'failed', `validation failed (${verdict.reason}); holding both keys: ${why}`, verdict.drift, verdict);
   }
+  // Record the decision before the configuration is written back: the commit is guarded by the
+  // blob sha, so when another run (an emergency revocation, which has its own concurrency group)
+  // changed this rotation meanwhile, this run stops here instead of restoring over its work.
+  await d.journal.commit({ set: { validation }, lease: { run: d.run, until: leaseUntil(d.intent, d.now()) }, events: [failedEvent, ...driftEvents(verdict)] });
   try {
     await d.mdm.restoreConfig(snapshot);
   } catch (e) {
-    await d.journal.commit({ set: { validation }, lease: null, events: [failedEvent, { step: 'rollback', outcome: 'failed', detail: `could not restore the configuration (${errorMessage(e)}); new key ${newKeyId} kept valid because devices may hold it` }] });
+    await d.journal.commit({ lease: null, events: [{ step: 'rollback', outcome: 'failed', detail: `could not restore the configuration (${errorMessage(e)}); new key ${newKeyId} kept valid because devices may hold it` }] });
     return outcome(d, d.journal.record, 'failed', `validation failed and rollback failed: ${errorMessage(e)}`, verdict.drift, verdict);
   }
   const devices = await d.mdm.members();
@@ -85,7 +89,6 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
   // The restored key by the id this rotation recorded (released by its preflight), not as read.
   const restored = d.journal.record!.oldKey?.keyId ?? 'the key it delivered before';
   const rolledBack = [
-    failedEvent,
     { step: 'rollback', outcome: 'ok' as const, detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${restored}` },
     { step: 'refresh', outcome: 'ok' as const, detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)` },
   ];
@@ -97,12 +100,11 @@ async function validationFailed(d: RotationDeps, verdict: Verdict, snapshot: Con
   } catch (e) {
     if (!(e instanceof RevocationRefused)) throw e;
     // The configuration is restored (the fleet is safe on the old key); the keys stay for a person.
-    await d.journal.commit({ state: 'rolled-back', set: { validation }, lease: null, events: [...rolledBack, ...e.events()] });
+    await d.journal.commit({ state: 'rolled-back', lease: null, events: [...rolledBack, ...e.events()] });
     return outcome(d, d.journal.record, 'failed', `validation failed (${verdict.reason}); rolled back to ${restored}, but ${e.message}`, verdict.drift, verdict);
   }
   await d.journal.commit({
     state: 'rolled-back',
-    set: { validation },
     lease: null,
     events: [
       ...rolledBack,

@@ -7,6 +7,7 @@ import { readRenderedValues, renderTemplate, WindowsTemplateError } from '../../
 import { declaresEntities } from '../../src/mdm/xml-entities.js';
 import { hostKey, parseHealth } from '../../src/rotation/verdict.js';
 import { logText, markdownText } from '../../src/untrusted-text.js';
+import { plainValues } from '../mdm-values.js';
 
 /**
  * Worst cases for every parser of MDM-supplied text, at the 1 MiB response/profile cap and at
@@ -68,7 +69,7 @@ describe.each(SIZES)('worst cases at %i characters', (size) => {
       `$k = 'a'; $i = 'b'; $r = '[${fill('"a"', size)}`, script.replace('# key_1', `# ${fill('key_1', size)}`), fill(script, size),
     ];
     for (const s of scripts) expect(readRenderedValues(template, s)).toBeUndefined();
-    expect(readRenderedValues(template, script)).toEqual({ apiKey: 'thoth_abc', keyId: 'key_1', revokedKeyIds: ['key_0'] });
+    expect(plainValues(readRenderedValues(template, script))).toEqual({ apiKey: 'thoth_abc', keyId: 'key_1', revokedKeyIds: ['key_0'] });
     // Templates whose values could not be told apart (the backtracking the regex did) are refused.
     expect(() => readRenderedValues('{{THOTH_API_KEY}}{{THOTH_API_KEY_ID}}{{THOTH_REVOKED_API_KEY_IDS}}', fill('a', size))).toThrow(WindowsTemplateError);
     expect(() => readRenderedValues("'{{THOTH_API_KEY}}x' '{{THOTH_API_KEY_ID}}' {{THOTH_REVOKED_API_KEY_IDS}}", fill('a', size))).toThrow(/directly followed by "x"/);
