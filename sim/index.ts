@@ -9,6 +9,7 @@ import { GithubState, githubMutation } from './github.js';
 import { GraphState, graphMutation } from './graph.js';
 import { Faults, RequestLog, startServer, type Handler, type SimRequest, type SimServer, type SystemName } from './http.js';
 import { JamfState, jamfMutation } from './jamf.js';
+import { NEWEST_JAMF_VERSION } from './jamf-versions.js';
 import { LoginState } from './login.js';
 import { ThothState, thothMutation } from './thoth.js';
 import { ALNUM, hashUuid, Rng } from './util.js';
@@ -23,6 +24,7 @@ export type { ThothSettings } from './payloads.js';
 export { Fleet, GithubState, GraphState, JamfState, ThothState, RequestLog, Faults };
 export { buildMobileconfig, readMobileconfig, buildRemediationScript, readRemediationScript, THOTH_DOMAIN } from './payloads.js';
 export { blobSha } from './github.js';
+export { NEWEST_JAMF_VERSION, servedBy, type ServedJamfApi } from './jamf-versions.js';
 
 export interface SimOptions {
   tenant?: string;
@@ -33,6 +35,12 @@ export interface SimOptions {
     tokenTtlSeconds?: number; profileId?: number; groupId?: number; staticGroup?: boolean; maxPageSize?: number; clusterNodes?: number;
     /** How long a non-sticky read after a write sees the previous profile (default 1000). */
     replicationLagMs?: number;
+    /**
+     * The Jamf Pro version served (`GET /api/v1/jamf-pro-version`), e.g. '11.5.1-t1718634702':
+     * it picks the inventory, membership and blank-push paths and field names (jamf-versions.ts).
+     * Default: the newest schema known, {@link NEWEST_JAMF_VERSION}.
+     */
+    version?: string;
   };
   graph?: {
     tokenTtlSeconds?: number; budget?: { writes: number; windowMs: number }; configBudget?: { writes: number; windowMs: number };
@@ -87,6 +95,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
     tokenTtlSeconds: opts.jamf?.tokenTtlSeconds ?? 600, profileId: opts.jamf?.profileId ?? 123, groupId: opts.jamf?.groupId ?? 45,
     staticGroup: opts.jamf?.staticGroup ?? false, maxPageSize: opts.jamf?.maxPageSize ?? 2000, clusterNodes: opts.jamf?.clusterNodes ?? 2,
     replicationLagMs: opts.jamf?.replicationLagMs ?? 1000, clientId: jamfClientId, clientSecret: jamfClientSecret, tenant, initial, rng,
+    version: opts.jamf?.version ?? NEWEST_JAMF_VERSION,
   }, fleet);
 
   const azureTenantId = rng.uuid();

@@ -68,9 +68,8 @@ export class JamfProvider implements MdmProvider {
     // refresh: `observe` asks Jamf to leave it out. A second early, so the poller's own refresh
     // time (taken just before this call) is never earlier than the filter.
     this.#refreshedAt = new Date(Date.now() - 1000);
-    const ids = devices.map((d) => d.refreshId).filter((id) => id !== '');
-    const noId = devices.filter((d) => d.refreshId === '').map((d) => d.mdmId);
-    return [...noId, ...(ids.length ? await this.#api.blankPush(ids) : [])];
+    // The client picks the server's push: by management id (Jamf Pro API) or computer id (Classic).
+    return this.#api.blankPush(devices.map((d) => ({ id: Number(d.mdmId), managementId: d.refreshId })));
   }
 
   /**
@@ -91,12 +90,14 @@ export class JamfProvider implements MdmProvider {
   }
 
   #toDevice(c: JamfComputer): MdmDevice {
-    const at = c.lastContact ? new Date(c.lastContact) : undefined;
+    const at = date(c.lastContact);
+    const reported = date(c.reportedAt);
     return {
       mdmId: c.id,
       name: c.name ?? `computer ${c.id}`,
       refreshId: c.managementId ?? '',
-      ...(at && !Number.isNaN(at.getTime()) ? { lastContact: at } : {}),
+      ...(at ? { lastContact: at } : {}),
+      ...(reported ? { reportedAt: reported } : {}),
       ...(this.#target.healthAttribute ? { health: this.#health(c.attribute) } : {}),
     };
   }
@@ -121,4 +122,9 @@ export class JamfProvider implements MdmProvider {
 }
 
 const MISSING: HealthReport = Object.freeze({ status: 'missing' });
+
+function date(text: string | undefined): Date | undefined {
+  const d = text ? new Date(text) : undefined;
+  return d && !Number.isNaN(d.getTime()) ? d : undefined;
+}
 const HEALTH_CACHE_MAX = 1024;

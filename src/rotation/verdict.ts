@@ -22,8 +22,13 @@ export interface ThothEndpointObs {
 export interface MdmDeviceObs {
   mdmId: string;
   name: string;
-  /** Jamf `general.lastContact`, Intune `lastSyncDateTime` */
+  /** Jamf `general.lastContact` (v1–v3 `lastContactTime`), Intune `lastSyncDateTime` */
   lastContact?: Date;
+  /**
+   * Jamf `general.reportDate`: the last inventory report, the only event that changes an
+   * extension attribute (so `health` is as fresh as this). Absent where the MDM has none.
+   */
+  reportedAt?: Date;
   health?: HealthReport;
 }
 
