@@ -386,6 +386,35 @@ export class Fleet {
     for (const f of this.listeners) f(i);
   }
 
+  // ---- remediation run (Intune Windows) ---------------------------------------------------
+  // The Intune Management Extension's own channel, apart from MDM check-ins: sim/remediation.ts
+  // decides when it runs; these two methods are what a run does on the endpoint.
+
+  /**
+   * The remediation script ran with these settings: an online endpoint adopts a valid key (and
+   * the revoked ids) as a check-in would; a stuck one keeps its own; nothing else moves.
+   */
+  runRemediation(i: number, s: ThothSettings | null): void {
+    if (!s || i >= this.size || this.beh[i] !== ONLINE || !this.hooks?.keys.verify(s.keyId, s.apiKey)) return;
+    this.key[i] = this.intern(s.keyId);
+    this.revokedIdx[i] = this.internRevoked(s.revoked);
+    this.hooks.keys.used(s.keyId, Date.now());
+  }
+
+  /**
+   * `thoth health --json` as the endpoint prints it now, for a detection script: its key and
+   * that key's state this moment (the override of setHealth when set; null without a proxy).
+   */
+  healthNow(i: number): string | null {
+    const o = this.healthOverride.get(i);
+    if (o !== undefined) return o;
+    if (i >= this.size || !this.hooks) return null;
+    const keyId = this.keyId(i);
+    const st = this.hooks.keys.status(keyId);
+    const revoked = st.revoked || this.revokedKnown(i).includes(keyId);
+    return JSON.stringify({ registration_ok: true, api_key: { key_id: keyId, expired: st.expired, rotation_required: false, revoked } });
+  }
+
   private intern(keyId: string): number {
     let k = this.keyIndex.get(keyId);
     if (k === undefined) {

@@ -11,6 +11,7 @@ import { Faults, RequestLog, startServer, type Handler, type SimRequest, type Si
 import { JamfState, jamfMutation } from './jamf.js';
 import { NEWEST_JAMF_VERSION } from './jamf-versions.js';
 import { LoginState } from './login.js';
+import { IME_CYCLE_MS } from './remediation.js';
 import { ThothState, thothMutation } from './thoth.js';
 import { ALNUM, hashUuid, Rng } from './util.js';
 
@@ -22,7 +23,8 @@ export type { ContentVersion } from './graph.js';
 export type { CommitInfo } from './github.js';
 export type { ThothSettings } from './payloads.js';
 export { Fleet, GithubState, GraphState, JamfState, ThothState, RequestLog, Faults };
-export { buildMobileconfig, readMobileconfig, buildRemediationScript, readRemediationScript, THOTH_DOMAIN } from './payloads.js';
+export { buildMobileconfig, readMobileconfig, buildRemediationScript, readRemediationScript, buildDetectionScript, readDetectionScript, THOTH_DOMAIN } from './payloads.js';
+export { OUTPUT_LIMIT as REMEDIATION_OUTPUT_LIMIT, type RunState } from './remediation.js';
 export { blobSha } from './github.js';
 export { NEWEST_JAMF_VERSION, servedBy, type ServedJamfApi } from './jamf-versions.js';
 
@@ -48,6 +50,13 @@ export interface SimOptions {
     macosConfigurationId?: string; remediationId?: string; nestedGroups?: boolean; userMembers?: number;
     /** Answer $batch items in a shuffled order, as Graph may (default true). */
     batchShuffle?: boolean;
+    /**
+     * The Intune Management Extension's remediation policy retrieval cycle (default 8 h; each
+     * device's first retrieval falls between half a cycle and a cycle after start).
+     */
+    imeCycleMs?: number;
+    /** Delay between an on-demand remediation and its run (default: fleet.checkInDelayMs). */
+    remediationDelayMs?: [number, number];
   };
   github?: { owner?: string; repo?: string; defaultBranch?: string; protectedBranch?: boolean };
   thoth?: { revokedKeys?: 'inactive' | 'gone'; region?: string };
@@ -108,6 +117,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
     budget: g.budget ?? { writes: 200, windowMs: 20_000 }, configBudget: g.configBudget ?? { writes: 100, windowMs: 20_000 },
     retryAfterMissingRate: g.retryAfterMissingRate ?? 0, membersPageSize: g.membersPageSize ?? 100, devicesPageSize: g.devicesPageSize ?? 1000,
     nestedGroups: g.nestedGroups ?? false, userMembers: g.userMembers ?? 0, batchShuffle: g.batchShuffle ?? true,
+    imeCycleMs: g.imeCycleMs ?? IME_CYCLE_MS, remediationDelayMs: g.remediationDelayMs ?? opts.fleet?.checkInDelayMs ?? [50, 300],
     tenant, seed, initial, rng, login, faults,
   }, fleet);
 
@@ -153,6 +163,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
     log, faults, thoth, jamf, graph, login, github, fleet,
     close: async () => {
       fleet.stop();
+      graph.stop();
       await Promise.all(servers.map((s) => s.close()));
     },
   };

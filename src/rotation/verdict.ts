@@ -30,6 +30,11 @@ export interface MdmDeviceObs {
    */
   reportedAt?: Date;
   health?: HealthReport;
+  /**
+   * When `health` was reported (Intune Windows: the remediation run's `lastStateUpdateDateTime`).
+   * A report from before the refresh describes the old state and is not used.
+   */
+  healthAt?: Date;
 }
 
 /** The endpoint's `thoth health --json`, as far as it could be read. */
@@ -422,7 +427,8 @@ export function decideValidation(input: VerdictInput): Verdict {
       if (!ep) drift.add('no Thoth endpoint', () => `MDM device ${q(d.name)} (${q(d.mdmId)}) has no Thoth endpoint in the fleet`);
     }
 
-    const health = d.health;
+    // A health value counts only when it was reported after the refresh (spec mdm.md "What is real…").
+    const health = (valid(d.healthAt) ?? Infinity) > refreshAt ? d.health : undefined;
     const healthOk = health?.status === 'ok';
     const thothKey = ep?.keyId;
     const healthKey = healthOk ? health.keyId : undefined;

@@ -378,3 +378,24 @@ describe('parseHealth', () => {
     expect(parseHealth(['{"__proto__":{"api_key":1}}'])).toEqual({ status: 'ok' });
   });
 });
+
+describe('health reported before the refresh (healthAt)', () => {
+  const ok = (keyId: string, extra: Partial<HealthReport> = {}): HealthReport => ({ status: 'ok', keyId, revoked: false, expired: false, ...extra });
+  // Judged on MDM data alone (no Thoth endpoint), as a device whose control-plane key id is null would be.
+  const device = (health: HealthReport, healthAt: Date | undefined): MdmDeviceObs => ({ mdmId: '1', name: 'win-001', lastContact: after(5), health, ...(healthAt ? { healthAt } : {}) });
+  const reason = (d: MdmDeviceObs): string | undefined => decideValidation(input({ mdm: [d], minHealthy: 1 })).stragglers[0]?.reason;
+
+  it('a report from after the refresh counts', () => {
+    expect(decideValidation(input({ mdm: [device(ok(NEW), after(4))], minHealthy: 1 })).healthy).toBe(1);
+  });
+  it('a report from before (or at) the refresh is not used, whatever it says', () => {
+    expect(reason(device(ok(NEW), after(-1)))).toBe('no key id reported');
+    expect(reason(device(ok(NEW), REFRESH))).toBe('no key id reported');
+    // A stale "revoked" does not describe the key in use now either.
+    const thoth = [{ endpointId: 'ep-1', hostname: 'win-001', keyId: NEW, lastSeen: after(6) }];
+    expect(decideValidation(input({ thoth, mdm: [device(ok(NEW, { revoked: true }), after(-1))], minHealthy: 1 })).healthy).toBe(1);
+  });
+  it('without healthAt the report counts as before (providers that cannot date it)', () => {
+    expect(decideValidation(input({ mdm: [device(ok(NEW), undefined)], minHealthy: 1 })).healthy).toBe(1);
+  });
+});
