@@ -34,9 +34,12 @@ export interface JournalOptions {
 }
 
 /**
- * One rotation's evidence record and its place in the repository. Every change is
- * committed at once (the record is the rotation's durable state), guarded by the
- * blob sha so two runs can never both advance the same rotation.
+ * One rotation's evidence record and its place in the repository. The record is the rotation's
+ * durable state: a change is committed before any external mutation a later run must know of,
+ * guarded by the blob sha so two runs can never both advance the same rotation. A change that
+ * nothing external depends on yet is staged and rides along with the next commit (`stage`):
+ * GitHub limits content creation (about 80 commits a minute, 500 an hour), so a rotation makes
+ * as few commits as these guarantees allow (docs/reliability.md, "Evidence commits").
  *
  * A record is a claim, not state to believe (spec §9): it is loaded only when its chain (and
  * MAC, with a key) verifies, its identity is this intent's, and, while the rotation is in
