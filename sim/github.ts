@@ -1,9 +1,59 @@
 /**
  * GitHub REST simulator: the repository and contents API the action commits evidence with.
  * Blob shas are real git blob sha1s so clients computing them locally agree with the server.
+ *
+ * GitHub's own limits are modelled as the real service has them (see `GithubLimits`): a PUT
+ * commits on the branch head and loses to any commit that landed while it was in flight, even
+ * to another file; content-creating requests have a per-minute and a per-hour budget; a file
+ * over 1 MB comes back from GET contents without its content.
  */
-import { json, parseJson, type Handler, type SimRequest, type SimResponse } from './http.js';
+import { delay, json, parseJson, type Handler, type SimRequest, type SimResponse } from './http.js';
 import { b64Bytes, isRecord, sha1Hex } from './util.js';
+
+/** One content-creation budget: at most `limit` commits in any `windowMs`. */
+export interface ContentBudget {
+  limit: number;
+  windowMs: number;
+}
+
+export interface GithubLimits {
+  /**
+   * How long a PUT holds the branch head it read before updating the ref (a real PUT builds the
+   * blob, tree and commit in between). A commit landing meanwhile, to any file, makes it fail
+   * with 409 "is at <head> but expected <parent>" (PyGithub#1787, octokit.net#2365,
+   * integrations/terraform-provider-github#2909: parallel writes to different files of one
+   * branch). Default 20 ms.
+   */
+  headWindowMs: number;
+  /**
+   * Secondary limits on content-creating requests (docs.github.com "Rate limits for the REST
+   * API", About secondary rate limits: "no more than 80 content-generating requests per minute
+   * and no more than 500 content-generating requests per hour"). Default: exactly those.
+   */
+  contentBudgets: ContentBudget[];
+  /**
+   * How a limited request is answered ("Exceeding the rate limit": 403 or 429 and a message
+   * saying it is a secondary limit; `retry-after` when present, else `x-ratelimit-remaining: 0`
+   * with `x-ratelimit-reset`): `retry-after` = 403 + retry-after seconds; `reset` = 429 +
+   * x-ratelimit-remaining 0 + x-ratelimit-reset epoch seconds. Default `retry-after`.
+   */
+  limitStyle: 'retry-after' | 'reset';
+}
+
+export const GITHUB_LIMITS: GithubLimits = {
+  headWindowMs: 20,
+  contentBudgets: [{ limit: 80, windowMs: 60_000 }, { limit: 500, windowMs: 3_600_000 }],
+  limitStyle: 'retry-after',
+};
+
+/**
+ * GET contents serves a file's content only up to 1 MB: github/rest-api-description
+ * (api.github.com.2022-11-28.yaml, `/repos/{owner}/{repo}/contents/{path}` get): "Between 1-100
+ * MB: Only the raw or object custom media types are supported … the `content` field will be an
+ * empty string and the `encoding` field will be "none". To get the contents of these larger
+ * files, use the raw media type." (1 MB read as 1 MiB.)
+ */
+export const CONTENT_INLINE_MAX = 1024 * 1024;
 
 export interface GithubConfig {
   owner: string;
@@ -11,6 +61,21 @@ export interface GithubConfig {
   defaultBranch: string;
   protectedBranch: boolean;
   token: string;
+  limits?: Partial<GithubLimits>;
+}
+
+/** What the simulated GitHub answered, for tests and the bench (judge from the server's side). */
+export interface GithubStats {
+  /** PUTs refused because the branch moved while they were in flight ("is at … but expected …"). */
+  headConflicts: number;
+  /** PUTs refused because the file's blob sha was not the one sent ("does not match"). */
+  staleFile: number;
+  /** Requests answered with a secondary rate limit. */
+  rateLimited: number;
+  /** GET contents answered without content (file over 1 MB, JSON media type). */
+  contentOmitted: number;
+  /** GET contents answered with the raw media type. */
+  rawReads: number;
 }
 
 export interface CommitInfo {
@@ -48,9 +113,20 @@ export class GithubState {
   private readonly protectedBranches = new Set<string>();
   private seq = 0;
   private baseUrl = '';
+  /** When each content-creating request succeeded (for the budgets). */
+  private created: number[] = [];
+  private pendingHeadMoves = 0;
+  limits: GithubLimits;
+  readonly stats: GithubStats = { headConflicts: 0, staleFile: 0, rateLimited: 0, contentOmitted: 0, rawReads: 0 };
+  /**
+   * Test hook: called while a PUT holds the head it read, before the ref update (after the
+   * file's sha was checked). Whatever it commits makes that PUT lose the ref update.
+   */
+  beforeRefUpdate: ((p: { path: string; branch: string }) => void) | undefined;
 
   constructor(cfg: GithubConfig) {
     this.cfg = cfg;
+    this.limits = { ...GITHUB_LIMITS, ...cfg.limits };
     this.owner = cfg.owner;
     this.repo = cfg.repo;
     this.defaultBranch = cfg.defaultBranch;
@@ -99,6 +175,24 @@ export class GithubState {
     if (on) this.protectedBranches.add(branch);
     else this.protectedBranches.delete(branch);
   }
+  /**
+   * The next `n` PUTs find the branch moved while they were in flight: another writer commits
+   * to `.thoth/concurrent-writer.txt` (a different file) just before their ref update.
+   */
+  injectHeadMoves(n: number): void {
+    this.pendingHeadMoves += n;
+  }
+  setLimits(limits: Partial<GithubLimits>): void {
+    this.limits = { ...this.limits, ...limits };
+  }
+  /** Forget the content created so far (a new hour for the budgets). */
+  resetBudgets(): void {
+    this.created = [];
+  }
+  /** Times (ms) at which content-creating requests succeeded, oldest first. */
+  contentCreatedAt(): number[] {
+    return [...this.created];
+  }
 
   private tree(branch: string): Map<string, Buffer> | undefined {
     const head = this.heads.get(branch);
@@ -116,8 +210,8 @@ export class GithubState {
   }
 
   // ---- HTTP -----------------------------------------------------------------------------
-  handler: Handler = (req) => {
-    const out = this.route(req);
+  handler: Handler = async (req) => {
+    const out = await this.route(req);
     out.headers = {
       'x-github-request-id': `SIM:${this.seq}:${Date.now().toString(16)}`,
       'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '4999', 'x-ratelimit-resource': 'core',
@@ -127,7 +221,7 @@ export class GithubState {
     return out;
   };
 
-  private route(req: SimRequest): SimResponse {
+  private route(req: SimRequest): SimResponse | Promise<SimResponse> {
     const m = /^(?:Bearer|token)\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
     if (!req.header('authorization')) return gh(401, 'Requires authentication');
     if (m?.[1] !== this.cfg.token) return gh(401, 'Bad credentials');
@@ -146,7 +240,7 @@ export class GithubState {
     }
     if (rest[0] === 'contents') {
       const path = rest.slice(1).map(decodeURIComponent).join('/').replace(/^\/+|\/+$/g, '');
-      if (req.method === 'GET') return this.getContents(path, req.query.get('ref') ?? undefined);
+      if (req.method === 'GET') return this.getContents(path, req.query.get('ref') ?? undefined, /application\/vnd\.github\.raw/i.test(req.header('accept') ?? ''));
       if (req.method === 'PUT') return this.putContents(path, req);
     }
     return gh(404, 'Not Found');
@@ -180,11 +274,20 @@ export class GithubState {
     };
   }
 
-  private getContents(path: string, ref: string | undefined): SimResponse {
+  private getContents(path: string, ref: string | undefined, raw: boolean): SimResponse {
     const r = ref ?? this.defaultBranch;
     const tree = this.heads.has(r) ? this.tree(r) : this.commitsBySha.get(r)?.tree;
     if (!tree) return gh(404, `No commit found for the ref ${r}`);
     const content = tree.get(path);
+    if (content && raw) {
+      // "application/vnd.github.raw+json: Returns the raw file contents for files and symlinks."
+      this.stats.rawReads++;
+      return { status: 200, headers: { 'content-type': 'application/vnd.github.raw+json; charset=utf-8', etag: `"${blobSha(content)}"` }, body: content };
+    }
+    if (content && content.length > CONTENT_INLINE_MAX) {
+      this.stats.contentOmitted++;
+      return json(200, { ...this.entry(path, content, r), encoding: 'none', content: '' });
+    }
     if (content) {
       const b64 = content.toString('base64').replace(/.{60}/g, '$&\n');
       return json(200, { ...this.entry(path, content, r), encoding: 'base64', content: b64.endsWith('\n') ? b64 : `${b64}\n` });
@@ -202,7 +305,45 @@ export class GithubState {
     return json(200, [...children].sort(([a], [b]) => a.localeCompare(b)).map(([p, c]) => this.entry(p, c, r)));
   }
 
-  private putContents(path: string, req: SimRequest): SimResponse {
+  private stale(path: string, sha: string): SimResponse {
+    this.stats.staleFile++;
+    return gh(409, `${path} does not match ${sha}`);
+  }
+
+  /** The time a PUT holds the head it read (GithubLimits.headWindowMs), and the test's interleavings. */
+  private async inFlight(path: string, branch: string): Promise<void> {
+    await delay(this.limits.headWindowMs);
+    if (this.pendingHeadMoves > 0) {
+      this.pendingHeadMoves--;
+      const head = this.heads.get(branch) ?? null;
+      const note = Buffer.from(`another writer, ${new Date().toISOString()} #${this.seq + 1}\n`);
+      this.commit(branch, head, 'Concurrent writer (simulated)', '.thoth/concurrent-writer.txt', note);
+    }
+    this.beforeRefUpdate?.({ path, branch });
+  }
+
+  /** 403 or 429 when a content budget is spent (GithubLimits.contentBudgets), else undefined. */
+  private overBudget(): SimResponse | undefined {
+    const now = Date.now();
+    let waitMs = 0;
+    for (const b of this.limits.contentBudgets) {
+      const inWindow = this.created.filter((t) => t > now - b.windowMs);
+      // The oldest commit still counted must leave the window before another fits.
+      if (inWindow.length >= b.limit) waitMs = Math.max(waitMs, inWindow[inWindow.length - b.limit]! + b.windowMs - now);
+    }
+    if (waitMs <= 0) return undefined;
+    this.stats.rateLimited++;
+    const message = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
+    const docs = 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits';
+    if (this.limits.limitStyle === 'reset') {
+      return json(429, { message, documentation_url: docs, status: '429' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((now + waitMs) / 1000)) });
+    }
+    return json(403, { message, documentation_url: docs, status: '403' }, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
+  }
+
+  private async putContents(path: string, req: SimRequest): Promise<SimResponse> {
+    const limited = this.overBudget();
+    if (limited) return limited;
     const b = parseJson(req);
     if (!isRecord(b)) return gh(400, 'Problems parsing JSON');
     if (path === '') return gh(422, 'Invalid request.\n\n"path" wasn\'t supplied.');
@@ -218,11 +359,19 @@ export class GithubState {
     const sha = b['sha'];
     if (existing) {
       if (typeof sha !== 'string' || sha === '') return gh(422, 'Invalid request.\n\n"sha" wasn\'t supplied.');
-      if (sha !== blobSha(existing)) return gh(409, `${path} does not match ${sha}`);
+      if (sha !== blobSha(existing)) return this.stale(path, sha);
     } else if (typeof sha === 'string' && sha !== '') {
-      return gh(409, `${path} does not match ${sha}`);
+      return this.stale(path, sha);
+    }
+    // The commit is built on `head`; the ref moves only if nobody moved it meanwhile.
+    await this.inFlight(path, branch);
+    const moved = this.heads.get(branch);
+    if (moved !== head) {
+      this.stats.headConflicts++;
+      return gh(409, `is at ${moved} but expected ${head}`);
     }
     const c = this.commit(branch, head, b['message'], path, content);
+    this.created.push(Date.now());
     const who = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com', date: c.at.toISOString() };
     const commitUrl = `${this.apiBase()}/git/commits/${c.sha}`;
     return json(existing ? 200 : 201, {

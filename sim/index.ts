@@ -5,7 +5,7 @@
  * See sim/README.md for the API.
  */
 import { Fleet, type FleetOptions } from './fleet.js';
-import { GithubState, githubMutation } from './github.js';
+import { GithubState, githubMutation, type GithubLimits } from './github.js';
 import { GraphState, graphMutation } from './graph.js';
 import { Faults, RequestLog, startServer, type Handler, type SimRequest, type SimServer, type SystemName } from './http.js';
 import { JamfState, jamfMutation } from './jamf.js';
@@ -20,7 +20,7 @@ export type { SystemName, LogEntry, FaultRule, FaultAction } from './http.js';
 export type { KeyInfo, CreateKeyInput } from './thoth.js';
 export type { ProfileVersion } from './jamf.js';
 export type { ContentVersion } from './graph.js';
-export type { CommitInfo } from './github.js';
+export type { CommitInfo, GithubLimits, GithubStats, ContentBudget } from './github.js';
 export type { ThothSettings } from './payloads.js';
 export { Fleet, GithubState, GraphState, JamfState, ThothState, RequestLog, Faults };
 export { buildMobileconfig, readMobileconfig, buildRemediationScript, readRemediationScript, buildDetectionScript, readDetectionScript, THOTH_DOMAIN } from './payloads.js';
@@ -58,7 +58,11 @@ export interface SimOptions {
     /** Delay between an on-demand remediation and its run (default: fleet.checkInDelayMs). */
     remediationDelayMs?: [number, number];
   };
-  github?: { owner?: string; repo?: string; defaultBranch?: string; protectedBranch?: boolean };
+  github?: {
+    owner?: string; repo?: string; defaultBranch?: string; protectedBranch?: boolean;
+    /** GitHub's own limits (sim/github.ts GithubLimits); default: the published ones. */
+    limits?: Partial<GithubLimits>;
+  };
   thoth?: { revokedKeys?: 'inactive' | 'gone'; region?: string };
 }
 
@@ -123,7 +127,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
 
   const gh = opts.github ?? {};
   const githubToken = `ghs_${rng.chars(ALNUM, 36)}`;
-  const github = new GithubState({ owner: gh.owner ?? 'acme-corp', repo: gh.repo ?? 'thoth-rotations', defaultBranch: gh.defaultBranch ?? 'main', protectedBranch: gh.protectedBranch ?? false, token: githubToken });
+  const github = new GithubState({ owner: gh.owner ?? 'acme-corp', repo: gh.repo ?? 'thoth-rotations', defaultBranch: gh.defaultBranch ?? 'main', protectedBranch: gh.protectedBranch ?? false, token: githubToken, ...(gh.limits ? { limits: gh.limits } : {}) });
 
   fleet.hooks = { deliver: (i) => (fleet.mdm === 'jamf' ? jamf.deliveredConfig(i) : graph.deliveredConfig(i)), keys: thoth };
 

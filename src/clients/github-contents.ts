@@ -1,6 +1,10 @@
 import { HttpError } from '../errors.js';
-import { HttpClient, seg } from '../http/client.js';
+import { HttpClient, effectiveRetryPolicy, seg, type HttpRequest, type HttpResponse } from '../http/client.js';
+import { backoffDelay } from '../http/retry.js';
+import { log } from '../log.js';
+import { redact } from '../secrets.js';
 import { USER_AGENT } from '../version.js';
+import { BRANCH_CONFLICT_RETRY, classifyConflict, gitBlobSha, GITHUB_RATE_LIMIT, rateLimitWait } from './github-limits.js';
 
 /**
  * The repository files that hold each rotation's durable state, through the REST
@@ -10,7 +14,11 @@ import { USER_AGENT } from '../version.js';
 export interface RepoFiles {
   defaultBranch(): Promise<string>;
   read(path: string, branch: string): Promise<{ text: string; sha: string } | undefined>;
-  /** Creates (sha undefined) or updates the file; throws StaleWriteError when someone else wrote first. */
+  /**
+   * Creates (sha undefined) or updates the file; throws StaleWriteError when someone else wrote
+   * the file first. A branch that moved because *other* files changed is not a lost race: the
+   * write is retried while the file's own sha is still `sha`.
+   */
   write(p: { path: string; branch: string; text: string; sha: string | undefined; message: string }): Promise<{ sha: string; commit: string }>;
 }
 
@@ -25,6 +33,19 @@ export class StaleWriteError extends Error {
 /** The branch refuses direct commits (protection or ruleset). */
 export class BranchProtectedError extends Error {}
 
+/**
+ * GitHub asked us to wait longer than a run waits (GITHUB_RATE_LIMIT): nothing was sent after
+ * the limit; `retryAt` is when GitHub will take requests again.
+ */
+export class RateLimitedError extends HttpError {
+  readonly retryAt: Date;
+  constructor(p: { method: string; path: string; status: number; retryAt: Date; detail: string }) {
+    super({ system: 'github', method: p.method, path: p.path, status: p.status, detail: p.detail, retryable: true });
+    this.name = 'RateLimitedError';
+    this.retryAt = p.retryAt;
+  }
+}
+
 export interface RepoFilesParams {
   readonly token: string;
   readonly owner: string;
@@ -34,33 +55,54 @@ export interface RepoFilesParams {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Per-request timeout (default 30 s): without one, a GitHub request that never answers stalls the run forever. */
   readonly timeoutMs?: number;
+  /** Clock for rate-limit resets (tests). */
+  readonly now?: () => number;
 }
 
 const GITHUB_HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' } as const;
+/**
+ * A file over 1 MB comes back from GET contents with `content: ""` and `encoding: "none"`; the
+ * raw media type returns its bytes (up to 100 MB). github/rest-api-description,
+ * `/repos/{owner}/{repo}/contents/{path}` get: "Between 1-100 MB: Only the raw or object custom
+ * media types are supported … To get the contents of these larger files, use the raw media type."
+ */
+const RAW_HEADERS = { ...GITHUB_HEADERS, accept: 'application/vnd.github.raw+json' } as const;
 
 const PROTECTION = /must be made through a pull request|protected branch|verified signatures|repository rule|status check/i;
 
 /** GitHub's error body: `{ "message": "...", "documentation_url": "..." }`. */
-function describeGithubError(_status: number, text: string): { message: string } {
+function githubMessage(text: string): string {
   try {
     const d = JSON.parse(text) as { message?: unknown };
-    return { message: typeof d.message === 'string' ? d.message : '' };
+    return typeof d.message === 'string' ? d.message : '';
   } catch {
-    return { message: '' };
+    return '';
   }
 }
 
+function describeGithubError(_status: number, text: string): { message: string } {
+  return { message: githubMessage(text) };
+}
+
+const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 /**
- * Plain REST calls through the project's HttpClient (retries with Retry-After, timeouts,
- * redacted errors), not Octokit: three calls do not justify a second HTTP stack in the bundle.
- * Reads and sha-guarded writes are safe to repeat on 5xx, 429 and network errors.
+ * Plain REST calls through the project's HttpClient (retries on 5xx and network errors,
+ * timeouts, redacted errors), not Octokit: three calls do not justify a second HTTP stack in
+ * the bundle. On top of it, GitHub's own limits: rate limits waited out as GitHub asks
+ * (403/429), branch-head conflicts retried while the file is still ours (409), and files over
+ * 1 MB read with the raw media type. Reads and sha-guarded writes are safe to repeat.
  */
 class GithubRepoFiles implements RepoFiles {
   readonly #http: HttpClient;
   readonly #repoPath: string;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #now: () => number;
 
   constructor(p: RepoFilesParams) {
     this.#repoPath = `/repos/${seg(p.owner)}/${seg(p.repo)}`;
+    this.#sleep = p.sleep ?? sleepReal;
+    this.#now = p.now ?? Date.now;
     this.#http = new HttpClient({
       system: 'github',
       baseUrl: p.apiUrl ?? 'https://api.github.com',
@@ -73,55 +115,133 @@ class GithubRepoFiles implements RepoFiles {
   }
 
   async defaultBranch(): Promise<string> {
-    const d = (await this.#get(this.#repoPath)) as { default_branch?: unknown } | undefined;
+    const d = (await this.#getJson(this.#repoPath)) as { default_branch?: unknown } | undefined;
     if (typeof d?.default_branch !== 'string') throw this.#shapeError('GET', this.#repoPath, 'no default_branch');
     return d.default_branch;
   }
 
   async read(path: string, branch: string): Promise<{ text: string; sha: string } | undefined> {
-    const call = `${this.#contents(path)}?ref=${encodeURIComponent(branch)}`;
-    const d = (await this.#get(call, [404], { 'cache-control': 'no-cache' })) as { type?: string; content?: string; sha?: string } | undefined;
-    if (d === undefined) return undefined;
-    if (d.type !== 'file' || typeof d.content !== 'string' || typeof d.sha !== 'string') throw this.#shapeError('GET', this.#contents(path), 'not a file');
-    return { text: Buffer.from(d.content, 'base64').toString('utf8'), sha: d.sha };
+    // The JSON answer and the raw bytes are two requests: the file may move in between, so the
+    // bytes must hash to the sha the JSON named (else read both again).
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const d = await this.#meta(path, branch);
+      if (d === undefined) return undefined;
+      if (d.text !== undefined) return { text: d.text, sha: d.sha };
+      const res = await this.#send({ method: 'GET', path: this.#ref(path, branch), headers: { ...RAW_HEADERS, 'cache-control': 'no-cache' }, okStatuses: [404] });
+      if (res.status === 404) continue;
+      if (gitBlobSha(Buffer.from(res.text, 'utf8')) === d.sha) return { text: res.text, sha: d.sha };
+    }
+    throw this.#shapeError('GET', this.#contents(path), 'the file kept changing while it was read (raw bytes do not match its sha)');
   }
 
   async write(p: { path: string; branch: string; text: string; sha: string | undefined; message: string }): Promise<{ sha: string; commit: string }> {
     const body = JSON.stringify({ message: p.message, branch: p.branch, content: Buffer.from(p.text, 'utf8').toString('base64'), ...(p.sha ? { sha: p.sha } : {}) });
-    try {
-      const d = (await this.#http.json({ method: 'PUT', path: this.#contents(p.path), headers: GITHUB_HEADERS, body })) as { content?: { sha?: string }; commit?: { sha?: string } } | undefined;
-      return { sha: d?.content?.sha ?? '', commit: d?.commit?.sha ?? '' };
-    } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
+    const policy = effectiveRetryPolicy(BRANCH_CONFLICT_RETRY);
+    const call = this.#contents(p.path);
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.#send({ method: 'PUT', path: call, headers: GITHUB_HEADERS, body, okStatuses: [409, 422] });
+      if (res.status >= 200 && res.status < 300) {
+        const d = this.#parse('PUT', call, res) as { content?: { sha?: string }; commit?: { sha?: string } } | undefined;
+        return { sha: d?.content?.sha ?? '', commit: d?.commit?.sha ?? '' };
+      }
+      const message = redact(githubMessage(res.text).replace(/\s+/g, ' ').trim()).slice(0, 300);
       // Match the server's words only: the path in the message may contain "sha" or "protected".
-      if (PROTECTION.test(e.detail)) {
+      if (PROTECTION.test(message)) {
         throw new BranchProtectedError(
-          `github: branch ${p.branch} refuses direct commits (${e.message.replace(/^github: /, '')}). ` +
+          `github: branch ${p.branch} refuses direct commits (HTTP ${res.status}: ${message}). ` +
             'Set evidence-branch to an unprotected branch, or allow the workflow token to bypass the rule for .thoth/evidence.',
         );
       }
-      if (e.status === 409 || (e.status === 422 && /\bsha\b/i.test(e.detail))) {
-        // A lost response to our own successful write also lands here: the caller re-reads and compares.
-        throw new StaleWriteError(p.path);
+      const failed = (detail: string, retryable = false) => new HttpError({ system: 'github', method: 'PUT', path: call, status: res.status, detail, retryable });
+      if (res.status === 422) {
+        // "sha wasn't supplied": the file exists now, someone created it first.
+        if (/\bsha\b/i.test(message)) throw new StaleWriteError(p.path);
+        throw failed(message);
       }
-      throw e;
+      // 409. The file itself moved: a lost race (or our own earlier attempt whose answer was
+      // lost; the journal re-reads and compares).
+      const kind = classifyConflict(message);
+      if (kind === 'file-moved') throw new StaleWriteError(p.path);
+      // The branch moved (or GitHub said something we do not know): the file decides.
+      const now = await this.#meta(p.path, p.branch);
+      if (now?.sha !== p.sha) throw new StaleWriteError(p.path);
+      if (attempt >= policy.attempts) throw failed(`${message || 'conflict'}; the branch kept moving under ${attempt} attempts (other writers on ${p.branch})`, true);
+      const wait = backoffDelay(policy, attempt);
+      log.debug(`github: PUT ${call} HTTP 409 (${kind === 'branch-moved' ? 'the branch moved, the file did not' : message || 'conflict'}); retry ${attempt}/${policy.attempts - 1} in ${wait} ms`);
+      await this.#sleep(wait);
     }
   }
 
+  /**
+   * The file's sha, and its text when GET contents carries it (files up to 1 MB); undefined
+   * when absent. A directory or a submodule at the path is refused.
+   */
+  async #meta(path: string, branch: string): Promise<{ sha: string; text?: string } | undefined> {
+    const d = (await this.#getJson(this.#ref(path, branch), [404], { 'cache-control': 'no-cache' })) as
+      | { type?: string; content?: unknown; encoding?: unknown; sha?: unknown; size?: unknown }
+      | undefined;
+    if (d === undefined) return undefined;
+    if (d.type !== 'file' || typeof d.sha !== 'string') throw this.#shapeError('GET', this.#contents(path), 'not a file');
+    const inline = typeof d.content === 'string' && d.encoding !== 'none' && !(d.content === '' && typeof d.size === 'number' && d.size > 0);
+    return inline ? { sha: d.sha, text: Buffer.from(d.content as string, 'base64').toString('utf8') } : { sha: d.sha };
+  }
+
   /** GET a JSON document; a status in `absent` means "not there" (undefined). */
-  async #get(path: string, absent: readonly number[] = [], headers: Record<string, string> = {}): Promise<unknown> {
-    const res = await this.#http.send({ method: 'GET', path, headers: { ...GITHUB_HEADERS, ...headers }, okStatuses: absent });
+  async #getJson(path: string, absent: readonly number[] = [], headers: Record<string, string> = {}): Promise<unknown> {
+    const res = await this.#send({ method: 'GET', path, headers: { ...GITHUB_HEADERS, ...headers }, okStatuses: absent });
     if (absent.includes(res.status)) return undefined;
+    return this.#parse('GET', path.split('?')[0] ?? path, res);
+  }
+
+  #parse(method: string, path: string, res: HttpResponse): unknown {
     try {
-      return JSON.parse(res.text);
+      return res.text.trim() === '' ? undefined : JSON.parse(res.text);
     } catch {
-      throw this.#shapeError('GET', path.split('?')[0] ?? path, 'response is not JSON');
+      throw this.#shapeError(method, path, 'response is not JSON');
+    }
+  }
+
+  /**
+   * One request, with GitHub's rate limits waited out as GitHub asks (github-limits.ts): a
+   * limited request was not carried out, so sending it again is safe. A wait longer than a run
+   * waits fails with RateLimitedError naming the time to re-run. A 403 that is not a limit
+   * (missing permission) is an error as before.
+   */
+  async #send(req: HttpRequest): Promise<HttpResponse> {
+    const policy = effectiveRetryPolicy(GITHUB_RATE_LIMIT);
+    let waited = 0;
+    for (let n = 1; ; n++) {
+      const res = await this.#http.send({ ...req, okStatuses: [...(req.okStatuses ?? []), 403, 429] });
+      if ((res.status !== 403 && res.status !== 429) || req.okStatuses?.includes(res.status)) return res;
+      const path = req.path.split('?')[0] ?? req.path;
+      const message = redact(githubMessage(res.text).replace(/\s+/g, ' ').trim()).slice(0, 300);
+      const limit = rateLimitWait({ status: res.status, headers: res.headers, message }, this.#now(), n, policy);
+      if (!limit) {
+        const waf = /text\/html/i.test(res.headers['content-type'] ?? '') ? 'blocked by a WAF or ingress (HTML 403); check the URL and network path' : message;
+        throw new HttpError({ system: 'github', method: req.method, path, status: res.status, detail: waf, retryable: false });
+      }
+      const retryAt = new Date(this.#now() + limit.waitMs);
+      if (n >= policy.attempts || waited + limit.waitMs > policy.maxRetryAfterMs) {
+        throw new RateLimitedError({
+          method: req.method, path, status: res.status, retryAt,
+          detail:
+            `${limit.kind} rate limit${message ? ` (${message})` : ''}; GitHub takes requests again at ${retryAt.toISOString()}, ` +
+            `${n >= policy.attempts ? `still limited after ${n - 1} waits` : `${Math.ceil(limit.waitMs / 60_000)} min away, longer than a run waits (${Math.round(policy.maxRetryAfterMs / 60_000)} min in all)`}; re-run after that time`,
+        });
+      }
+      log.info(`github: ${limit.kind} rate limit on ${req.method} ${path} (HTTP ${res.status}); waiting ${Math.ceil(limit.waitMs / 1000)} s as GitHub asks (${limit.source})`);
+      await this.#sleep(limit.waitMs);
+      waited += limit.waitMs;
     }
   }
 
   /** Each segment encoded on its own: the file path's slashes stay path separators. */
   #contents(path: string): string {
     return `${this.#repoPath}/contents/${path.split('/').map(seg).join('/')}`;
+  }
+
+  #ref(path: string, branch: string): string {
+    return `${this.#contents(path)}?ref=${encodeURIComponent(branch)}`;
   }
 
   #shapeError(method: string, path: string, detail: string): HttpError {

@@ -34,9 +34,12 @@ export interface JournalOptions {
 }
 
 /**
- * One rotation's evidence record and its place in the repository. Every change is
- * committed at once (the record is the rotation's durable state), guarded by the
- * blob sha so two runs can never both advance the same rotation.
+ * One rotation's evidence record and its place in the repository. The record is the rotation's
+ * durable state: a change is committed before any external mutation a later run must know of,
+ * guarded by the blob sha so two runs can never both advance the same rotation. A change that
+ * nothing external depends on yet is staged and rides along with the next commit (`stage`):
+ * GitHub limits content creation (about 80 commits a minute, 500 an hour), so a rotation makes
+ * as few commits as these guarantees allow (docs/reliability.md, "Evidence commits").
  *
  * A record is a claim, not state to believe (spec §9): it is loaded only when its chain (and
  * MAC, with a key) verifies, its identity is this intent's, and, while the rotation is in
@@ -53,6 +56,8 @@ export class Journal {
   readonly #opts: JournalOptions;
   #sha: string | undefined;
   #record: EvidenceRecord | undefined;
+  /** The record as last read or written: what `discard` goes back to. */
+  #written: EvidenceRecord | undefined;
   /** Sha of the last commit this run made. */
   lastCommit: string | undefined;
   /** What the last read found worth telling the user without stopping (e.g. an unchecked MAC). */
@@ -84,6 +89,7 @@ export class Journal {
     this.warnings = record ? this.#check(record) : [];
     this.#sha = file?.sha;
     this.#record = record;
+    this.#written = record;
   }
 
   /** Identity, MAC policy and target pinning (spec §9); returns warnings, throws what stops the intent. */
@@ -133,15 +139,62 @@ export class Journal {
     };
   }
 
+  /** The change `stage` holds in memory, not yet committed (its events are not in the repository). */
+  get hasStaged(): boolean {
+    return this.#record !== this.#written;
+  }
+
   /**
-   * Apply `change` to the record, add the events, and commit. Every commit adds at least one
-   * event: the newest event commits to the record's fields, so a change without an event
-   * would be a change the chain does not vouch for. Throws StaleWriteError when another
-   * writer moved the file first, unless the file already holds exactly what we meant to
-   * write (our own write whose answer was lost).
+   * Apply a change and its events in memory only; the next `commit` writes it together with its
+   * own (one commit instead of two). Only for a change that no external mutation depends on
+   * before that commit: a crash in between loses it, so what it records must be something a
+   * later run can find out again (the MDM carries the key; a minted key is found by its name).
+   * A run that ends on an error records it with its failure (rotate.ts `abandon`).
    */
-  async commit(p: { base?: EvidenceRecord; state?: RotationState; set?: Partial<EvidenceRecord>; events: EventInput[]; lease?: Lease | null }): Promise<EvidenceRecord> {
-    if (p.events.length === 0) throw new Error('Journal.commit needs at least one event: the chain commits to the record through its newest event');
+  stage(p: Change): EvidenceRecord {
+    this.#record = this.#next(p);
+    return this.#record;
+  }
+
+  /** Forget what `stage` holds (the commit that was to carry it failed; the caller recorded why). */
+  discard(): void {
+    this.#record = this.#written;
+  }
+
+  /**
+   * Apply `change` to the record, add the events, and commit, together with anything staged.
+   * Every commit adds at least one event: the newest event commits to the record's fields, so a
+   * change without an event would be a change the chain does not vouch for. Throws
+   * StaleWriteError when another writer moved the file first, unless the file already holds
+   * exactly what we meant to write (our own write whose answer was lost).
+   */
+  async commit(p: Change): Promise<EvidenceRecord> {
+    const next = this.#next(p);
+    const written = this.#written?.events.length ?? 0;
+    // Events since the last write: the staged ones, then this commit's own.
+    const fresh = next.events.slice(Math.min(written, next.events.length));
+    if (fresh.length === 0) throw new Error('Journal.commit needs at least one event: the chain commits to the record through its newest event');
+    const text = serializeRecord(next);
+    const message = `thoth-rotate: ${next.name} ${next.state} (${fresh.map((e) => e.step).join(', ')})`;
+    try {
+      const r = await this.#files.write({ path: this.path, branch: this.#branch, text, sha: this.#sha, message });
+      this.#sha = r.sha;
+      this.lastCommit = r.commit;
+    } catch (e) {
+      if (!(e instanceof StaleWriteError)) throw e;
+      const now = await this.#files.read(this.path, this.#branch);
+      if (now?.text !== text) throw e;
+      this.#sha = now.sha;
+    }
+    this.#record = next;
+    this.#written = next;
+    for (const e of fresh) log.info(`[${next.name}] ${e.step}: ${e.outcome} — ${redact(e.detail)}`);
+    log.info(`[${next.name}] evidence: state ${next.state}${this.lastCommit ? ` (commit ${this.lastCommit.slice(0, 12)})` : ''}`);
+    return next;
+  }
+
+  /** The record with `p` applied and its events chained onto it (nothing written). */
+  #next(p: Change): EvidenceRecord {
     const from = p.base ?? this.#record!;
     if (from.schema !== EVIDENCE_SCHEMA) {
       throw new EvidenceError(`${this.path}: is a ${from.schema} record, which this version reads but does not extend; nothing was changed. Move it aside (e.g. rename it to .v1.json) and re-run: a new record is started`);
@@ -154,24 +207,17 @@ export class Journal {
     for (const e of p.events) {
       next = appendEvent(next, { ...e, detail: redact(e.detail), at: this.#now().toISOString(), run: this.#run });
     }
-    next = withMac(next, this.#opts.macKey);
-    const text = serializeRecord(next);
-    const message = `thoth-rotate: ${next.name} ${next.state} (${p.events.map((e) => e.step).join(', ')})`;
-    try {
-      const r = await this.#files.write({ path: this.path, branch: this.#branch, text, sha: this.#sha, message });
-      this.#sha = r.sha;
-      this.lastCommit = r.commit;
-    } catch (e) {
-      if (!(e instanceof StaleWriteError)) throw e;
-      const now = await this.#files.read(this.path, this.#branch);
-      if (now?.text !== text) throw e;
-      this.#sha = now.sha;
-    }
-    this.#record = next;
-    for (const e of p.events) log.info(`[${next.name}] ${e.step}: ${e.outcome} — ${redact(e.detail)}`);
-    log.info(`[${next.name}] evidence: state ${next.state}${this.lastCommit ? ` (commit ${this.lastCommit.slice(0, 12)})` : ''}`);
-    return next;
+    return withMac(next, this.#opts.macKey);
   }
+}
+
+/** One change to the record: fields, state, lease (null releases it) and the events that go with it. */
+export interface Change {
+  readonly base?: EvidenceRecord;
+  readonly state?: RotationState;
+  readonly set?: Partial<EvidenceRecord>;
+  readonly events: EventInput[];
+  readonly lease?: Lease | null;
 }
 
 export { BranchProtectedError, StaleWriteError };

@@ -26,7 +26,10 @@ export async function applyMode(settings: Settings, intents: readonly Intent[], 
           journal = await Journal.open(repo.files, repo.branch, intent, run, now, { macKey: settings.evidenceHmacKey });
           const deps = { intent, thoth: a.thoth, mdm: a.mdm, journal, run, now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), log, sealKey: settings.rollbackSealKey };
           try {
-            return await rotate(deps);
+            const result = await rotate(deps);
+            // Every path commits what it staged; should one not, the events still reach the record.
+            if (journal.hasStaged) await journal.commit({ events: [] });
+            return result;
           } catch (e) {
             await abandon(deps, e);
             if (e instanceof StaleWriteError) {

@@ -20,11 +20,14 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
     await d.journal.commit({ set: { validation }, events: [{ step: 'revalidate', outcome: 'failed', detail: `${verdict.reason}: ${verdictLine(verdict)}; old key ${oldKeyId} kept` }] });
     return outcome(d, d.journal.record, 'failed', `validation no longer holds (${verdict.reason}); old key ${oldKeyId} not revoked`, verdict.drift, verdict);
   }
-  await d.journal.commit({ lease: { run: d.run, until: leaseUntil(d.intent, d.now()) }, set: { validation }, events: [{ step: 'revalidate', outcome: 'ok', detail: verdictLine(verdict) }] });
   if (!oldKeyId || oldKeyId === newKeyId) {
+    // Nothing to revoke, so nothing to hold the rotation for: one commit.
+    d.journal.stage({ set: { validation }, events: [{ step: 'revalidate', outcome: 'ok', detail: verdictLine(verdict) }] });
     await d.journal.commit({ state: 'completed', lease: null, events: [{ step: 'revoke-old-key', outcome: 'skipped', detail: 'no previous key to revoke' }] });
     return outcome(d, d.journal.record, 'completed', 'rotation completed (no previous key)', verdict.drift, verdict);
   }
+  // Taken (sha-guarded) before the DELETE: of runs racing here exactly one revokes.
+  await d.journal.commit({ lease: { run: d.run, until: leaseUntil(d.intent, d.now()) }, set: { validation }, events: [{ step: 'revalidate', outcome: 'ok', detail: verdictLine(verdict) }] });
   // Keys an interrupted run may have deployed (sweep.ts): devices had the validation window to move on.
   const superseded = supersededKeys(rec).filter((k) => k.keyId !== newKeyId && k.keyId !== oldKeyId);
   // The record names these keys; live state decides (guard.ts). The configuration delivers the

@@ -153,13 +153,11 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
     return outcome(d, journal.record, 'failed', `key creation failed: ${errorMessage(e)}`);
   }
   const newKey = { keyId: created.keyId, ...(created.prefix ? { prefix: created.prefix } : {}), ...(created.expiresAt ? { expiresAt: created.expiresAt } : {}), fingerprint: fingerprint(created.apiKey.reveal()) };
-  try {
-    await journal.commit({ state: 'created', set: { newKey }, events: [{ step: 'create-key', outcome: 'ok', detail: `created ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}` }] });
-  } catch (e) {
-    // Unrecorded keys are never left behind (best effort: the next run's sweep finds it by name).
-    await revokeChecked(d, [created.keyId]).catch(() => undefined);
-    throw new Error(`could not record new key ${created.keyId} in evidence, so it was revoked: ${errorMessage(e)}`);
-  }
+  // Recorded with the authorization below, in one commit before the key can reach the MDM: the
+  // authorize calls change nothing, and a run that dies before that commit leaves a key only
+  // this rotation's name matches, which the next run revokes (sweepLostKeys). A run that fails
+  // in between records the staged key with its failure and revokes it (abandon).
+  journal.stage({ state: 'created', set: { newKey }, events: [{ step: 'create-key', outcome: 'ok', detail: `created ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}` }] });
 
   // 2. Authorize every permission on the target before anything reaches a device.
   const resource = keyResource(intent);
@@ -181,11 +179,20 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
     return outcome(d, journal.record, 'failed', `new key ${why}; ${refusal ? refusal.message : 'it was revoked'} and nothing was deployed`);
   }
   const sealed = d.sealKey ? seal(JSON.stringify(snapshot.items), d.sealKey, `${intent.fleet.id}/${intent.name}`) : undefined;
-  await journal.commit({
-    state: 'authorized',
-    ...(sealed ? { set: { rollbackSeal: sealed } } : {}),
-    events: [...authEvents, { step: 'mdm-snapshot', outcome: 'ok', detail: `snapshot of ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} kept for rollback${sealed ? ' (sealed into this record)' : ' (in memory only; set rollback-seal-key to keep it across runs)'}` }],
-  });
+  // The new key id (and the sealed snapshot) must be in the repository before the MDM is written:
+  // a later run has to know which key may be on devices, and how to restore.
+  try {
+    await journal.commit({
+      state: 'authorized',
+      ...(sealed ? { set: { rollbackSeal: sealed } } : {}),
+      events: [...authEvents, { step: 'mdm-snapshot', outcome: 'ok', detail: `snapshot of ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} kept for rollback${sealed ? ' (sealed into this record)' : ' (in memory only; set rollback-seal-key to keep it across runs)'}` }],
+    });
+  } catch (e) {
+    // Unrecorded keys are never left behind (best effort: the next run's sweep finds it by name).
+    journal.discard();
+    await revokeChecked(d, [created.keyId]).catch(() => undefined);
+    throw new Error(`could not record new key ${created.keyId} in evidence, so it was revoked: ${errorMessage(e)}`);
+  }
 
   // 3. Deploy: rewrite only the three settings, then confirm by reading back.
   try {
@@ -193,7 +200,10 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
   } catch (e) {
     return deployFailed(d, snapshot, created.keyId, e, pre.members);
   }
-  await journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} now deliver${snapshot.items.length === 1 ? 's' : ''} key ${created.keyId}; read back confirmed` }] });
+  // Committed with the refresh (validate-phase.ts): the refresh changes nothing a later run must
+  // know of, and a run that dies before that commit is reconciled from the MDM, which carries
+  // the key (recoverUndeployed).
+  journal.stage({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} now deliver${snapshot.items.length === 1 ? 's' : ''} key ${created.keyId}; read back confirmed` }] });
   const result = await refreshAndValidate(d, snapshot, pre.members);
   return { ...result, apiKey: created.apiKey };
 }
@@ -212,7 +222,7 @@ async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId:
     return outcome(d, d.journal.record, 'failed', `MDM update failed and its outcome is unknown: ${errorMessage(e)}`);
   }
   if (served?.is(newKeyId)) {
-    await d.journal.commit({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}` }] });
+    d.journal.stage({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}` }] });
     return refreshAndValidate(d, snapshot, members);
   }
   const refusal = await revokeOrExplain(d, newKeyId, { delivered: { keyId: served } });

@@ -45,8 +45,9 @@ async function poll(d: RotationDeps, observer: Observer, refreshSentAt: Date, sn
     if (verdict.pass) {
       const at = d.now();
       const validation = summarize(verdict, at);
-      await d.journal.commit({ state: 'validated', set: { validation, validatedAt: at.toISOString() }, events: [{ step: 'validate', outcome: 'ok', detail: verdictLine(verdict) }, ...driftEvents(verdict)] });
+      // Validated and scheduled in one commit: nothing external happens between the two.
       const due = new Date(at.getTime() + d.intent.validation.windowMs);
+      d.journal.stage({ state: 'validated', set: { validation, validatedAt: at.toISOString() }, events: [{ step: 'validate', outcome: 'ok', detail: verdictLine(verdict) }, ...driftEvents(verdict)] });
       await d.journal.commit({ state: 'awaiting-revocation', lease: null, events: [{ step: 'schedule-revocation', outcome: 'waiting', detail: `old key ${d.journal.record!.oldKey?.keyId} is revoked by the first apply after ${due.toISOString()} if validation still holds` }] });
       return outcome(d, d.journal.record, 'in-progress', `validated; old key revocation due at ${due.toISOString()}`, verdict.drift, verdict);
     }

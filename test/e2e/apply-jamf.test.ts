@@ -131,10 +131,15 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims));
     const env = { GITHUB_RUN_ID: '777' };
-    const killed = await runAction({ workspace: ws, inputs: simInputs(sims, { mode: 'apply' }), env: simEnv(sims, env), killWhen: (out) => out.includes('evidence: state created') });
+    // The key is recorded together with its authorization (one commit before the MDM write): kill
+    // the run as soon as the new key exists (its plaintext is masked the moment it arrives), before
+    // that commit. The record does not name it; the next run finds it by name.
+    const killed = await runAction({ workspace: ws, inputs: simInputs(sims, { mode: 'apply' }), env: simEnv(sims, env), killWhen: (out) => /evidence: state pending[\s\S]*::add-mask::thoth_live_/.test(out) });
     expect(killed.signal).toBe('SIGKILL');
-    expect(readEvidence(sims)!.state).toBe('created');
+    expect(readEvidence(sims)!.state).toBe('pending');
+    expect(readEvidence(sims)!.newKey).toBeUndefined();
     const lost = mintedKeys(sims)[0]!;
+    expect(lost.active).toBe(true);
     const resumed = await runAction({ workspace: ws, inputs: simInputs(sims, { mode: 'apply' }), env: simEnv(sims, { ...env, GITHUB_RUN_ATTEMPT: '2' }) });
     expect(resumed.code, resumed.stdout).toBe(0);
     expect(sims.thoth.keys().find((k) => k.id === lost.id)!.active).toBe(false);

@@ -102,6 +102,51 @@ describe('Journal.commit', () => {
   });
 });
 
+describe('Journal.stage: fewer commits, same chain', () => {
+  it('a staged change is written by the next commit, in one write, with its own events and times', async () => {
+    const files = memoryFiles();
+    const j = await claim(files);
+    j.stage({ state: 'created', set: { newKey: { keyId: 'key_new', fingerprint: 'sha256:' + '0'.repeat(64) } }, events: [{ step: 'create-key', outcome: 'ok', detail: 'created' }] });
+    expect(j.hasStaged).toBe(true);
+    expect(j.record?.state).toBe('created');
+    expect(stored(files).state).toBe('pending');
+    expect(files.writes).toBe(1);
+    await j.commit({ state: 'authorized', events: [{ step: 'authorize', outcome: 'ok', detail: 'ok' }] });
+    expect(files.writes).toBe(2);
+    expect(j.hasStaged).toBe(false);
+    const r = stored(files);
+    expect(r.state).toBe('authorized');
+    expect(r.newKey?.keyId).toBe('key_new');
+    expect(r.events.map((e) => e.step)).toEqual(['claim', 'create-key', 'authorize']);
+    expect(verifyChain(r)).toEqual({ ok: true });
+  });
+
+  it('the commit message names every step it carries; a commit may carry only staged events', async () => {
+    const files = memoryFiles();
+    const messages: string[] = [];
+    const write = files.write.bind(files);
+    files.write = async (p) => (messages.push(p.message), write(p));
+    const j = await claim(files);
+    j.stage({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: '' }] });
+    await j.commit({ events: [] });
+    expect(messages.at(-1)).toMatch(/deployed \(mdm-update\)$/);
+    await expect(j.commit({ events: [] })).rejects.toThrow(/at least one event/);
+  });
+
+  it('discard goes back to what was written; reload drops what was staged', async () => {
+    const files = memoryFiles();
+    const j = await claim(files);
+    j.stage({ state: 'created', events: [{ step: 'create-key', outcome: 'ok', detail: '' }] });
+    j.discard();
+    expect(j.hasStaged).toBe(false);
+    expect(j.record?.state).toBe('pending');
+    j.stage({ state: 'created', events: [{ step: 'create-key', outcome: 'ok', detail: '' }] });
+    await j.reload();
+    expect(j.hasStaged).toBe(false);
+    expect(j.record?.events.map((e) => e.step)).toEqual(['claim']);
+  });
+});
+
 describe('Journal.open refuses what is not this intent\'s verified record', () => {
   it('a hand-edited field (state, oldKey) without re-chaining', async () => {
     const files = memoryFiles();
