@@ -64,8 +64,8 @@ describe('nextStep: the old key is due exactly validatedAt + window', () => {
     });
   }
   it('a record without validatedAt is never due (the window starts now)', () => {
-    const r = record('awaiting-revocation', { validatedAt: undefined });
-    expect(nextStep(input({ record: r, now: at(DUE.getTime() + WINDOW) }))).toEqual({ kind: 'wait-revocation', dueAt: at(DUE.getTime() + 2 * WINDOW) });
+    const { validatedAt: _dropped, ...r } = record('awaiting-revocation');
+    expect(nextStep(input({ record: r as EvidenceRecord, now: at(DUE.getTime() + WINDOW) }))).toEqual({ kind: 'wait-revocation', dueAt: at(DUE.getTime() + 2 * WINDOW) });
   });
   it('a zero window is due at once', () => {
     expect(nextStep(input({ record: record('validated'), now: VALIDATED, validationWindowMs: 0 }))).toEqual({ kind: 'revoke-old' });
