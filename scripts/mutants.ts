@@ -48,7 +48,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'src/mdm/jamf-provider.ts',
     from: '    await this.#confirm(values.keyId, values.revokedKeyIds);',
     to: '',
-    tests: ['test/e2e/apply-jamf-edges.test.ts', 'test/e2e/apply-jamf.test.ts'],
+    tests: ['test/unit/jamf-provider-readback.test.ts', 'test/e2e/apply-jamf-edges.test.ts', 'test/e2e/apply-jamf.test.ts'],
   },
   {
     id: 'hold-keeps-lease',
