@@ -4,8 +4,9 @@
  * Works on a copy (a temp dir with src/, sim/, test/, the configs and node_modules symlinked), so
  * the working tree is never touched: checks that every mutant's text occurs exactly once, runs
  * the tests once unmutated (they must pass, or "killed" means nothing), then per mutant applies
- * it, rebuilds dist/ when an end-to-end test is among its tests, runs them (vitest --bail 1), and
- * puts the file (and dist/) back. Prints a table, writes it into docs/reliability.md between the
+ * it and runs its unit tests (they import src/, no build); only when those pass does it rebuild
+ * dist/ and run the rest (end-to-end, faults), each run with vitest --bail 1. Then it puts the
+ * file (and dist/) back. Prints a table, writes it into docs/reliability.md between the
  * mutate markers, and exits 1 when a mutant survives or cannot be applied.
  *
  *   npm run mutate                          # each mutant against the tests it names
@@ -75,7 +76,8 @@ function copyRepo(): string {
   return dir;
 }
 
-const needsBundle = (tests: readonly string[]): boolean => all || tests.some((t) => !t.startsWith('test/unit/'));
+const isUnit = (t: string): boolean => t.startsWith('test/unit/');
+const needsBundle = (tests: readonly string[]): boolean => all || tests.some((t) => !isUnit(t));
 
 function run(cwd: string, cmd: string, cmdArgs: string[], logFile: string): { ok: boolean; seconds: number } {
   const started = Date.now();
@@ -92,7 +94,7 @@ const testArgs = (tests: readonly string[]): string[] => ['run', ...(all ? [] : 
 
 function table(results: readonly Result[]): string {
   const rows = results.map((r) => `| \`${r.mutant.id}\` | \`${r.mutant.file}\` | ${r.mutant.breaks} | ${r.tests} | ${r.verdict === 'killed' ? 'killed' : `**${r.verdict}**`} | ${r.seconds.toFixed(0)} |`);
-  return ['| mutant | file | what it would break | tests run | result | seconds |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return ['| mutant | file | what it would break | tests run (in parentheses: not needed, killed earlier) | result | seconds |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }
 
 function writeDoc(body: string): void {
@@ -140,23 +142,37 @@ function main(): number {
     const log = path.join(logs, `${m.id}.log`);
     const t0 = Date.now();
     fs.writeFileSync(file, original.replace(m.from, () => m.to));
-    let verdict: Result['verdict'];
+    let verdict: Result['verdict'] = 'survived';
+    // Cheapest first: the unit tests need no bundle. The bundled tests run only if they pass.
+    const stages = all ? [m.tests] : [m.tests.filter(isUnit), m.tests.filter((t) => !isUnit(t))].filter((s) => s.length > 0);
+    const ran: string[] = [];
+    let built = false;
     try {
-      if (needsBundle(m.tests) && !build(dir, `${log}.build`).ok) {
-        verdict = 'not applied'; // the mutant does not compile: fix the mutant
-      } else {
-        verdict = run(dir, vitest(dir), testArgs(m.tests), log).ok ? 'survived' : 'killed';
+      for (const [i, stage] of stages.entries()) {
+        if (needsBundle(stage)) {
+          built = true;
+          if (!build(dir, `${log}.build`).ok) {
+            verdict = 'not applied'; // the mutant does not compile: fix the mutant
+            break;
+          }
+        }
+        ran.push(...(all ? ['whole suite'] : stage));
+        if (!run(dir, vitest(dir), testArgs(stage), `${log}.${i}`).ok) {
+          verdict = 'killed';
+          break;
+        }
       }
     } finally {
       fs.writeFileSync(file, original);
-      if (needsBundle(m.tests)) {
+      if (built) {
         fs.rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
         fs.cpSync(path.join(dir, '.dist-unmutated'), path.join(dir, 'dist'), { recursive: true });
       }
     }
-    const r: Result = { mutant: m, tests: all ? 'whole suite' : m.tests.map((t) => `\`${path.basename(t)}\``).join(', '), verdict, seconds: (Date.now() - t0) / 1000, log };
+    const shown = m.tests.map((t) => (ran.includes(t) ? `\`${path.basename(t)}\`` : `(\`${path.basename(t)}\`)`));
+    const r: Result = { mutant: m, tests: all ? 'whole suite' : shown.join(', '), verdict, seconds: (Date.now() - t0) / 1000, log };
     results.push(r);
-    console.log(`${verdict.padEnd(11)} ${m.id} (${r.seconds.toFixed(0)} s)${verdict === 'killed' ? '' : `  log: ${log}`}`);
+    console.log(`${verdict.padEnd(11)} ${m.id} (${r.seconds.toFixed(0)} s)${verdict === 'killed' ? '' : `  logs: ${log}.*`}`);
   }
 
   const survived = results.filter((r) => r.verdict !== 'killed');
