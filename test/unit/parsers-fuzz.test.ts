@@ -180,8 +180,8 @@ describe('evidence record', () => {
     }), opts);
   });
   it('deeply nested JSON is refused cleanly', () => {
-    clean(() => parseRecord(`${'['.repeat(100_000)}${']'.repeat(100_000)}`, 'e.json'), [EvidenceError]);
-    clean(() => parseRecord(`{"events":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`, 'e.json'), [EvidenceError]);
+    expect(clean(() => parseRecord(`${'['.repeat(100_000)}${']'.repeat(100_000)}`, 'e.json'), [EvidenceError])).toBeInstanceOf(EvidenceError);
+    expect(clean(() => parseRecord(`{"events":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`, 'e.json'), [EvidenceError])).toBeInstanceOf(EvidenceError);
   });
 });
 
