@@ -55,6 +55,17 @@ describe('ThothApi.createKey', () => {
     await c.close();
   });
 
+  it('masks the plaintext even when the answer is otherwise malformed (before the shape error exists)', async () => {
+    // Another plaintext: the registry masks each value once per process.
+    const plaintext = 'thoth_live_MALFORMED_answer_9876543210';
+    answer = (res) => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ api_key: plaintext, prefix: 42 }));
+    const c = client();
+    await expect(create(c)).rejects.toThrow(/POST api-keys/);
+    expect(setSecret.mock.calls.map((a) => a[0])).toContain(plaintext);
+    expect(hits).toEqual(['POST /acme/thoth/api-keys']);
+    await c.close();
+  });
+
   it.each([
     ['a 503', (res: http.ServerResponse) => res.writeHead(503).end('down')],
     ['a 502', (res: http.ServerResponse) => res.writeHead(502).end('bad gateway')],
