@@ -46,9 +46,13 @@ describe('apply through Jamf: edges', () => {
     expect(run.code).toBe(0);
     const key = mintedKeys(s)[0]!;
     expect(run.outputs['api-key']).toBe(s.thoth.plaintextOf(key.id));
-    expect(run.stdout).toContain(`::add-mask::${run.outputs['api-key']}`);
-    // masked before it was set as an output
-    expect(run.stdout.indexOf(`::add-mask::${run.outputs['api-key']}`)).toBeGreaterThanOrEqual(0);
+    const mask = run.stdout.indexOf(`::add-mask::${run.outputs['api-key']}`);
+    expect(mask).toBeGreaterThanOrEqual(0);
+    // Masked the moment it existed: before the run reported the key's creation (and so before the
+    // output was set, at the end of the run), and the plaintext is on no other line.
+    const created = run.stdout.indexOf('create-key: ok');
+    expect(created).toBeGreaterThan(mask);
+    expect(run.stdout.split('\n').filter((l) => l.includes(run.outputs['api-key']!) && !l.startsWith('::add-mask::'))).toEqual([]);
   });
 
   it('a protected evidence branch fails before any key is minted, naming the fix', async () => {

@@ -79,6 +79,10 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     expect(key.active).toBe(false);
     expect(readManagedSettings(sims.jamf.profileVersions().at(-1)!, NAMES).keyId).toBe(sims.ids.oldKeyId);
     expect(sims.jamf.profileVersions().at(-1)).toBe(before);
+    // Restored first, then the new key revoked: the group always held a key that worked.
+    const profilePuts = sims.log.entries().map((e) => e.system === 'jamf' && e.method === 'PUT' && e.path.startsWith('/JSSResource/osxconfigurationprofiles/'));
+    const newKeyDelete = sims.log.entries().findIndex((e) => e.system === 'thoth' && e.method === 'DELETE' && e.path.endsWith(`/api-keys/${key.id}`));
+    expect(newKeyDelete).toBeGreaterThan(profilePuts.lastIndexOf(true));
     expect(readEvidence(sims)!.state).toBe('rolled-back');
     expectNoLeaks(sims, [run]);
   });
@@ -93,6 +97,8 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     expect(mintedKeys(sims)[0]!.active).toBe(true);
     expect(sims.thoth.keys().find((k) => k.id === sims!.ids.oldKeyId)!.active).toBe(true);
     expect(readEvidence(sims)!.state).toBe('refreshed');
+    // Holding is not owning: the lease is released so the next apply validates again at once.
+    expect(readEvidence(sims)!.lease).toBeUndefined();
   });
 
   it('a failing profile PUT leaves the old key deployed and revokes the new one', async () => {

@@ -38,9 +38,14 @@ describe('revoke (workflow_dispatch) through the bundled action', () => {
     const online = sims.fleet.endpoints().filter((e) => e.behaviour === 'online');
     expect(online.length).toBe(10);
     expect(online.every((e) => e.keyId === replacement[0]!.id)).toBe(true);
-    // The new key was deployed before the old one died: never a window without a valid key.
-    const order = sims.log.entries().filter((e) => e.method === 'PUT' || e.method === 'DELETE').map((e) => e.method);
-    expect(order.indexOf('PUT')).toBeLessThan(order.indexOf('DELETE'));
+    // The new key was deployed before the old one died: never a window without a valid key. The
+    // Jamf profile PUT carrying the replacement is compared with the DELETE of the deployed key (the
+    // first PUT of a run is an evidence commit, which says nothing about the order).
+    const entries = sims.log.entries();
+    const profilePut = entries.findIndex((e) => e.system === 'jamf' && e.method === 'PUT' && e.path.startsWith('/JSSResource/osxconfigurationprofiles/'));
+    const oldDelete = entries.findIndex((e) => e.system === 'thoth' && e.method === 'DELETE' && e.path.endsWith(`/api-keys/${sims!.ids.oldKeyId}`));
+    expect(profilePut).toBeGreaterThanOrEqual(0);
+    expect(oldDelete).toBeGreaterThan(profilePut);
     const rec = readEvidence(sims)!;
     expect(rec.state).toBe('revoked');
     expect(rec.reason).toContain('INC-42');

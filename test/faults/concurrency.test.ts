@@ -36,8 +36,12 @@ describe(`concurrency: ${N} parallel apply runs on one intent`, () => {
     const writes = s.jamf.profileHistory().slice(versionsBefore);
     expect(writes).toHaveLength(1);
     expect(readMobileconfig(writes[0]!.payloads)?.keyId).toBe(keys[0]!.id);
-    // One key creation request, one blank push round.
+    // One key creation request, one blank push round (every device pushed once, by one run).
     expect(s.log.mutations().filter((m) => m.system === 'thoth' && m.method === 'POST').length).toBe(1);
+    const pushes = s.log.mutations().filter((m) => m.system === 'jamf' && m.path === '/api/v2/mdm/blank-push');
+    const pushed = pushes.flatMap((m) => (JSON.parse(m.bodyText ?? '{}') as { clientManagementIds?: string[] }).clientManagementIds ?? []);
+    expect(pushed.length).toBeGreaterThan(0);
+    expect(new Set(pushed).size, 'a device was pushed twice: more than one run refreshed').toBe(pushed.length);
 
     // Evidence: one claim, every event by the winning run, chain verifies, state as expected.
     const rec = evidence(s)!;

@@ -233,6 +233,9 @@ describe('Graph client and Intune provider against the simulator', () => {
     const obs = await provider.observe(members.slice(0, 25)); // 2 batches < 4 pages
     expect(obs.map((o) => o.mdmId).sort()).toEqual(members.slice(0, 25).map((m) => m.mdmId).sort());
     expect([count('/v1.0/$batch'), count('/v1.0/deviceManagement/managedDevices')]).toEqual([2, 0]);
+    // The token minted for members() had expired: exactly one new token, and no request was refused for it.
+    expect(sims.log.entries().filter((e) => e.path.endsWith('/oauth2/v2.0/token')).map((e) => e.method)).toEqual(['POST']);
+    expect(sims.log.entries().filter((e) => e.status === 401)).toEqual([]);
   });
 
   it('observe: a listing when that takes fewer requests (Graph pages ~1000 devices)', async () => {
@@ -247,31 +250,33 @@ describe('Graph client and Intune provider against the simulator', () => {
     expect([count('/v1.0/$batch'), count('/v1.0/deviceManagement/managedDevices')]).toEqual([1, 0]);
   });
   it('observe with a narrowed set: waits for it when it decides the reads', async () => {
-    const { sims, provider } = await setup({ fleet: { size: 30 }, graph: { devicesPageSize: 10 } });
+    const { sims, api, provider } = await setup({ fleet: { size: 30 }, graph: { devicesPageSize: 10 } });
     const members = await provider.members(); // 33 managed devices: a listing is 4 pages
     const count = (path: string): number => sims.log.entries().filter((e) => e.path === path).length;
-    const settle = () => new Promise((r) => setTimeout(r, 60));
+    const byId = vi.spyOn(api, 'managedDevicesById');
+    const listing = vi.spyOn(api, 'managedDevices');
     sims.log.clear();
     // 30 devices would be 2 batches < 4 pages: nothing is asked until the narrowed set is known.
     let release!: (d: readonly MdmDevice[]) => void;
     const call = provider.observe(members, new Promise((r) => (release = r)));
-    await settle();
-    expect(sims.log.entries()).toHaveLength(0);
+    // Everything observe could do before it awaits the narrowed set has run after one macrotask
+    // turn (no timer: a client-side spy, not the server's log, says whether a read was asked).
+    await new Promise((r) => setImmediate(r));
+    expect([byId.mock.calls.length, listing.mock.calls.length]).toEqual([0, 0]);
     release(members.slice(0, 5));
     expect((await call).map((o) => o.mdmId).sort()).toEqual(members.slice(0, 5).map((m) => m.mdmId).sort());
     expect([count('/v1.0/$batch'), count('/v1.0/deviceManagement/managedDevices')]).toEqual([1, 0]);
   });
 
   it('observe with a narrowed set: a listing the whole set calls for starts at once, beside the control plane read', async () => {
-    const settle = () => new Promise((r) => setTimeout(r, 60));
     const big = await setup({ fleet: { size: 30 } }); // one listing page holds the tenant
     const all = await big.provider.members();
     big.sims.log.clear();
     // 30 devices: 2 batches > 1 page, so the listing starts before the narrowed set is known.
     let open!: (d: readonly MdmDevice[]) => void;
     const early = big.provider.observe(all, new Promise((r) => (open = r)));
-    await settle();
-    expect(big.sims.log.entries().map((e) => e.path)).toEqual(['/v1.0/deviceManagement/managedDevices']);
+    // The listing reaches the server while the narrowed set is still unknown (an event wait, not a sleep).
+    await vi.waitFor(() => expect(big.sims.log.entries().map((e) => e.path)).toEqual(['/v1.0/deviceManagement/managedDevices']), { timeout: 10_000, interval: 10 });
     open(all.slice(0, 3));
     expect(await early).toHaveLength(3);
     expect(big.sims.log.entries()).toHaveLength(1);

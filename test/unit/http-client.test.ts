@@ -77,11 +77,9 @@ describe('HttpClient refuses what a hostile server sends', () => {
     });
     const c = client(s.url, { maxResponseBytes: 1024 * 1024 });
     const before = process.memoryUsage().rss;
-    const t0 = Date.now();
     const err = await c.json({ method: 'GET', path: '/endless' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
     expect(String((err as Error).message)).toMatch(/refused/);
-    expect(Date.now() - t0).toBeLessThan(5_000);
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
     await c.close();
   });
@@ -140,13 +138,11 @@ describe('HttpClient refuses what a hostile server sends', () => {
   it('an answer that never comes fails after the timeout, and is retried', async () => {
     const s = await serve(() => undefined);
     const c = client(s.url, { timeoutMs: 150, retry: { ...DEFAULT_RETRY, attempts: 2 } });
-    const t0 = Date.now();
     const err = await c.send({ method: 'GET', path: '/hang' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
     expect((err as HttpError).message).toMatch(/no answer within 150 ms/);
     expect((err as HttpError).status).toBe(0);
     expect(s.hits).toHaveLength(2);
-    expect(Date.now() - t0).toBeLessThan(3_000);
     await c.close();
   });
 

@@ -168,10 +168,8 @@ describe('parseComputerGroup', () => {
 
   it('handles 50,000 members', () => {
     const xml = group(Array.from({ length: 50_000 }, (_, i) => computer(i + 1)).join(''));
-    const t0 = performance.now();
     const g = parseComputerGroup(xml);
     expect(g.computerIds).toHaveLength(50_000);
     expect(g.computerIds[49_999]).toBe(50_000);
-    expect(performance.now() - t0).toBeLessThan(5_000);
   });
 });

@@ -207,7 +207,7 @@ describe('Journal.open refuses what is not this intent\'s verified record', () =
       await claim(sealed, { macKey: key });
       // A forger without the key re-chains an edit with the project's own functions: the MAC no longer matches.
       const r = stored(sealed);
-      expect(r.mac).toBeDefined();
+      expect(r.mac).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
       const forged = appendEvent({ ...r, state: 'awaiting-revocation', oldKey: { keyId: 'key_foreign' } }, { at: '2026-12-01T14:01:00.000Z', step: 'validate', outcome: 'ok', detail: '', run: RUN });
       put(sealed, serializeRecord(forged));
       expect(verifyChain(forged)).toEqual({ ok: true });

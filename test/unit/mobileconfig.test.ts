@@ -204,12 +204,17 @@ describe('readManagedSettings', () => {
 
   it('never quotes a setting value in an error', () => {
     const xml = FIXTURE.replace('<string>acme</string>', '<string>acme</strin>');
+    // The catch must not swallow the "it did not throw" failure: capture, then assert outside.
+    let thrown: unknown;
     try {
       readManagedSettings(xml, NAMES);
-      expect.unreachable();
     } catch (e) {
-      expect(String(e)).not.toContain(OLD_KEY);
+      thrown = e;
     }
+    expect(thrown).toBeInstanceOf(MobileconfigError);
+    expect(FIXTURE).toContain(OLD_KEY); // the document does hold a value the message could quote
+    expect(String(thrown)).not.toContain(OLD_KEY);
+    expect(String(thrown)).not.toContain('acme');
   });
 
   it('does not print xmldom diagnostics (they may quote document text)', () => {

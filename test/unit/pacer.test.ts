@@ -67,7 +67,8 @@ describe('WritePacer', () => {
       second = true;
       return t;
     });
-    await new Promise((r) => setTimeout(r, 5));
+    // One macrotask turn: a pacer that admitted the second write would have resolved by now.
+    await new Promise((r) => setImmediate(r));
     expect(second).toBe(false);
     clock.t += 300;
     first.done(); // stamped at +300: room again at +1300

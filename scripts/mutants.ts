@@ -1,0 +1,216 @@
+/**
+ * One-line safety mistakes the suite must catch (run by scripts/mutate.ts, `npm run mutate`).
+ * Each is a literal replacement of text that must occur exactly once in its file: a refactor
+ * that moves the code makes the script fail loudly, and the mutant is then re-aimed, never
+ * dropped. `tests` are the files (or directories) that must turn red; `--all` runs the whole
+ * suite instead. Tests under test/unit import src/ directly; any other test runs the bundle,
+ * so the script rebuilds dist/ for those mutants.
+ */
+export interface Mutant {
+  readonly id: string;
+  /** What the mistake would do in production. */
+  readonly breaks: string;
+  readonly file: string;
+  readonly from: string;
+  readonly to: string;
+  readonly tests: readonly string[];
+}
+
+export const MUTANTS: readonly Mutant[] = [
+  // The changes issue 13 found the suite blind to.
+  {
+    id: 'old-key-due-at-half-window',
+    breaks: 'the old key is revoked half-way through the validation window',
+    file: 'src/rotation/next-step.ts',
+    from: 'const dueAt = new Date(validatedAt.getTime() + i.validationWindowMs);',
+    to: 'const dueAt = new Date(validatedAt.getTime() + i.validationWindowMs / 2);',
+    tests: ['test/unit/next-step.test.ts', 'test/e2e/apply-jamf.test.ts'],
+  },
+  {
+    id: 'revalidation-ignored',
+    breaks: 'the old key is revoked although the fleet regressed after validation',
+    file: 'src/rotation/finish.ts',
+    from: 'if (!verdict.pass) {',
+    to: 'if (false) {',
+    tests: ['test/e2e/apply-jamf.test.ts', 'test/e2e/apply-intune.test.ts'],
+  },
+  {
+    id: 'rollback-revokes-before-restore',
+    breaks: 'rollback revokes the new key while the configuration still delivers it',
+    file: 'src/rotation/validate-phase.ts',
+    from: '  try {\n    await d.mdm.restoreConfig(snapshot);',
+    to: '  await d.thoth.revokeKey(newKeyId);\n  try {\n    await d.mdm.restoreConfig(snapshot);',
+    tests: ['test/e2e/apply-jamf.test.ts', 'test/e2e/apply-jamf-edges.test.ts', 'test/e2e/apply-intune.test.ts'],
+  },
+  {
+    id: 'jamf-no-read-back',
+    breaks: 'a Jamf PUT that did not take (or a lagging node) counts as deployed',
+    file: 'src/mdm/jamf-provider.ts',
+    from: '    await this.#confirm(values.keyId, values.revokedKeyIds);',
+    to: '',
+    tests: ['test/unit/jamf-provider-readback.test.ts', 'test/e2e/apply-jamf-edges.test.ts', 'test/e2e/apply-jamf.test.ts'],
+  },
+  {
+    id: 'hold-keeps-lease',
+    breaks: 'a held rotation blocks every other run until the lease expires',
+    file: 'src/rotation/validate-phase.ts',
+    from: "await d.journal.commit({ set: { validation }, lease: null, events: [failedEvent, ...driftEvents(verdict), { step: 'hold'",
+    to: "await d.journal.commit({ set: { validation }, events: [failedEvent, ...driftEvents(verdict), { step: 'hold'",
+    tests: ['test/e2e/apply-jamf.test.ts', 'test/e2e/apply-jamf-edges.test.ts'],
+  },
+  {
+    id: 'only-raw-secret-masked',
+    breaks: 'base64, URL- and JSON-encoded forms of a key reach the log unmasked',
+    file: 'src/secrets.ts',
+    from: 'for (const form of new Set(secretForms(value))) {',
+    to: 'for (const form of new Set([value])) {',
+    tests: ['test/unit/secrets.test.ts', 'test/e2e/security-values.test.ts'],
+  },
+  {
+    id: 'emergency-revoke-before-replacement',
+    breaks: 'emergency revoke kills the deployed key before its replacement is deployed',
+    file: 'src/revocation/revoke-fleet.ts',
+    from: 'await revokeRecorded(d, req.keyIds.filter((k) => k !== deployed), { known: { keys, delivered: { keyId: snapshot.keyId } } });',
+    to: 'await revokeRecorded(d, req.keyIds, { known: { keys, delivered: { keyId: snapshot.keyId } }, deliveredAllowed: deployed });',
+    tests: ['test/e2e/revoke.test.ts', 'test/e2e/security-revoke.test.ts'],
+  },
+  // More one-line safety mistakes.
+  {
+    id: 'key-creation-retried',
+    breaks: 'a lost answer to POST api-keys mints a second key',
+    file: 'src/clients/thoth.ts',
+    from: '      retry: false,\n      body: JSON.stringify({\n        scope_level: p.scopeLevel,',
+    to: '      body: JSON.stringify({\n        scope_level: p.scopeLevel,',
+    tests: ['test/unit/thoth-create-key.test.ts'],
+  },
+  {
+    id: 'min-healthy-strict',
+    breaks: 'a fleet exactly at minHealthy fails validation (and is rolled back)',
+    file: 'src/rotation/verdict.ts',
+    from: 'const pass = active > 0 && healthyShare + EPSILON >= input.minHealthy;',
+    to: 'const pass = active > 0 && healthyShare > input.minHealthy;',
+    tests: ['test/unit/verdict-edges.test.ts', 'test/unit/verdict.test.ts'],
+  },
+  {
+    id: 'zero-active-passes',
+    breaks: 'a group with no active device passes validation (old key revoked on no evidence)',
+    file: 'src/rotation/verdict.ts',
+    from: 'const pass = active > 0 && healthyShare + EPSILON >= input.minHealthy;',
+    to: 'const pass = healthyShare + EPSILON >= input.minHealthy;',
+    tests: ['test/unit/verdict-edges.test.ts', 'test/unit/verdict.test.ts'],
+  },
+  {
+    id: 'checked-in-at-refresh',
+    breaks: 'a device seen exactly at the refresh counts as checked in on the new key',
+    file: 'src/rotation/verdict.ts',
+    from: 'const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt);',
+    to: 'const checkedIn = (contact !== undefined && contact >= refreshAt) || (seen !== undefined && seen >= refreshAt);',
+    tests: ['test/unit/verdict-edges.test.ts', 'test/unit/verdict.test.ts'],
+  },
+  {
+    id: 'new-key-not-registered',
+    breaks: "the new key's plaintext is never masked",
+    file: 'src/clients/thoth.ts',
+    from: "if (raw && typeof raw['api_key'] === 'string') registerSecret(raw['api_key']);",
+    to: 'void registerSecret;',
+    tests: ['test/unit/thoth-create-key.test.ts', 'test/e2e/apply-jamf.test.ts', 'test/e2e/security-values.test.ts'],
+  },
+  {
+    id: 'guard-scope-skipped',
+    breaks: "a DELETE of another fleet's key named in a forged record goes through",
+    file: 'src/revocation/guard.ts',
+    from: 'if (scopeProblem) problems.push(scopeProblem);',
+    to: 'void scopeProblem;',
+    tests: ['test/unit/revoke-guard.test.ts', 'test/e2e/security-revoke.test.ts'],
+  },
+  {
+    id: 'guard-delivered-skipped',
+    breaks: 'the key the configuration delivers can be revoked (the fleet is cut off)',
+    file: 'src/revocation/guard.ts',
+    from: 'if (sameKeyId(keyId, live.deliveredKeyId) && keyId !== scope.deliveredAllowed) {',
+    to: 'if (false) {',
+    tests: ['test/unit/revoke-guard.test.ts', 'test/e2e/security-revoke.test.ts'],
+  },
+  {
+    id: 'sweep-ignores-delivered',
+    breaks: 'the sweep of lost keys tries to revoke the delivered key',
+    file: 'src/rotation/sweep.ts',
+    from: '!delivered?.is(k.key_id) && ',
+    to: '',
+    tests: ['test/unit/sweep.test.ts'],
+  },
+  {
+    id: 'sweep-spares-nothing',
+    breaks: 'the sweep revokes the old key or a superseded key that devices may hold',
+    file: 'src/rotation/sweep.ts',
+    from: ' && !spared.has(k.key_id));',
+    to: ');',
+    tests: ['test/unit/sweep.test.ts'],
+  },
+  {
+    id: 'allowed-hosts-skipped',
+    breaks: 'credentials are sent to a host allowed-hosts does not list',
+    file: 'src/http/allowed-hosts.ts',
+    from: 'if (!installed || installed.allows(url)) return;',
+    to: 'return;',
+    tests: ['test/unit/allowed-hosts.test.ts', 'test/e2e/security-hosts.test.ts'],
+  },
+  {
+    id: 'evidence-chain-unchecked',
+    breaks: 'a hand-edited evidence record is acted on',
+    file: 'src/evidence/record.ts',
+    from: '  if (!chain.ok) {',
+    to: '  if (false) {',
+    tests: ['test/unit/record.test.ts', 'test/unit/journal.test.ts'],
+  },
+  {
+    id: 'evidence-mac-unchecked',
+    breaks: 'a record re-chained without the HMAC key is acted on',
+    file: 'src/evidence/record.ts',
+    from: '  if (opts.macKey) {\n    const problem = macProblem(record, opts.macKey);',
+    to: '  if (false) {\n    const problem = macProblem(record, opts.macKey!);',
+    tests: ['test/unit/record.test.ts', 'test/unit/journal.test.ts'],
+  },
+  // Not a mutant: dropping one of the three redaction layers of the evidence file (Journal.commit,
+  // appendEvent, serializeRecord) changes nothing a user can see; dropping redaction itself does.
+  {
+    id: 'redact-disabled',
+    breaks: 'a secret echoed in an error message is committed to the evidence branch and printed',
+    file: 'src/secrets.ts',
+    from: "if (out.includes(form)) out = out.split(form).join('***');",
+    to: 'void form;',
+    tests: ['test/unit/secrets.test.ts', 'test/unit/journal-commit.test.ts', 'test/unit/journal.test.ts'],
+  },
+  {
+    id: 'stale-write-adopted',
+    breaks: "another run's evidence write is taken for ours: two runs advance one rotation",
+    file: 'src/evidence/journal.ts',
+    from: '      if (now?.text !== text) throw e;\n',
+    to: '',
+    tests: ['test/unit/journal-commit.test.ts'],
+  },
+  {
+    id: 'live-lease-ignored',
+    breaks: "a run acts on a rotation another live run holds",
+    file: 'src/rotation/next-step.ts',
+    from: 'if (lease && heldByOther(lease, i.run, i.now)) return',
+    to: 'if (false) return',
+    tests: ['test/unit/next-step.test.ts'],
+  },
+  {
+    id: 'revocation-targets-despite-problems',
+    breaks: 'an emergency revocation with an unknown or foreign key id revokes the rest anyway',
+    file: 'src/revocation/targets.ts',
+    from: 'targets: problems.length ? [] : [...byIntent]',
+    to: 'targets: [...byIntent]',
+    tests: ['test/unit/revocation-targets.test.ts', 'test/e2e/security-revoke.test.ts'],
+  },
+  {
+    id: 'log-neutraliser-skipped',
+    breaks: 'API text in a log line can issue workflow commands (::add-mask::, ::stop-commands::)',
+    file: 'src/log.ts',
+    from: 'const message = (m: string): string => logText(redact(m));',
+    to: 'const message = (m: string): string => redact(m);',
+    tests: ['test/unit/log.test.ts', 'test/e2e/security-text.test.ts'],
+  },
+];
