@@ -372,12 +372,14 @@ export class GraphState {
     const expand = /managedDevice/.test(c.query.get('$expand') ?? '');
     return this.page(c, rows, this.cfg.devicesPageSize, 1000, `/${ver}/deviceManagement/deviceHealthScripts/${this.cfg.remediationId}/deviceRunStates`, (i) => {
       const f = this.fleet;
-      const health = f.health(i);
+      // The outputs of the device's last remediation run, as of that run (sim/fleet.ts remediationRun).
+      const run = f.remediation(i);
+      const health = run.post;
       const row: Record<string, unknown> = {
         '@odata.type': '#microsoft.graph.deviceHealthScriptDeviceState', id: `${this.cfg.remediationId}:${f.managedDeviceId(i)}`,
-        detectionState: health === null ? 'scriptError' : 'success', lastStateUpdateDateTime: iso(f.healthAt(i)),
-        expectedStateUpdateDateTime: null, lastSyncDateTime: iso(f.lastSync(i)), preRemediationDetectionScriptOutput: health,
-        preRemediationDetectionScriptError: health === null ? 'thoth: command not found' : null, remediationScriptError: null,
+        detectionState: health === null ? 'scriptError' : 'success', lastStateUpdateDateTime: iso(run.at),
+        expectedStateUpdateDateTime: null, lastSyncDateTime: iso(f.lastSync(i)), preRemediationDetectionScriptOutput: run.pre,
+        preRemediationDetectionScriptError: run.pre === null ? 'thoth: command not found' : null, remediationScriptError: null,
         postRemediationDetectionScriptOutput: health, postRemediationDetectionScriptError: null, remediationState: 'success', assignmentFilterIds: [],
       };
       if (expand) row['managedDevice'] = { id: f.managedDeviceId(i) };

@@ -251,7 +251,7 @@ export class JamfState {
       'general.platform': { kind: 'string', get: () => 'Mac' },
       'general.lastContact': { kind: 'date', get: (i) => f.lastContact(i) },
       'general.lastCheckIn': { kind: 'date', get: (i) => f.lastCheckIn(i) },
-      'general.reportDate': { kind: 'date', get: (i) => f.lastCheckIn(i) },
+      'general.reportDate': { kind: 'date', get: (i) => f.reportDate(i) },
       'hardware.serialNumber': { kind: 'string', get: (i) => f.serial(i) },
     };
   }
@@ -288,7 +288,8 @@ export class JamfState {
   private computer(i: number, want: Set<string>): Record<string, unknown> {
     const f = this.fleet;
     const id = f.jamfId(i);
-    const health = f.health(i);
+    // Extension attributes change only when the computer submits inventory (sim/fleet.ts channels).
+    const health = f.inventoryHealth(i);
     const eas = [
       { definitionId: '7', name: 'Thoth Version', description: 'thoth --version', enabled: true, multiValue: false, values: ['0.3.4'], dataType: 'STRING', options: [], inputType: 'SCRIPT' },
       { definitionId: '12', name: HEALTH_EA, description: 'thoth health --json', enabled: true, multiValue: false, values: health === null ? [] : [health], dataType: 'STRING', options: [], inputType: 'SCRIPT' },
@@ -298,7 +299,7 @@ export class JamfState {
       ? {
           name: f.mdmName(i), lastIpAddress: `10.20.${(id >> 8) & 255}.${id & 255}`, lastReportedIpV4: `10.20.${(id >> 8) & 255}.${id & 255}`, lastReportedIpV6: null,
           barcode1: null, barcode2: null, assetTag: null, remoteManagement: { managed: true }, supervised: true,
-          mdmCapable: { capable: true, capableUsers: [] }, reportDate: iso(f.lastCheckIn(i)), lastContact: iso(f.lastContact(i)),
+          mdmCapable: { capable: true, capableUsers: [] }, reportDate: iso(f.reportDate(i)), lastContact: iso(f.lastContact(i)),
           lastCheckIn: iso(f.lastCheckIn(i)), lastEnrolledDate: '2025-01-15T09:30:00Z', initialEntryDate: '2025-01-15',
           lastCloudBackupDate: null, enrolledViaAutomatedDeviceEnrollment: true, userApprovedMdm: true,
           declarativeDeviceManagementEnabled: true, managementId: f.managementId(i), site: { id: '-1', name: 'None' },
@@ -308,7 +309,7 @@ export class JamfState {
     if (want.has('EXTENSION_ATTRIBUTES')) out['extensionAttributes'] = eas;
     if (want.has('HARDWARE')) out['hardware'] = { serialNumber: f.serial(i), model: 'MacBook Pro (14-inch, 2024)', macAddress: macOf(id) };
     if (want.has('CONFIGURATION_PROFILES')) {
-      out['configurationProfiles'] = [{ id: String(this.cfg.profileId), username: '', lastInstalled: iso(f.lastCheckIn(i)), removable: false, displayName: 'Thoth MCP Proxy Runtime', profileIdentifier: topIdentity(this.current().payloads)?.identifier ?? '', uuid: this.uuid }];
+      out['configurationProfiles'] = [{ id: String(this.cfg.profileId), username: '', lastInstalled: iso(f.lastMdmCheckIn(i)), removable: false, displayName: 'Thoth MCP Proxy Runtime', profileIdentifier: topIdentity(this.current().payloads)?.identifier ?? '', uuid: this.uuid }];
     }
     return out;
   }

@@ -142,7 +142,9 @@ describe('graph sim: configuration, sync and check-in', () => {
     await until(() => sims.fleet.keyId(1) === keyId);
     const states = (await (await get(`${url}/deviceRunStates?$expand=managedDevice($select=id)`)).json()) as { value: Json[] };
     const mine = states.value.find((v) => (v['managedDevice'] as Json)['id'] === sims.fleet.managedDeviceId(1));
-    expect(JSON.parse(String(mine?.['preRemediationDetectionScriptOutput']))).toMatchObject({ api_key: { key_id: keyId, revoked: false } });
+    // Detection before the remediation saw the old key; after it, the key the script installed.
+    expect(JSON.parse(String(mine?.['preRemediationDetectionScriptOutput']))).toMatchObject({ api_key: { key_id: sims.ids.oldKeyId } });
+    expect(JSON.parse(String(mine?.['postRemediationDetectionScriptOutput']))).toMatchObject({ api_key: { key_id: keyId, revoked: false } });
     expect(sims.fleet.revokedKnown(1)).toEqual([sims.ids.oldKeyId]);
   });
 });
