@@ -59,6 +59,8 @@ export interface JamfComputer {
   readonly managementId?: string | undefined;
   /** general.lastContact, else lastContactTime (v1–v3), else lastCheckIn */
   readonly lastContact?: string | undefined;
+  /** general.reportDate: the last inventory submission, when extension attributes were last collected. */
+  readonly reportDate?: string | undefined;
   /** `values` of the extension attribute named by `inventory`'s `attribute` (absent: not reported). */
   readonly attribute?: readonly string[] | undefined;
 }
@@ -337,6 +339,8 @@ export function readComputer(raw: unknown, attribute: string | undefined): JamfC
   if (managementId !== undefined) c.managementId = managementId;
   const contact = str(g['lastContact']) ?? str(g['lastContactTime']) ?? str(g['lastCheckIn']);
   if (contact !== undefined) c.lastContact = contact;
+  const reportDate = str(g['reportDate']);
+  if (reportDate !== undefined) c.reportDate = reportDate;
   if (attribute !== undefined) {
     // v4 returns the section at the top level; older shapes nest it under general.
     for (const list of [r['extensionAttributes'], g['extensionAttributes']]) {

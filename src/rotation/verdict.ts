@@ -22,9 +22,15 @@ export interface ThothEndpointObs {
 export interface MdmDeviceObs {
   mdmId: string;
   name: string;
-  /** Jamf `general.lastContact`, Intune `lastSyncDateTime` */
+  /** Jamf `general.lastContact`, Intune `lastSyncDateTime`: the device talked to its MDM (says nothing about the key). */
   lastContact?: Date;
   health?: HealthReport;
+  /**
+   * When `health` was reported: Jamf `general.reportDate` (an extension attribute changes only
+   * when the computer submits inventory), Intune the remediation run state's
+   * `lastStateUpdateDateTime`. Health without it is never fresh.
+   */
+  healthAt?: Date;
 }
 
 /** The endpoint's `thoth health --json`, as far as it could be read. */
@@ -369,10 +375,15 @@ const pct = (x: number): string => `${(Math.floor(x * 1000 + 1e-6) / 10).toFixed
 
 /**
  * Decides whether validation holds. The MDM group is the population; each device is joined
- * to its Thoth endpoint by host name. A device counts when it was seen within
- * `activeWithinMs` before the refresh; it is healthy when it checked in after the refresh,
- * is on the new key, and does not report that key revoked or expired. With no active
- * device the verdict is a fail: the old key is never revoked on no evidence.
+ * to its Thoth endpoint by host name. A device counts when any of its signals (MDM contact,
+ * heartbeat, health report) is within `activeWithinMs` before the refresh. It is healthy only
+ * on a fresh key signal naming the new key: a control-plane row whose `managed_runtime_key_id`
+ * is the new key with `last_seen` after the refresh, or a health report made after the refresh
+ * (`healthAt`) naming it, not revoked nor expired. Having checked in (MDM contact, heartbeat)
+ * is not enough: a blank push moves the MDM's timestamps without saying which key the proxy
+ * runs, and `managed_runtime_key_id` may be null for MDM-delivered keys. When both sources
+ * are fresh the later report is the device's key now (a tie goes to the control plane). With
+ * no active device the verdict is a fail: the old key is never revoked on no evidence.
  */
 export function decideValidation(input: VerdictInput): Verdict {
   const stragglerLimit = Math.max(0, Math.floor(input.stragglerLimit ?? 50));
@@ -422,36 +433,48 @@ export function decideValidation(input: VerdictInput): Verdict {
     const thothKey = ep?.keyId;
     const healthKey = healthOk ? health.keyId : undefined;
     const contact = valid(d.lastContact);
-    // A health report from before the device's post-refresh check-in is expected to name the
-    // old key (a poller need not re-read devices the control plane already shows on the new
-    // key): only a fresh report that disagrees is drift.
-    const freshReport = contact !== undefined && contact > refreshAt;
-    if (freshReport && thothKey !== undefined && healthKey !== undefined && thothKey !== healthKey) {
-      drift.add(
-        'key id mismatch',
-        () => `${q(d.name)}: health reports key ${q(healthKey)} but Thoth reports ${q(thothKey)} (using Thoth's)`,
-      );
-    }
-    const key = thothKey ?? healthKey;
-
     const seen = valid(ep?.lastSeen);
-    const lastSeen = Math.max(contact ?? -Infinity, seen ?? -Infinity);
-    if (!(lastSeen >= activeSince)) {
+    const reportedAt = health ? valid(d.healthAt) : undefined;
+
+    const lastSignal = Math.max(contact ?? -Infinity, seen ?? -Infinity, reportedAt ?? -Infinity);
+    if (!(lastSignal >= activeSince)) {
       inactive.offer(d.mdmId, d.name, () => ({ id: d.mdmId, name: d.name }));
       continue;
     }
     active++;
 
-    const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt);
-    if (!checkedIn) notCheckedIn++;
-    if (input.oldKeyId !== undefined && key === input.oldKeyId) onOldKey++;
+    // Key signals made after the refresh; older ones say which key the device ran before.
+    const thothFresh = thothKey !== undefined && seen !== undefined && seen > refreshAt;
+    const healthFresh = reportedAt !== undefined && reportedAt > refreshAt;
+    const freshHealthKey = healthFresh ? healthKey : undefined;
+    let key: string | undefined;
+    if (thothFresh && freshHealthKey !== undefined) {
+      const healthLater = reportedAt! > seen!;
+      key = healthLater ? freshHealthKey : thothKey;
+      const earlier = healthLater ? thothKey : freshHealthKey;
+      // During a rotation a device only moves on to the new key: one that reported it and then
+      // another is not the machine the other source describes, or went back.
+      if (earlier !== key && earlier === input.newKeyId) {
+        drift.add(
+          'key id mismatch',
+          () => `${q(d.name)}: ${healthLater ? 'Thoth' : 'health'} reported key ${q(earlier)}, then ${healthLater ? 'health' : 'Thoth'} reported ${q(key!)} (using the later)`,
+        );
+      }
+    } else {
+      key = thothFresh ? thothKey : freshHealthKey;
+    }
 
-    // Health flags describe the key the endpoint reported; a report about another key is
-    // stale (taken before the switch) and says nothing about the key in use now.
-    const flags = healthOk && (healthKey === undefined || healthKey === key) ? health : undefined;
+    const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt) || healthFresh;
+    if (!checkedIn) notCheckedIn++;
+    const known = key ?? thothKey ?? healthKey;
+    if (input.oldKeyId !== undefined && known === input.oldKeyId) onOldKey++;
+
+    // Health flags describe the key the endpoint reported; a report about another key, or from
+    // before the refresh, says nothing about the key in use now.
+    const flags = healthFresh && healthOk && (healthKey === undefined || healthKey === key) ? health : undefined;
     let reason: string | undefined;
     if (!checkedIn) reason = 'not checked in since refresh';
-    else if (key === undefined) reason = health?.status === 'invalid' ? 'health output invalid' : 'no key id reported';
+    else if (key === undefined) reason = healthFresh && health?.status === 'invalid' ? 'health output invalid' : 'checked in, but no key signal since refresh';
     else if (input.oldKeyId !== undefined && key === input.oldKeyId) reason = 'still on old key';
     else if (key !== input.newKeyId) reason = `on unknown key ${key}`;
     else if (flags?.revoked === true) reason = 'reports key revoked';

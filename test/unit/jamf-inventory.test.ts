@@ -40,7 +40,7 @@ describe('jamf inventory', () => {
     expect(calls[0]!.query).toMatch(/filter=id%3Din%3D\(\d+,\d+,/);
     expect(sims.log.maxConcurrent('jamf')).toBeLessThanOrEqual(5);
     const c = got[0]!;
-    expect(Object.keys(c).sort()).toEqual(['attribute', 'id', 'lastContact', 'managementId', 'name']);
+    expect(Object.keys(c).sort()).toEqual(['attribute', 'id', 'lastContact', 'managementId', 'name', 'reportDate']);
     expect(c.attribute?.[0]).toContain('"key_id"');
   });
 
