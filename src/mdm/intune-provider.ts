@@ -254,24 +254,24 @@ export class IntuneProvider implements MdmProvider {
       }
     }
     return devices.map((m) => {
-      const at = m.lastSyncDateTime ? new Date(m.lastSyncDateTime) : undefined;
+      const at = m.lastSyncDateTime ? Date.parse(m.lastSyncDateTime) : NaN;
       let health: HealthReport | undefined;
-      let healthAt: Date | undefined;
+      let healthAt: number | undefined;
       if (needHealth && platformOf(m.operatingSystem) === 'windows') {
         const s = states.get(m.id.toLowerCase());
         // Post-remediation output is the later run when remediation ran; otherwise pre-remediation.
         health = parseHealth(s ? [s.postRemediationDetectionScriptOutput, s.preRemediationDetectionScriptOutput].filter((v): v is string => typeof v === 'string') : undefined);
         // The output is as old as the run that produced it (verdict.ts: only a run after the refresh counts).
-        const ran = typeof s?.['lastStateUpdateDateTime'] === 'string' ? new Date(s['lastStateUpdateDateTime']) : undefined;
-        if (ran && !Number.isNaN(ran.getTime())) healthAt = ran;
+        const ran = typeof s?.['lastStateUpdateDateTime'] === 'string' ? Date.parse(s['lastStateUpdateDateTime']) : NaN;
+        if (!Number.isNaN(ran)) healthAt = ran;
       }
       return {
         mdmId: m.id,
         name: m.deviceName || `managed device ${m.id}`,
         refreshId: m.id,
-        ...(at && !Number.isNaN(at.getTime()) ? { lastContact: at } : {}),
+        ...(!Number.isNaN(at) ? { lastContact: at } : {}),
         ...(health ? { health } : {}),
-        ...(healthAt ? { healthAt } : {}),
+        ...(healthAt !== undefined ? { healthAt } : {}),
       };
     });
   }

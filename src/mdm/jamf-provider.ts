@@ -91,16 +91,16 @@ export class JamfProvider implements MdmProvider {
   }
 
   #toDevice(c: JamfComputer): MdmDevice {
-    const at = c.lastContact ? new Date(c.lastContact) : undefined;
+    const at = c.lastContact ? Date.parse(c.lastContact) : NaN;
     // The extension attribute is as old as the inventory it came with (general.reportDate).
-    const reported = c.reportDate ? new Date(c.reportDate) : undefined;
+    const reported = c.reportDate ? Date.parse(c.reportDate) : NaN;
     return {
       mdmId: c.id,
       name: c.name ?? `computer ${c.id}`,
       refreshId: c.managementId ?? '',
-      ...(at && !Number.isNaN(at.getTime()) ? { lastContact: at } : {}),
+      ...(!Number.isNaN(at) ? { lastContact: at } : {}),
       ...(this.#target.healthAttribute ? { health: this.#health(c.attribute) } : {}),
-      ...(this.#target.healthAttribute && reported && !Number.isNaN(reported.getTime()) ? { healthAt: reported } : {}),
+      ...(this.#target.healthAttribute && !Number.isNaN(reported) ? { healthAt: reported } : {}),
     };
   }
 

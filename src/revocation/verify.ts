@@ -21,7 +21,7 @@ export interface RevocationCheck {
   readonly checkedIn: number;
 }
 
-const after = (t: Date | undefined, ref: Date) => t !== undefined && t.getTime() > ref.getTime();
+const after = (t: number | undefined, ref: Date) => t !== undefined && t > ref.getTime();
 
 /**
  * Revocation holds when the control plane no longer accepts the keys and no
@@ -36,7 +36,7 @@ export function checkRevocation(i: RevocationCheckInput): RevocationCheck {
   let active = 0;
   let checkedIn = 0;
   for (const e of i.endpoints) {
-    if ((e.lastSeen?.getTime() ?? 0) < activeSince) continue;
+    if ((e.lastSeen ?? 0) < activeSince) continue;
     active++;
     const fresh = after(e.lastSeen, i.refreshSentAt);
     if (fresh) checkedIn++;

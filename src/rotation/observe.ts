@@ -68,7 +68,7 @@ export class Observer {
    * the MDM's in the verdict, so an MDM read of its device could not change it.
    */
   #onNewKey(ep: ThothEndpointObs | undefined): boolean {
-    return ep?.keyId === this.#newKeyId && (ep.lastSeen?.getTime() ?? -Infinity) > this.#refreshSentAt.getTime();
+    return ep?.keyId === this.#newKeyId && (ep.lastSeen ?? -Infinity) > this.#refreshSentAt.getTime();
   }
 
   /**
@@ -77,7 +77,7 @@ export class Observer {
    */
   #confirmed(obs: MdmDeviceObs | undefined): boolean {
     const h = obs?.health;
-    const at = obs?.healthAt?.getTime();
+    const at = obs?.healthAt;
     if (h?.status !== 'ok' || at === undefined || !(at > this.#refreshSentAt.getTime())) return false;
     return h.keyId === this.#newKeyId && h.revoked !== true && h.expired !== true;
   }

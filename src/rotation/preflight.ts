@@ -70,7 +70,7 @@ export async function preflight(d: Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'
   }
   if (members.length === 0) problems.push(`MDM group ${intent.mdm.jamf?.groupId ?? intent.mdm.intune?.groupId} has no devices; refusing to rotate a key nobody would validate`);
   const activeSince = d.now().getTime() - intent.validation.activeWithinMs;
-  const activeCount = members.filter((m) => (m.lastContact?.getTime() ?? 0) >= activeSince).length;
+  const activeCount = members.filter((m) => (m.lastContact ?? 0) >= activeSince).length;
   return { problems, warnings, region, oldKeyId, oldPrefix: oldKey?.prefix ?? undefined, oldKey, snapshot, members, memberCount: members.length, activeCount };
 }
 

@@ -8,6 +8,13 @@
 
 import { asRecord } from '../json-value.js';
 
+/**
+ * Times of observations are epoch milliseconds, not Date objects: a Date costs ~96 bytes of
+ * heap and a 50,000-device poll holds four per device (two generations of MDM reads, the
+ * heartbeat, the health report), ~19 MB against the 200 MB the action is held to.
+ */
+export type EpochMs = number;
+
 /** One endpoint of the fleet as the Thoth control plane sees it. */
 export interface ThothEndpointObs {
   endpointId: string;
@@ -15,7 +22,7 @@ export interface ThothEndpointObs {
   /** `managed_runtime_key_id` */
   keyId?: string;
   /** `last_seen` (last heartbeat) */
-  lastSeen?: Date;
+  lastSeen?: EpochMs;
 }
 
 /** One member of the MDM group (the population being validated). */
@@ -23,14 +30,14 @@ export interface MdmDeviceObs {
   mdmId: string;
   name: string;
   /** Jamf `general.lastContact`, Intune `lastSyncDateTime`: the device talked to its MDM (says nothing about the key). */
-  lastContact?: Date;
+  lastContact?: EpochMs;
   health?: HealthReport;
   /**
    * When `health` was reported: Jamf `general.reportDate` (an extension attribute changes only
    * when the computer submits inventory), Intune the remediation run state's
    * `lastStateUpdateDateTime`. Health without it is never fresh.
    */
-  healthAt?: Date;
+  healthAt?: EpochMs;
 }
 
 /** The endpoint's `thoth health --json`, as far as it could be read. */
@@ -305,10 +312,7 @@ function q(s: string): string {
   return JSON.stringify(one.length > MAX_NAME ? `${one.slice(0, MAX_NAME)}…` : one);
 }
 
-const valid = (d: Date | undefined): number | undefined => {
-  const t = d?.getTime();
-  return t === undefined || Number.isNaN(t) ? undefined : t;
-};
+const valid = (t: EpochMs | undefined): number | undefined => (t === undefined || !Number.isFinite(t) ? undefined : t);
 
 /** Name order: case-insensitive first, then exact, then id. */
 function byName(a: { id: string; name: string; lower: string }, b: { id: string; name: string; lower: string }): number {

@@ -48,7 +48,7 @@ describe('sources of key evidence', () => {
 
 describe('checkRevocation reads only fresh health', () => {
   const REFRESH = new Date('2026-12-01T14:00:00Z');
-  const at = (min: number) => new Date(REFRESH.getTime() + min * 60_000);
+  const at = (min: number) => REFRESH.getTime() + min * 60_000;
   const base = { revoked: new Set(['key_old']), keys: [], endpoints: [], refreshSentAt: REFRESH, activeWithinMs: 86_400_000 };
 
   it('a health report from before the refresh naming the revoked key is no offender, even after a check-in', () => {

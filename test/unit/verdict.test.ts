@@ -17,8 +17,9 @@ import {
 const REFRESH = new Date('2026-12-01T14:00:00Z');
 const NOW = new Date('2026-12-01T14:30:00Z');
 const DAY = 86_400_000;
-const after = (min: number): Date => new Date(REFRESH.getTime() + min * 60_000);
-const daysBefore = (d: number): Date => new Date(REFRESH.getTime() - d * DAY);
+/** Observation times are epoch ms (verdict.ts EpochMs). */
+const after = (min: number): number => REFRESH.getTime() + min * 60_000;
+const daysBefore = (d: number): number => REFRESH.getTime() - d * DAY;
 const NEW = 'key_new456';
 const OLD = 'key_old123';
 
@@ -107,7 +108,7 @@ const cases: Case[] = [
   },
   {
     name: 'not checked in since refresh (contact exactly at refresh does not count)',
-    input: input(twenty((f) => { f.mdm[3]!.lastContact = REFRESH; f.thoth[3]!.lastSeen = daysBefore(1); f.thoth[3]!.keyId = OLD; })),
+    input: input(twenty((f) => { f.mdm[3]!.lastContact = REFRESH.getTime(); f.thoth[3]!.lastSeen = daysBefore(1); f.thoth[3]!.keyId = OLD; })),
     expected: { notCheckedIn: 1, onOldKey: 1, healthy: 19, stragglerReasons: ['not checked in since refresh'] },
   },
   {
@@ -222,7 +223,7 @@ const cases: Case[] = [
   },
   {
     name: 'health reported exactly at the refresh is not fresh',
-    input: input(twenty((f) => { delete f.thoth[0]!.keyId; f.mdm[0]!.health = { status: 'ok', keyId: NEW }; f.mdm[0]!.healthAt = REFRESH; })),
+    input: input(twenty((f) => { delete f.thoth[0]!.keyId; f.mdm[0]!.health = { status: 'ok', keyId: NEW }; f.mdm[0]!.healthAt = REFRESH.getTime(); })),
     expected: { healthy: 19, stragglerReasons: ['checked in, but no key signal since refresh'] },
   },
   {
@@ -336,7 +337,7 @@ describe('decideValidation', () => {
         const order = (a: { id: string; name: string }, b: { id: string; name: string }) =>
           a.name.toLowerCase() !== b.name.toLowerCase() ? (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1) : a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.id < b.id ? -1 : 1;
         const sorted = (list: MdmDeviceObs[]) => list.map((d) => ({ id: d.mdmId, name: d.name })).sort(order);
-        const active = mdm.filter((d) => d.lastContact!.getTime() > daysBefore(2).getTime());
+        const active = mdm.filter((d) => d.lastContact! > daysBefore(2));
         expect(v.stragglers.map(({ id, name }) => ({ id, name }))).toEqual(sorted(active).slice(0, limit));
         expect(v.stragglersOmitted).toBe(Math.max(0, active.length - limit));
         expect(v.inactiveList).toEqual(sorted(mdm.filter((d) => !active.includes(d))).slice(0, 50));
