@@ -78,13 +78,6 @@ export interface ChannelOptions {
    * "About every 8 hours" (memdocs intune/configuration/device-profile-troubleshoot.md).
    */
   intuneSyncMs?: number;
-  /**
-   * Windows on Intune: an Intune sync runs the remediation (detection, then the script that
-   * installs the key) right away. Default true: a simplification the remediation-run channel
-   * replaces (the Intune Management Extension runs remediations on its own cycle, not on sync,
-   * memdocs intune/fundamentals/remediations.md); with false, only `remediationRun` runs them.
-   */
-  remediationOnSync?: boolean;
 }
 
 export type Behaviour = 'online' | 'offline' | 'stuck' | 'inactive';
@@ -106,14 +99,6 @@ export interface FleetHooks {
   /** The configuration the endpoint's MDM delivers to it right now; null = none / unreadable. */
   deliver(i: number): ThothSettings | null;
   keys: KeyOracle;
-}
-
-/** One run of the remediation on a Windows device: detection output before and after, and when. */
-export interface RemediationRun {
-  readonly at: number;
-  readonly pre: string | null;
-  readonly post: string | null;
-  readonly remediated: boolean;
 }
 
 export interface EndpointView {
@@ -140,7 +125,8 @@ const MDM_CHECK_IN = 0, INTUNE_SYNC = 1, RECON = 2, KINDS = 4;
  *  - agent check-in (Jamf binary, `lastCheckIn`), inventory (`reportDate` and the extension
  *    attribute as of that moment), the proxy heartbeat (`last_seen` and the key it runs then):
  *    recurring, computed when read (channels.ts).
- *  - remediation run (Windows on Intune): `remediationRun`, called by the Graph simulator.
+ *  - remediation run (Windows on Intune): the Intune Management Extension (sim/remediation.ts,
+ *    its own 8-hour cycle or the on-demand action, never a sync) calls `runRemediation`.
  */
 export class Fleet {
   readonly id: string;
@@ -172,7 +158,6 @@ export class Fleet {
   /** Latest MDM check-in (profile installed) and Intune sync, events only. */
   private readonly lastMdmArr: Float64Array;
   private readonly lastSyncArr: Float64Array;
-  private readonly remediationRuns = new Map<number, RemediationRun>();
   private readonly initialRunAt: Float64Array;
   private readonly refreshCount: Uint32Array;
   private readonly checkInCount: Uint32Array;
@@ -203,7 +188,6 @@ export class Fleet {
       inventoryMs: c.inventoryMs ?? 7 * DAY,
       inventoryOnAgentCheckIn: c.inventoryOnAgentCheckIn ?? false,
       intuneSyncMs: c.intuneSyncMs ?? 8 * HOUR,
-      remediationOnSync: c.remediationOnSync ?? true,
       ...(c.inventoryAfterMdmCheckInMs ? { inventoryAfterMdmCheckInMs: c.inventoryAfterMdmCheckInMs } : {}),
     };
     this.hostileNames = opts.hostileNames ?? [];
@@ -442,14 +426,6 @@ export class Fleet {
     const since = this.changedAt[i] ?? -Infinity;
     return this.healthOf(i, this.inventorySaw.keyAt(i, at, since, this.key[i] ?? -1), this.inventorySaw.revAt(i, at, since, this.revokedIdx[i] ?? 0), at);
   }
-  /** The last remediation run on this device (before any: the state it reported when the simulation began). */
-  remediation(i: number): RemediationRun {
-    const run = this.remediationRuns.get(i);
-    if (run) return run;
-    const at = this.initialRunAt[i] ?? 0;
-    const out = this.healthOf(i, this.key[i] ?? -1, 0, at);
-    return { at, pre: out, post: out, remediated: false };
-  }
   private healthOf(i: number, key: number, rev: number, at: number): string | null {
     const o = this.healthOverride.get(i);
     if (o !== undefined) return o;
@@ -543,23 +519,6 @@ export class Fleet {
     this.inventory.event(i, Date.now());
   }
 
-  /**
-   * The Intune Management Extension ran the remediation on device i (Windows): the detection
-   * script, then, when `remediate` (detection exited 1), the remediation script, which installs
-   * the key the script carries as a profile would. The run state keeps the detection output
-   * before and after and when it ran. The schedule (on demand, the 8-hour cycle) is the Graph
-   * simulator's; this is the hook it calls. Returns whether the proxy changed key.
-   */
-  remediationRun(i: number, opts: { remediate?: boolean; at?: number } = {}): boolean {
-    if (i < 0 || i >= this.total || !this.isUp(i) || !this.hooks) return false;
-    const at = opts.at ?? Date.now();
-    const pre = this.healthOf(i, this.key[i] ?? -1, this.revokedIdx[i] ?? 0, at);
-    const changed = opts.remediate === true && i < this.size ? this.install(i, at) : false;
-    const post = this.healthOf(i, this.key[i] ?? -1, this.revokedIdx[i] ?? 0, at);
-    this.remediationRuns.set(i, { at, pre, post, remediated: opts.remediate === true });
-    return changed;
-  }
-
   private due(entry: number): void {
     const i = Math.floor(entry / KINDS);
     const kind = entry % KINDS;
@@ -582,12 +541,10 @@ export class Fleet {
     if (this.mdm === 'intune') this.lastSyncArr[i] = now;
     this.checkInCount[i] = (this.checkInCount[i] ?? 0) + 1;
     if (i < this.size) {
-      // Windows on Intune gets its key from the remediation script, not from a profile.
-      if (this.mdm === 'intune' && this.osArr[i] === 1) {
-        if (this.channels.remediationOnSync) this.remediationRun(i, { remediate: true, at: now });
-      } else {
-        this.install(i, now);
-      }
+      // Windows on Intune gets its key only from a remediation run (sim/remediation.ts): a sync
+      // reaches the MDM channel, not the Intune Management Extension (memdocs
+      // intune/fundamentals/remediations.md, "Client policy retrieval and client reporting").
+      if (!(this.mdm === 'intune' && this.osArr[i] === 1)) this.install(i, now);
       this.hooks.keys.used(this.keyId(i), now);
       const after = this.channels.inventoryAfterMdmCheckInMs;
       if (after) this.queue.add(now + this.rng.between(after[0], after[1]), i * KINDS + RECON);
@@ -596,12 +553,12 @@ export class Fleet {
   }
 
   /**
-   * The device installs what its MDM delivers: the revoked list always, the key when the proxy
-   * is online and the control plane says the key is valid (a stuck proxy keeps its key).
+   * The device installs what its MDM delivers (a profile, or on Windows the remediation script's
+   * settings): the revoked list always, the key when the proxy is online and the control plane
+   * says the key is valid (a stuck proxy keeps its key).
    */
-  private install(i: number, at: number): boolean {
+  private install(i: number, at: number, delivered = this.hooks?.deliver(i) ?? null): boolean {
     const hooks = this.hooks;
-    const delivered = hooks?.deliver(i);
     if (!hooks || !delivered) return false;
     const adopt = this.beh[i] === ONLINE && hooks.keys.verify(delivered.keyId, delivered.apiKey);
     const key = adopt ? this.intern(delivered.keyId) : this.key[i] ?? -1;
@@ -617,6 +574,29 @@ export class Fleet {
     this.revokedIdx[i] = rev;
     this.changedAt[i] = at;
     return key !== cur;
+  }
+
+  // ---- remediation run (Intune Windows) ---------------------------------------------------
+  // The Intune Management Extension's own channel, apart from MDM check-ins: sim/remediation.ts
+  // decides when it runs (8-hour cycle, on-demand action, restart) and keeps the run state;
+  // these are what a run does on the endpoint.
+
+  /**
+   * The remediation script ran with these settings: they are installed as a profile's would be
+   * (an online endpoint adopts a valid key; reports made before keep what they saw); nothing
+   * else moves (no MDM check-in, no sync, no heartbeat). Returns whether the proxy changed key.
+   */
+  runRemediation(i: number, s: ThothSettings | null): boolean {
+    if (!s || i < 0 || i >= this.size || !this.isUp(i) || !this.hooks) return false;
+    const now = Date.now();
+    const changed = this.install(i, now, s);
+    if (changed) this.hooks.keys.used(s.keyId, now);
+    return changed;
+  }
+
+  /** When the device last reported its remediation before the simulation began (the IME's first run state). */
+  remediationReportedAt(i: number): number {
+    return this.initialRunAt[i] ?? 0;
   }
 
   private intern(keyId: string): number {

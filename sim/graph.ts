@@ -1,14 +1,17 @@
 /**
  * Microsoft Graph (Intune) simulator (reference/mdm.md Part B): macOS custom configuration,
- * beta remediation scripts and their run states, group membership with advanced-query rules,
- * managed devices, syncDevice, JSON $batch, and Intune's per-app sliding-window write budgets.
+ * beta remediations (detection + remediation script) and their run states, group membership
+ * with advanced-query rules, managed devices, syncDevice, the beta on-demand remediation,
+ * JSON $batch, and Intune's per-app sliding-window write budgets. When Windows devices run the
+ * remediation is sim/remediation.ts.
  */
 import type { Fleet } from './fleet.js';
 import { gerr, runBatch, type Call, type Result } from './graph-batch.js';
 import { Directory, type Cast } from './graph-directory.js';
 import { bearer, json, type Faults, type Handler, type SimRequest, type SimResponse } from './http.js';
 import type { LoginState } from './login.js';
-import { buildMobileconfig, buildRemediationScript, DETECTION_SCRIPT, readMobileconfig, readRemediationScript, topIdentity, type ThothSettings } from './payloads.js';
+import { buildDetectionScript, buildMobileconfig, buildRemediationScript, readMobileconfig, topIdentity, type ThothSettings } from './payloads.js';
+import { ImeChannel, type RunState } from './remediation.js';
 import { b64, fromB64, iso, isRecord, type Rng } from './util.js';
 
 export interface GraphConfig {
@@ -16,6 +19,8 @@ export interface GraphConfig {
   budget: { writes: number; windowMs: number }; configBudget: { writes: number; windowMs: number };
   retryAfterMissingRate: number; membersPageSize: number; devicesPageSize: number;
   nestedGroups: boolean; userMembers: number; batchShuffle: boolean;
+  /** The IME's remediation policy retrieval cycle, and the delay of an on-demand run (sim/remediation.ts). */
+  imeCycleMs: number; remediationDelayMs: [number, number];
   tenant: string; seed: number; initial: ThothSettings; rng: Rng; login: LoginState; faults: Faults;
 }
 
@@ -53,10 +58,16 @@ export class GraphState {
   private readonly devBudget: Budget;
   private readonly cfgBudget: Budget;
   private readonly configs: ContentVersion[] = [];
+  /** Remediation script versions, and detection script versions (each PATCH that carries one). */
   private readonly scripts: ContentVersion[] = [];
+  private readonly detections: ContentVersion[] = [];
+  /** The deviceHealthScript's own `version`: one per PATCH. */
+  private scriptVersion = 1;
   private readonly parsedCfg = new Map<number, ThothSettings | null>();
-  private readonly parsedScript = new Map<number, ThothSettings | null>();
   private readonly syncCount: Uint32Array;
+  private readonly onDemandCount: Uint32Array;
+  /** The Intune Management Extension of the Windows devices. */
+  readonly ime: ImeChannel;
   private readonly created = Date.now() - 90 * 86_400_000;
   private nThrottled = 0;
   private nWrites = 0;
@@ -70,12 +81,21 @@ export class GraphState {
     this.devBudget = new Budget(cfg.budget.writes, cfg.budget.windowMs);
     this.cfgBudget = new Budget(cfg.configBudget.writes, cfg.configBudget.windowMs);
     this.syncCount = new Uint32Array(fleet.total);
+    this.onDemandCount = new Uint32Array(fleet.total);
     this.directory = new Directory(fleet, { seed: cfg.seed, groupId: cfg.groupId, nestedGroups: cfg.nestedGroups, userMembers: cfg.userMembers });
     const r = cfg.rng;
     const profile = buildMobileconfig(cfg.initial, { tenant: cfg.tenant, uuid: r.uuid().toUpperCase(), thothPayloadUuid: r.uuid().toUpperCase(), otherPayloadUuid: r.uuid().toUpperCase() });
     this.configs.push({ version: 1, at: new Date(this.created), content: profile, base64: b64(profile), source: 'initial' });
     const script = buildRemediationScript(cfg.initial);
     this.scripts.push({ version: 1, at: new Date(this.created), content: script, base64: b64(script), source: 'initial' });
+    const detection = buildDetectionScript(cfg.initial);
+    this.detections.push({ version: 1, at: new Date(this.created), content: detection, base64: b64(detection), source: 'initial' });
+    this.ime = new ImeChannel(fleet, {
+      cycleMs: cfg.imeCycleMs, delayMs: cfg.remediationDelayMs, rng: cfg.rng,
+      policy: () => ({ detection: (this.detections.at(-1) as ContentVersion).content, remediation: (this.scripts.at(-1) as ContentVersion).content }),
+      // Assigned to the target group's Windows devices that run the proxy.
+      assigned: (i) => fleet.inIntune(i) && fleet.inFleet(i) && fleet.os(i) === 'windows',
+    });
   }
 
   // ---- test API -------------------------------------------------------------------------
@@ -87,12 +107,22 @@ export class GraphState {
     const i = this.fleet.indexByManagedDeviceId(managedDeviceId);
     return i === undefined ? 0 : this.syncCount[i] ?? 0;
   }
+  /** Accepted initiateOnDemandProactiveRemediation actions for the device. */
+  onDemandRemediations(managedDeviceId: string): number {
+    const i = this.fleet.indexByManagedDeviceId(managedDeviceId);
+    return i === undefined ? 0 : this.onDemandCount[i] ?? 0;
+  }
+  /** The device's remediation run state (what deviceRunStates serves for it). */
+  runState(i: number): RunState | undefined { return this.ime.state(i); }
   /** Decoded mobileconfig of the macOS configuration, one per version, oldest first. */
   configVersions(): string[] { return this.configs.map((v) => v.content); }
   configHistory(): ContentVersion[] { return this.configs.map((v) => ({ ...v })); }
   /** Decoded remediation script, one per version, oldest first. */
   scriptVersions(): string[] { return this.scripts.map((v) => v.content); }
   scriptHistory(): ContentVersion[] { return this.scripts.map((v) => ({ ...v })); }
+  /** Decoded detection script, one per version, oldest first. */
+  detectionVersions(): string[] { return this.detections.map((v) => v.content); }
+  detectionHistory(): ContentVersion[] { return this.detections.map((v) => ({ ...v })); }
   get ghostProfiles(): number { return this.ghosts; }
   /** Fleet indices targeted by the group (directly, nested, or through a user). */
   groupMembers(): number[] {
@@ -100,14 +130,17 @@ export class GraphState {
     for (let i = 0; i < this.fleet.size; i++) if (this.fleet.inIntune(i)) out.push(i);
     return out;
   }
+  /**
+   * What an MDM check-in (after syncDevice) delivers: the macOS custom configuration. A Windows
+   * device gets nothing this way: its key comes only from running the remediation, which the
+   * IME fetches on its own schedule or on demand (sim/remediation.ts).
+   */
   deliveredConfig(i: number): ThothSettings | null {
-    if (!this.fleet.inIntune(i) || !this.fleet.inFleet(i)) return null;
-    const mac = this.fleet.os(i) === 'macos';
-    const v = (mac ? this.configs : this.scripts).at(-1);
+    if (!this.fleet.inIntune(i) || !this.fleet.inFleet(i) || this.fleet.os(i) !== 'macos') return null;
+    const v = this.configs.at(-1);
     if (!v) return null;
-    const cache = mac ? this.parsedCfg : this.parsedScript;
-    if (!cache.has(v.version)) cache.set(v.version, mac ? readMobileconfig(v.content) : readRemediationScript(v.content));
-    return cache.get(v.version) ?? null;
+    if (!this.parsedCfg.has(v.version)) this.parsedCfg.set(v.version, readMobileconfig(v.content));
+    return this.parsedCfg.get(v.version) ?? null;
   }
 
   // ---- HTTP -----------------------------------------------------------------------------
@@ -169,6 +202,11 @@ export class GraphState {
         if (i === undefined || !this.fleet.inIntune(i)) return gerr(404, 'ResourceNotFound', `managedDevice ${id} not found`);
         if (seg.length === 3 && c.method === 'GET') return this.selectOne(c, this.managedDevice(i), MD_TYPE);
         if (seg.length === 4 && seg[3] === 'syncDevice' && c.method === 'POST') return this.sync(i);
+        if (seg.length === 4 && seg[3] === 'initiateOnDemandProactiveRemediation' && c.method === 'POST') {
+          // Beta only (msgraph-metadata schemas/beta-Prod.csdl; no such action in v1.0).
+          if (ver !== 'beta') return gerr(400, 'BadRequest', "Resource not found for the segment 'initiateOnDemandProactiveRemediation'.");
+          return this.remediateOnDemand(i, c);
+        }
       }
     }
     if (seg[0] === 'groups' && c.method === 'GET') {
@@ -284,12 +322,40 @@ export class GraphState {
     return gerr(429, 'TooManyRequests', 'Too many requests from this app within the tenant. Please retry later.', headers);
   }
 
+  /**
+   * syncDevice: an MDM check-in. It does not make the IME fetch the remediation (memdocs
+   * remediations.md, "Client policy retrieval": restart, sign-in, every 8 hours), so a Windows
+   * device syncs but neither runs its scripts nor changes its run state.
+   */
   private sync(i: number): Result {
     const t = this.throttle(this.devBudget);
     if (t) return t;
     this.nWrites++;
     this.syncCount[i] = (this.syncCount[i] ?? 0) + 1;
     this.fleet.refresh(i);
+    return { status: 204 };
+  }
+
+  /**
+   * Beta `initiateOnDemandProactiveRemediation` `{scriptPolicyId}` (the "Run remediation" device
+   * action): `scriptPolicyId` is a required Edm.String (msgraph-metadata schemas/beta-Prod.csdl);
+   * success is 204 No Content
+   * (api-reference/beta/api/intune-devices-manageddevice-initiateondemandproactiveremediation.md).
+   * A device write on the devices budget, like syncDevice. The remediation need not be assigned
+   * to the device, but it must exist; the action is for Windows devices (memdocs remediations.md,
+   * "Run a remediation script on-demand"). The answers for an unknown script (404) and a
+   * non-Windows device (400) are this simulator's choice: the docs name none.
+   */
+  private remediateOnDemand(i: number, c: Call): Result {
+    const id = isRecord(c.body) ? c.body['scriptPolicyId'] : undefined;
+    if (typeof id !== 'string' || id === '') return gerr(400, 'BadRequest', "The parameter 'scriptPolicyId' in the request payload is not a valid parameter for the operation 'initiateOnDemandProactiveRemediation'.");
+    if (id !== this.cfg.remediationId) return gerr(404, 'ResourceNotFound', `deviceHealthScript ${id} not found`);
+    if (this.fleet.os(i) !== 'windows') return gerr(400, 'BadRequest', 'On-demand remediation is supported on Windows devices only.');
+    const t = this.throttle(this.devBudget);
+    if (t) return t;
+    this.nWrites++;
+    this.onDemandCount[i] = (this.onDemandCount[i] ?? 0) + 1;
+    this.ime.onDemand(i);
     return { status: 204 };
   }
 
@@ -324,23 +390,31 @@ export class GraphState {
     return { status: 204 };
   }
 
+  /**
+   * PATCH of a remediation: either script, or both, in one request. Nothing reaches a device
+   * here: the IME fetches the new scripts at its next retrieval (sim/remediation.ts).
+   */
   private patchScript(c: Call): Result {
     const bad = this.badProps(c.body, ['displayName', 'description', 'publisher', 'detectionScriptContent', 'remediationScriptContent', 'runAsAccount', 'enforceSignatureCheck', 'runAs32Bit', 'detectionScriptParameters', 'remediationScriptParameters', 'deviceHealthScriptType'], SCRIPT_TYPE);
     if (bad || !isRecord(c.body)) return bad ?? gerr(400, 'BadRequest', 'Empty Payload.');
     const body = c.body;
     if ('@odata.type' in body && body['@odata.type'] !== SCRIPT_TYPE) return gerr(400, 'BadRequest', `Invalid @odata.type '${String(body['@odata.type'])}'.`);
-    const cur = this.scripts.at(-1) as ContentVersion;
-    let content = cur.content;
-    if ('remediationScriptContent' in body) {
-      const text = typeof body['remediationScriptContent'] === 'string' ? fromB64(body['remediationScriptContent']) : undefined;
-      if (text === undefined) return gerr(400, 'BadRequest', 'remediationScriptContent must be base64.');
-      content = text;
+    const texts: Partial<Record<'remediationScriptContent' | 'detectionScriptContent', string>> = {};
+    for (const field of ['remediationScriptContent', 'detectionScriptContent'] as const) {
+      if (!(field in body)) continue;
+      const text = typeof body[field] === 'string' ? fromB64(body[field]) : undefined;
+      if (text === undefined) return gerr(400, 'BadRequest', `${field} must be base64.`);
+      texts[field] = text;
     }
     const t = this.throttle(this.devBudget);
     if (t) return t;
     this.nWrites++;
-    this.scripts.push({ version: cur.version + 1, at: new Date(), content, base64: b64(content), source: 'api' });
-    if (this.fleet.adoptOnProfileUpdate) for (const i of this.groupMembers()) if (this.fleet.os(i) === 'windows') this.fleet.refresh(i);
+    this.scriptVersion++;
+    const at = new Date();
+    const push = (list: ContentVersion[], content: string): void => void list.push({ version: (list.at(-1)?.version ?? 0) + 1, at, content, base64: b64(content), source: 'api' });
+    if (texts.remediationScriptContent !== undefined) push(this.scripts, texts.remediationScriptContent);
+    if (texts.detectionScriptContent !== undefined) push(this.detections, texts.detectionScriptContent);
+    if (this.fleet.adoptOnProfileUpdate) for (const i of this.groupMembers()) if (this.fleet.os(i) === 'windows') this.ime.onDemand(i);
     return { status: 204 };
   }
 
@@ -357,35 +431,37 @@ export class GraphState {
 
   private scriptJson(): Record<string, unknown> {
     const v = this.scripts.at(-1) as ContentVersion;
+    const d = this.detections.at(-1) as ContentVersion;
     return {
       '@odata.context': `${this.baseUrl}/beta/$metadata#deviceManagement/deviceHealthScripts/$entity`, '@odata.type': SCRIPT_TYPE,
-      id: this.cfg.remediationId, publisher: 'Acme CorpSec', version: String(v.version), displayName: 'Thoth MCP Proxy runtime key',
-      description: 'Writes the Thoth runtime API key; detection emits thoth health --json', detectionScriptContent: b64(DETECTION_SCRIPT),
-      remediationScriptContent: v.base64, createdDateTime: iso(this.created), lastModifiedDateTime: v.at.toISOString(),
+      id: this.cfg.remediationId, publisher: 'Acme CorpSec', version: String(this.scriptVersion), displayName: 'Thoth MCP Proxy runtime key',
+      description: 'Writes the Thoth runtime API key; detection emits thoth health --json', detectionScriptContent: d.base64,
+      remediationScriptContent: v.base64, createdDateTime: iso(this.created), lastModifiedDateTime: new Date(Math.max(v.at.getTime(), d.at.getTime())).toISOString(),
       runAsAccount: 'system', enforceSignatureCheck: false, runAs32Bit: false, roleScopeTagIds: ['0'], isGlobalScript: false,
       highestAvailableVersion: null, deviceHealthScriptType: 'deviceHealthScript', detectionScriptParameters: [], remediationScriptParameters: [],
     };
   }
 
+  /** One row per device that reported a run (beta deviceHealthScriptDeviceState), as its last run left it. */
   private runStates(ver: string, c: Call): Result {
-    const rows = this.groupMembers().filter((i) => this.fleet.os(i) === 'windows');
+    const rows = this.groupMembers().filter((i) => this.ime.state(i) !== undefined);
     const expand = /managedDevice/.test(c.query.get('$expand') ?? '');
     return this.page(c, rows, this.cfg.devicesPageSize, 1000, `/${ver}/deviceManagement/deviceHealthScripts/${this.cfg.remediationId}/deviceRunStates`, (i) => {
       const f = this.fleet;
-      // The outputs of the device's last remediation run, as of that run (sim/fleet.ts remediationRun).
-      const run = f.remediation(i);
-      const health = run.post;
+      const s = this.ime.state(i) as RunState;
       const row: Record<string, unknown> = {
         '@odata.type': '#microsoft.graph.deviceHealthScriptDeviceState', id: `${this.cfg.remediationId}:${f.managedDeviceId(i)}`,
-        detectionState: health === null ? 'scriptError' : 'success', lastStateUpdateDateTime: iso(run.at),
-        expectedStateUpdateDateTime: null, lastSyncDateTime: iso(f.lastSync(i)), preRemediationDetectionScriptOutput: run.pre,
-        preRemediationDetectionScriptError: run.pre === null ? 'thoth: command not found' : null, remediationScriptError: null,
-        postRemediationDetectionScriptOutput: health, postRemediationDetectionScriptError: null, remediationState: 'success', assignmentFilterIds: [],
+        detectionState: s.detectionState, lastStateUpdateDateTime: iso(s.at), expectedStateUpdateDateTime: null, lastSyncDateTime: iso(s.syncAt),
+        preRemediationDetectionScriptOutput: s.pre, preRemediationDetectionScriptError: s.preError, remediationScriptError: null,
+        postRemediationDetectionScriptOutput: s.post, postRemediationDetectionScriptError: s.postError, remediationState: s.remediationState, assignmentFilterIds: [],
       };
       if (expand) row['managedDevice'] = { id: f.managedDeviceId(i) };
       return row;
     }, undefined);
   }
+
+  /** Stops the IME's schedule (simulators closing). */
+  stop(): void { this.ime.stop(); }
 }
 
 function withoutType(o: Record<string, unknown>): Record<string, unknown> {
@@ -395,7 +471,7 @@ function withoutType(o: Record<string, unknown>): Record<string, unknown> {
 
 export function graphMutation(req: SimRequest): boolean {
   if (req.method === 'PATCH') return true;
-  if (req.method === 'POST' && /\/managedDevices\/[^/]+\/syncDevice\/?$/.test(req.path)) return true;
+  if (req.method === 'POST' && /\/managedDevices\/[^/]+\/(syncDevice|initiateOnDemandProactiveRemediation)\/?$/.test(req.path)) return true;
   if (req.method === 'POST' && /\/\$batch\/?$/.test(req.path)) {
     try {
       const b = JSON.parse(req.text) as { requests?: { method?: unknown }[] };

@@ -9,11 +9,13 @@ import { GithubState, githubMutation } from './github.js';
 import { GraphState, graphMutation } from './graph.js';
 import { Faults, RequestLog, startServer, type Handler, type SimRequest, type SimServer, type SystemName } from './http.js';
 import { JamfState, jamfMutation } from './jamf.js';
+import { NEWEST_JAMF_VERSION } from './jamf-versions.js';
 import { LoginState } from './login.js';
+import { IME_CYCLE_MS } from './remediation.js';
 import { ThothState, thothMutation, type RuntimeKeyId } from './thoth.js';
 import { ALNUM, hashUuid, Rng } from './util.js';
 
-export type { FleetOptions, ChannelOptions, Behaviour, EndpointView, RemediationRun } from './fleet.js';
+export type { FleetOptions, ChannelOptions, Behaviour, EndpointView } from './fleet.js';
 export type { SystemName, LogEntry, FaultRule, FaultAction } from './http.js';
 export type { KeyInfo, CreateKeyInput, RuntimeKeyId } from './thoth.js';
 export type { ProfileVersion } from './jamf.js';
@@ -21,8 +23,10 @@ export type { ContentVersion } from './graph.js';
 export type { CommitInfo } from './github.js';
 export type { ThothSettings } from './payloads.js';
 export { Fleet, GithubState, GraphState, JamfState, ThothState, RequestLog, Faults };
-export { buildMobileconfig, readMobileconfig, buildRemediationScript, readRemediationScript, THOTH_DOMAIN } from './payloads.js';
+export { buildMobileconfig, readMobileconfig, buildRemediationScript, readRemediationScript, buildDetectionScript, readDetectionScript, THOTH_DOMAIN } from './payloads.js';
+export { OUTPUT_LIMIT as REMEDIATION_OUTPUT_LIMIT, type RunState } from './remediation.js';
 export { blobSha } from './github.js';
+export { NEWEST_JAMF_VERSION, servedBy, type ServedJamfApi } from './jamf-versions.js';
 
 export interface SimOptions {
   tenant?: string;
@@ -33,6 +37,12 @@ export interface SimOptions {
     tokenTtlSeconds?: number; profileId?: number; groupId?: number; staticGroup?: boolean; maxPageSize?: number; clusterNodes?: number;
     /** How long a non-sticky read after a write sees the previous profile (default 1000). */
     replicationLagMs?: number;
+    /**
+     * The Jamf Pro version served (`GET /api/v1/jamf-pro-version`), e.g. '11.5.1-t1718634702':
+     * it picks the inventory, membership and blank-push paths and field names (jamf-versions.ts).
+     * Default: the newest schema known, {@link NEWEST_JAMF_VERSION}.
+     */
+    version?: string;
   };
   graph?: {
     tokenTtlSeconds?: number; budget?: { writes: number; windowMs: number }; configBudget?: { writes: number; windowMs: number };
@@ -40,6 +50,13 @@ export interface SimOptions {
     macosConfigurationId?: string; remediationId?: string; nestedGroups?: boolean; userMembers?: number;
     /** Answer $batch items in a shuffled order, as Graph may (default true). */
     batchShuffle?: boolean;
+    /**
+     * The Intune Management Extension's remediation policy retrieval cycle (default 8 h; each
+     * device's first retrieval falls between half a cycle and a cycle after start).
+     */
+    imeCycleMs?: number;
+    /** Delay between an on-demand remediation and its run (default: fleet.checkInDelayMs). */
+    remediationDelayMs?: [number, number];
   };
   github?: { owner?: string; repo?: string; defaultBranch?: string; protectedBranch?: boolean };
   thoth?: {
@@ -91,6 +108,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
     tokenTtlSeconds: opts.jamf?.tokenTtlSeconds ?? 600, profileId: opts.jamf?.profileId ?? 123, groupId: opts.jamf?.groupId ?? 45,
     staticGroup: opts.jamf?.staticGroup ?? false, maxPageSize: opts.jamf?.maxPageSize ?? 2000, clusterNodes: opts.jamf?.clusterNodes ?? 2,
     replicationLagMs: opts.jamf?.replicationLagMs ?? 1000, clientId: jamfClientId, clientSecret: jamfClientSecret, tenant, initial, rng,
+    version: opts.jamf?.version ?? NEWEST_JAMF_VERSION,
   }, fleet);
 
   const azureTenantId = rng.uuid();
@@ -103,6 +121,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
     budget: g.budget ?? { writes: 200, windowMs: 20_000 }, configBudget: g.configBudget ?? { writes: 100, windowMs: 20_000 },
     retryAfterMissingRate: g.retryAfterMissingRate ?? 0, membersPageSize: g.membersPageSize ?? 100, devicesPageSize: g.devicesPageSize ?? 1000,
     nestedGroups: g.nestedGroups ?? false, userMembers: g.userMembers ?? 0, batchShuffle: g.batchShuffle ?? true,
+    imeCycleMs: g.imeCycleMs ?? IME_CYCLE_MS, remediationDelayMs: g.remediationDelayMs ?? opts.fleet?.checkInDelayMs ?? [50, 300],
     tenant, seed, initial, rng, login, faults,
   }, fleet);
 
@@ -148,6 +167,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
     log, faults, thoth, jamf, graph, login, github, fleet,
     close: async () => {
       fleet.stop();
+      graph.stop();
       await Promise.all(servers.map((s) => s.close()));
     },
   };

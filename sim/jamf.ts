@@ -1,14 +1,18 @@
 /**
  * Jamf Pro simulator (reference/mdm.md Part A): OAuth client credentials, the Classic macOS
- * configuration profile (XML, payloads as entity-escaped plist), computer groups, v4 inventory
- * with RSQL, blank push. A clustered deployment is simulated: every response carries a
- * `jpro-ingress` cookie, and a profile read right after a write that lands on another node
- * (no sticky cookie) sees the previous version for `replicationLagMs`.
+ * configuration profile (XML, payloads as entity-escaped plist), computer groups, inventory
+ * with RSQL, blank push. It is a server of one version (`version`, default the newest known):
+ * `GET /api/v1/jamf-pro-version` answers it, and only that version's inventory, membership and
+ * blank-push paths and inventory field names are served (jamf-versions.ts); other paths get
+ * Jamf's 404. A clustered deployment is simulated: every response carries a `jpro-ingress`
+ * cookie, and a profile read right after a write that lands on another node (no sticky
+ * cookie) sees the previous version for `replicationLagMs`.
  */
 import { XMLParser } from 'fast-xml-parser';
 import type { Fleet } from './fleet.js';
 import { bearer, json, parseForm, parseJson, xml, type Handler, type SimRequest, type SimResponse } from './http.js';
 import { buildMobileconfig, readMobileconfig, topIdentity, type ThothSettings } from './payloads.js';
+import { servedBy, type InventoryVersion, type ServedJamfApi } from './jamf-versions.js';
 import { compileRsql, compileSort, RsqlError, type FieldDef } from './rsql.js';
 import { ALNUM, HEX, iso, isRecord, type Rng } from './util.js';
 
@@ -16,6 +20,8 @@ export interface JamfConfig {
   tokenTtlSeconds: number; profileId: number; groupId: number; staticGroup: boolean; maxPageSize: number;
   clusterNodes: number; replicationLagMs: number; clientId: string; clientSecret: string;
   tenant: string; initial: ThothSettings; rng: Rng;
+  /** What `GET /api/v1/jamf-pro-version` answers, e.g. `11.5.1-t1718634702`; picks the paths served. */
+  version: string;
 }
 
 export interface ProfileVersion {
@@ -41,6 +47,15 @@ function apiError(status: number, code: string, description: string, field: stri
   return json(status, { httpStatus: status, errors: [{ code, field, description, id: '0' }] });
 }
 
+/**
+ * Jamf Pro's own 404 for a path it does not serve: an ApiError with no causes (Jamf-Concepts/
+ * jamf-cli internal/client/client_test.go TestGatewayUnservedNote pins it as
+ * `{"httpStatus":404,"errors":[]}`, "Jamf Pro's own 404").
+ */
+function unserved(): SimResponse {
+  return json(404, { httpStatus: 404, errors: [] });
+}
+
 /** Element text as Jamf writes it: only &, <, > escaped. */
 function text(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -56,12 +71,14 @@ export class JamfState {
   private readonly computers: number[];
   private readonly parsed = new Map<number, ThothSettings | null>();
   private readonly uuid: string;
+  private readonly served: ServedJamfApi;
   private ghosts = 0;
   private rr = 0;
 
   constructor(cfg: JamfConfig, fleet: Fleet) {
     this.cfg = cfg;
     this.fleet = fleet;
+    this.served = servedBy(cfg.version);
     this.nodes = Array.from({ length: Math.max(1, cfg.clusterNodes) }, () => cfg.rng.chars(HEX, 32));
     this.uuid = cfg.rng.uuid().toUpperCase();
     const payloads = buildMobileconfig(cfg.initial, {
@@ -78,6 +95,10 @@ export class JamfState {
   }
 
   // ---- test API -------------------------------------------------------------------------
+  /** The version this server reports and the paths it serves. */
+  get api(): ServedJamfApi {
+    return this.served;
+  }
   get ghostProfiles(): number {
     return this.ghosts;
   }
@@ -149,7 +170,8 @@ export class JamfState {
       t.dead = true;
       return { status: 204 };
     }
-    if (req.method === 'GET' && p === '/api/v1/jamf-pro-version') return json(200, { version: '11.30.1-t1784555528405' });
+    // JamfProVersion {version: string} (api-schema.json, every version).
+    if (req.method === 'GET' && p === '/api/v1/jamf-pro-version') return json(200, { version: this.cfg.version });
     const prof = /^\/JSSResource\/osxconfigurationprofiles\/id\/(\d+)(?:\/subset\/(.+))?$/.exec(p);
     if (prof) {
       if (Number(prof[1]) !== this.cfg.profileId) return statusPage(404, 'Not Found', 'The server has not found anything matching the request URI');
@@ -159,14 +181,20 @@ export class JamfState {
     }
     const grp = /^\/JSSResource\/computergroups\/id\/(\d+)$/.exec(p);
     if (grp && req.method === 'GET') return this.classicGroup(Number(grp[1]));
-    const smart = /^\/api\/v[23]\/computer-groups\/smart-group-membership\/(\d+)$/.exec(p);
-    if (smart && req.method === 'GET') {
-      if (Number(smart[1]) !== this.cfg.groupId || this.cfg.staticGroup) return apiError(404, 'NOT_FOUND', `Smart computer group with id ${smart[1] ?? ''} not found`, 'id');
+    const smart = /^\/api\/(v[23])\/computer-groups\/smart-group-membership\/(\d+)$/.exec(p);
+    if (smart && req.method === 'GET' && this.served.membership.has(smart[1] as 'v2' | 'v3')) {
+      const group = smart[2] ?? '';
+      if (Number(group) !== this.cfg.groupId || this.cfg.staticGroup) return apiError(404, 'NOT_FOUND', `Smart computer group with id ${group} not found`, 'id');
       return json(200, { members: this.members.map((i) => this.fleet.jamfId(i)) });
     }
-    if (req.method === 'GET' && p === '/api/v4/computers-inventory') return this.inventory(req);
-    if (req.method === 'POST' && p === '/api/v2/mdm/blank-push') return this.blankPush(req);
-    return classic ? statusPage(404, 'Not Found', 'The server has not found anything matching the request URI') : apiError(404, 'NOT_FOUND', `No resource at ${p}`);
+    const inv = /^\/api\/(v[1-4])\/computers-inventory$/.exec(p);
+    if (inv && req.method === 'GET' && this.served.inventory.has(inv[1] as InventoryVersion)) return this.inventory(req, inv[1] as InventoryVersion);
+    if (req.method === 'POST' && p === '/api/v2/mdm/blank-push' && this.served.blankPush) return this.blankPush(req);
+    const push = /^\/JSSResource\/computercommands\/command\/BlankPush\/id\/([\d,]+)$/.exec(p);
+    if (push && req.method === 'POST' && this.served.classicBlankPush) return this.classicBlankPush(push[1] ?? '');
+    // A Classic path or command a version does not have is an HTML 404 too (jamf-cli issue #84:
+    // an unknown computercommands command answers HTTP 404).
+    return classic ? statusPage(404, 'Not Found', 'The server has not found anything matching the request URI') : unserved();
   }
 
   private token(req: SimRequest): SimResponse {
@@ -241,22 +269,31 @@ export class JamfState {
     return xml(200, `<?xml version="1.0" encoding="UTF-8"?><computer_group><id>${id}</id><name>Thoth CorpSec Macs</name><is_smart>${smart}</is_smart><site><id>-1</id><name>None</name></site>${criteria}<computers><size>${rows.length}</size>${rows.join('')}</computers></computer_group>`);
   }
 
-  private fields(): Record<string, FieldDef> {
+  /**
+   * RSQL fields (the `filter` description of each version's computers-inventory): v1–v3 name
+   * the agent's last contact `general.lastContactTime` (the binary check-in, as in `computer()`);
+   * v4 `general.lastContact`, plus
+   * `general.lastCheckIn`. A field of the other generation is refused as unknown.
+   */
+  private fields(v: InventoryVersion): Record<string, FieldDef> {
     const f = this.fleet;
+    const contact: Record<string, FieldDef> = v === 'v4'
+      ? { 'general.lastContact': { kind: 'date', get: (i) => f.lastContact(i) }, 'general.lastCheckIn': { kind: 'date', get: (i) => f.lastCheckIn(i) } }
+      : { 'general.lastContactTime': { kind: 'date', get: (i) => f.lastCheckIn(i) } };
     return {
+      ...contact,
       id: { kind: 'number', get: (i) => f.jamfId(i) },
       udid: { kind: 'string', get: (i) => f.udid(i) },
       'general.name': { kind: 'string', get: (i) => f.mdmName(i) },
       'general.managementId': { kind: 'string', get: (i) => f.managementId(i) },
       'general.platform': { kind: 'string', get: () => 'Mac' },
-      'general.lastContact': { kind: 'date', get: (i) => f.lastContact(i) },
-      'general.lastCheckIn': { kind: 'date', get: (i) => f.lastCheckIn(i) },
+      // The last inventory report (sim/fleet.ts inventory channel), not any check-in.
       'general.reportDate': { kind: 'date', get: (i) => f.reportDate(i) },
       'hardware.serialNumber': { kind: 'string', get: (i) => f.serial(i) },
     };
   }
 
-  private inventory(req: SimRequest): SimResponse {
+  private inventory(req: SimRequest, v: InventoryVersion): SimResponse {
     const q = req.query;
     const page = Number(q.get('page') ?? '0');
     const size = Number(q.get('page-size') ?? '100');
@@ -267,7 +304,7 @@ export class JamfState {
     const sections = q.getAll('section').flatMap((s) => s.split(','));
     const want = new Set(sections.length > 0 ? sections : ['GENERAL']);
     let rows = this.computers;
-    const fields = this.fields();
+    const fields = this.fields(v);
     try {
       const filter = q.get('filter');
       if (filter) {
@@ -281,11 +318,11 @@ export class JamfState {
       if (e instanceof RsqlError) return apiError(400, 'INVALID_RSQL_FILTER_FIELD', e.message, 'filter');
       throw e;
     }
-    const results = rows.slice(page * size, page * size + size).map((i) => this.computer(i, want));
+    const results = rows.slice(page * size, page * size + size).map((i) => this.computer(i, want, v));
     return json(200, { totalCount: rows.length, results });
   }
 
-  private computer(i: number, want: Set<string>): Record<string, unknown> {
+  private computer(i: number, want: Set<string>, v: InventoryVersion): Record<string, unknown> {
     const f = this.fleet;
     const id = f.jamfId(i);
     // Extension attributes change only when the computer submits inventory (sim/fleet.ts channels).
@@ -295,12 +332,21 @@ export class JamfState {
       { definitionId: '12', name: HEALTH_EA, description: 'thoth health --json', enabled: true, multiValue: false, values: health === null ? [] : [health], dataType: 'STRING', options: [], inputType: 'SCRIPT' },
     ];
     const out: Record<string, unknown> = { id: String(id), udid: f.udid(i) };
+    const ip = `10.20.${(id >> 8) & 255}.${id & 255}`;
+    // ComputerGeneral (v1–v3): lastContactTime, lastReportedIp; ComputerGeneralV4: lastContact,
+    // lastCheckIn, no lastReportedIp (api-schema.json 11.30.1). Before v4 the one contact field is
+    // the jamf binary's check-in (sim/fleet.ts binary channel), so an MDM check-in caused by a
+    // blank push does not move it; v4's lastContact is "any channel" (go-sdk-jamfpro-v2
+    // jamf_pro_api/computer_inventory/models.go), which the MDM check-in moves.
+    const contact = v === 'v4'
+      ? { lastContact: iso(f.lastContact(i)), lastCheckIn: iso(f.lastCheckIn(i)) }
+      : { lastReportedIp: ip, lastContactTime: iso(f.lastCheckIn(i)) };
     out['general'] = want.has('GENERAL')
       ? {
-          name: f.mdmName(i), lastIpAddress: `10.20.${(id >> 8) & 255}.${id & 255}`, lastReportedIpV4: `10.20.${(id >> 8) & 255}.${id & 255}`, lastReportedIpV6: null,
+          name: f.mdmName(i), lastIpAddress: ip, lastReportedIpV4: ip, lastReportedIpV6: null,
           barcode1: null, barcode2: null, assetTag: null, remoteManagement: { managed: true }, supervised: true,
-          mdmCapable: { capable: true, capableUsers: [] }, reportDate: iso(f.reportDate(i)), lastContact: iso(f.lastContact(i)),
-          lastCheckIn: iso(f.lastCheckIn(i)), lastEnrolledDate: '2025-01-15T09:30:00Z', initialEntryDate: '2025-01-15',
+          mdmCapable: { capable: true, capableUsers: [] }, reportDate: iso(f.reportDate(i)), ...contact,
+          lastEnrolledDate: '2025-01-15T09:30:00Z', initialEntryDate: '2025-01-15',
           lastCloudBackupDate: null, enrolledViaAutomatedDeviceEnrollment: true, userApprovedMdm: true,
           declarativeDeviceManagementEnabled: true, managementId: f.managementId(i), site: { id: '-1', name: 'None' },
           platform: 'Mac', extensionAttributes: [],
@@ -328,6 +374,20 @@ export class JamfState {
     }
     return json(200, { errorUuids });
   }
+
+  /**
+   * Classic BlankPush (servers before 11.28): computer ids comma-separated in the path
+   * (swagger.yaml 11.23.2 `/computercommands/command/{command}/id/{id}`: "id/33 or id/33,34").
+   * The answer lists the queued commands; ids Jamf does not know are left out, and a request
+   * naming none it knows is a 404 status page (the exact Classic answer is not documented).
+   */
+  private classicBlankPush(list: string): SimResponse {
+    const known = list.split(',').filter(Boolean).map((x) => this.fleet.indexByJamfId(Number(x))).filter((i): i is number => i !== undefined && this.fleet.inJamf(i));
+    if (known.length === 0) return statusPage(404, 'Not Found', 'The server has not found anything matching the request URI');
+    for (const i of known) this.fleet.refresh(i);
+    const rows = known.map((i) => `<command><name>BlankPush</name><command_uuid>${this.cfg.rng.uuid()}</command_uuid><computer_id>${this.fleet.jamfId(i)}</computer_id></command>`);
+    return xml(201, `<?xml version="1.0" encoding="UTF-8"?><computer_command>${rows.join('')}</computer_command>`);
+  }
 }
 
 function macOf(id: number): string {
@@ -335,5 +395,6 @@ function macOf(id: number): string {
 }
 
 export function jamfMutation(req: SimRequest): boolean {
-  return (req.method === 'PUT' && req.path.startsWith('/JSSResource/osxconfigurationprofiles/')) || (req.method === 'POST' && /^\/api\/v2\/mdm\/blank-push\/?$/.test(req.path));
+  return (req.method === 'PUT' && req.path.startsWith('/JSSResource/osxconfigurationprofiles/'))
+    || (req.method === 'POST' && (/^\/api\/v2\/mdm\/blank-push\/?$/.test(req.path) || req.path.startsWith('/JSSResource/computercommands/')));
 }

@@ -168,17 +168,45 @@ export function buildRemediationScript(s: ThothSettings): string {
   ].join('\r\n');
 }
 
-export const DETECTION_SCRIPT = [
-  '$health = & "$env:ProgramFiles\\Thoth\\thoth.exe" health --json',
-  'Write-Output $health',
-  'if ($LASTEXITCODE -ne 0) { exit 1 }',
-  'exit 0',
-  '',
-].join('\r\n');
+/**
+ * The remediation's detection script: the key id and revoked ids it expects (never the key),
+ * exit 1 when the installation differs or the key is revoked/expired, compact health on stdout.
+ * Intune runs the remediation script only after an `exit 1` (memdocs
+ * intune/fundamentals/remediations.md, "Script requirements").
+ */
+export function buildDetectionScript(s: Pick<ThothSettings, 'keyId' | 'revoked'>): string {
+  return [
+    '<#',
+    '  Thoth MCP Proxy: runtime API key detection (managed by CorpSec, do not edit in the portal)',
+    '#>',
+    `$ThothApiKeyId = ${psQuote(s.keyId)}`,
+    `$ThothRevokedApiKeyIds = ${psQuote(JSON.stringify(s.revoked))}`,
+    "$Installed = [Environment]::GetEnvironmentVariable('THOTH_API_KEY_ID', 'Machine')",
+    "$RevokedFile = Join-Path (Join-Path $env:ProgramData 'Thoth') 'revoked-key-ids.json'",
+    '$InstalledRevoked = if (Test-Path $RevokedFile) { (Get-Content -Raw -Path $RevokedFile).Trim() } else { $null }',
+    '$Health = & "$env:ProgramFiles\\Thoth\\thoth.exe" health --json | Out-String | ConvertFrom-Json',
+    '$Report = @{ registration_ok = $Health.registration_ok; api_key = $Health.api_key } | ConvertTo-Json -Compress -Depth 3',
+    'Write-Output $Report',
+    'if ($Installed -ne $ThothApiKeyId -or $InstalledRevoked -ne $ThothRevokedApiKeyIds -or $Health.api_key.revoked -or $Health.api_key.expired) { exit 1 }',
+    'exit 0',
+    '',
+  ].join('\r\n');
+}
 
 function psAssignment(text: string, name: string): string | undefined {
   const m = new RegExp(`^[ \\t]*\\$${name}[ \\t]*=[ \\t]*'((?:[^']|'')*)'`, 'mi').exec(text);
   return m?.[1]?.replace(/''/g, "'");
+}
+
+/**
+ * What the detection script compares the installation with, or null for a script that does not
+ * assign `$ThothApiKeyId`: such a script cannot tell an old installation from a current one, and
+ * the simulated endpoint runs it as one that always exits 0.
+ */
+export function readDetectionScript(text: string): Pick<ThothSettings, 'keyId' | 'revoked'> | null {
+  const keyId = psAssignment(text, 'ThothApiKeyId');
+  if (keyId === undefined || keyId === '') return null;
+  return { keyId, revoked: settingsFrom('x', keyId, psAssignment(text, 'ThothRevokedApiKeyIds') ?? '[]')?.revoked ?? [] };
 }
 
 /** What a Windows endpoint reads from the remediation script it runs. */

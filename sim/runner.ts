@@ -8,7 +8,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildRemediationScript, type Simulators } from './index.js';
+import { buildDetectionScript, buildRemediationScript, type Simulators } from './index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = path.join(ROOT, 'dist/index.js');
@@ -247,6 +247,20 @@ export const WINDOWS_TEMPLATE = buildRemediationScript({ apiKey: 'AKEY', keyId: 
   .replace("'KID'", "'{{THOTH_API_KEY_ID}}'")
   .replace("'[]'", "'{{THOTH_REVOKED_API_KEY_IDS}}'");
 
+/** Where intents written by `intuneIntent` expect the Windows detection template. */
+export const WINDOWS_DETECTION_TEMPLATE_PATH = '.thoth/templates/thoth-detect.ps1';
+
+/** The simulator's own detection script with the two id placeholders (it never carries the key). */
+export const WINDOWS_DETECTION_TEMPLATE = buildDetectionScript({ keyId: 'KID', revoked: [] })
+  .replace("'KID'", "'{{THOTH_API_KEY_ID}}'")
+  .replace("'[]'", "'{{THOTH_REVOKED_API_KEY_IDS}}'");
+
+/** Writes both Windows templates where `intuneIntent` points (`detection` replaces the detection template). */
+export function writeWindowsTemplates(ws: Workspace, o: { remediation?: string; detection?: string } = {}): void {
+  ws.write(WINDOWS_TEMPLATE_PATH, o.remediation ?? WINDOWS_TEMPLATE);
+  ws.write(WINDOWS_DETECTION_TEMPLATE_PATH, o.detection ?? WINDOWS_DETECTION_TEMPLATE);
+}
+
 /** The Jamf intent of `jamfIntent` with `mdm.provider: intune` and the intune block instead. */
 export function intuneIntent(sims: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): string {
   const block = [
@@ -257,7 +271,7 @@ export function intuneIntent(sims: Simulators, platforms: { macos?: boolean; win
     `    loginUrl: ${sims.urls.login}`,
     `    groupId: ${sims.ids.graphGroupId}`,
     ...(platforms.macos ? ['    macos:', `      configurationId: ${sims.ids.macosConfigurationId}`] : []),
-    ...(platforms.windows ? ['    windows:', `      remediationId: ${sims.ids.remediationId}`, `      template: ${WINDOWS_TEMPLATE_PATH}`] : []),
+    ...(platforms.windows ? ['    windows:', `      remediationId: ${sims.ids.remediationId}`, `      template: ${WINDOWS_TEMPLATE_PATH}`, `      detectionTemplate: ${WINDOWS_DETECTION_TEMPLATE_PATH}`] : []),
     'rollback:',
   ].join('\n');
   return jamfIntent(sims, o).replace(/^mdm:\n[\s\S]*?\nrollback:/m, block);

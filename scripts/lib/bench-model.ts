@@ -75,8 +75,10 @@ const isGraphDeviceRead = (e: LogEntry): boolean =>
   e.system === 'graph' &&
   ((e.method === 'GET' && (/\/deviceManagement\/managedDevices(\/[^/]+)?$/.test(e.path) || /\/deviceRunStates$/.test(e.path))) ||
     (e.method === 'POST' && /\/\$batch$/.test(e.path) && batchItems(e).some((i) => i.method === 'GET')));
+/** A refresh write: syncDevice (macOS), or the on-demand remediation (Windows, beta `$batch`). */
+const REFRESH_ACTION = /\/(syncDevice|initiateOnDemandProactiveRemediation)$/;
 const isGraphSync = (e: LogEntry): boolean =>
-  e.system === 'graph' && e.method === 'POST' && (/\/syncDevice$/.test(e.path) || (/\/\$batch$/.test(e.path) && batchItems(e).some((i) => /\/syncDevice$/.test(i.url))));
+  e.system === 'graph' && e.method === 'POST' && (REFRESH_ACTION.test(e.path) || (/\/\$batch$/.test(e.path) && batchItems(e).some((i) => REFRESH_ACTION.test(i.url))));
 
 /** Phase of every logged request (same order as `entries`). */
 export function classify(entries: readonly LogEntry[], mdm: 'jamf' | 'intune'): Phase[] {

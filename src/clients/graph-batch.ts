@@ -79,14 +79,19 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** One request inside a `$batch`; `url` is relative to the version root (e.g. `/deviceManagement/…`). */
+/**
+ * One request inside a `$batch`; `url` is relative to the version root of the `$batch` it
+ * goes in (e.g. `/deviceManagement/…`): a beta action goes in a `/beta/$batch`.
+ */
 export interface InnerRequest {
   readonly id: string;
   readonly method: 'GET' | 'POST';
   readonly url: string;
-  /** Counts against the write budget (syncDevice); reads do not. */
+  /** Counts against the write budget (syncDevice, initiateOnDemandProactiveRemediation); reads do not. */
   readonly write: boolean;
   readonly headers?: Readonly<Record<string, string>>;
+  /** A JSON body; it needs a Content-Type header in `headers` (concepts/json-batching.md). */
+  readonly body?: unknown;
 }
 
 /** One item of a `$batch` answer; status 0 = the batch answered nothing for this id. */
@@ -125,7 +130,7 @@ export interface BatchDeps {
   now(): number;
   sleep(ms: number): Promise<void>;
   random?: () => number;
-  /** Write slots are taken before a batch is sent: a batch of 20 syncs takes 20. */
+  /** Write slots are taken before a batch is sent: a batch of 20 device actions takes 20. */
   pacer?: { readonly capacity: number; acquire(n: number): Promise<PacerTicket>; holdUntil(at: number): void };
   policy?: Partial<BatchPolicy>;
 }

@@ -14,9 +14,10 @@ export interface GraphApi {
   getMacosConfiguration(id: string): Promise<MacosConfiguration>;
   /** PATCH with `@odata.type`, payloadName, payloadFileName and payload (base64 mobileconfig). */
   patchMacosConfiguration(id: string, c: MacosConfiguration): Promise<void>;
-  /** Beta `deviceHealthScripts/{id}`: `remediationScriptContent` is base64. */
-  getRemediationScript(id: string): Promise<{ remediationScriptContent: string }>;
-  patchRemediationScript(id: string, remediationScriptContent: string): Promise<void>;
+  /** Beta `deviceHealthScripts/{id}`: both scripts, base64 as Graph returned them. */
+  getRemediationScript(id: string): Promise<RemediationScripts>;
+  /** PATCH both scripts in one request (a detection script left out stays as it is). */
+  patchRemediationScript(id: string, scripts: RemediationScripts): Promise<void>;
   /** Transitive device members (nested groups included) of an Entra group. */
   groupDevices(groupId: string): Promise<EntraDevice[]>;
   /** Ids of the transitive user members of an Entra group. */
@@ -29,6 +30,11 @@ export interface GraphApi {
   managedDevicesById(ids: readonly string[]): Promise<ManagedDevice[]>;
   /** `syncDevice` for each id through paced `$batch`es; returns those Graph did not accept. */
   syncDevices(ids: readonly string[]): Promise<SyncFailure[]>;
+  /**
+   * Beta `initiateOnDemandProactiveRemediation` `{scriptPolicyId}` for each id, through paced
+   * beta `$batch`es (a device write like syncDevice); returns those Graph did not accept.
+   */
+  remediateOnDemand(ids: readonly string[], scriptPolicyId: string): Promise<SyncFailure[]>;
   /** Per-device results of a remediation (beta), with the managed device id expanded. */
   deviceRunStates(remediationId: string): Promise<RunState[]>;
   stats(): GraphStats;
@@ -40,6 +46,12 @@ export interface MacosConfiguration {
   readonly payloadFileName: string;
   /** base64 of the mobileconfig */
   readonly payload: string;
+}
+
+/** A remediation's two scripts, base64 (`detectionScriptContent` absent when Graph has none). */
+export interface RemediationScripts {
+  readonly remediationScriptContent: string;
+  readonly detectionScriptContent?: string;
 }
 
 export interface SyncFailure {
@@ -54,7 +66,7 @@ export interface GraphStats {
   readonly requests: number;
   /** Requests carried inside `$batch`es, retries included. */
   readonly batchedRequests: number;
-  /** Writes sent (syncDevice items and PATCHes), retries included. */
+  /** Writes sent (device actions in `$batch`es and PATCHes), retries included. */
   readonly writes: number;
   /** 429 answers received, outer and inner. */
   readonly throttled: number;
@@ -93,8 +105,15 @@ const ManagedDeviceSchema = z.looseObject({
   operatingSystem: z.string().nullish(),
 });
 export type ManagedDevice = z.infer<typeof ManagedDeviceSchema>;
+/** beta deviceHealthScriptDeviceState (api-reference/beta/resources/intune-devices-devicehealthscriptdevicestate.md). */
 const RunStateSchema = z.looseObject({
   id: z.string(),
+  /** Of the last run: `success` (detection found no issue), `fail` (it exited 1), `scriptError`, … */
+  detectionState: z.string().nullish(),
+  /** `skipped` (detection found no issue), `success`, `remediationFailed`, `scriptError`, … */
+  remediationState: z.string().nullish(),
+  /** "The last timestamp of when the device health script executed". */
+  lastStateUpdateDateTime: z.string().nullish(),
   preRemediationDetectionScriptOutput: z.string().nullish(),
   postRemediationDetectionScriptOutput: z.string().nullish(),
   managedDevice: z.looseObject({ id: z.string() }).nullish(),
@@ -102,7 +121,7 @@ const RunStateSchema = z.looseObject({
 export type RunState = z.infer<typeof RunStateSchema>;
 const PageSchema = z.looseObject({ value: z.array(z.unknown()), '@odata.nextLink': z.string().nullish() });
 const MacosSchema = z.looseObject({ '@odata.type': z.string().nullish(), payloadName: z.string().nullish(), payloadFileName: z.string().nullish(), payload: z.string() });
-const ScriptSchema = z.looseObject({ remediationScriptContent: z.string() });
+const ScriptSchema = z.looseObject({ remediationScriptContent: z.string(), detectionScriptContent: z.string().nullish() });
 
 const MACOS_TYPE = '#microsoft.graph.macOSCustomConfiguration';
 const MD_SELECT = '$select=id,deviceName,azureADDeviceId,lastSyncDateTime,operatingSystem';
@@ -213,7 +232,8 @@ class GraphClient implements GraphApi {
     return rest['@odata.nextLink'] ?? undefined;
   }
 
-  async #runBatch(requests: InnerRequest[]): Promise<Map<string, InnerResponse>> {
+  /** `version`: the `$batch` endpoint, which every inner url is relative to (beta actions need beta). */
+  async #runBatch(requests: InnerRequest[], version: 'v1.0' | 'beta' = 'v1.0'): Promise<Map<string, InnerResponse>> {
     return runBatches(requests, {
       now: () => Date.now(),
       sleep: this.#sleep,
@@ -222,8 +242,8 @@ class GraphClient implements GraphApi {
       send: async (reqs) => {
         this.#batched += reqs.length;
         this.#writes += reqs.filter((r) => r.write).length;
-        const body = { requests: reqs.map((r) => ({ id: r.id, method: r.method, url: r.url, ...(r.headers ? { headers: r.headers } : {}) })) };
-        const res = await this.#http.send({ method: 'POST', path: '/v1.0/$batch', headers: { accept: 'application/json' }, body: JSON.stringify(body), okStatuses: [429] });
+        const body = { requests: reqs.map((r) => ({ id: r.id, method: r.method, url: r.url, ...(r.headers ? { headers: r.headers } : {}), ...(r.body !== undefined ? { body: r.body } : {}) })) };
+        const res = await this.#http.send({ method: 'POST', path: `/${version}/$batch`, headers: { accept: 'application/json' }, body: JSON.stringify(body), okStatuses: [429] });
         if (res.status === 429) {
           // The whole batch was refused: every item is a 429 with the outer Retry-After.
           this.#throttled += reqs.length;
@@ -256,14 +276,21 @@ class GraphClient implements GraphApi {
     });
   }
 
-  async getRemediationScript(id: string): Promise<{ remediationScriptContent: string }> {
+  async getRemediationScript(id: string): Promise<RemediationScripts> {
     const s = await this.#json(ScriptSchema, `/beta/deviceManagement/deviceHealthScripts/${seg(id)}`, 'GET deviceHealthScripts');
-    return { remediationScriptContent: s.remediationScriptContent };
+    return { remediationScriptContent: s.remediationScriptContent, ...(typeof s.detectionScriptContent === 'string' ? { detectionScriptContent: s.detectionScriptContent } : {}) };
   }
 
-  async patchRemediationScript(id: string, remediationScriptContent: string): Promise<void> {
-    // deviceHealthScripts exist in beta only (reference §7.5).
-    await this.#send('PATCH', `/beta/deviceManagement/deviceHealthScripts/${seg(id)}`, { write: this.#pacer, body: { '@odata.type': '#microsoft.graph.deviceHealthScript', remediationScriptContent } });
+  async patchRemediationScript(id: string, scripts: RemediationScripts): Promise<void> {
+    // deviceHealthScripts exist in beta only (reference §7.5). One PATCH for both scripts: a
+    // device that fetches policy in between never gets a detection script of one key with the
+    // remediation script of another.
+    const body = {
+      '@odata.type': '#microsoft.graph.deviceHealthScript',
+      ...(scripts.detectionScriptContent !== undefined ? { detectionScriptContent: scripts.detectionScriptContent } : {}),
+      remediationScriptContent: scripts.remediationScriptContent,
+    };
+    await this.#send('PATCH', `/beta/deviceManagement/deviceHealthScripts/${seg(id)}`, { write: this.#pacer, body });
   }
 
   groupDevices(groupId: string): Promise<EntraDevice[]> {
@@ -307,9 +334,26 @@ class GraphClient implements GraphApi {
     return out;
   }
 
-  async syncDevices(ids: readonly string[]): Promise<SyncFailure[]> {
+  syncDevices(ids: readonly string[]): Promise<SyncFailure[]> {
+    return this.#deviceAction(ids, 'v1.0', (d) => ({ url: `/deviceManagement/managedDevices/${seg(d)}/syncDevice` }));
+  }
+
+  remediateOnDemand(ids: readonly string[], scriptPolicyId: string): Promise<SyncFailure[]> {
+    // Beta only: `<Action Name="initiateOnDemandProactiveRemediation" IsBound="true">` bound to
+    // graph.managedDevice with one parameter `scriptPolicyId` (Edm.String, not nullable), no
+    // return type (msgraph-metadata schemas/beta-Prod.csdl); 204 No Content on success
+    // (api-reference/beta/api/intune-devices-manageddevice-initiateondemandproactiveremediation.md).
+    return this.#deviceAction(ids, 'beta', (d) => ({
+      url: `/deviceManagement/managedDevices/${seg(d)}/initiateOnDemandProactiveRemediation`,
+      headers: { 'content-type': 'application/json' },
+      body: { scriptPolicyId },
+    }));
+  }
+
+  /** A POST action on each device, 20 per paced `$batch` of `version`; the ones Graph did not accept. */
+  async #deviceAction(ids: readonly string[], version: 'v1.0' | 'beta', request: (id: string) => Pick<InnerRequest, 'url' | 'headers' | 'body'>): Promise<SyncFailure[]> {
     const unique = [...new Set(ids)];
-    const answers = await this.#runBatch(unique.map((d, i) => ({ id: String(i + 1), method: 'POST', url: `/deviceManagement/managedDevices/${seg(d)}/syncDevice`, write: true })));
+    const answers = await this.#runBatch(unique.map((d, i) => ({ id: String(i + 1), method: 'POST', write: true, ...request(d) })), version);
     const failed: SyncFailure[] = [];
     unique.forEach((id, i) => {
       const a = answers.get(String(i + 1));

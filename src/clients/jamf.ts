@@ -7,9 +7,15 @@ import { asRecord } from '../json-value.js';
 import type { RetryPolicy } from '../http/retry.js';
 import { buildJamfProfileUpdate, parseClassicErrorPage, parseComputerGroup, parseJamfProfile, type JamfProfile } from '../mdm/jamf-profile-xml.js';
 import { USER_AGENT } from '../version.js';
+import { jamfShapeFor, parseJamfVersion, unreadableJamfVersion, JamfVersionError, type JamfApiShape } from './jamf-versions.js';
 import { ClientCredentialsToken } from './oauth.js';
 
-/** Jamf Pro calls of spec mdm.md (Classic for profiles and static groups, Jamf Pro API for the rest). */
+/**
+ * Jamf Pro calls of spec mdm.md (Classic for profiles and static groups, Jamf Pro API for the
+ * rest), in the paths and field names of the server's own version (jamf-versions.ts): the
+ * first call of a run reads `GET /api/v1/jamf-pro-version`, and every call, reads included,
+ * waits for it, so an unsupported server stops the run before anything is written.
+ */
 export interface JamfApi {
   getProfile(profileId: number): Promise<JamfProfile>;
   /** PUT general/payloads with redeploy_on_update=All (sends InstallProfile to every scoped computer). */
@@ -23,14 +29,27 @@ export interface JamfApi {
    * page count only once the page has been read whole and checked.
    */
   inventory<T>(ids: readonly number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, opts?: InventoryOptions): Promise<T[]>;
-  /** Returns the management ids Jamf could not queue. */
-  blankPush(managementIds: readonly string[]): Promise<string[]>;
+  /**
+   * Wakes these computers: the Jamf Pro API push by management id, or on servers before 11.23
+   * the Classic BlankPush command by computer id. Returns what Jamf could not queue (management
+   * ids it named, or computer ids: without a management id, or in a refused Classic request).
+   */
+  blankPush(targets: readonly JamfPushTarget[]): Promise<string[]>;
+  /** The server's version and the row of jamf-versions.ts it selected (reads it on first use). */
+  apiShape(): Promise<{ version: string; shape: JamfApiShape }>;
   close(): Promise<void>;
+}
+
+export interface JamfPushTarget {
+  /** Jamf computer id (Classic push). */
+  readonly id: number;
+  /** `general.managementId` (Jamf Pro API push); '' when inventory had none. */
+  readonly managementId: string;
 }
 
 export interface InventoryOptions {
   /**
-   * Only computers whose `general.lastContact` is at or after this instant (RSQL, added to the
+   * Only computers whose last contact (`general.lastContact`, v1–v3 `lastContactTime`) is at or after this instant (RSQL, added to the
    * id filter): a validation poll re-reads the unconfirmed ids, and of those Jamf returns only
    * the ones that contacted it since the refresh, so a poll of 50,000 silent devices carries
    * no inventory at all. Whole seconds; a server that refuses the filter gets ids only.
@@ -57,9 +76,9 @@ export interface JamfComputer {
   readonly id: string;
   readonly name?: string | undefined;
   readonly managementId?: string | undefined;
-  /** general.lastContact, else lastContactTime (v1–v3), else lastCheckIn */
+  /** The agent's last contact: general.lastContact, else lastCheckIn (v4); lastContactTime (v1–v3). */
   readonly lastContact?: string | undefined;
-  /** general.reportDate: the last inventory submission, when extension attributes were last collected. */
+  /** general.reportDate: the last inventory report, which is when extension attributes last changed. */
   readonly reportDate?: string | undefined;
   /** `values` of the extension attribute named by `inventory`'s `attribute` (absent: not reported). */
   readonly attribute?: readonly string[] | undefined;
@@ -91,17 +110,21 @@ export const JAMF_MAX_TARGET_BYTES = 15_000;
 export const JAMF_TARGET_PAGE_BYTES = 8 * 1024 * 1024;
 /** Management ids per blank push. Jamf documents no maximum; 1000 keeps a body near 40 KB. */
 export const JAMF_PUSH_BATCH = 1000;
-const INVENTORY_PATH = '/api/v4/computers-inventory';
-const INVENTORY_QUERY = 'section=GENERAL&section=EXTENSION_ATTRIBUTES&sort=id%3Aasc';
-/** Room for `;general.lastContact>=2026-01-01T00:00:00Z`, encoded. */
-const TIME_FILTER_BYTES = encodeURIComponent(';general.lastContact>=2026-01-01T00:00:00Z').length;
+/** Every version's inventory path (/api/v1…v4/computers-inventory) is this long. */
+const INVENTORY_PATH_BYTES = '/api/v4/computers-inventory'.length;
+const SORT_QUERY = 'sort=id%3Aasc';
+/** Room for the longer time filter, `;general.lastContactTime>=2026-01-01T00:00:00Z`, encoded. */
+const TIME_FILTER_BYTES = encodeURIComponent(';general.lastContactTime>=2026-01-01T00:00:00Z').length;
+const VERSION_PATH = '/api/v1/jamf-pro-version';
+const CLASSIC_PUSH_PATH = '/JSSResource/computercommands/command/BlankPush/id/';
 
 /**
  * The page size to try after a 400 about page-size for `asked` ids: the largest number the
  * error's text names below `asked` ("page-size must be between 1 and 1000"), else half.
  */
 function pageSizeFrom(message: string, asked: number): number {
-  const detail = message.slice(message.indexOf(INVENTORY_PATH) + INVENTORY_PATH.length);
+  const at = message.indexOf('computers-inventory');
+  const detail = at < 0 ? message : message.slice(at + 'computers-inventory'.length);
   const named = (detail.match(/\d+/g) ?? []).map(Number).filter((n) => n >= 10 && n < asked);
   return named.length ? Math.max(...named) : Math.max(1, Math.floor(asked / 2));
 }
@@ -131,8 +154,12 @@ class JamfClient implements JamfApi {
   #targetBytes = JAMF_MAX_TARGET_BYTES;
   #timeFilter = true;
   #bytesPerComputer = 1;
+  readonly #where: string;
+  /** The server's version and its row, read once per client (one client per run and intent). */
+  #shape: Promise<{ version: string; shape: JamfApiShape }> | undefined;
 
   constructor(p: JamfClientParams) {
+    this.#where = new URL(p.url).origin + new URL(p.url).pathname.replace(/\/+$/, '');
     this.#pageSize = Math.max(1, Math.min(p.pageSize ?? JAMF_MAX_PAGE_SIZE, JAMF_MAX_PAGE_SIZE));
     this.#basePath = new URL(p.url).pathname.replace(/\/+$/, '');
     this.#token = new ClientCredentialsToken('jamf', p.url, USER_AGENT, {
@@ -153,12 +180,38 @@ class JamfClient implements JamfApi {
     });
   }
 
+  apiShape(): Promise<{ version: string; shape: JamfApiShape }> {
+    this.#shape ??= this.#readVersion();
+    return this.#shape;
+  }
+
+  async #readVersion(): Promise<{ version: string; shape: JamfApiShape }> {
+    const res = await this.#http.send({ method: 'GET', path: VERSION_PATH, headers: { accept: 'application/json' }, okStatuses: [404] });
+    if (res.status === 404) {
+      throw new JamfVersionError(`jamf: ${this.#where} has no ${VERSION_PATH} (HTTP 404), so its version is unknown; thoth-rotate supports Jamf Pro 11.0 and later. Nothing was changed`);
+    }
+    let raw: unknown;
+    try {
+      raw = asRecord(JSON.parse(res.text))?.['version'];
+    } catch {
+      raw = undefined;
+    }
+    const version = parseJamfVersion(raw);
+    if (!version) throw unreadableJamfVersion(raw, this.#where);
+    const shape = jamfShapeFor(version, this.#where);
+    const members = shape.membership.kind === 'classic' ? 'Classic computergroups' : `${shape.membership.path}{id}`;
+    log.info(`jamf: Jamf Pro ${version.text}: inventory ${shape.inventoryPath}, members ${members}, blank push ${shape.blankPush === 'classic' ? 'Classic computercommands BlankPush' : '/api/v2/mdm/blank-push'}`);
+    return { version: version.text, shape };
+  }
+
   async getProfile(profileId: number): Promise<JamfProfile> {
+    await this.apiShape();
     const res = await this.#http.send({ method: 'GET', path: `/JSSResource/osxconfigurationprofiles/id/${seg(profileId)}`, headers: { accept: 'application/xml' } });
     return parseJamfProfile(res.text);
   }
 
   async putProfilePayloads(profileId: number, payloads: string): Promise<void> {
+    await this.apiShape();
     await this.#http.send({
       method: 'PUT',
       path: `/JSSResource/osxconfigurationprofiles/id/${seg(profileId)}`,
@@ -168,8 +221,11 @@ class JamfClient implements JamfApi {
   }
 
   async groupMembers(groupId: number): Promise<number[]> {
-    const res = await this.#http.send({ method: 'GET', path: `/api/v3/computer-groups/smart-group-membership/${seg(groupId)}`, headers: { accept: 'application/json' }, okStatuses: [404] });
-    if (res.status !== 404) {
+    const { shape } = await this.apiShape();
+    const res = shape.membership.kind === 'jamf-pro'
+      ? await this.#http.send({ method: 'GET', path: `${shape.membership.path}${seg(groupId)}`, headers: { accept: 'application/json' }, okStatuses: [404] })
+      : undefined;
+    if (res && res.status !== 404) {
       let json: unknown;
       try {
         json = JSON.parse(res.text);
@@ -181,7 +237,8 @@ class JamfClient implements JamfApi {
       if (!body.success) throw new ResponseShapeError('jamf', 'GET smart-group-membership', 'no members array');
       return [...new Set(body.data.members)]; // a member listed twice is one computer
     }
-    // 404 here means "not a smart group" as often as "no such group": ask Classic, which knows both.
+    // 404 here means "not a smart group" as often as "no such group": ask Classic, which knows
+    // both (and is the only membership call of the versions before 11.23).
     const classic = await this.#http.send({ method: 'GET', path: `/JSSResource/computergroups/id/${seg(groupId)}`, headers: { accept: 'application/xml' } });
     return parseComputerGroup(classic.text).computerIds;
   }
@@ -193,6 +250,7 @@ class JamfClient implements JamfApi {
    * shared cursor when a request starts, so what is learnt applies to the next request.
    */
   async inventory<T>(ids: readonly number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, opts: InventoryOptions = {}): Promise<T[]> {
+    const { shape } = await this.apiShape();
     const out: T[] = [];
     const since = opts.contactedSince && !Number.isNaN(opts.contactedSince.getTime()) ? opts.contactedSince : undefined;
     const queue: number[][] = [];
@@ -215,7 +273,7 @@ class JamfClient implements JamfApi {
     const worker = async (): Promise<void> => {
       try {
         for (let chunk = take(); chunk; chunk = take()) {
-          const rest = await this.#inventoryPage(chunk, attribute, toItem, out, this.#timeFilter ? since : undefined);
+          const rest = await this.#inventoryPage(shape, chunk, attribute, toItem, out, this.#timeFilter ? since : undefined);
           if (rest.length > 0) queue.push(rest);
         }
       } catch (e) {
@@ -242,24 +300,25 @@ class JamfClient implements JamfApi {
   }
 
   get #targetBase(): number {
-    return this.#basePath.length + INVENTORY_PATH.length + 1 + INVENTORY_QUERY.length + `&page=0&page-size=${this.#pageSize}&filter=id%3Din%3D()`.length + TIME_FILTER_BYTES;
+    return this.#basePath.length + INVENTORY_PATH_BYTES + 1 + 'section=EXTENSION_ATTRIBUTES&'.length * 2 + SORT_QUERY.length + `&page=0&page-size=${this.#pageSize}&filter=id%3Din%3D()`.length + TIME_FILTER_BYTES;
   }
 
   /**
    * One request for `ids`; returns the ids still to read: those a page cut short left out, or
    * all of them when Jamf refused the request as too long or too large (the limit learnt).
    */
-  async #inventoryPage<T>(ids: number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, out: T[], since: Date | undefined): Promise<number[]> {
+  async #inventoryPage<T>(shape: JamfApiShape, ids: number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, out: T[], since: Date | undefined): Promise<number[]> {
     // Commas stay raw (RFC 3986 allows them in a query): %2C would make a 2000-id line 18 KB.
-    const time = since ? encodeURIComponent(`;general.lastContact>=${wholeSecond(since)}`) : '';
-    const q = `${INVENTORY_QUERY}&page=0&page-size=${Math.max(ids.length, 1)}&filter=${encodeURIComponent('id=in=(')}${ids.join(',')})${time}`;
+    const time = since ? encodeURIComponent(`;${shape.contactFilter}>=${wholeSecond(since)}`) : '';
+    const sections = shape.sections.map((x) => `section=${x}`).join('&');
+    const q = `${sections}&${SORT_QUERY}&page=0&page-size=${Math.max(ids.length, 1)}&filter=${encodeURIComponent('id=in=(')}${ids.join(',')})${time}`;
     // Streamed computer by computer (json-stream.ts): a page is never held whole, and each
     // computer is reduced to the fields the action uses as it arrives.
     const asked = new Set(ids);
     let page: StreamedJson<readonly [number, T]>;
     try {
-      page = await this.#http.jsonArrays({ method: 'GET', path: `${INVENTORY_PATH}?${q}` }, ['results'], (raw) => {
-        const c = readComputer(raw, attribute);
+      page = await this.#http.jsonArrays({ method: 'GET', path: `${shape.inventoryPath}?${q}` }, ['results'], (raw) => {
+        const c = readComputer(raw, attribute, shape);
         if (!c) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'a result without an id');
         // A computer we did not filter for means the filter was ignored: re-asking could loop forever.
         const id = Number(c.id);
@@ -269,9 +328,9 @@ class JamfClient implements JamfApi {
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
       if (since && e.status === 400 && /rsql|filter/i.test(`${e.code ?? ''} ${e.message}`) && !/page.?size/i.test(e.message)) {
-        // This Jamf does not filter on general.lastContact: read the ids whole from now on.
+        // This Jamf does not filter on its contact field: read the ids whole from now on.
         this.#timeFilter = false;
-        log.debug('jamf: inventory refused the general.lastContact filter; reading by id only');
+        log.debug(`jamf: inventory refused the ${shape.contactFilter} filter; reading by id only`);
         return ids;
       }
       if (ids.length < 2) throw e;
@@ -301,7 +360,16 @@ class JamfClient implements JamfApi {
     return ids.filter((id) => !seen.has(id));
   }
 
-  async blankPush(managementIds: readonly string[]): Promise<string[]> {
+  async blankPush(targets: readonly JamfPushTarget[]): Promise<string[]> {
+    const { shape } = await this.apiShape();
+    if (targets.length === 0) return [];
+    return shape.blankPush === 'classic' ? this.#classicPush(targets) : this.#jamfProPush(targets);
+  }
+
+  async #jamfProPush(targets: readonly JamfPushTarget[]): Promise<string[]> {
+    // A computer without a management id cannot be named to this call.
+    const noId = targets.filter((t) => t.managementId === '').map((t) => String(t.id));
+    const managementIds = targets.filter((t) => t.managementId !== '').map((t) => t.managementId);
     const chunks: string[][] = [];
     for (let i = 0; i < managementIds.length; i += JAMF_PUSH_BATCH) chunks.push(managementIds.slice(i, i + JAMF_PUSH_BATCH));
     // The dispatcher holds at most 5 connections: the chunks go out 5 at a time.
@@ -312,7 +380,43 @@ class JamfClient implements JamfApi {
         return r.success ? (r.data.errorUuids ?? []) : [];
       }),
     );
-    return failed.flat();
+    return [...noId, ...failed.flat()];
+  }
+
+  /**
+   * Classic BlankPush (servers before 11.23): computer ids in the path, comma-separated
+   * ("id/33 or id/33,34", CLASSIC swagger 11.23.2 `/computercommands/command/{command}/id/{id}`),
+   * as many as fit the request-line budget. Any 2xx queued them all; a 400/404/409 refused that
+   * request's computers (named, the run goes on and validation sees them), anything else stops.
+   */
+  async #classicPush(targets: readonly JamfPushTarget[]): Promise<string[]> {
+    const budget = Math.max(64, this.#targetBytes - this.#basePath.length - CLASSIC_PUSH_PATH.length);
+    const chunks: number[][] = [];
+    let chunk: number[] = [];
+    let bytes = 0;
+    for (const { id } of targets) {
+      const add = String(id).length + 1;
+      if (chunk.length > 0 && bytes + add > budget) {
+        chunks.push(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(id);
+      bytes += add;
+    }
+    if (chunk.length) chunks.push(chunk);
+    const refused = await Promise.all(
+      chunks.map(async (ids) => {
+        try {
+          await this.#http.send({ method: 'POST', path: `${CLASSIC_PUSH_PATH}${ids.join(',')}`, headers: { accept: 'application/xml' } });
+          return [];
+        } catch (e) {
+          if (e instanceof HttpError && [400, 404, 409].includes(e.status)) return ids.map(String);
+          throw e;
+        }
+      }),
+    );
+    return refused.flat();
   }
 
   async close(): Promise<void> {
@@ -327,7 +431,7 @@ class JamfClient implements JamfApi {
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** The fields of one inventory result the action uses (see JamfComputer); undefined without an id. */
-export function readComputer(raw: unknown, attribute: string | undefined): JamfComputer | undefined {
+export function readComputer(raw: unknown, attribute: string | undefined, shape: Pick<JamfApiShape, 'contactFields' | 'reportField' | 'managementIdField'>): JamfComputer | undefined {
   const r = asRecord(raw);
   const id = r?.['id'];
   if (!r || (typeof id !== 'string' && typeof id !== 'number') || String(id) === '') return undefined;
@@ -335,11 +439,14 @@ export function readComputer(raw: unknown, attribute: string | undefined): JamfC
   const c: { -readonly [K in keyof JamfComputer]: JamfComputer[K] } = { id: String(id) };
   const name = str(g['name']);
   if (name !== undefined) c.name = name;
-  const managementId = str(g['managementId']);
+  const managementId = str(g[shape.managementIdField]);
   if (managementId !== undefined) c.managementId = managementId;
-  const contact = str(g['lastContact']) ?? str(g['lastContactTime']) ?? str(g['lastCheckIn']);
+  // Only the version's own field names: a server that sends another generation's name is not
+  // the version it said it was, and its times are not read as contact.
+  let contact: string | undefined;
+  for (const f of shape.contactFields) contact ??= str(g[f]);
   if (contact !== undefined) c.lastContact = contact;
-  const reportDate = str(g['reportDate']);
+  const reportDate = str(g[shape.reportField]);
   if (reportDate !== undefined) c.reportDate = reportDate;
   if (attribute !== undefined) {
     // v4 returns the section at the top level; older shapes nest it under general.

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import type { AllowedHosts } from '../http/allowed-hosts.js';
 import { hostFindings } from './hosts.js';
-import { ambiguousPlaceholder } from '../mdm/windows-template.js';
+import { ambiguousPlaceholder, forbiddenPlaceholders, missingPlaceholders, type ScriptKind } from '../mdm/windows-template.js';
 import {
   checkRepoPath, crossFieldFindings, DEFAULTS, describe, hintAt, intentFileSchema, isPlainMap, keysAt, normaliseRepoPath,
   type Finding, type IntentFile, type Located, type PathSeg,
@@ -21,7 +21,6 @@ import type { Intent, RotationWindow } from './types.js';
 const MAX_BYTES = 64 * 1024;
 /** Intents need no anchors; a low limit stops "billion laughs" expansion early. */
 const MAX_ALIASES = 16;
-const PLACEHOLDERS = ['{{THOTH_API_KEY}}', '{{THOTH_API_KEY_ID}}', '{{THOTH_REVOKED_API_KEY_IDS}}'];
 /** `field` of a problem that concerns the whole file. */
 const DOC = '(file)';
 const FORMAT_FIX = 'an intent file is one YAML map starting with version: 1; see the README';
@@ -144,11 +143,13 @@ async function loadFile(abs: string, workspace: string, realWorkspace: string, a
   if (!parsed.success) parsed.error.issues.flatMap((i) => issueFindings(i, raw)).forEach(add);
   crossFieldFindings(raw).forEach(add);
   if (allowedHosts) hostFindings(raw, allowedHosts).forEach(add);
-  const template = valueAt(raw, ['mdm', 'intune', 'windows', 'template']);
-  // Only a path that passed the repository-path rule is ever opened.
-  if (typeof template === 'string' && !checkRepoPath(template, '')) {
-    const f = await templateFinding(workspace, template);
-    if (f) add({ path: ['mdm', 'intune', 'windows', 'template'], ...f });
+  for (const [field, kind] of [['template', 'remediation'], ['detectionTemplate', 'detection']] as const) {
+    const template = valueAt(raw, ['mdm', 'intune', 'windows', field]);
+    // Only a path that passed the repository-path rule is ever opened.
+    if (typeof template === 'string' && !checkRepoPath(template, '')) {
+      const f = await templateFinding(workspace, template, kind);
+      if (f) add({ path: ['mdm', 'intune', 'windows', field], ...f });
+    }
   }
   const name = typeof raw['name'] === 'string' ? raw['name'] : undefined;
   if (problems.length > 0 || !parsed.success) return { file, problems, locate, ...(name === undefined ? {} : { name }) };
@@ -269,7 +270,7 @@ function pathAtOffset(doc: Document, offset: number): PathSeg[] {
   }
 }
 
-async function templateFinding(workspace: string, rel: string): Promise<Finding | undefined> {
+async function templateFinding(workspace: string, rel: string, kind: ScriptKind): Promise<Finding | undefined> {
   const fix = 'commit the template at this repository path, or correct the path';
   let real: string;
   try {
@@ -289,8 +290,16 @@ async function templateFinding(workspace: string, rel: string): Promise<Finding 
   } catch (e) {
     return { problem: `${rel} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, fix: 'check the file permissions' };
   }
-  const missing = PLACEHOLDERS.filter((p) => !text.includes(p));
-  if (missing.length > 0) return { problem: `${rel} lacks ${missing.join(', ')}`, fix: 'put each placeholder where the script writes that value; the action substitutes all three' };
+  const missing = missingPlaceholders(text, kind);
+  if (missing.length > 0) {
+    return kind === 'remediation'
+      ? { problem: `${rel} lacks ${missing.join(', ')}`, fix: 'put each placeholder where the script writes that value; the action substitutes all three' }
+      : { problem: `${rel} lacks ${missing.join(', ')}`, fix: 'put both where the detection script compares with what is installed, and exit 1 when they differ: Intune runs the remediation script only then' };
+  }
+  const forbidden = forbiddenPlaceholders(text, kind);
+  if (forbidden.length > 0) {
+    return { problem: `${rel} holds ${forbidden.join(', ')}`, fix: 'remove it: the detection script needs only the key id and the revoked ids, and every copy of the key in the tenant is one more place it can be read' };
+  }
   const ambiguous = ambiguousPlaceholder(text);
   return ambiguous ? { problem: `${rel}: ${ambiguous}`, fix: 'put a quote, space or line break after that placeholder, so the value it receives can be read back from the script' } : undefined;
 }
@@ -349,7 +358,13 @@ function toIntent(f: IntentFile, file: string, sha256: string, workspace: string
         loginUrl: intune.loginUrl ?? DEFAULTS.loginUrl,
         groupId: intune.groupId,
         ...opt('macos', intune.macos),
-        ...opt('windows', intune.windows && { ...intune.windows, template: normaliseRepoPath(intune.windows.template), templatePath: path.resolve(workspace, intune.windows.template) }),
+        ...opt('windows', intune.windows && {
+          remediationId: intune.windows.remediationId,
+          template: normaliseRepoPath(intune.windows.template),
+          templatePath: path.resolve(workspace, intune.windows.template),
+          detectionTemplate: normaliseRepoPath(intune.windows.detectionTemplate),
+          detectionTemplatePath: path.resolve(workspace, intune.windows.detectionTemplate),
+        }),
       }),
       settings: {
         domain: f.mdm.settings?.domain ?? DEFAULTS.settings.domain,

@@ -254,7 +254,12 @@ export const intentFileSchema = z.strictObject({
       windows: z.strictObject({
         remediationId: id('the remediation script id', '5b2c3d4e-…'),
         template: str((v) => checkRepoPath(v, '.thoth/templates/thoth-key.ps1')).describe('the repository path of the template, e.g. .thoth/templates/thoth-key.ps1'),
-      }).describe('a map with remediationId and template').optional(),
+        // Required: Intune runs the remediation script only when the detection script exits 1
+        // (memdocs intune/fundamentals/remediations.md), so without one rendered for the new key
+        // id the devices would never install it.
+        detectionTemplate: str((v) => checkRepoPath(v, '.thoth/templates/thoth-detect.ps1'))
+          .describe('the repository path of the detection script template, e.g. .thoth/templates/thoth-detect.ps1 (Intune runs the remediation script only when the detection script exits 1)'),
+      }).describe('a map with remediationId, template and detectionTemplate').optional(),
     }).describe('a map with groupId and macos and/or windows').optional(),
     settings: z.strictObject({
       domain: str(checkDomain).describe('a preference domain, e.g. com.atensecurity.thoth').optional(),
@@ -384,7 +389,7 @@ export function crossFieldFindings(doc: Record<string, unknown>): Located[] {
   }
   const intune = mdm['intune'];
   if (isPlainMap(intune) && !('macos' in intune) && !('windows' in intune)) {
-    out.push({ path: ['mdm', 'intune'], problem: 'has neither macos nor windows', fix: 'add mdm.intune.macos with configurationId, mdm.intune.windows with remediationId and template, or both' });
+    out.push({ path: ['mdm', 'intune'], problem: 'has neither macos nor windows', fix: 'add mdm.intune.macos with configurationId, mdm.intune.windows with remediationId, template and detectionTemplate, or both' });
   }
   out.push(...settingNameFindings(mapAt(mdm['settings'])));
 

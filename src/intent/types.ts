@@ -30,8 +30,17 @@ export interface IntuneTarget {
   readonly loginUrl: string;
   readonly groupId: string;
   readonly macos?: { readonly configurationId: string };
-  /** `template` is the repository-relative path, `templatePath` the absolute one. */
-  readonly windows?: { readonly remediationId: string; readonly template: string; readonly templatePath: string };
+  /**
+   * `template` (remediation script) and `detectionTemplate` (detection script) are
+   * repository-relative paths, `templatePath` and `detectionTemplatePath` the absolute ones.
+   */
+  readonly windows?: {
+    readonly remediationId: string;
+    readonly template: string;
+    readonly templatePath: string;
+    readonly detectionTemplate: string;
+    readonly detectionTemplatePath: string;
+  };
 }
 
 export interface Intent {

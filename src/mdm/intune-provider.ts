@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createGraphClient, type GraphApi, type GraphStats, type ManagedDevice, type RunState } from '../clients/graph.js';
+import { createGraphClient, type GraphApi, type GraphStats, type ManagedDevice, type RemediationScripts, type RunState, type SyncFailure } from '../clients/graph.js';
 import { WritePacer } from '../http/pacer.js';
 import { log } from '../log.js';
 import type { Intent, IntuneTarget, SettingNames } from '../intent/types.js';
@@ -8,15 +8,18 @@ import { SecretValue } from '../secret-value.js';
 import type { Settings } from '../settings.js';
 import { readManagedSettings, writeManagedSettings } from './mobileconfig.js';
 import { mergeReadValues, readBackProblem, type ConfigSnapshot, type DesiredValues, type MdmDevice, type MdmProvider, type SnapshotItem } from './provider.js';
-import { mdmText, ReadValue } from './read-value.js';
-import { readRenderedValues, renderTemplate } from './windows-template.js';
+import { mdmText, ReadValue, sameKeyId, type KeyIdValue } from './read-value.js';
+import { readDetectionValues, readRenderedValues, renderDetectionTemplate, renderTemplate } from './windows-template.js';
+import { DETECTION_OUTPUT_LIMIT, runReport } from './run-state.js';
 
 type Kind = 'intune-macos' | 'intune-windows';
 type Read = Parameters<typeof mergeReadValues>[0][number];
 
 export interface IntuneOptions {
-  /** The Windows template text (required when the target has `windows`). */
+  /** The Windows remediation template text (required when the target has `windows`). */
   readonly template?: string;
+  /** The Windows detection template text (required when the target has `windows`). */
+  readonly detectionTemplate?: string;
   /** `current.keyId` of the intent: the key of a remediation script not rendered from the template. */
   readonly currentKeyId?: string;
   readonly info?: (message: string) => void;
@@ -38,11 +41,24 @@ function unb64(value: string, what: string): string {
 }
 const platformOf = (os: string | null | undefined): 'macos' | 'windows' | undefined =>
   /^mac/i.test(os ?? '') ? 'macos' : /^windows/i.test(os ?? '') ? 'windows' : undefined;
+/** A Graph timestamp as epoch milliseconds (verdict.ts EpochMs), or undefined when absent or unreadable. */
+function validTime(s: string | null | undefined): number | undefined {
+  const t = s ? Date.parse(s) : NaN;
+  return Number.isNaN(t) ? undefined : t;
+}
+/** The snapshot item of a remediation: both scripts, base64 as Graph returned them. */
+const windowsItem = (id: string, s: RemediationScripts): SnapshotItem => ({
+  kind: 'intune-windows', id, raw: s.remediationScriptContent, ...(s.detectionScriptContent !== undefined ? { detectionRaw: s.detectionScriptContent } : {}),
+});
 
 /**
  * Microsoft Intune through Graph: a macOS custom configuration (mobileconfig) and/or a
- * Windows remediation script carry the settings; `syncDevice` through paced `$batch`es
- * refreshes; `lastSyncDateTime` and the remediation's detection output validate.
+ * Windows remediation (detection + remediation script) carry the settings. Refresh, through
+ * paced `$batch`es: `syncDevice` for macOS; for Windows the beta on-demand remediation, because
+ * the Intune Management Extension fetches remediation policy only at reboot, sign-in or every
+ * 8 hours, never on `syncDevice` (memdocs intune/fundamentals/remediations.md, "Client policy
+ * retrieval and client reporting"). `lastSyncDateTime` and, on Windows, the remediation's run
+ * state (its time and detection output) validate.
  */
 export class IntuneProvider implements MdmProvider {
   readonly name = 'intune' as const;
@@ -54,9 +70,16 @@ export class IntuneProvider implements MdmProvider {
   readonly #said = new Set<string>();
   /** Managed devices in the tenant at the last listing. */
   #tenantDevices: number | undefined;
+  /** Each device's platform, from the listings: a Windows device is refreshed by its remediation. */
+  readonly #platform = new Map<string, 'macos' | 'windows' | undefined>();
+  /** The key id this run wrote into the remediation, and when it asked the devices to run it (diagnostics). */
+  #delivered: KeyIdValue | undefined;
+  #refreshedAt: number | undefined;
 
   constructor(api: GraphApi, target: IntuneTarget, names: SettingNames, options: IntuneOptions = {}) {
-    if (target.windows && options.template === undefined) throw new Error('intune: the Windows template text is required');
+    if (target.windows && (options.template === undefined || options.detectionTemplate === undefined)) {
+      throw new Error('intune: the Windows remediation and detection template texts are required');
+    }
     this.#api = api;
     this.#target = target;
     this.#names = names;
@@ -78,8 +101,8 @@ export class IntuneProvider implements MdmProvider {
       this.#macMeta.set(macos.configurationId, { payloadName: mac.payloadName, payloadFileName: mac.payloadFileName });
       items.push({ kind: 'intune-macos', id: macos.configurationId, raw: mac.payload });
     }
-    // Both raws are base64 exactly as Graph returned them, so a restore is byte-exact.
-    if (windows && win) items.push({ kind: 'intune-windows', id: windows.remediationId, raw: win.remediationScriptContent });
+    // The raws are base64 exactly as Graph returned them, so a restore is byte-exact.
+    if (windows && win) items.push(windowsItem(windows.remediationId, win));
     return this.snapshotFrom(items);
   }
 
@@ -103,6 +126,9 @@ export class IntuneProvider implements MdmProvider {
   }
 
   #readWindows(item: SnapshotItem): Read | undefined {
+    if (item.detectionRaw !== undefined && !readDetectionValues(this.#o.detectionTemplate!, unb64(item.detectionRaw, `remediation ${item.id} detection script`))) {
+      this.#once('info', `intune: the detection script of remediation ${item.id} was not rendered from ${this.#target.windows?.detectionTemplate ?? 'the detection template'}; the next write replaces it with the rendered template`);
+    }
     const v = readRenderedValues(this.#o.template!, unb64(item.raw, `remediation ${item.id} script`));
     if (v) return { item, keyId: v.keyId, apiKey: new SecretValue(v.apiKey), revokedKeyIds: v.revokedKeyIds };
     // A script written by hand (first rotation) cannot be read back; the intent names its key.
@@ -132,12 +158,23 @@ export class IntuneProvider implements MdmProvider {
       const next = writeManagedSettings(unb64(item.raw, `macOS configuration ${item.id} payload`), this.#names, wanted);
       await this.#patchMac(item.id, b64(next));
     } else {
-      await this.#api.patchRemediationScript(item.id, b64(renderTemplate(this.#o.template!, wanted)));
+      // The detection script gets the ids only: it compares, the remediation script installs.
+      await this.#api.patchRemediationScript(item.id, {
+        detectionScriptContent: b64(renderDetectionTemplate(this.#o.detectionTemplate!, { keyId: wanted.keyId, revokedKeyIds: wanted.revokedKeyIds })),
+        remediationScriptContent: b64(renderTemplate(this.#o.template!, wanted)),
+      });
     }
     // Read back: the write is done only when Graph serves it.
-    const back = item.kind === 'intune-macos' ? this.#readMac(await this.#fetch(item)) : this.#readWindows(await this.#fetch(item));
+    const fetched = await this.#fetch(item);
+    const back = item.kind === 'intune-macos' ? this.#readMac(fetched) : this.#readWindows(fetched);
     const problem = readBackProblem(values, back);
     if (problem) throw new Error(`intune: ${item.kind} ${item.id} did not read back as written (${problem})`);
+    if (item.kind === 'intune-windows') {
+      const detection = fetched.detectionRaw === undefined ? undefined : readDetectionValues(this.#o.detectionTemplate!, unb64(fetched.detectionRaw, `remediation ${item.id} detection script`));
+      const detectionProblem = readBackProblem(values, detection);
+      if (detectionProblem) throw new Error(`intune: the detection script of ${item.kind} ${item.id} did not read back as written (${detectionProblem})`);
+    }
+    this.#delivered = values.keyId;
   }
 
   async restoreConfig(snapshot: ConfigSnapshot): Promise<void> {
@@ -147,16 +184,17 @@ export class IntuneProvider implements MdmProvider {
   /** PATCH the document back verbatim, then confirm Graph serves the same bytes. */
   async #restore(item: SnapshotItem): Promise<void> {
     if (item.kind === 'intune-macos') await this.#patchMac(item.id, item.raw);
-    else if (item.kind === 'intune-windows') await this.#api.patchRemediationScript(item.id, item.raw);
+    else if (item.kind === 'intune-windows') await this.#api.patchRemediationScript(item.id, { remediationScriptContent: item.raw, ...(item.detectionRaw !== undefined ? { detectionScriptContent: item.detectionRaw } : {}) });
     else throw new Error(`intune: cannot restore a ${item.kind} document`);
     const back = await this.#fetch(item);
-    if (!Buffer.from(back.raw, 'base64').equals(Buffer.from(item.raw, 'base64'))) {
+    const same = (a: string | undefined, b: string | undefined): boolean => a !== undefined && b !== undefined && Buffer.from(a, 'base64').equals(Buffer.from(b, 'base64'));
+    if (!same(back.raw, item.raw) || (item.detectionRaw !== undefined && !same(back.detectionRaw, item.detectionRaw))) {
       throw new Error(`intune: ${item.kind} ${item.id} does not read back as the snapshot after the restore`);
     }
   }
 
   async #fetch(item: SnapshotItem): Promise<SnapshotItem> {
-    if (item.kind === 'intune-windows') return { ...item, raw: (await this.#api.getRemediationScript(item.id)).remediationScriptContent };
+    if (item.kind === 'intune-windows') return windowsItem(item.id, await this.#api.getRemediationScript(item.id));
     const c = await this.#api.getMacosConfiguration(item.id);
     this.#macMeta.set(item.id, { payloadName: c.payloadName, payloadFileName: c.payloadFileName });
     return { ...item, raw: c.payload };
@@ -196,19 +234,43 @@ export class IntuneProvider implements MdmProvider {
     return this.#observations(devices);
   }
 
+  /**
+   * macOS devices get `syncDevice`; Windows devices the remediation on demand, which makes the
+   * Intune Management Extension fetch the remediation now and run its detection script (and,
+   * when that exits 1, the remediation script). `syncDevice` would not: the extension fetches
+   * remediation policy only at reboot, sign-in or every 8 hours (memdocs remediations.md).
+   * Both are device writes, paced on the one "devices" budget.
+   */
   async refresh(devices: readonly MdmDevice[]): Promise<string[]> {
     const noId = devices.filter((d) => d.refreshId === '').map((d) => d.mdmId);
-    const ids = devices.map((d) => d.refreshId).filter((id) => id !== '');
-    const failed = ids.length ? await this.#api.syncDevices(ids) : [];
-    if (failed.length) {
-      const why = new Map<string, number>();
-      for (const f of failed) {
-        const k = f.status === 404 ? '404 device gone' : f.status === 0 ? 'no answer' : `${f.status}${f.code ? ` ${f.code}` : ''}`;
-        why.set(k, (why.get(k) ?? 0) + 1);
-      }
-      (this.#o.warning ?? log.warning)(`intune: syncDevice not accepted for ${failed.length} device(s): ${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')}`);
+    const remediationId = this.#target.windows?.remediationId;
+    const sync: string[] = [];
+    const remediate: string[] = [];
+    for (const d of devices) {
+      if (d.refreshId === '') continue;
+      (remediationId && this.#platform.get(d.mdmId.toLowerCase()) === 'windows' ? remediate : sync).push(d.refreshId);
     }
-    return [...noId, ...failed.map((f) => f.id)];
+    this.#refreshedAt = Date.now();
+    const [syncFailed, remediateFailed] = await Promise.all([
+      sync.length ? this.#api.syncDevices(sync) : [],
+      remediate.length && remediationId ? this.#api.remediateOnDemand(remediate, remediationId) : [],
+    ]);
+    this.#refused('syncDevice', syncFailed);
+    this.#refused('initiateOnDemandProactiveRemediation', remediateFailed);
+    return [...noId, ...syncFailed.map((f) => f.id), ...remediateFailed.map((f) => f.id)];
+  }
+
+  #refused(action: string, failed: readonly SyncFailure[]): void {
+    if (failed.length === 0) return;
+    const why = new Map<string, number>();
+    for (const f of failed) {
+      const k = f.status === 404 ? '404 device gone' : f.status === 0 ? 'no answer' : `${f.status}${f.code ? ` ${f.code}` : ''}`;
+      why.set(k, (why.get(k) ?? 0) + 1);
+    }
+    const denied = failed.some((f) => f.status === 403)
+      ? `; a 403 means the Entra app lacks the permission for device actions (DeviceManagementManagedDevices.PrivilegedOperations.All, see the README)`
+      : '';
+    (this.#o.warning ?? log.warning)(`intune: ${action} not accepted for ${failed.length} device(s): ${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')}${denied}`);
   }
 
   async observe(devices: readonly MdmDevice[], narrowed?: Promise<readonly MdmDevice[]>): Promise<MdmDeviceObs[]> {
@@ -241,7 +303,12 @@ export class IntuneProvider implements MdmProvider {
     return (p === 'macos' && !!this.#target.macos) || (p === 'windows' && !!this.#target.windows);
   }
 
-  /** Devices with their last sync and, on Windows, the remediation's health output. */
+  /**
+   * Devices with their last contact and, on Windows, the health their remediation last
+   * reported. A Windows device's run state is a report to Intune of its own: a run after the
+   * refresh shows the device in contact even when its MDM sync (`lastSyncDateTime`) did not
+   * move, and its time says whether the health it carries is fresh (`healthAt`, verdict.ts).
+   */
   async #observations(devices: readonly ManagedDevice[]): Promise<MdmDevice[]> {
     const windows = this.#target.windows;
     const needHealth = windows && devices.some((m) => platformOf(m.operatingSystem) === 'windows');
@@ -253,32 +320,48 @@ export class IntuneProvider implements MdmProvider {
         states.set(id.toLowerCase(), s);
       }
     }
-    return devices.map((m) => {
-      const at = m.lastSyncDateTime ? Date.parse(m.lastSyncDateTime) : NaN;
+    let cut = 0;
+    let noRemediation = 0;
+    const out = devices.map((m): MdmDevice => {
+      const platform = platformOf(m.operatingSystem);
+      this.#platform.set(m.id.toLowerCase(), platform);
+      const synced = validTime(m.lastSyncDateTime);
+      let lastContact = synced;
       let health: HealthReport | undefined;
       let healthAt: number | undefined;
-      if (needHealth && platformOf(m.operatingSystem) === 'windows') {
+      if (needHealth && platform === 'windows') {
         const s = states.get(m.id.toLowerCase());
-        // Post-remediation output is the later run when remediation ran; otherwise pre-remediation.
-        health = parseHealth(s ? [s.postRemediationDetectionScriptOutput, s.preRemediationDetectionScriptOutput].filter((v): v is string => typeof v === 'string') : undefined);
-        // The output is as old as the run that produced it (verdict.ts: only a run after the refresh counts).
-        const ran = typeof s?.['lastStateUpdateDateTime'] === 'string' ? Date.parse(s['lastStateUpdateDateTime']) : NaN;
-        if (!Number.isNaN(ran)) healthAt = ran;
+        const run = s ? runReport(s) : undefined;
+        health = run?.health ?? parseHealth(undefined);
+        // The output is as old as the run that produced it (verdict.ts: only a run after the refresh counts);
+        // on Windows that run is also the device's contact with its MDM.
+        healthAt = run?.at?.getTime();
+        if (run?.cut) cut++;
+        if (healthAt !== undefined && (lastContact === undefined || healthAt > lastContact)) lastContact = healthAt;
+        if (run && healthAt !== undefined && this.#refreshedAt !== undefined && healthAt > this.#refreshedAt && run.detectionPassed && health.keyId !== undefined && this.#delivered !== undefined && !sameKeyId(this.#delivered, health.keyId)) noRemediation++;
       }
       return {
         mdmId: m.id,
         name: m.deviceName || `managed device ${m.id}`,
         refreshId: m.id,
-        ...(!Number.isNaN(at) ? { lastContact: at } : {}),
+        ...(lastContact !== undefined ? { lastContact } : {}),
         ...(health ? { health } : {}),
         ...(healthAt !== undefined ? { healthAt } : {}),
       };
     });
+    if (cut > 0) {
+      this.#once('warning', `intune: ${cut} Windows device(s) printed ${DETECTION_OUTPUT_LIMIT} characters or more from the detection script; Intune keeps only the first ${DETECTION_OUTPUT_LIMIT}, so their health is not used. Make the detection script print compact health JSON (see the README)`, 'cut');
+    }
+    if (noRemediation > 0) {
+      this.#once('warning', `intune: ${noRemediation} Windows device(s) ran the detection script after the refresh and it exited 0 while the device reports another key than the one delivered, so Intune did not run the remediation script; the detection script must exit 1 when the installed key id differs from {{THOTH_API_KEY_ID}}`, 'no-remediation');
+    }
+    return out;
   }
 
-  #once(level: 'info' | 'warning', message: string): void {
-    if (this.#said.has(message)) return;
-    this.#said.add(message);
+  /** Says `message` once per run; with `topic`, only the first message of that topic (counts change between polls). */
+  #once(level: 'info' | 'warning', message: string, topic = message): void {
+    if (this.#said.has(topic)) return;
+    this.#said.add(topic);
     (level === 'info' ? (this.#o.info ?? log.info) : (this.#o.warning ?? log.warning))(message);
   }
 }
@@ -302,8 +385,9 @@ export async function createIntuneProvider(settings: Settings, intent: Intent): 
   const azure = settings.azure;
   if (!target) throw new Error('intune: the intent has no mdm.intune block');
   if (!azure) throw new Error('intune: azure-tenant-id, azure-client-id and azure-client-secret are required for mdm.provider intune');
-  // The loader checked the placeholders at plan time; read the same file once for this run.
+  // The loader checked the placeholders at plan time; read the same files once for this run.
   const template = target.windows ? await readFile(target.windows.templatePath, 'utf8') : undefined;
+  const detectionTemplate = target.windows ? await readFile(target.windows.detectionTemplatePath, 'utf8') : undefined;
   const app = `${target.graphUrl}|${azure.tenantId}|${azure.clientId}`;
   const budget = settings.graphWriteBudget;
   const pacer = sharedPacer(`${app}|devices`, budget);
@@ -311,6 +395,7 @@ export async function createIntuneProvider(settings: Settings, intent: Intent): 
   const api = createGraphClient({ graphUrl: target.graphUrl, loginUrl: target.loginUrl, tenantId: azure.tenantId, clientId: azure.clientId, clientSecret: azure.clientSecret, pacer, configPacer });
   return new IntuneProvider(api, target, intent.mdm.settings, {
     ...(template !== undefined ? { template } : {}),
+    ...(detectionTemplate !== undefined ? { detectionTemplate } : {}),
     ...(intent.current?.keyId ? { currentKeyId: intent.current.keyId } : {}),
   });
 }

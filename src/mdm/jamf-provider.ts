@@ -68,9 +68,8 @@ export class JamfProvider implements MdmProvider {
     // refresh: `observe` asks Jamf to leave it out. A second early, so the poller's own refresh
     // time (taken just before this call) is never earlier than the filter.
     this.#refreshedAt = new Date(Date.now() - 1000);
-    const ids = devices.map((d) => d.refreshId).filter((id) => id !== '');
-    const noId = devices.filter((d) => d.refreshId === '').map((d) => d.mdmId);
-    return [...noId, ...(ids.length ? await this.#api.blankPush(ids) : [])];
+    // The client picks the server's push: by management id (Jamf Pro API) or computer id (Classic).
+    return this.#api.blankPush(devices.map((d) => ({ id: Number(d.mdmId), managementId: d.refreshId })));
   }
 
   /**
@@ -91,16 +90,16 @@ export class JamfProvider implements MdmProvider {
   }
 
   #toDevice(c: JamfComputer): MdmDevice {
-    const at = c.lastContact ? Date.parse(c.lastContact) : NaN;
+    const at = time(c.lastContact);
     // The extension attribute is as old as the inventory it came with (general.reportDate).
-    const reported = c.reportDate ? Date.parse(c.reportDate) : NaN;
+    const reported = time(c.reportDate);
     return {
       mdmId: c.id,
       name: c.name ?? `computer ${c.id}`,
       refreshId: c.managementId ?? '',
-      ...(!Number.isNaN(at) ? { lastContact: at } : {}),
+      ...(at !== undefined ? { lastContact: at } : {}),
       ...(this.#target.healthAttribute ? { health: this.#health(c.attribute) } : {}),
-      ...(this.#target.healthAttribute && !Number.isNaN(reported) ? { healthAt: reported } : {}),
+      ...(this.#target.healthAttribute && reported !== undefined ? { healthAt: reported } : {}),
     };
   }
 
@@ -124,4 +123,10 @@ export class JamfProvider implements MdmProvider {
 }
 
 const MISSING: HealthReport = Object.freeze({ status: 'missing' });
+
+/** A Jamf timestamp as epoch milliseconds (verdict.ts EpochMs), or undefined when absent or unreadable. */
+function time(text: string | undefined): number | undefined {
+  const t = text ? Date.parse(text) : NaN;
+  return Number.isNaN(t) ? undefined : t;
+}
 const HEALTH_CACHE_MAX = 1024;

@@ -44,6 +44,12 @@ export interface SnapshotItem {
   readonly id: string;
   /** The document as the MDM returned it (plist text, base64 payload or script). */
   readonly raw: string;
+  /**
+   * `intune-windows`: the remediation's detection script, base64 as Graph returned it, restored
+   * with the remediation script. Absent when Graph had none, and in snapshots sealed before the
+   * action managed detection scripts (a restore then leaves the detection script as it is).
+   */
+  readonly detectionRaw?: string;
 }
 
 /**

@@ -1,9 +1,16 @@
 /**
- * The Windows remediation script (spec mdm.md "How the key reaches an endpoint"): the
- * repository's template with `{{THOTH_API_KEY}}`, `{{THOTH_API_KEY_ID}}` and
+ * The Windows remediation package (spec mdm.md "How the key reaches an endpoint"): two
+ * repository templates with `{{THOTH_API_KEY}}`, `{{THOTH_API_KEY_ID}}` and
  * `{{THOTH_REVOKED_API_KEY_IDS}}` filled in. Values are restricted to a charset that needs
  * no quoting in PowerShell, JSON or anywhere else, so rendering is plain substitution and a
  * value can never break out of the string it is placed in.
+ *
+ * The two scripts differ in what they may carry. Intune runs the remediation script only when
+ * the detection script exits 1 (memdocs intune/fundamentals/remediations.md, "Script
+ * requirements"), so the detection script needs the expected key id and revoked ids to decide;
+ * it never needs the key itself, and a template that puts `{{THOTH_API_KEY}}` in it is refused:
+ * one copy of the secret in the tenant (the remediation script) instead of two, and detection
+ * output, which Intune reports back, can never echo it.
  */
 import { registerSecret } from '../secrets.js';
 import type { ManagedValues } from './mobileconfig.js';
@@ -31,6 +38,28 @@ const VALUE_CLASS = '[A-Za-z0-9_.:-]';
 const VALUE = new RegExp(`^${VALUE_CLASS}+$`);
 const TOKEN = /\{\{(THOTH_API_KEY|THOTH_API_KEY_ID|THOTH_REVOKED_API_KEY_IDS)\}\}/g;
 type Field = keyof typeof PLACEHOLDERS;
+
+/** Which of the two scripts of the remediation a template renders. */
+export type ScriptKind = 'remediation' | 'detection';
+const NEEDS: Record<ScriptKind, readonly Field[]> = {
+  // Without all three, a rotation or an emergency revocation would silently not reach Windows.
+  remediation: ['apiKey', 'keyId', 'revokedKeyIds'],
+  // Without the id the script cannot tell an old installation from a current one; without the
+  // revoked ids, a revocation that keeps the key id (no replacement) would never re-run it.
+  detection: ['keyId', 'revokedKeyIds'],
+};
+const FORBIDS: Record<ScriptKind, readonly Field[]> = { remediation: [], detection: ['apiKey'] };
+const NAME: Record<ScriptKind, string> = { remediation: 'Windows template', detection: 'Windows detection template' };
+
+/** The placeholders a template of this kind lacks. */
+export function missingPlaceholders(template: string, kind: ScriptKind): string[] {
+  return NEEDS[kind].map((f) => PLACEHOLDERS[f]).filter((p) => !template.includes(p));
+}
+
+/** The placeholders a template of this kind must not hold (the key, in a detection script). */
+export function forbiddenPlaceholders(template: string, kind: ScriptKind): string[] {
+  return FORBIDS[kind].map((f) => PLACEHOLDERS[f]).filter((p) => template.includes(p));
+}
 const FIELD: Record<string, Field> = {
   THOTH_API_KEY: 'apiKey',
   THOTH_API_KEY_ID: 'keyId',
@@ -40,32 +69,43 @@ const FIELD: Record<string, Field> = {
 /** CRLF/CR → LF and no BOM: the comparison must not depend on how git checked the file out. */
 const normalise = (s: string): string => s.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
 
-function checkTemplate(template: string): void {
+function checkTemplate(template: string, kind: ScriptKind): void {
   if (typeof template !== 'string' || template.length > MAX_SCRIPT_CHARS) {
-    throw new WindowsTemplateError(`Windows template must be text of at most ${MAX_SCRIPT_CHARS} characters`);
+    throw new WindowsTemplateError(`${NAME[kind]} must be text of at most ${MAX_SCRIPT_CHARS} characters`);
   }
-  const missing = Object.values(PLACEHOLDERS).filter((p) => !template.includes(p));
-  if (missing.length > 0) {
-    // Without all three, a rotation or an emergency revocation would silently not reach Windows.
-    throw new WindowsTemplateError(`Windows template lacks the placeholder(s) ${missing.join(', ')}`);
-  }
+  const missing = missingPlaceholders(template, kind);
+  if (missing.length > 0) throw new WindowsTemplateError(`${NAME[kind]} lacks the placeholder(s) ${missing.join(', ')}`);
+  const forbidden = forbiddenPlaceholders(template, kind);
+  if (forbidden.length > 0) throw new WindowsTemplateError(`${NAME[kind]} holds ${forbidden.join(', ')}; the detection script needs only the key id and the revoked ids`);
   const ambiguous = ambiguousPlaceholder(template);
-  if (ambiguous) throw new WindowsTemplateError(`Windows template: ${ambiguous}; put a quote or a space after it so its value can be read back`);
+  if (ambiguous) throw new WindowsTemplateError(`${NAME[kind]}: ${ambiguous}; put a quote or a space after it so its value can be read back`);
 }
 
 /** `["key_a","key_b"]`: compact JSON, safe inside single- or double-quoted PowerShell strings. */
 const renderIds = (ids: readonly string[]): string => `[${ids.map((i) => `"${i}"`).join(',')}]`;
 
+/** What a detection script is rendered with: the ids, never the key. */
+export type DetectionValues = Omit<ManagedValues, 'apiKey'>;
+
 /**
- * Renders the template: every placeholder occurrence is replaced; the revoked ids become a
- * compact JSON array string. Values must match `^[A-Za-z0-9_.:-]+$`, otherwise this throws.
+ * Renders the remediation template: every placeholder occurrence is replaced; the revoked ids
+ * become a compact JSON array string. Values must match `^[A-Za-z0-9_.:-]+$`, otherwise this throws.
  */
 export function renderTemplate(template: string, values: ManagedValues): string {
   registerSecret(values.apiKey);
-  checkTemplate(template);
   if (!VALUE.test(values.apiKey)) {
     throw new WindowsTemplateError('the api key contains characters outside [A-Za-z0-9_.:-]; it cannot be placed in the script safely');
   }
+  return render(template, 'remediation', values);
+}
+
+/** Renders the detection template: the key id and revoked ids, as {@link renderTemplate} does. */
+export function renderDetectionTemplate(template: string, values: DetectionValues): string {
+  return render(template, 'detection', { apiKey: '', keyId: values.keyId, revokedKeyIds: values.revokedKeyIds });
+}
+
+function render(template: string, kind: ScriptKind, values: ManagedValues): string {
+  checkTemplate(template, kind);
   // Named by position, never quoted: revoked ids are written back as read, and a read value is
   // shown only once the control plane lists it (read-value.ts).
   if (!VALUE.test(values.keyId)) throw new WindowsTemplateError('the key id contains characters outside [A-Za-z0-9_.:-]');
@@ -150,6 +190,9 @@ export interface RenderedValues {
   revokedKeyIds: ReadValue[];
 }
 
+/** What {@link readDetectionValues} found: the ids a detection script compares with, opaque. */
+export type DetectedValues = Omit<RenderedValues, 'apiKey'>;
+
 /**
  * Inverse of {@link renderTemplate}: matches `script` against the template (literal text
  * literal, a value at each placeholder, repeated placeholders required to agree, line
@@ -164,7 +207,18 @@ export interface RenderedValues {
  * template could backtrack over every split of adjacent runs instead.
  */
 export function readRenderedValues(template: string, script: string): RenderedValues | undefined {
-  checkTemplate(template);
+  const v = readValues(template, script, 'remediation');
+  return v?.apiKey === undefined ? undefined : { apiKey: v.apiKey, keyId: v.keyId, revokedKeyIds: v.revokedKeyIds };
+}
+
+/** {@link readRenderedValues} for a detection script: the key id and revoked ids it was rendered with. */
+export function readDetectionValues(template: string, script: string): DetectedValues | undefined {
+  const v = readValues(template, script, 'detection');
+  return v && { keyId: v.keyId, revokedKeyIds: v.revokedKeyIds };
+}
+
+function readValues(template: string, script: string, kind: ScriptKind): (DetectedValues & { apiKey?: string }) | undefined {
+  checkTemplate(template, kind);
   if (typeof script !== 'string' || script.length > MAX_SCRIPT_CHARS) return undefined;
   const text = normalise(script);
   const got: Partial<Record<Field, string>> = {};
@@ -183,10 +237,10 @@ export function readRenderedValues(template: string, script: string): RenderedVa
     got[part.field] = value;
     at = end;
   }
-  if (at !== text.length || got.apiKey === undefined || got.keyId === undefined || got.revokedKeyIds === undefined) return undefined;
+  if (at !== text.length || got.keyId === undefined || got.revokedKeyIds === undefined) return undefined;
   const ids = JSON.parse(got.revokedKeyIds) as string[];
   return {
-    apiKey: got.apiKey,
+    ...(got.apiKey !== undefined ? { apiKey: got.apiKey } : {}),
     keyId: new ReadValue(got.keyId, PLACEHOLDERS.keyId),
     revokedKeyIds: ids.map((id) => new ReadValue(id, PLACEHOLDERS.revokedKeyIds)),
   };

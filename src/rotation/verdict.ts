@@ -29,13 +29,14 @@ export interface ThothEndpointObs {
 export interface MdmDeviceObs {
   mdmId: string;
   name: string;
-  /** Jamf `general.lastContact`, Intune `lastSyncDateTime`: the device talked to its MDM (says nothing about the key). */
+  /** Jamf `general.lastContact` (v1–v3 `lastContactTime`), Intune `lastSyncDateTime`: the device talked to its MDM (says nothing about the key). */
   lastContact?: EpochMs;
   health?: HealthReport;
   /**
    * When `health` was reported: Jamf `general.reportDate` (an extension attribute changes only
    * when the computer submits inventory), Intune the remediation run state's
-   * `lastStateUpdateDateTime`. Health without it is never fresh.
+   * `lastStateUpdateDateTime` (on Windows the run is also the device's contact). A report from
+   * before the refresh describes the old state; health without it is never fresh.
    */
   healthAt?: EpochMs;
 }
@@ -432,6 +433,8 @@ export function decideValidation(input: VerdictInput): Verdict {
       if (!ep) drift.add('no Thoth endpoint', () => `MDM device ${q(d.name)} (${q(d.mdmId)}) has no Thoth endpoint in the fleet`);
     }
 
+    // A health value is a key signal only when it was reported after the refresh (spec mdm.md
+    // "What is real…", below); an older one still says which key the device ran before.
     const health = d.health;
     const healthOk = health?.status === 'ok';
     const thothKey = ep?.keyId;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readMobileconfig, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
-import { intuneIntent, makeWorkspace, WINDOWS_TEMPLATE as TEMPLATE, WINDOWS_TEMPLATE_PATH as TEMPLATE_PATH, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
+import { intuneIntent, makeWorkspace, WINDOWS_DETECTION_TEMPLATE as DETECTION, WINDOWS_TEMPLATE as TEMPLATE, runAction, simEnv, simInputs, writeWindowsTemplates, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
 
 const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
 
@@ -21,7 +21,7 @@ async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Prom
 function workspace(s: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): Workspace {
   const ws = makeWorkspace();
   ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(s, platforms, o));
-  if (platforms.windows) ws.write(TEMPLATE_PATH, TEMPLATE);
+  if (platforms.windows) writeWindowsTemplates(ws);
   return ws;
 }
 
@@ -35,9 +35,18 @@ function inputs(s: Simulators, mode: string): Record<string, string> {
 const run = (s: Simulators, ws: Workspace, mode = 'apply'): Promise<ActionRun> => runAction({ workspace: ws, inputs: inputs(s, mode), env: simEnv(s) });
 
 
-/** Every fleet device in the group got exactly one sync; devices outside the group none. */
-function expectSyncedOnce(s: Simulators): void {
-  for (let i = 0; i < s.fleet.total; i++) expect(s.graph.syncs(s.fleet.managedDeviceId(i)), `device ${i}`).toBe(s.fleet.inFleet(i) ? 1 : 0);
+/**
+ * Every fleet device in the group was refreshed `times` times, each by its platform's action:
+ * macOS by syncDevice, Windows by the on-demand remediation (syncDevice would not make it fetch
+ * the remediation); devices outside the group by neither.
+ */
+function expectRefreshed(s: Simulators, times = 1): void {
+  for (let i = 0; i < s.fleet.total; i++) {
+    const id = s.fleet.managedDeviceId(i);
+    const n = s.fleet.inFleet(i) ? times : 0;
+    const mac = s.fleet.os(i) === 'macos';
+    expect([s.graph.syncs(id), s.graph.onDemandRemediations(id)], `device ${i}`).toEqual(mac ? [n, 0] : [0, n]);
+  }
 }
 
 /** A validation window long enough that the "early" run surely starts inside it, even on a loaded machine. */
@@ -52,7 +61,7 @@ async function fullRotation(s: Simulators, ws: Workspace): Promise<{ runs: Actio
   expect(minted).toHaveLength(1);
   expect(first.outputs['key-id']).toBe(minted[0]!.id);
   expect(first.stdout).toMatch(/graph: \d+ HTTP request\(s\) carrying \d+ \$batch item\(s\); \d+ write\(s\); 0 throttled \(429\)/);
-  expectSyncedOnce(s);
+  expectRefreshed(s);
   expect(s.graph.throttled()).toBe(0);
   const rec1 = readEvidence(s)!;
   expect(rec1.state).toBe('awaiting-revocation');
@@ -100,8 +109,14 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     const script = s.graph.scriptVersions().at(-1)!;
     const delivered = readRemediationScript(script)!;
     expect(delivered.keyId).toBe(keyId);
-    // Exactly the template with its placeholders filled in.
+    // Exactly the templates with their placeholders filled in; the detection script without the key.
     expect(script).toBe(TEMPLATE.replace('{{THOTH_API_KEY}}', delivered.apiKey).replace('{{THOTH_API_KEY_ID}}', keyId).replace('{{THOTH_REVOKED_API_KEY_IDS}}', '[]'));
+    const detection = s.graph.detectionVersions().at(-1)!;
+    expect(detection).toBe(DETECTION.replace('{{THOTH_API_KEY_ID}}', keyId).replace('{{THOTH_REVOKED_API_KEY_IDS}}', '[]'));
+    expect(s.graph.detectionVersions().join('\n')).not.toContain(delivered.apiKey);
+    // Devices that ran it: detection found the old key (exit 1), the remediation installed the new one.
+    const ran = s.fleet.indices({ inFleet: true, behaviour: 'online' }).map((i) => s.graph.runState(i)!);
+    expect(ran.every((r) => r.detectionState === 'fail' && r.remediationState === 'success' && JSON.parse(r.post!).api_key.key_id === keyId)).toBe(true);
     expect(s.graph.configVersions()).toHaveLength(1); // the macOS configuration was never touched
     expectNoLeaks(s, runs);
   });
@@ -114,7 +129,7 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.outputs['status']).toBe('in-progress');
     expect(first.stdout).toMatch(/4 user member\(s\) with 4 managed device\(s\); 24 device\(s\) targeted/);
-    expectSyncedOnce(s);
+    expectRefreshed(s);
     expect(readEvidence(s)!.validation).toMatchObject({ total: 24, active: 24, healthy: 23, notCheckedIn: 1 });
     const keyId = first.outputs['key-id'];
     expect(readMobileconfig(s.graph.configVersions().at(-1)!)!.keyId).toBe(keyId);
@@ -129,16 +144,18 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     const ws = workspace(s, { macos: true, windows: true }, { validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 2s\n  pollInterval: 300ms' });
     const config = s.graph.configHistory().at(-1)!.base64;
     const script = s.graph.scriptHistory().at(-1)!.base64;
+    const detection = s.graph.detectionHistory().at(-1)!.base64;
     const r = await run(s, ws);
     expect(r.code).toBe(1);
     expect(r.outputs['status']).toBe('rolled-back');
     expect(mintedKeys(s)[0]!.active).toBe(false);
     expect(s.graph.configHistory().at(-1)!.base64).toBe(config);
     expect(s.graph.scriptHistory().at(-1)!.base64).toBe(script);
+    expect(s.graph.detectionHistory().at(-1)!.base64).toBe(detection);
     expect(s.graph.configVersions()).toHaveLength(3);
     expect(readEvidence(s)!.state).toBe('rolled-back');
-    // Rollback refreshes the group again: two syncs per device.
-    for (let i = 0; i < s.fleet.size; i++) expect(s.graph.syncs(s.fleet.managedDeviceId(i))).toBe(2);
+    // Rollback refreshes the group again, each device by its platform's action.
+    expectRefreshed(s, 2);
     expectNoLeaks(s, [r]);
   });
 });

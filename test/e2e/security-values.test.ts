@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
 import { findLeaks } from '../leak-scan.js';
-import { intuneIntent, jamfIntent, makeWorkspace, runAction, simEnv, simInputs, WINDOWS_TEMPLATE, WINDOWS_TEMPLATE_PATH, type ActionRun } from './harness.js';
+import { intuneIntent, jamfIntent, makeWorkspace, runAction, simEnv, simInputs, WINDOWS_TEMPLATE, writeWindowsTemplates, type ActionRun } from './harness.js';
 
 /**
  * Issue 11, path 2 ("the intent chooses which configuration value is printed"), through the
@@ -137,7 +137,7 @@ describe('values read from an MDM configuration are shown only when the control 
     expect(swapped).not.toBe(WINDOWS_TEMPLATE);
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(s, { windows: true }));
-    ws.write(WINDOWS_TEMPLATE_PATH, swapped);
+    writeWindowsTemplates(ws, { remediation: swapped });
     s.log.clear();
     const run = await runAction({
       workspace: ws,

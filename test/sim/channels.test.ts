@@ -3,7 +3,7 @@
  * made, recurring signals follow their own schedule, and a device turned off stops them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildRemediationScript, startSimulators, type Simulators } from '../../sim/index.js';
+import { buildDetectionScript, buildRemediationScript, startSimulators, type Simulators } from '../../sim/index.js';
 import { graphToken, until, withSettings } from './helpers.js';
 
 let s: Simulators | undefined;
@@ -73,24 +73,31 @@ describe('fleet channels', () => {
     await until(() => f.lastSeen(0) > frozen.seen, 1000);
   });
 
-  it('Windows on Intune: the remediation run installs the key and keeps the detection output before and after', async () => {
-    s = await startSimulators({ fleet: { size: 1, os: 'windows', mdm: 'intune', channels: { remediationOnSync: false } } });
+  it('Windows on Intune: only a remediation run (the IME, sim/remediation.ts) installs the key; it keeps the detection output before and after and moves no other signal', async () => {
+    s = await startSimulators({ fleet: { size: 1, os: 'windows', mdm: 'intune' } });
     const f = s.fleet;
     const b = key(s);
     const url = `${s.urls.graph}/beta/deviceManagement/deviceHealthScripts/${s.ids.remediationId}`;
-    const script = buildRemediationScript({ apiKey: b.apiKey, keyId: b.keyId, revoked: [] });
-    const patched = await fetch(url, { method: 'PATCH', headers: { authorization: `Bearer ${await graphToken(s)}`, 'content-type': 'application/json' }, body: JSON.stringify({ remediationScriptContent: Buffer.from(script).toString('base64') }) });
+    const b64 = (t: string): string => Buffer.from(t).toString('base64');
+    const body = {
+      detectionScriptContent: b64(buildDetectionScript({ keyId: b.keyId, revoked: [] })),
+      remediationScriptContent: b64(buildRemediationScript({ apiKey: b.apiKey, keyId: b.keyId, revoked: [] })),
+    };
+    const patched = await fetch(url, { method: 'PATCH', headers: { authorization: `Bearer ${await graphToken(s)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(patched.status).toBe(204);
     f.checkInNow(0);
-    expect(f.keyId(0)).toBe(s.ids.oldKeyId); // a sync does not run the remediation here
-    expect(f.remediationRun(0, { remediate: false })).toBe(false);
-    expect(f.remediation(0)).toMatchObject({ remediated: false });
-    expect(f.keyId(0)).toBe(s.ids.oldKeyId);
+    expect(f.keyId(0)).toBe(s.ids.oldKeyId); // a sync does not run the remediation
+    expect(s.graph.ime.runs(0)).toBe(0);
+    expect(f.runRemediation(0, null)).toBe(false); // nothing readable in the script: nothing installed
+    const synced = f.lastSync(0);
     const at = Date.now();
-    expect(f.remediationRun(0, { remediate: true, at })).toBe(true);
-    const run = f.remediation(0);
-    expect(run).toMatchObject({ at, remediated: true });
+    expect(s.graph.ime.fetchNow(0)).toBe(true);
+    expect(f.keyId(0)).toBe(b.keyId);
+    const run = s.graph.runState(0)!;
+    expect(run).toMatchObject({ detectionState: 'fail', remediationState: 'success' });
+    expect(run.at).toBeGreaterThanOrEqual(at);
     expect(JSON.parse(run.pre!)).toMatchObject({ api_key: { key_id: s.ids.oldKeyId } });
     expect(JSON.parse(run.post!)).toMatchObject({ api_key: { key_id: b.keyId } });
+    expect(f.lastSync(0)).toBe(synced); // a remediation run is not an Intune sync
   });
 });

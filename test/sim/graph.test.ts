@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
+import { buildDetectionScript, startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
 import { graphToken, until, withSettings } from './helpers.js';
 
 let s: Simulators | undefined;
@@ -126,7 +126,7 @@ describe('graph sim: configuration, sync and check-in', () => {
     expect((await send('POST', '/v1.0/deviceManagement/managedDevices/00000000-0000-4000-8000-000000000000/syncDevice', undefined)).status).toBe(404);
   });
 
-  it('a Windows device reads the remediation script and reports health in deviceRunStates', async () => {
+  it('a Windows device runs the remediation it fetched (on demand, not on syncDevice) and reports health in deviceRunStates', async () => {
     const { sims, get, send } = await start({ fleet: { size: 2, os: 'windows' } });
     const url = `/beta/deviceManagement/deviceHealthScripts/${sims.ids.remediationId}`;
     expect((await get(url.replace('/beta/', '/v1.0/'))).status).toBe(400);
@@ -137,15 +137,32 @@ describe('graph sim: configuration, sync and check-in', () => {
       .replace(/\$ThothApiKey = '[^']*'/, `$ThothApiKey = '${apiKey}'`)
       .replace(/\$ThothApiKeyId = '[^']*'/, `$ThothApiKeyId = '${keyId}'`)
       .replace(/\$ThothRevokedApiKeyIds = '[^']*'/, `$ThothRevokedApiKeyIds = '["${sims.ids.oldKeyId}"]'`);
-    expect((await send('PATCH', url, { '@odata.type': '#microsoft.graph.deviceHealthScript', remediationScriptContent: Buffer.from(next).toString('base64') })).status).toBe(204);
-    await send('POST', `/beta/deviceManagement/managedDevices/${sims.fleet.managedDeviceId(1)}/syncDevice`, undefined);
+    const detection = buildDetectionScript({ keyId, revoked: [sims.ids.oldKeyId] });
+    const b64 = (t: string): string => Buffer.from(t).toString('base64');
+    expect((await send('PATCH', url, { '@odata.type': '#microsoft.graph.deviceHealthScript', detectionScriptContent: b64(detection), remediationScriptContent: b64(next) })).status).toBe(204);
+    const dev = sims.fleet.managedDeviceId(1);
+    const before = sims.graph.runState(1)!;
+    // syncDevice is an MDM check-in: the IME fetches no remediation policy (memdocs remediations.md).
+    expect((await send('POST', `/beta/deviceManagement/managedDevices/${dev}/syncDevice`, undefined)).status).toBe(204);
+    await until(() => sims.fleet.checkIns(1) === 1);
+    expect(sims.fleet.keyId(1)).toBe(sims.ids.oldKeyId);
+    expect(sims.graph.runState(1)).toEqual(before);
+    // The on-demand remediation is a beta action with a required scriptPolicyId; 204 when accepted.
+    const onDemand = (ver: string, body: unknown) => send('POST', `/${ver}/deviceManagement/managedDevices/${dev}/initiateOnDemandProactiveRemediation`, body);
+    expect((await onDemand('v1.0', { scriptPolicyId: sims.ids.remediationId })).status).toBe(400);
+    expect((await onDemand('beta', {})).status).toBe(400);
+    expect((await onDemand('beta', { scriptPolicyId: '00000000-0000-4000-8000-000000000000' })).status).toBe(404);
+    expect((await onDemand('beta', { scriptPolicyId: sims.ids.remediationId })).status).toBe(204);
     await until(() => sims.fleet.keyId(1) === keyId);
     const states = (await (await get(`${url}/deviceRunStates?$expand=managedDevice($select=id)`)).json()) as { value: Json[] };
-    const mine = states.value.find((v) => (v['managedDevice'] as Json)['id'] === sims.fleet.managedDeviceId(1));
-    // Detection before the remediation saw the old key; after it, the key the script installed.
-    expect(JSON.parse(String(mine?.['preRemediationDetectionScriptOutput']))).toMatchObject({ api_key: { key_id: sims.ids.oldKeyId } });
-    expect(JSON.parse(String(mine?.['postRemediationDetectionScriptOutput']))).toMatchObject({ api_key: { key_id: keyId, revoked: false } });
+    const mine = states.value.find((v) => (v['managedDevice'] as Json)['id'] === dev)!;
+    // The detection found the old key (exit 1), so the remediation ran and the second detection passed.
+    expect(mine).toMatchObject({ detectionState: 'fail', remediationState: 'success' });
+    expect(JSON.parse(String(mine['preRemediationDetectionScriptOutput']))).toMatchObject({ api_key: { key_id: sims.ids.oldKeyId } });
+    expect(JSON.parse(String(mine['postRemediationDetectionScriptOutput']))).toMatchObject({ api_key: { key_id: keyId, revoked: false } });
+    expect(Date.parse(String(mine['lastStateUpdateDateTime']))).toBeGreaterThan(before.at);
     expect(sims.fleet.revokedKnown(1)).toEqual([sims.ids.oldKeyId]);
+    expect(sims.fleet.keyId(0)).toBe(sims.ids.oldKeyId);
   });
 });
 

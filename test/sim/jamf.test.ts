@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readMobileconfig, startSimulators, type Simulators } from '../../sim/index.js';
+import { NEWEST_JAMF_VERSION, readMobileconfig, startSimulators, type Simulators } from '../../sim/index.js';
 import { cookieOf, jamfToken, thothHeaders, until, withSettings, xmlEscape } from './helpers.js';
 
 let s: Simulators | undefined;
@@ -210,5 +210,79 @@ describe('jamf sim: blank push and endpoint check-in', () => {
     s.thoth.revokeKey(fresh.keyId);
     s.fleet.checkInNow(online);
     expect(JSON.parse(s.fleet.health(online) ?? '{}')).toMatchObject({ api_key: { key_id: fresh.keyId, revoked: true } });
+  });
+});
+
+describe('jamf sim: server versions (sim/jamf-versions.ts)', () => {
+  const get = async (sims: Simulators, token: string, p: string): Promise<Response> => fetch(`${sims.urls.jamf}${p}`, { headers: auth(token) });
+
+  it('jamf-pro-version answers the configured version; the default is the newest schema known', async () => {
+    s = await startSimulators();
+    const { token } = await jamfToken(s);
+    expect(await (await get(s, token, '/api/v1/jamf-pro-version')).json()).toEqual({ version: NEWEST_JAMF_VERSION });
+    await s.close();
+    s = await startSimulators({ jamf: { version: '11.5.1-t1718634702' } });
+    const t2 = await jamfToken(s);
+    expect(await (await get(s, t2.token, '/api/v1/jamf-pro-version')).json()).toEqual({ version: '11.5.1-t1718634702' });
+  });
+
+  it('paths a version does not have answer Jamf Pro’s own 404 {httpStatus:404, errors:[]}', async () => {
+    s = await startSimulators({ jamf: { version: '11.5.1-t1718634702' } });
+    const { token } = await jamfToken(s);
+    for (const p of ['/api/v4/computers-inventory', '/api/v3/computers-inventory', `/api/v3/computer-groups/smart-group-membership/${s.ids.jamfGroupId}`, `/api/v2/computer-groups/smart-group-membership/${s.ids.jamfGroupId}`]) {
+      const r = await get(s, token, p);
+      expect(r.status, p).toBe(404);
+      expect(await r.json()).toEqual({ httpStatus: 404, errors: [] });
+    }
+    const push = await fetch(`${s.urls.jamf}/api/v2/mdm/blank-push`, { method: 'POST', headers: auth(token, { 'content-type': 'application/json' }), body: '{"clientManagementIds":[]}' });
+    expect(push.status).toBe(404);
+    expect((await get(s, token, '/api/v1/computers-inventory?section=GENERAL')).status).toBe(200);
+  });
+
+  it('v1–v3 inventory names the contact general.lastContactTime (no lastContact/lastCheckIn) and filters on it; v4 the other way round', async () => {
+    s = await startSimulators({ fleet: { size: 6 }, jamf: { version: '11.27.1-t1777388207638' } });
+    const { token } = await jamfToken(s);
+    for (const v of ['v1', 'v2', 'v3']) {
+      const r = await get(s, token, `/api/${v}/computers-inventory?section=GENERAL&page-size=10`);
+      const body = (await r.json()) as { results: { general: Record<string, unknown> }[] };
+      const g = body.results[0]!.general;
+      expect(g['lastContactTime'], v).toMatch(/^\d{4}-/);
+      expect(g).not.toHaveProperty('lastContact');
+      expect(g).not.toHaveProperty('lastCheckIn');
+      expect(g['reportDate']).toMatch(/^\d{4}-/);
+    }
+    const ok = await get(s, token, `/api/v3/computers-inventory?filter=${encodeURIComponent('general.lastContactTime>=2000-01-01T00:00:00Z')}`);
+    expect(ok.status).toBe(200);
+    const refused = await get(s, token, `/api/v3/computers-inventory?filter=${encodeURIComponent('general.lastContact>=2000-01-01T00:00:00Z')}`);
+    expect(refused.status).toBe(400);
+    expect((await get(s, token, '/api/v4/computers-inventory')).status).toBe(404);
+    await s.close();
+
+    s = await startSimulators({ fleet: { size: 6 } });
+    const t2 = await jamfToken(s);
+    const v4 = await inventory(s, t2.token, 'section=GENERAL');
+    expect(v4.results[0]!.general).toHaveProperty('lastContact');
+    expect(v4.results[0]!.general).toHaveProperty('lastCheckIn');
+    expect(v4.results[0]!.general).not.toHaveProperty('lastContactTime');
+    expect((await get(s, t2.token, `/api/v4/computers-inventory?filter=${encodeURIComponent('general.lastContactTime>=2000-01-01T00:00:00Z')}`)).status).toBe(400);
+  });
+
+  it('Classic BlankPush (before 11.28) refreshes the listed computers; gone from 11.28 on', async () => {
+    s = await startSimulators({ fleet: { size: 4 }, jamf: { version: '11.22.0' } });
+    const { token } = await jamfToken(s);
+    const [a, b] = s.jamf.groupMembers();
+    const before = [s.fleet.refreshes(a!), s.fleet.refreshes(b!)];
+    const r = await fetch(`${s.urls.jamf}/JSSResource/computercommands/command/BlankPush/id/${s.fleet.jamfId(a!)},${s.fleet.jamfId(b!)}`, { method: 'POST', headers: auth(token) });
+    expect(r.status).toBe(201);
+    expect(await r.text()).toMatch(/<computer_command><command><name>BlankPush<\/name>/);
+    expect([s.fleet.refreshes(a!), s.fleet.refreshes(b!)]).toEqual(before.map((n) => n + 1));
+    expect(s.log.mutations().map((e) => e.path)).toContain(`/JSSResource/computercommands/command/BlankPush/id/${s.fleet.jamfId(a!)},${s.fleet.jamfId(b!)}`);
+    await s.close();
+
+    s = await startSimulators({ fleet: { size: 4 }, jamf: { version: '11.28.0-t1778099559180' } });
+    const t2 = await jamfToken(s);
+    const gone = await fetch(`${s.urls.jamf}/JSSResource/computercommands/command/BlankPush/id/${s.fleet.jamfId(s.jamf.groupMembers()[0]!)}`, { method: 'POST', headers: auth(t2.token) });
+    expect(gone.status).toBe(404);
+    expect(await gone.text()).toContain('<title>Status page</title>');
   });
 });

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { until } from '../sim/helpers.js';
 import type { MdmDevice } from '../../src/mdm/provider.js';
 
 // registerSecret prints ::add-mask:: lines; keep the test output readable.
 vi.mock('../../src/secrets.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../../src/secrets.js')>()), registerSecret: () => undefined }));
 
-const { readMobileconfig, readRemediationScript, startSimulators } = await import('../../sim/index.js');
+const { readDetectionScript, readMobileconfig, readRemediationScript, startSimulators } = await import('../../sim/index.js');
 const { createGraphClient } = await import('../../src/clients/graph.js');
 const { WritePacer } = await import('../../src/http/pacer.js');
 const { IntuneProvider } = await import('../../src/mdm/intune-provider.js');
@@ -13,7 +14,7 @@ type Simulators = Awaited<ReturnType<typeof startSimulators>>;
 type SimOptions = NonNullable<Parameters<typeof startSimulators>[0]>;
 
 const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
-const { WINDOWS_TEMPLATE: TEMPLATE } = await import('../../sim/runner.js');
+const { WINDOWS_TEMPLATE: TEMPLATE, WINDOWS_DETECTION_TEMPLATE: DETECTION } = await import('../../sim/runner.js');
 
 let sims: Simulators | undefined;
 afterEach(async () => {
@@ -21,7 +22,7 @@ afterEach(async () => {
   sims = undefined;
 });
 
-interface Setup { budget?: { writes: number; windowMs: number }; template?: string; currentKeyId?: string; macos?: boolean; windows?: boolean }
+interface Setup { budget?: { writes: number; windowMs: number }; template?: string; detection?: string; currentKeyId?: string; macos?: boolean; windows?: boolean }
 
 async function setup(o: SimOptions, s: Setup = {}) {
   sims = await startSimulators({ ...o, fleet: { mdm: 'intune', checkInDelayMs: [1, 5], ...o.fleet } });
@@ -36,11 +37,11 @@ async function setup(o: SimOptions, s: Setup = {}) {
   const target = {
     graphUrl: sims.urls.graph, loginUrl: sims.urls.login, groupId: sims.ids.graphGroupId,
     ...(s.macos !== false ? { macos: { configurationId: sims.ids.macosConfigurationId } } : {}),
-    ...(s.windows ? { windows: { remediationId: sims.ids.remediationId, template: '.thoth/templates/thoth-key.ps1', templatePath: '/unused' } } : {}),
+    ...(s.windows ? { windows: { remediationId: sims.ids.remediationId, template: '.thoth/templates/thoth-key.ps1', templatePath: '/unused', detectionTemplate: '.thoth/templates/thoth-detect.ps1', detectionTemplatePath: '/unused' } } : {}),
   };
   const provider = new IntuneProvider(api, target, NAMES, {
     listPageSize: o.graph?.devicesPageSize ?? 1000,
-    ...(s.windows ? { template: s.template ?? TEMPLATE } : {}),
+    ...(s.windows ? { template: s.template ?? TEMPLATE, detectionTemplate: s.detection ?? DETECTION } : {}),
     ...(s.currentKeyId ? { currentKeyId: s.currentKeyId } : {}),
     info: (m) => infos.push(m), warning: (m) => warnings.push(m),
   });
@@ -102,12 +103,20 @@ describe('Graph client and Intune provider against the simulator', () => {
     expect([configPacer.used(), pacer.used()]).toEqual([1, 1]);
     expect(readMobileconfig(sims.graph.configVersions().at(-1)!)).toEqual({ apiKey: 'thoth_new_ABC123', keyId: 'key_new1', revoked: ['key_gone'] });
     expect(readRemediationScript(sims.graph.scriptVersions().at(-1)!)).toEqual({ apiKey: 'thoth_new_ABC123', keyId: 'key_new1', revoked: ['key_gone'] });
+    // Both scripts in the one PATCH; the detection script with the ids only.
+    expect(readDetectionScript(sims.graph.detectionVersions().at(-1)!)).toEqual({ keyId: 'key_new1', revoked: ['key_gone'] });
+    expect(sims.graph.detectionVersions().at(-1)).not.toContain('thoth_new_ABC123');
+    const scriptPatch = sims.log.entries().filter((e) => e.method === 'PATCH' && e.path.includes('deviceHealthScripts'));
+    expect(scriptPatch).toHaveLength(1);
+    expect(Object.keys(JSON.parse(scriptPatch[0]!.bodyText!)).sort()).toEqual(['@odata.type', 'detectionScriptContent', 'remediationScriptContent']);
     expect(sims.graph.ghostProfiles).toBe(0);
     const patch = sims.log.entries().find((e) => e.method === 'PATCH' && e.path.includes('deviceConfigurations'))!;
     expect(Object.keys(JSON.parse(patch.bodyText!)).sort()).toEqual(['@odata.type', 'payload', 'payloadFileName', 'payloadName']);
     await provider.restoreConfig(snap);
     expect(sims.graph.configHistory().at(-1)!.base64).toBe(snap.items[0]!.raw);
     expect(sims.graph.scriptHistory().at(-1)!.base64).toBe(snap.items[1]!.raw);
+    expect(sims.graph.detectionHistory().at(-1)!.base64).toBe(snap.items[1]!.detectionRaw);
+    expect(sims.graph.detectionHistory()).toHaveLength(3);
     // A sealed snapshot read again in a later run gives the same values.
     expect(provider.snapshotFrom(snap.items).keyId?.is(sims.ids.oldKeyId)).toBe(true);
   });
@@ -129,6 +138,65 @@ describe('Graph client and Intune provider against the simulator', () => {
     await expect(provider.writeConfig(snap, { apiKey: new SecretValue('thoth_new_ABC123'), keyId: 'key_new1', revokedKeyIds: [] })).rejects.toThrow(/HTTP 400 BadRequest/);
     expect(sims.graph.configHistory().at(-1)!.base64).toBe(snap.items[0]!.raw);
     expect((await provider.readConfig()).keyId?.is(sims.ids.oldKeyId)).toBe(true);
+  });
+
+  it('a snapshot sealed before detection scripts were managed restores the remediation script and leaves the detection script', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 2, os: 'windows' } }, { macos: false, windows: true });
+    const snap = await provider.readConfig();
+    const legacy = provider.snapshotFrom(snap.items.map(({ detectionRaw: _d, ...rest }) => rest));
+    await provider.writeConfig(snap, { apiKey: new SecretValue('thoth_new_ABC123'), keyId: 'key_new1', revokedKeyIds: [] });
+    await provider.restoreConfig(legacy);
+    expect(sims.graph.scriptHistory().at(-1)!.base64).toBe(snap.items[0]!.raw);
+    expect(readDetectionScript(sims.graph.detectionVersions().at(-1)!)!.keyId).toBe('key_new1');
+  });
+
+  it('refresh of a mixed group: Windows devices get the on-demand remediation in beta $batches, macOS devices syncDevice, all paced on one budget', async () => {
+    const budget = { writes: 20, windowMs: 400 };
+    const { sims, provider, api, pacer } = await setup({ fleet: { size: 50, os: 'mixed' }, graph: { budget } }, { budget, windows: true });
+    const members = await provider.members();
+    sims.log.clear();
+    expect(await provider.refresh(members)).toEqual([]);
+    expect(sims.graph.throttled()).toBe(0);
+    const items = (version: string) => sims.log.entries().filter((e) => e.path === `/${version}/$batch`).map((e) => (JSON.parse(e.bodyText!) as { requests: { url: string; body?: { scriptPolicyId?: string } }[] }).requests);
+    const beta = items('beta');
+    const v1 = items('v1.0');
+    expect([...beta, ...v1].every((b) => b.length <= 20)).toBe(true);
+    const win = members.filter((m) => m.name.startsWith('win-')).map((m) => m.refreshId).sort();
+    const mac = members.filter((m) => m.name.startsWith('mac-')).map((m) => m.refreshId).sort();
+    expect(beta.flat().map((r) => r.url.split('/')[3]).sort()).toEqual(win);
+    expect(beta.flat().every((r) => r.url.endsWith('/initiateOnDemandProactiveRemediation') && r.body?.scriptPolicyId === sims.ids.remediationId)).toBe(true);
+    expect(v1.flat().map((r) => r.url.split('/')[3]).sort()).toEqual(mac);
+    expect(v1.flat().every((r) => r.url.endsWith('/syncDevice'))).toBe(true);
+    // 50 device writes on a budget of 20 per 400 ms: both actions took slots of the same pacer.
+    expect(api.stats()).toMatchObject({ writes: 50, throttled: 0 });
+    expect(sims.graph.writes()).toBe(50);
+    expect(pacer.used()).toBeGreaterThan(0);
+  });
+
+  it('observe: a Windows device\'s health is its run state after the refresh; an output Intune cut is not used', async () => {
+    const { sims, provider } = await setup({ fleet: { size: 4, os: 'windows', checkInDelayMs: [1, 5] } }, { macos: false, windows: true });
+    const snap = await provider.readConfig();
+    const members = await provider.members();
+    // Before anything runs: the report of the last run, dated before now, with the old key.
+    expect(members[0]!.health?.keyId).toBe(sims.ids.oldKeyId);
+    expect(members[0]!.healthAt!).toBeLessThan(Date.now());
+    const { keyId, apiKey } = sims.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: sims.ids.fleetId, permissions: ['read'] });
+    await provider.writeConfig(snap, { apiKey: new SecretValue(apiKey), keyId, revokedKeyIds: [] });
+    sims.graph.ime.setExtraOutput(1, 'x'.repeat(3_000));
+    const refreshedAt = Date.now();
+    await provider.refresh(members);
+    await until(() => [0, 1, 2, 3].every((i) => sims!.graph.ime.runs(i) === 1));
+    const obs = await provider.observe(members);
+    const byName = new Map(obs.map((o) => [o.name, o]));
+    for (const i of [0, 2, 3]) {
+      const o = byName.get(sims.fleet.mdmName(i))!;
+      expect(o.health).toMatchObject({ status: 'ok', keyId });
+      expect(o.healthAt!).toBeGreaterThanOrEqual(refreshedAt);
+      // The run is a report to Intune: the device was in contact after the refresh, though it never synced.
+      expect(o.lastContact!).toBeGreaterThanOrEqual(refreshedAt);
+    }
+    expect(byName.get(sims.fleet.mdmName(1))!.health).toEqual({ status: 'invalid' });
+    expect(sims.graph.runState(1)!.post).toHaveLength(2048);
   });
 
   it('refresh: paced $batch syncs stay under the budget (no 429) and reach every device', async () => {

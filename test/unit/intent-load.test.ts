@@ -36,6 +36,8 @@ const expected: Record<string, Intent> = {
           remediationId: '5b2c3d4e-0000-4000-8000-000000000003',
           template: `${GOOD}/templates/thoth-key.ps1`,
           templatePath: path.join(workspace, GOOD, 'templates/thoth-key.ps1'),
+          detectionTemplate: `${GOOD}/templates/thoth-detect.ps1`,
+          detectionTemplatePath: path.join(workspace, GOOD, 'templates/thoth-detect.ps1'),
         },
       },
       settings: { ...settings, apiKey: 'THOTH_KEY_CANARY' },
@@ -161,10 +163,11 @@ describe('files and folders', () => {
     const w = mkdtempSync(path.join(tmpdir(), 'thoth-ws-'));
     try {
       symlinkSync(path.join(outside, 'secret.ps1'), path.join(w, 'link.ps1'));
+      writeFileSync(path.join(w, 'detect.ps1'), "'{{THOTH_API_KEY_ID}}' '{{THOTH_REVOKED_API_KEY_IDS}}'");
       writeFileSync(
         path.join(w, 'i.yaml'),
         'version: 1\nname: i\ntenant: acme\nfleet: { id: f, region: r }\nkey: { scope: fleet, permissions: [read] }\n' +
-          'mdm:\n  provider: intune\n  intune: { groupId: g, windows: { remediationId: r, template: link.ps1 } }\n',
+          'mdm:\n  provider: intune\n  intune: { groupId: g, windows: { remediationId: r, template: link.ps1, detectionTemplate: detect.ps1 } }\n',
       );
       expect(await problems('i.yaml', w)).toEqual([expect.stringContaining('mdm.intune.windows.template: link.ps1 resolves outside the repository')]);
     } finally {

@@ -100,8 +100,85 @@ describe('jamf inventory', () => {
   it('pushes in chunks of 1000, up to 5 at a time', async () => {
     const { sims, api: a } = await setup(2500);
     const mids = sims.jamf.groupMembers().map((i) => sims.fleet.managementId(i));
-    expect(await a.blankPush(mids)).toEqual([]);
+    expect(await a.blankPush(mids.map((managementId, id) => ({ id, managementId })))).toEqual([]);
     const pushes = sims.log.entries().filter((e) => e.path === '/api/v2/mdm/blank-push');
     expect(pushes).toHaveLength(3);
+  });
+});
+
+describe('jamf client by server version (jamf-versions.ts)', () => {
+  const v1Server = { jamf: { version: '11.5.1-t1718634702' } };
+  const v3Server = { jamf: { version: '11.25.2-t1772925731845' } };
+
+  it('reads jamf-pro-version once, then the version’s inventory path and field names (v1: lastContactTime)', async () => {
+    const { sims, api: a, ids } = await setup(30, v1Server);
+    expect((await a.apiShape()).version).toBe('11.5.1-t1718634702');
+    const got = await read(a, ids);
+    expect(got).toHaveLength(30);
+    const c = got[0]!;
+    expect(Object.keys(c).sort()).toEqual(['attribute', 'id', 'lastContact', 'managementId', 'name', 'reportDate']);
+    const i = sims.fleet.indexByJamfId(Number(c.id))!;
+    // v1–v3 lastContactTime is the binary check-in (channels: sim/jamf.ts), not the MDM contact v4 names lastContact.
+    expect(Math.abs(Date.parse(c.lastContact!) - sims.fleet.lastCheckIn(i))).toBeLessThan(1000);
+    expect(sims.log.entries().filter((e) => e.path === '/api/v1/jamf-pro-version')).toHaveLength(1);
+    expect(sims.log.entries().filter((e) => e.path === '/api/v1/computers-inventory' && e.status === 200).length).toBeGreaterThan(0);
+    expect(sims.log.entries().filter((e) => /\/api\/v[234]\/computers-inventory/.test(e.path))).toEqual([]);
+  });
+
+  it('v1–v3 filter a validation poll on general.lastContactTime, and the server filters on it', async () => {
+    // No recurring binary check-in within the test (15 min by default, on each device's own phase).
+    const { sims, api: a, ids } = await setup(40, { ...v3Server, fleet: { channels: { agentCheckInMs: Infinity } } });
+    const since = new Date(Date.now() + 1000);
+    expect(await read(a, ids, since)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const i = sims.jamf.groupMembers()[5]!;
+    // lastContactTime is the jamf binary's check-in: an MDM check-in (a blank push's) does not move it...
+    sims.fleet.checkInNow(i);
+    expect(await read(a, ids, since)).toEqual([]);
+    // ...an inventory submission (the binary checks in to send it) does.
+    sims.fleet.reconNow(i);
+    expect((await read(a, ids, since)).map((c) => Number(c.id))).toEqual([sims.fleet.jamfId(i)]);
+    const last = sims.log.entries().filter((e) => e.path === '/api/v3/computers-inventory').at(-1)!;
+    expect(decodeURIComponent(last.query)).toMatch(/;general\.lastContactTime>=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    expect(last.status).toBe(200);
+  });
+
+  it('before 11.23: members from Classic computergroups, blank push by Classic BlankPush in request-line-sized chunks', async () => {
+    const { sims, api: a } = await setup(5000, v1Server);
+    const members = await a.groupMembers(sims.ids.jamfGroupId);
+    expect(members.sort((x, y) => x - y)).toEqual(sims.jamf.groupMembers().map((i) => sims.fleet.jamfId(i)).sort((x, y) => x - y));
+    expect(sims.log.entries().filter((e) => /smart-group-membership/.test(e.path))).toEqual([]);
+    const targets = sims.jamf.groupMembers().map((i) => ({ id: sims.fleet.jamfId(i), managementId: '' }));
+    const before = sims.jamf.groupMembers().map((i) => sims.fleet.refreshes(i));
+    expect(await a.blankPush(targets)).toEqual([]);
+    expect(sims.jamf.groupMembers().map((i) => sims.fleet.refreshes(i))).toEqual(before.map((n) => n + 1));
+    const pushes = sims.log.entries().filter((e) => e.path.startsWith('/JSSResource/computercommands/command/BlankPush/id/'));
+    expect(pushes.length).toBeGreaterThan(1);
+    expect(Math.max(...pushes.map((e) => e.path.length))).toBeLessThanOrEqual(15_000);
+    expect(sims.log.entries().filter((e) => e.path === '/api/v2/mdm/blank-push')).toEqual([]);
+  });
+
+  it('a Classic push Jamf refuses names those computers and goes on', async () => {
+    const { sims, api: a } = await setup(5, v1Server);
+    const targets = [{ id: 999_999, managementId: '' }, { id: 999_998, managementId: '' }];
+    expect((await a.blankPush(targets)).sort()).toEqual(['999998', '999999']);
+    expect(sims.log.entries().filter((e) => e.path.startsWith('/JSSResource/computercommands/')).map((e) => e.status)).toEqual([404]);
+  });
+
+  it('11.23+: a computer without a management id is refused up front, the rest pushed by management id', async () => {
+    const { sims, api: a } = await setup(3, v3Server);
+    const [i, j] = sims.jamf.groupMembers();
+    const got = await a.blankPush([{ id: sims.fleet.jamfId(i!), managementId: '' }, { id: sims.fleet.jamfId(j!), managementId: sims.fleet.managementId(j!) }]);
+    expect(got).toEqual([String(sims.fleet.jamfId(i!))]);
+    const pushes = sims.log.entries().filter((e) => e.path === '/api/v2/mdm/blank-push');
+    expect(pushes.map((e) => JSON.parse(e.bodyText!).clientManagementIds)).toEqual([[sims.fleet.managementId(j!)]]);
+  });
+
+  it('a server older than 11.0 is refused before any other call, the error naming its version', async () => {
+    const { sims, api: a } = await setup(3, { jamf: { version: '10.49.0-t1694607215' } });
+    await expect(a.getProfile(sims.ids.jamfProfileId)).rejects.toThrow(/Jamf Pro 10\.49\.0-t1694607215; thoth-rotate supports Jamf Pro 11\.0 and later/);
+    await expect(a.putProfilePayloads(sims.ids.jamfProfileId, 'x')).rejects.toThrow(/10\.49\.0/);
+    const paths = sims.log.entries().map((e) => `${e.method} ${e.path}`);
+    expect(paths.filter((p) => !p.endsWith('/oauth/token'))).toEqual(['GET /api/v1/jamf-pro-version']);
   });
 });

@@ -3,7 +3,7 @@ import { describeGraphError } from '../../src/clients/graph-batch.js';
 import { ResponseShapeError } from '../../src/errors.js';
 import { parseClassicErrorPage, parseComputerGroup, parseJamfProfile } from '../../src/mdm/jamf-profile-xml.js';
 import { MobileconfigError, readManagedSettings } from '../../src/mdm/mobileconfig.js';
-import { readRenderedValues, renderTemplate, WindowsTemplateError } from '../../src/mdm/windows-template.js';
+import { readDetectionValues, readRenderedValues, renderDetectionTemplate, renderTemplate, WindowsTemplateError } from '../../src/mdm/windows-template.js';
 import { declaresEntities } from '../../src/mdm/xml-entities.js';
 import { hostKey, parseHealth } from '../../src/rotation/verdict.js';
 import { logText, markdownText } from '../../src/untrusted-text.js';
@@ -73,6 +73,14 @@ describe.each(SIZES)('worst cases at %i characters', (size) => {
     // Templates whose values could not be told apart (the backtracking the regex did) are refused.
     expect(() => readRenderedValues('{{THOTH_API_KEY}}{{THOTH_API_KEY_ID}}{{THOTH_REVOKED_API_KEY_IDS}}', fill('a', size))).toThrow(WindowsTemplateError);
     expect(() => readRenderedValues("'{{THOTH_API_KEY}}x' '{{THOTH_API_KEY_ID}}' {{THOTH_REVOKED_API_KEY_IDS}}", fill('a', size))).toThrow(/directly followed by "x"/);
+  });
+
+  it('Windows detection script read-back', () => {
+    const template = "$i = '{{THOTH_API_KEY_ID}}'; $r = '{{THOTH_REVOKED_API_KEY_IDS}}'; # {{THOTH_API_KEY_ID}}\n";
+    const script = renderDetectionTemplate(template, { keyId: 'key_1', revokedKeyIds: ['key_0'] });
+    const scripts = [fill('a', size), `$i = '${fill('a', size)}`, `$i = 'b'; $r = '${fill('["a",', size)}`, script.replace('# key_1', `# ${fill('key_1', size)}`), fill(script, size)];
+    for (const s of scripts) expect(readDetectionValues(template, s)).toBeUndefined();
+    expect(plainValues(readDetectionValues(template, script))).toEqual({ keyId: 'key_1', revokedKeyIds: ['key_0'] });
   });
 
   it('device and host names (join key), health output, Graph error bodies', () => {

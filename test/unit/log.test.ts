@@ -1,46 +1,37 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureStdout } from '../capture-stdout.js';
 import { log } from '../../src/log.js';
 import { registerSecret } from '../../src/secrets.js';
 import { runnerLines, workflowCommands } from '../runner-commands.js';
 
-let written = '';
-beforeEach(() => {
-  written = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written += String(chunk);
-    return true;
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const stdout = captureStdout();
 
 const HOSTILE = 'mac-07\n::stop-commands::pwned\n\r##[set-output name=status;]completed\u2028::add-mask::x';
 
 describe('log (the sinks)', () => {
   it('info and debug: no command from the message', () => {
     log.info(`straggler ${HOSTILE}`);
-    expect(workflowCommands(written)).toEqual([]);
+    expect(workflowCommands(stdout.text)).toEqual([]);
     log.debug(`retry ${HOSTILE}`);
-    expect(workflowCommands(written).map((c) => c.command)).toEqual(['debug']);
+    expect(workflowCommands(stdout.text).map((c) => c.command)).toEqual(['debug']);
   });
 
   it('warning, error, notice: one annotation each, its title and file neutralised too', () => {
     log.warning(HOSTILE, { title: `t ${HOSTILE}`, file: `f\n::x::y` });
     log.error(HOSTILE, { title: HOSTILE, file: '.thoth/rotations/a.yaml', startLine: 3 });
     log.notice(HOSTILE);
-    expect(workflowCommands(written).map((c) => c.command)).toEqual(['warning', 'error', 'notice']);
-    expect(runnerLines(written.trimEnd())).toHaveLength(3);
-    expect(written).not.toContain('##[');
-    expect(written).toContain('file=.thoth/rotations/a.yaml,line=3');
+    expect(workflowCommands(stdout.text).map((c) => c.command)).toEqual(['warning', 'error', 'notice']);
+    expect(runnerLines(stdout.text.trimEnd())).toHaveLength(3);
+    expect(stdout.text).not.toContain('##[');
+    expect(stdout.text).toContain('file=.thoth/rotations/a.yaml,line=3');
   });
 
   it('groups: the title is one line', () => {
     log.startGroup(`intent ${HOSTILE}`);
     log.endGroup();
-    expect(workflowCommands(written).map((c) => c.command)).toEqual(['group', 'endgroup']);
+    expect(workflowCommands(stdout.text).map((c) => c.command)).toEqual(['group', 'endgroup']);
   });
 
   it('fail: an error annotation and exit code 1', () => {
@@ -48,15 +39,15 @@ describe('log (the sinks)', () => {
     log.fail(`failed: ${HOSTILE}`);
     expect(process.exitCode).toBe(1);
     process.exitCode = before;
-    expect(workflowCommands(written).map((c) => c.command)).toEqual(['error']);
+    expect(workflowCommands(stdout.text).map((c) => c.command)).toEqual(['error']);
   });
 
   it('scrubs registered secrets before anything is written', () => {
     registerSecret('s3cr3t-value-for-log-test');
-    written = '';
+    stdout.text = '';
     log.info('token s3cr3t-value-for-log-test here');
     log.warning('x', { title: 's3cr3t-value-for-log-test' });
-    expect(written).not.toContain('s3cr3t-value-for-log-test');
+    expect(stdout.text).not.toContain('s3cr3t-value-for-log-test');
   });
 });
 

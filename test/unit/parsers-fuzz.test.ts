@@ -24,6 +24,7 @@ const { genesis: sampleGenesis } = await import('./evidence-sample.js');
 type EvidenceRecord = import('../../src/evidence/record.js').EvidenceRecord;
 const { createThothClient } = await import('../../src/clients/thoth.js');
 const { createJamfClient } = await import('../../src/clients/jamf.js');
+const { JamfVersionError } = await import('../../src/clients/jamf-versions.js');
 const { nextLinkPath } = await import('../../src/clients/graph-batch.js');
 const { HttpError, ResponseShapeError } = await import('../../src/errors.js');
 const { SecretValue } = await import('../../src/secret-value.js');
@@ -303,21 +304,26 @@ describe('Jamf client: XML and zod shapes of every response', () => {
       fc.array(shaped(['id', 'general', 'extensionAttributes']), { maxLength: 3 }).map((a) => `{"totalCount":${a.length},"results":[${a.join(',')}]}`),
       shaped(['totalCount', 'results']),
       shaped(['errorUuids']),
+      shaped(['version']),
     );
-    await fc.assert(fc.asyncProperty(status, jamfBody, fc.nat(4), fc.boolean(), async (st, body, which, tokenOk) => {
+    // Each Jamf generation's calls (jamf-versions.ts); call 5 fuzzes the version answer itself.
+    const version = fc.constantFrom('11.5.1-t1718634702', '11.25.2-t1772925731845', '11.32.0-t1787580540993');
+    await fc.assert(fc.asyncProperty(status, jamfBody, fc.nat(5), fc.boolean(), version, async (st, body, which, tokenOk, v) => {
       answer = (_m, path) => (path.endsWith('/oauth/token')
         ? (tokenOk ? { status: 200, body: '{"access_token":"tok-abcdef-123","expires_in":600}' } : { status: st, body })
-        : path.endsWith('/invalidate-token') ? { status: 204, body: '' } : { status: st, body });
+        : path.endsWith('/invalidate-token') ? { status: 204, body: '' }
+          : path.endsWith('/jamf-pro-version') && which !== 5 ? { status: 200, body: JSON.stringify({ version: v }) } : { status: st, body });
       const jamf = createJamfClient({ url, clientId: 'id', clientSecret: 'client-secret-value', retry: ONE_TRY, timeoutMs: 2_000 });
       const calls = [
         () => jamf.getProfile(123),
         () => jamf.groupMembers(45),
         // The inventory signature is being reworked elsewhere (streaming callback); pass both shapes' arguments.
         () => (jamf.inventory as (...a: unknown[]) => Promise<unknown>)([101, 102], 'Thoth Health', () => undefined),
-        () => jamf.blankPush(['m-1', 'm-2']),
+        () => jamf.blankPush([{ id: 1, managementId: 'm-1' }, { id: 2, managementId: 'm-2' }]),
         () => jamf.putProfilePayloads(123, MOBILECONFIG),
+        () => jamf.apiShape(),
       ];
-      await cleanAsync(calls[which]!(), [], false);
+      await cleanAsync(calls[which]!(), [JamfVersionError], false);
       await jamf.close();
     }), { ...opts, numRuns: RUNS * 2 });
   }, 60_000 + RUNS * 200);
@@ -329,6 +335,7 @@ describe('fixed issues, pinned', () => {
     answer = (_m, path) => {
       if (path.endsWith('/oauth/token')) return { status: 200, body: '{"access_token":"tok-abcdef-123","expires_in":600}' };
       if (path.endsWith('/invalidate-token')) return { status: 204, body: '' };
+      if (path.endsWith('/jamf-pro-version')) return { status: 200, body: '{"version":"11.32.0-t1787580540993"}' };
       requests++;
       return { status: 200, body: '{"totalCount":2,"results":[{"id":"999"}]}' };
     };
@@ -343,7 +350,8 @@ describe('fixed issues, pinned', () => {
   });
 
   it('Jamf groupMembers: a non-JSON 200 (proxy page) becomes a ResponseShapeError, not a bare SyntaxError', async () => {
-    answer = (_m, path) => (path.endsWith('/oauth/token') ? { status: 200, body: '{"access_token":"tok-abcdef-123","expires_in":600}' } : path.endsWith('/invalidate-token') ? { status: 204, body: '' } : { status: 200, body: '<html>Sign in</html>' });
+    answer = (_m, path) => (path.endsWith('/oauth/token') ? { status: 200, body: '{"access_token":"tok-abcdef-123","expires_in":600}' } : path.endsWith('/invalidate-token') ? { status: 204, body: '' }
+      : path.endsWith('/jamf-pro-version') ? { status: 200, body: '{"version":"11.32.0-t1787580540993"}' } : { status: 200, body: '<html>Sign in</html>' });
     const jamf = createJamfClient({ url, clientId: 'id', clientSecret: 'client-secret-value', retry: ONE_TRY, timeoutMs: 2_000 });
     try {
       await expect(jamf.groupMembers(45)).rejects.toBeInstanceOf(ResponseShapeError);

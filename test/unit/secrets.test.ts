@@ -1,17 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureStdout } from '../capture-stdout.js';
 import { formEncoded, redact, registerSecret, secretForms } from '../../src/secrets.js';
 
-let written = '';
-beforeEach(() => {
-  written = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written += String(chunk);
-    return true;
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const stdout = captureStdout();
 
 /** An Entra client secret has this shape ("~" in it), and a token request sends it form-urlencoded. */
 const ENTRA = 'Abc8Q~xY_z.0-9 tail!(x)*';
@@ -27,7 +18,7 @@ describe('form-urlencoded forms of a secret', () => {
     expect(secretForms(ENTRA)).toEqual(expect.arrayContaining([ENTRA, encodeURIComponent(ENTRA), formEncoded(ENTRA)]));
     registerSecret(ENTRA);
     // Command data escapes '%' as '%25'; the runner unescapes it before masking.
-    expect(written).toContain(`::add-mask::${formEncoded(ENTRA).replace(/%/g, '%25')}\n`);
+    expect(stdout.text).toContain(`::add-mask::${formEncoded(ENTRA).replace(/%/g, '%25')}\n`);
     expect(redact(`grant_type=client_credentials&client_secret=${formEncoded(ENTRA)}&scope=x`)).toBe('grant_type=client_credentials&client_secret=***&scope=x');
   });
 });

@@ -440,3 +440,27 @@ describe('parseHealth', () => {
     expect(parseHealth(['{"__proto__":{"api_key":1}}'])).toEqual({ status: 'ok' });
   });
 });
+
+describe('health reported before the refresh (healthAt)', () => {
+  const ok = (keyId: string, extra: Partial<HealthReport> = {}): HealthReport => ({ status: 'ok', keyId, revoked: false, expired: false, ...extra });
+  // Judged on MDM data alone (no Thoth endpoint), as a device whose control-plane key id is null would be.
+  const device = (health: HealthReport, healthAt: number | undefined): MdmDeviceObs => ({ mdmId: '1', name: 'win-001', lastContact: after(5), health, ...(healthAt ? { healthAt } : {}) });
+  const reason = (d: MdmDeviceObs): string | undefined => decideValidation(input({ mdm: [d], minHealthy: 1 })).stragglers[0]?.reason;
+
+  it('a report from after the refresh counts', () => {
+    expect(decideValidation(input({ mdm: [device(ok(NEW), after(4))], minHealthy: 1 })).healthy).toBe(1);
+  });
+  it('a report from before (or at) the refresh is not used, whatever it says', () => {
+    expect(reason(device(ok(NEW), after(-1)))).toBe('checked in, but no key signal since refresh');
+    expect(reason(device(ok(NEW), REFRESH.getTime()))).toBe('checked in, but no key signal since refresh');
+    // A stale "revoked" does not describe the key in use now either.
+    const thoth = [{ endpointId: 'ep-1', hostname: 'win-001', keyId: NEW, lastSeen: after(6) }];
+    expect(decideValidation(input({ thoth, mdm: [device(ok(NEW, { revoked: true }), after(-1))], minHealthy: 1 })).healthy).toBe(1);
+  });
+  // Channels' freshness rule (spec mdm.md "What is real…"): a report nobody can date may be the
+  // one from before the refresh, so it is never the evidence a revocation rests on.
+  it('without healthAt the report is not a key signal (it cannot be shown to be fresh)', () => {
+    expect(decideValidation(input({ mdm: [device(ok(NEW), undefined)], minHealthy: 1 })).healthy).toBe(0);
+    expect(reason(device(ok(NEW), undefined))).toBe('checked in, but no key signal since refresh');
+  });
+});

@@ -8,7 +8,7 @@ vi.mock('../../src/secrets.js', async (importOriginal) => {
 });
 
 const { plainValues } = await import('../mdm-values.js');
-const { readRenderedValues, renderTemplate, WindowsTemplateError } = await import('../../src/mdm/windows-template.js');
+const { readDetectionValues, readRenderedValues, renderDetectionTemplate, renderTemplate, WindowsTemplateError } = await import('../../src/mdm/windows-template.js');
 
 const TEMPLATE = [
   '# Thoth MCP Proxy key remediation (managed by thoth-rotate)',
@@ -118,6 +118,60 @@ describe('readRenderedValues', () => {
         expect(plainValues(readRenderedValues(TEMPLATE, renderTemplate(TEMPLATE, values)))).toEqual(values);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+const DETECTION = [
+  '# Thoth detection (managed by thoth-rotate): ids only',
+  "$ThothApiKeyId = '{{THOTH_API_KEY_ID}}'",
+  "$ThothRevokedApiKeyIds = '{{THOTH_REVOKED_API_KEY_IDS}}'",
+  "$installed = (Get-Content -Raw (Join-Path $env:ProgramData 'Thoth\\api-key.json') | ConvertFrom-Json).key_id",
+  'Write-Output (& thoth health --json | ConvertFrom-Json | ConvertTo-Json -Compress)',
+  'if ($installed -cne $ThothApiKeyId) { exit 1 } # expected {{THOTH_API_KEY_ID}}',
+  'exit 0',
+  '',
+].join('\r\n');
+const IDS = { keyId: 'key_new456', revokedKeyIds: ['key_a', 'key_b'] };
+
+describe('detection template', () => {
+  it('renders the key id and the revoked ids, and reads them back', () => {
+    const out = renderDetectionTemplate(DETECTION, IDS);
+    expect(out).toContain("$ThothApiKeyId = 'key_new456'");
+    expect(out).toContain(`$ThothRevokedApiKeyIds = '["key_a","key_b"]'`);
+    expect(out).toContain('# expected key_new456');
+    expect(plainValues(readDetectionValues(DETECTION, out))).toEqual(IDS);
+    expect(masked).toEqual([]); // nothing secret in it
+  });
+
+  it('refuses a detection template that holds the key: the detection script needs only the ids', () => {
+    expect(() => renderDetectionTemplate(`${DETECTION}# {{THOTH_API_KEY}}\n`, IDS)).toThrow(/Windows detection template holds \{\{THOTH_API_KEY\}\}/);
+    expect(() => readDetectionValues(TEMPLATE, renderTemplate(TEMPLATE, VALUES))).toThrow(WindowsTemplateError);
+  });
+
+  it('refuses a detection template without both ids (it could not tell an old installation, or a revocation, from a current one)', () => {
+    expect(() => renderDetectionTemplate("$ThothApiKeyId = '{{THOTH_API_KEY_ID}}'", IDS)).toThrow(/lacks the placeholder\(s\) \{\{THOTH_REVOKED_API_KEY_IDS\}\}/);
+    expect(() => renderDetectionTemplate("Write-Output 'x'", IDS)).toThrow(/lacks the placeholder\(s\) \{\{THOTH_API_KEY_ID\}\}, \{\{THOTH_REVOKED_API_KEY_IDS\}\}/);
+  });
+
+  it('a remediation template is not a detection template and vice versa', () => {
+    expect(() => readRenderedValues(DETECTION, renderDetectionTemplate(DETECTION, IDS))).toThrow(/lacks the placeholder\(s\) \{\{THOTH_API_KEY\}\}/);
+  });
+
+  it('returns undefined for a detection script not rendered from it', () => {
+    const out = renderDetectionTemplate(DETECTION, IDS);
+    expect(readDetectionValues(DETECTION, out.replace('exit 1', 'exit 0'))).toBeUndefined();
+    expect(readDetectionValues(DETECTION, out.replace('# expected key_new456', '# expected key_other'))).toBeUndefined();
+    expect(readDetectionValues(DETECTION, DETECTION)).toBeUndefined();
+  });
+
+  it('property: render then read is the identity', () => {
+    const id = fc.string({ unit: fc.constantFrom(...'abcXYZ019_.:-'.split('')), minLength: 1, maxLength: 24 });
+    fc.assert(
+      fc.property(id, fc.array(id, { maxLength: 6 }), (keyId, revokedKeyIds) => {
+        expect(plainValues(readDetectionValues(DETECTION, renderDetectionTemplate(DETECTION, { keyId, revokedKeyIds })))).toEqual({ keyId, revokedKeyIds });
+      }),
+      { numRuns: 200 },
     );
   });
 });

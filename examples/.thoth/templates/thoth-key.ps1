@@ -1,6 +1,7 @@
 # Intune remediation script rendered by thoth-rotate: the three placeholders are
 # replaced with the fleet key, its id and the revoked ids (a JSON array); nothing
-# else in this file changes. The detection script should print `thoth health --json`.
+# else in this file changes. Intune runs it only when the detection script
+# (thoth-detect.ps1) exits 1; that script reads back what this one writes.
 $ThothApiKey = '{{THOTH_API_KEY}}'
 $ThothApiKeyId = '{{THOTH_API_KEY_ID}}'
 $ThothRevokedApiKeyIds = '{{THOTH_REVOKED_API_KEY_IDS}}'
