@@ -12,12 +12,12 @@ import { JamfState, jamfMutation } from './jamf.js';
 import { NEWEST_JAMF_VERSION } from './jamf-versions.js';
 import { LoginState } from './login.js';
 import { IME_CYCLE_MS } from './remediation.js';
-import { ThothState, thothMutation } from './thoth.js';
+import { ThothState, thothMutation, type RuntimeKeyId } from './thoth.js';
 import { ALNUM, hashUuid, Rng } from './util.js';
 
-export type { FleetOptions, Behaviour, EndpointView } from './fleet.js';
+export type { FleetOptions, ChannelOptions, Behaviour, EndpointView } from './fleet.js';
 export type { SystemName, LogEntry, FaultRule, FaultAction } from './http.js';
-export type { KeyInfo, CreateKeyInput } from './thoth.js';
+export type { KeyInfo, CreateKeyInput, RuntimeKeyId } from './thoth.js';
 export type { ProfileVersion } from './jamf.js';
 export type { ContentVersion } from './graph.js';
 export type { CommitInfo, GithubLimits, GithubStats, ContentBudget } from './github.js';
@@ -63,7 +63,11 @@ export interface SimOptions {
     /** GitHub's own limits (sim/github.ts GithubLimits); default: the published ones. */
     limits?: Partial<GithubLimits>;
   };
-  thoth?: { revokedKeys?: 'inactive' | 'gone'; region?: string };
+  thoth?: {
+    revokedKeys?: 'inactive' | 'gone'; region?: string;
+    /** `managed_runtime_key_id` of endpoint rows: `reported` (default), `null`, or the share (0..1) of endpoints that report it. */
+    runtimeKeyId?: RuntimeKeyId;
+  };
 }
 
 export interface Simulators {
@@ -97,7 +101,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
   const log = new RequestLog();
   const faults = new Faults();
 
-  const thoth = new ThothState({ tenant, fleetId, region: opts.thoth?.region ?? 'us-east-1', revokedKeys: opts.thoth?.revokedKeys ?? 'inactive', rng });
+  const thoth = new ThothState({ tenant, fleetId, region: opts.thoth?.region ?? 'us-east-1', revokedKeys: opts.thoth?.revokedKeys ?? 'inactive', runtimeKeyId: opts.thoth?.runtimeKeyId ?? 'reported', seed, rng });
   const fleet = new Fleet({ ...opts.fleet, id: fleetId }, seed, thoth.fleetKeyId);
   thoth.bindFleet(fleet);
   const initial = { apiKey: thoth.plaintextOf(thoth.fleetKeyId) ?? '', keyId: thoth.fleetKeyId, revoked: [] };

@@ -271,14 +271,15 @@ export class JamfState {
 
   /**
    * RSQL fields (the `filter` description of each version's computers-inventory): v1–v3 name
-   * the agent's last contact `general.lastContactTime`; v4 `general.lastContact`, plus
+   * the agent's last contact `general.lastContactTime` (the binary check-in, as in `computer()`);
+   * v4 `general.lastContact`, plus
    * `general.lastCheckIn`. A field of the other generation is refused as unknown.
    */
   private fields(v: InventoryVersion): Record<string, FieldDef> {
     const f = this.fleet;
     const contact: Record<string, FieldDef> = v === 'v4'
       ? { 'general.lastContact': { kind: 'date', get: (i) => f.lastContact(i) }, 'general.lastCheckIn': { kind: 'date', get: (i) => f.lastCheckIn(i) } }
-      : { 'general.lastContactTime': { kind: 'date', get: (i) => f.lastContact(i) } };
+      : { 'general.lastContactTime': { kind: 'date', get: (i) => f.lastCheckIn(i) } };
     return {
       ...contact,
       id: { kind: 'number', get: (i) => f.jamfId(i) },
@@ -286,7 +287,8 @@ export class JamfState {
       'general.name': { kind: 'string', get: (i) => f.mdmName(i) },
       'general.managementId': { kind: 'string', get: (i) => f.managementId(i) },
       'general.platform': { kind: 'string', get: () => 'Mac' },
-      'general.reportDate': { kind: 'date', get: (i) => f.lastCheckIn(i) },
+      // The last inventory report (sim/fleet.ts inventory channel), not any check-in.
+      'general.reportDate': { kind: 'date', get: (i) => f.reportDate(i) },
       'hardware.serialNumber': { kind: 'string', get: (i) => f.serial(i) },
     };
   }
@@ -323,7 +325,8 @@ export class JamfState {
   private computer(i: number, want: Set<string>, v: InventoryVersion): Record<string, unknown> {
     const f = this.fleet;
     const id = f.jamfId(i);
-    const health = f.health(i);
+    // Extension attributes change only when the computer submits inventory (sim/fleet.ts channels).
+    const health = f.inventoryHealth(i);
     const eas = [
       { definitionId: '7', name: 'Thoth Version', description: 'thoth --version', enabled: true, multiValue: false, values: ['0.3.4'], dataType: 'STRING', options: [], inputType: 'SCRIPT' },
       { definitionId: '12', name: HEALTH_EA, description: 'thoth health --json', enabled: true, multiValue: false, values: health === null ? [] : [health], dataType: 'STRING', options: [], inputType: 'SCRIPT' },
@@ -331,15 +334,18 @@ export class JamfState {
     const out: Record<string, unknown> = { id: String(id), udid: f.udid(i) };
     const ip = `10.20.${(id >> 8) & 255}.${id & 255}`;
     // ComputerGeneral (v1–v3): lastContactTime, lastReportedIp; ComputerGeneralV4: lastContact,
-    // lastCheckIn, no lastReportedIp (api-schema.json 11.30.1).
+    // lastCheckIn, no lastReportedIp (api-schema.json 11.30.1). Before v4 the one contact field is
+    // the jamf binary's check-in (sim/fleet.ts binary channel), so an MDM check-in caused by a
+    // blank push does not move it; v4's lastContact is "any channel" (go-sdk-jamfpro-v2
+    // jamf_pro_api/computer_inventory/models.go), which the MDM check-in moves.
     const contact = v === 'v4'
       ? { lastContact: iso(f.lastContact(i)), lastCheckIn: iso(f.lastCheckIn(i)) }
-      : { lastReportedIp: ip, lastContactTime: iso(f.lastContact(i)) };
+      : { lastReportedIp: ip, lastContactTime: iso(f.lastCheckIn(i)) };
     out['general'] = want.has('GENERAL')
       ? {
           name: f.mdmName(i), lastIpAddress: ip, lastReportedIpV4: ip, lastReportedIpV6: null,
           barcode1: null, barcode2: null, assetTag: null, remoteManagement: { managed: true }, supervised: true,
-          mdmCapable: { capable: true, capableUsers: [] }, reportDate: iso(f.lastCheckIn(i)), ...contact,
+          mdmCapable: { capable: true, capableUsers: [] }, reportDate: iso(f.reportDate(i)), ...contact,
           lastEnrolledDate: '2025-01-15T09:30:00Z', initialEntryDate: '2025-01-15',
           lastCloudBackupDate: null, enrolledViaAutomatedDeviceEnrollment: true, userApprovedMdm: true,
           declarativeDeviceManagementEnabled: true, managementId: f.managementId(i), site: { id: '-1', name: 'None' },
@@ -349,7 +355,7 @@ export class JamfState {
     if (want.has('EXTENSION_ATTRIBUTES')) out['extensionAttributes'] = eas;
     if (want.has('HARDWARE')) out['hardware'] = { serialNumber: f.serial(i), model: 'MacBook Pro (14-inch, 2024)', macAddress: macOf(id) };
     if (want.has('CONFIGURATION_PROFILES')) {
-      out['configurationProfiles'] = [{ id: String(this.cfg.profileId), username: '', lastInstalled: iso(f.lastCheckIn(i)), removable: false, displayName: 'Thoth MCP Proxy Runtime', profileIdentifier: topIdentity(this.current().payloads)?.identifier ?? '', uuid: this.uuid }];
+      out['configurationProfiles'] = [{ id: String(this.cfg.profileId), username: '', lastInstalled: iso(f.lastMdmCheckIn(i)), removable: false, displayName: 'Thoth MCP Proxy Runtime', profileIdentifier: topIdentity(this.current().payloads)?.identifier ?? '', uuid: this.uuid }];
     }
     return out;
   }

@@ -81,7 +81,7 @@ export class ImeChannel {
       if (!o.assigned(i)) continue;
       // Devices ran the remediation before (it is assigned): their last report, with the key they hold.
       this.states.set(i, {
-        at: fleet.healthAt(i), syncAt: fleet.healthAt(i), detectionState: 'success', remediationState: 'skipped',
+        at: fleet.remediationReportedAt(i), syncAt: fleet.remediationReportedAt(i), detectionState: 'success', remediationState: 'skipped',
         pre: cut(fleet.health(i)), preError: null, post: null, postError: null,
       });
       this.schedule(i, now + o.cycleMs * (0.5 + 0.5 * o.rng.next()));
@@ -175,7 +175,7 @@ export class ImeChannel {
    * exits 0 (like a detection script that only prints `thoth health --json`).
    */
   private detect(i: number, script: string): { exit: 0 | 1; output: string | null } {
-    const health = this.fleet.healthNow(i);
+    const health = this.fleet.health(i); // as the endpoint prints it now
     const output = health === null ? null : health + (this.extraOutput.get(i) ?? '');
     const expected = readDetectionScript(script);
     if (!expected) return { exit: 0, output };

@@ -38,8 +38,18 @@ export interface ThothConfig {
   fleetId: string;
   region: string;
   revokedKeys: 'inactive' | 'gone';
+  /**
+   * What endpoint rows say in `managed_runtime_key_id`, documented only as "server-managed
+   * runtime API key ID (when applicable)" (reference/thoth.md §2.3): `reported` (the key the
+   * proxy ran at its last heartbeat), `null` (every row: an MDM-delivered key the control plane
+   * does not manage), or the share of endpoints (0..1, seeded) whose rows report it.
+   */
+  runtimeKeyId: RuntimeKeyId;
+  seed: number;
   rng: Rng;
 }
+
+export type RuntimeKeyId = 'reported' | 'null' | number;
 
 function err(status: number, error: string, message: string): SimResponse {
   return json(status, { error, message });
@@ -58,6 +68,7 @@ export class ThothState implements KeyOracle {
   private readonly cfg: ThothConfig;
   private fleetRef: Fleet | undefined;
   private readonly createdAt = Date.now() - 200 * 86_400_000;
+  private readonly staticRows: string[] = [];
 
   constructor(cfg: ThothConfig) {
     this.cfg = cfg;
@@ -106,7 +117,8 @@ export class ThothState implements KeyOracle {
   /** Endpoint rows exactly as GET endpoints returns them. */
   endpoints(): Record<string, unknown>[] {
     const out: Record<string, unknown>[] = [];
-    for (let i = 0; i < this.fleet.size; i++) out.push(this.endpointRow(i));
+    const now = Date.now();
+    for (let i = 0; i < this.fleet.size; i++) out.push(this.endpointRow(i, now));
     return out;
   }
   createKeyDirect(input: CreateKeyInput & { plaintextPrefix?: string }): { keyId: string; apiKey: string } {
@@ -141,9 +153,9 @@ export class ThothState implements KeyOracle {
     const k = this.keysById.get(keyId);
     return !!k && k.tenant === this.tenant && k.plaintext === apiKey && this.isActive(k);
   }
-  status(keyId: string): { revoked: boolean; expired: boolean } {
+  status(keyId: string, at = Date.now()): { revoked: boolean; expired: boolean } {
     const k = this.keysById.get(keyId);
-    return { revoked: !k || k.revokedAt !== null, expired: !!k && this.isExpired(k) };
+    return { revoked: !k || (k.revokedAt !== null && k.revokedAt <= at), expired: !!k && k.expiresAt !== null && at >= k.expiresAt };
   }
   used(keyId: string, at: number): void {
     const k = this.keysById.get(keyId);
@@ -172,15 +184,54 @@ export class ThothState implements KeyOracle {
       active: this.isActive(k),
     };
   }
-  private endpointRow(i: number): Record<string, unknown> {
+  /**
+   * One row of GET endpoints with every field the control plane documents (reference/thoth.md
+   * §2.3: the register body's fields plus the read-only ones), not only those the action reads:
+   * about 730 bytes, so the unpaged list of 50,000 endpoints is about 35 MiB. The fields that
+   * never change are serialised once per endpoint; a listing appends the three that do.
+   */
+  private rowText(i: number, now: number): string {
     const f = this.fleet;
-    const seen = f.lastSeen(i);
-    return {
-      endpoint_id: f.endpointId(i), hostname: f.hostname(i), fleet_id: f.id, os: f.os(i),
-      os_version: f.os(i) === 'macos' ? '15.5' : '10.0.26100', enrollment: f.mdm, provider: f.mdm,
-      status: Date.now() - seen < 7 * 86_400_000 ? 'active' : 'stale', environment: 'prod', enforcement_mode: 'enforce',
-      runtime_auth_mode: 'managed_key', managed_runtime_key_id: f.keyId(i), last_seen: iso(seen), proxy_version: '0.3.4',
+    const seen = f.lastSeen(i, now);
+    const key = this.reportsRuntimeKey(i) ? f.reportedKeyId(i, now) || null : null;
+    const status = now - seen < 7 * 86_400_000 ? 'active' : 'stale';
+    return `${this.staticRow(i)},"status":"${status}","managed_runtime_key_id":${JSON.stringify(key)},"last_seen":"${iso(seen)}"}`;
+  }
+  private staticRow(i: number): string {
+    let t = this.staticRows[i];
+    if (t !== undefined) return t;
+    const f = this.fleet;
+    const person = employee(this.cfg.seed, i);
+    const mac = f.os(i) === 'macos';
+    const fixed = {
+      endpoint_id: f.endpointId(i), hostname: f.hostname(i),
+      employee_name: person.name, employee_email: person.email, department: person.department,
+      os: f.os(i), os_version: mac ? MAC_VERSIONS[i % MAC_VERSIONS.length] : WIN_VERSIONS[i % WIN_VERSIONS.length],
+      enrollment: f.mdm, enforcement_mode: 'enforce', environment: 'prod', proxy_version: '0.3.4', fleet_id: f.id, provider: f.mdm,
+      risk_score: (i * 37) % 100, violations_today: i % 7 === 0 ? (i >> 3) % 4 : 0, sessions_today: (i * 13) % 40,
+      agent_ids: AGENTS.slice(0, 2 + (i % 3)).map((a, k) => `${a}_${((Math.imul(i + 1, 0x27d4eb2d) ^ (k * 0x165667b1)) >>> 0).toString(16).padStart(8, '0')}`),
+      runtime_auth_mode: 'managed_key', identity_binding_user: person.email,
     };
+    t = JSON.stringify(fixed).slice(0, -1);
+    this.staticRows[i] = t;
+    return t;
+  }
+  private endpointRow(i: number, now = Date.now()): Record<string, unknown> {
+    return JSON.parse(this.rowText(i, now)) as Record<string, unknown>;
+  }
+  /** GET endpoints: the rows are text already, so the body is their concatenation. */
+  private listing(fleetId: string | null): SimResponse {
+    if (fleetId && fleetId !== this.fleet.id) return json(200, { data: [] });
+    const now = Date.now();
+    const rows: string[] = new Array<string>(this.fleet.size);
+    for (let i = 0; i < this.fleet.size; i++) rows[i] = this.rowText(i, now);
+    return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: `{"data":[${rows.join(',')}]}` };
+  }
+  private reportsRuntimeKey(i: number): boolean {
+    const r = this.cfg.runtimeKeyId;
+    if (r === 'reported') return true;
+    if (r === 'null') return false;
+    return ((Math.imul(i + 1, 0x9e3779b1) ^ this.cfg.seed) >>> 0) % 10_000 < r * 10_000;
   }
   /** Thoth knows only the fleet's endpoints (MDM extras run no proxy). */
   private endpointIndex(id: string): number | undefined {
@@ -247,8 +298,7 @@ export class ThothState implements KeyOracle {
     }
     if (seg[0] === 'endpoints' && method === 'GET') {
       if (seg.length === 1) {
-        const fleetId = req.query.get('fleet_id');
-        return json(200, { data: fleetId && fleetId !== this.fleet.id ? [] : this.endpoints() });
+        return this.listing(req.query.get('fleet_id'));
       }
       if (seg.length === 2) {
         const i = this.endpointIndex(seg[1] ?? '');
@@ -343,4 +393,19 @@ export class ThothState implements KeyOracle {
 /** Requests that change control-plane state (for RequestLog.mutations()). */
 export function thothMutation(req: SimRequest): boolean {
   return (req.method === 'POST' && /\/thoth\/api-keys\/?$/.test(req.path)) || (req.method === 'DELETE' && /\/thoth\/api-keys\/[^/]+\/?$/.test(req.path));
+}
+
+const FIRST = ['Avery', 'Naomi', 'Mateo', 'Priya', 'Jonas', 'Amara', 'Kenji', 'Lucia', 'Tobias', 'Zainab', 'Elliot', 'Ingrid', 'Rafael', 'Sana', 'Oliver', 'Chiara'];
+const LAST = ['Okafor', 'Lindqvist', 'Fernandes', 'Raghunathan', 'Kowalczyk', 'Haddad', 'Nakamura', 'Brennan', 'Oyelaran', 'Castellanos', 'Virtanen', 'Abernathy', 'Delacroix', 'Mbeki', 'Sorensen', 'Yamamoto'];
+const DEPARTMENTS = ['Platform Engineering', 'Security Operations', 'Data Science', 'Finance and Accounting', 'Customer Success', 'Product Design', 'Legal and Compliance', 'Developer Relations'];
+const MAC_VERSIONS = ['15.5', '15.4.1', '14.7.6', '15.6'];
+const WIN_VERSIONS = ['10.0.26100.4061', '10.0.22631.5335', '10.0.26100.3915'];
+const AGENTS = ['agt_claude_desktop', 'agt_cursor', 'agt_copilot_cli', 'agt_windsurf'];
+
+/** A stable, made-up employee per endpoint (the rows carry one: reference/thoth.md §2.3). */
+function employee(seed: number, i: number): { name: string; email: string; department: string } {
+  const h = (Math.imul(i + seed, 0x85ebca6b) >>> 0) ^ (i >>> 4);
+  const first = FIRST[h % FIRST.length]!;
+  const last = LAST[(h >>> 4) % LAST.length]!;
+  return { name: `${first} ${last}`, email: `${first}.${last}.${i}@corp.acme-corp.example`.toLowerCase(), department: DEPARTMENTS[(h >>> 8) % DEPARTMENTS.length]! };
 }

@@ -137,9 +137,16 @@ export interface Scenario {
   readonly minHealthy: number;
   /** Members counted as active by the verdict (seen within validation.activeWithin). */
   readonly active: number;
-  /** Per member index: when it checked in after the refresh with the new key (NaN = never). */
+  /**
+   * Per member index: when a key signal naming the new key first became readable (NaN =
+   * never): the earlier of `listedAt` and `reportedAt`. Checking in is not such a signal.
+   */
   readonly healthyAt: Float64Array;
-  /** Per member index: when it checked in after the refresh at all (NaN = never). */
+  /** Per member index: when the control plane's listing first shows it on the new key (its first heartbeat after adopting it; NaN = never). */
+  readonly listedAt: Float64Array;
+  /** Per member index: when the MDM first holds a health report naming the new key made after adopting it (NaN = never). */
+  readonly reportedAt: Float64Array;
+  /** Per member index: when it checked in with the MDM after the refresh at all (NaN = never). */
   readonly checkedInAt: Float64Array;
   /** Member index of a Jamf computer id (Jamf only). */
   readonly indexOfJamfId?: (id: number) => number | undefined;
@@ -293,7 +300,7 @@ function analyzeJamf(entries: readonly LogEntry[], phases: readonly Phase[], s: 
     for (const e of poll) {
       if (!isThothEndpoints(e)) continue;
       for (let i = 0; i < n; i++) {
-        const h = s.healthyAt[i]!;
+        const h = s.listedAt[i]!;
         if (Number.isNaN(h) || h > e.at + L) continue;
         if (!confirmedSeen[i]) (confirmedSeen[i] = 1), confirmedCount++;
         surelySeen[i] = 1;
@@ -316,7 +323,8 @@ function analyzeJamf(entries: readonly LogEntry[], phases: readonly Phase[], s: 
         const i = s.indexOfJamfId?.(id);
         if (i === undefined || i >= n) continue;
         if (surelySeen[i]) reread++;
-        const h = s.healthyAt[i]!;
+        // An inventory read confirms a device only with a fresh health report naming the new key.
+        const h = s.reportedAt[i]!;
         if (Number.isNaN(h)) continue;
         if (h <= end(e)) newly.push(i);
         if (h <= e.at + L) surely.push(i);
@@ -398,7 +406,7 @@ function analyzeIntune(entries: readonly LogEntry[], phases: readonly Phase[], s
     const listing = poll.find(isThothEndpoints);
     if (listing) {
       for (let i = 0; i < n; i++) {
-        const h = s.healthyAt[i]!;
+        const h = s.listedAt[i]!;
         if (!seen[i] && !Number.isNaN(h) && h <= listing.at + L) (seen[i] = 1), confirmed++;
       }
     }
@@ -410,9 +418,10 @@ function analyzeIntune(entries: readonly LogEntry[], phases: readonly Phase[], s
     // another, beside the Thoth listing), or — when fewer requests — the devices the Thoth
     // listing left out, 20 per $batch, 5 at a time, after it.
     lastPollNet = L * Math.max(listPages <= batches ? listPages : 1 + rounds(batches, 5), runStatePages, 1);
+    // The MDM reads confirm only devices with a fresh health report (Windows remediation output).
     const t = Math.max(...poll.map((e) => e.at)) + L;
     for (let i = 0; i < n; i++) {
-      const h = s.healthyAt[i]!;
+      const h = s.reportedAt[i]!;
       if (!seen[i] && !Number.isNaN(h) && h <= t) (seen[i] = 1), confirmed++;
     }
   }

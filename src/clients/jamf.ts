@@ -79,7 +79,7 @@ export interface JamfComputer {
   /** The agent's last contact: general.lastContact, else lastCheckIn (v4); lastContactTime (v1–v3). */
   readonly lastContact?: string | undefined;
   /** general.reportDate: the last inventory report, which is when extension attributes last changed. */
-  readonly reportedAt?: string | undefined;
+  readonly reportDate?: string | undefined;
   /** `values` of the extension attribute named by `inventory`'s `attribute` (absent: not reported). */
   readonly attribute?: readonly string[] | undefined;
 }
@@ -446,8 +446,8 @@ export function readComputer(raw: unknown, attribute: string | undefined, shape:
   let contact: string | undefined;
   for (const f of shape.contactFields) contact ??= str(g[f]);
   if (contact !== undefined) c.lastContact = contact;
-  const reported = str(g[shape.reportField]);
-  if (reported !== undefined) c.reportedAt = reported;
+  const reportDate = str(g[shape.reportField]);
+  if (reportDate !== undefined) c.reportDate = reportDate;
   if (attribute !== undefined) {
     // v4 returns the section at the top level; older shapes nest it under general.
     for (const list of [r['extensionAttributes'], g['extensionAttributes']]) {

@@ -60,8 +60,8 @@ export interface ThothEndpoint {
   readonly fleetId?: string;
   /** `managed_runtime_key_id` */
   readonly keyId?: string;
-  /** `last_seen` (last heartbeat); absent when missing or not a date. */
-  readonly lastSeen?: Date;
+  /** `last_seen` (last heartbeat), epoch ms; absent when missing or not a date. */
+  readonly lastSeen?: number;
 }
 
 export interface CreateKeyParams {
@@ -249,11 +249,12 @@ function readEndpoint(raw: unknown, row: number, interned: Interner, previous: M
   const keyId = interned.get(optionalText(r['managed_runtime_key_id'], 'managed_runtime_key_id', row)) || undefined;
   const seenMs = Date.parse(optionalText(r['last_seen'], 'last_seen', row) ?? '');
   const before = previous.get(endpointId);
-  if (before && before.hostname === hostname && before.fleetId === fleetId && before.keyId === keyId && (before.lastSeen === undefined ? Number.isNaN(seenMs) : before.lastSeen.getTime() === seenMs)) return before;
-  const e: { -readonly [K in keyof ThothEndpoint]: ThothEndpoint[K] } = { endpointId, hostname };
+  if (before && before.hostname === hostname && before.fleetId === fleetId && before.keyId === keyId && (before.lastSeen === undefined ? Number.isNaN(seenMs) : before.lastSeen === seenMs)) return before;
+  // A row whose heartbeat moved keeps the previous row's strings: the parsed copies die young.
+  const e: { -readonly [K in keyof ThothEndpoint]: ThothEndpoint[K] } = { endpointId: before?.endpointId ?? endpointId, hostname: before?.hostname === hostname ? before.hostname : hostname };
   if (fleetId !== undefined) e.fleetId = fleetId;
   if (keyId !== undefined) e.keyId = keyId;
-  if (!Number.isNaN(seenMs)) e.lastSeen = new Date(seenMs);
+  if (!Number.isNaN(seenMs)) e.lastSeen = seenMs;
   previous.set(endpointId, e);
   return e;
 }

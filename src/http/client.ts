@@ -3,7 +3,7 @@ import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { HttpError, InvariantError, type SystemName } from '../errors.js';
 import { redact } from '../secrets.js';
 import { assertCredentialHost } from './allowed-hosts.js';
-import { JsonArraySplitter, JsonStreamError } from './json-stream.js';
+import { DEFAULT_STREAM_LIMITS, JsonArraySplitter, JsonStreamError, JsonStreamLimit, type StreamLimits } from './json-stream.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -53,8 +53,16 @@ export interface HttpClientOptions {
   /** Connections per origin; Jamf asks for at most 5. */
   readonly maxConnections?: number;
   readonly timeoutMs?: number;
-  /** Responses larger than this are refused (a hostile or broken server). */
+  /** Responses read whole that are larger than this are refused (a hostile or broken server); default 32 MiB. */
   readonly maxResponseBytes?: number;
+  /**
+   * Responses consumed as they arrive (`jsonArrays`, a `stream` consumer) are never held whole:
+   * what bounds them is what is kept (json-stream.ts StreamLimits, per listing) and, against a
+   * server that never stops, this ceiling on the bytes read (default {@link MAX_STREAMED_BYTES}).
+   */
+  readonly maxStreamedBytes?: number;
+  /** Limits of `jsonArrays` listings (default DEFAULT_STREAM_LIMITS). */
+  readonly streamLimits?: StreamLimits;
   readonly retry?: RetryPolicy;
   readonly auth?: AuthSource;
   /** Cookie names to keep between requests (Jamf Cloud sticky sessions). */
@@ -64,7 +72,15 @@ export interface HttpClientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** The body grew past maxResponseBytes: a hostile or broken server; refused, not retried. */
+/** Default of `maxResponseBytes`: a body read whole. */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/**
+ * Default of `maxStreamedBytes`: 512 MiB, room for a 700,000-endpoint control-plane listing
+ * (~730 bytes a row). Memory does not grow with it: see StreamLimits.
+ */
+export const MAX_STREAMED_BYTES = 512 * 1024 * 1024;
+
+/** The body grew past its limit: a hostile or broken server; refused, not retried. */
 class ResponseTooLarge extends Error {}
 
 /** The caller refused a streamed element: its error is final, not a network failure to retry. */
@@ -73,7 +89,7 @@ class ElementRefused {
 }
 
 /** A BodyConsumer for `HttpClient.send` that yields a {@link StreamedJson} (see `jsonArrays`). */
-export function streamJsonArrays<T>(arrays: readonly string[], each: (element: unknown, array: string, index: number) => T): BodyConsumer {
+export function streamJsonArrays<T>(arrays: readonly string[], each: (element: unknown, array: string, index: number) => T, limits: StreamLimits = DEFAULT_STREAM_LIMITS): BodyConsumer {
   return async (body) => {
     const items: T[] = [];
     const splitter = new JsonArraySplitter(arrays, (el, array, index) => {
@@ -82,7 +98,7 @@ export function streamJsonArrays<T>(arrays: readonly string[], each: (element: u
       } catch (e) {
         throw new ElementRefused(e);
       }
-    });
+    }, limits);
     const decoder = new TextDecoder('utf-8');
     let bytes = 0;
     for await (const chunk of body) {
@@ -232,7 +248,7 @@ export class HttpClient {
    * needs (see json-stream.ts). An element `each` throws on fails the call, unretried.
    */
   async jsonArrays<T>(req: HttpRequest, arrays: readonly string[], each: (element: unknown, array: string, index: number) => T): Promise<StreamedJson<T>> {
-    const res = await this.send({ ...req, headers: { accept: 'application/json', ...req.headers } }, streamJsonArrays(arrays, each));
+    const res = await this.send({ ...req, headers: { accept: 'application/json', ...req.headers } }, streamJsonArrays(arrays, each, this.#opts.streamLimits));
     return res.streamed as StreamedJson<T>;
   }
 
@@ -280,24 +296,23 @@ export class HttpClient {
     this.#keepCookies(res.headers['set-cookie']);
     const refused = (e: unknown): never => {
       // A body we refused (too large, not the JSON expected) is final: asking again would fetch it again.
-      const detail = e instanceof ResponseTooLarge ? e.message : e instanceof JsonStreamError ? `response is not the JSON expected (${e.message})` : undefined;
+      const detail = e instanceof ResponseTooLarge ? e.message : e instanceof JsonStreamLimit ? `response refused: ${e.message}` : e instanceof JsonStreamError ? `response is not the JSON expected (${e.message})` : undefined;
       if (detail === undefined) throw e;
       throw new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: res.statusCode, detail, retryable: false });
     };
     if (stream && res.statusCode >= 200 && res.statusCode < 300) {
-      const streamed = await stream(this.#limited(res.body)).catch(refused);
+      const streamed = await stream(this.#limited(res.body, this.#opts.maxStreamedBytes ?? MAX_STREAMED_BYTES)).catch(refused);
       return { status: res.statusCode, headers: flat, text: '', streamed };
     }
     const chunks: Buffer[] = [];
     await (async () => {
-      for await (const chunk of this.#limited(res.body)) chunks.push(chunk);
+      for await (const chunk of this.#limited(res.body, this.#opts.maxResponseBytes ?? MAX_RESPONSE_BYTES)) chunks.push(chunk);
     })().catch(refused);
     return { status: res.statusCode, headers: flat, text: Buffer.concat(chunks).toString('utf8') };
   }
 
-  /** The body's chunks, refused past maxResponseBytes (a hostile or broken server). */
-  async *#limited(body: Dispatcher.ResponseData['body']): AsyncIterable<Buffer> {
-    const max = this.#opts.maxResponseBytes ?? 32 * 1024 * 1024;
+  /** The body's chunks, refused past `max` bytes (a hostile or broken server). */
+  async *#limited(body: Dispatcher.ResponseData['body'], max: number): AsyncIterable<Buffer> {
     let size = 0;
     for await (const chunk of body) {
       size += (chunk as Buffer).length;

@@ -33,6 +33,30 @@ export function wasStreamed(rest: Record<string, unknown>, key: string): boolean
 /** The body is not the JSON object expected (the message never quotes the body). */
 export class JsonStreamError extends Error {}
 
+/** The body is JSON, but larger than a listing is allowed to be kept (see {@link StreamLimits}). */
+export class JsonStreamLimit extends JsonStreamError {}
+
+/**
+ * What a streamed body may make the reader keep. A listing is never held whole, so its total
+ * size is not what bounds memory: one element's text (held until its closing comma), the
+ * number of elements (each becomes one item the caller keeps) and the rest of the object are.
+ */
+export interface StreamLimits {
+  /** Characters of one element's text. */
+  readonly maxElementChars: number;
+  /** Elements, over every streamed array of the body. */
+  readonly maxElements: number;
+  /** Characters of the object without its streamed arrays' contents. */
+  readonly maxRestChars: number;
+}
+
+/**
+ * A Jamf computer with many extension attributes is ~20 KB and a control-plane endpoint row
+ * ~730 bytes, so 1 MiB is far above any real element; 1,000,000 elements is ten times the
+ * largest fleet the benchmark runs (100,000 endpoints).
+ */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxElementChars: 1024 * 1024, maxElements: 1_000_000, maxRestChars: 1024 * 1024 };
+
 export class JsonArraySplitter {
   readonly #arrays: ReadonlySet<string>;
   readonly #onElement: (value: unknown, array: string, index: number) => void;
@@ -56,11 +80,14 @@ export class JsonArraySplitter {
   /** Text of the current element carried over from earlier chunks. */
   #carry = '';
   #elementsInArray = 0;
+  #elements = 0;
   #sawComma = false;
+  readonly #limits: StreamLimits;
 
-  constructor(arrays: readonly string[], onElement: (value: unknown, array: string, index: number) => void) {
+  constructor(arrays: readonly string[], onElement: (value: unknown, array: string, index: number) => void, limits: StreamLimits = DEFAULT_STREAM_LIMITS) {
     this.#arrays = new Set(arrays);
     this.#onElement = onElement;
+    this.#limits = limits;
   }
 
   write(chunk: string): void {
@@ -89,7 +116,7 @@ export class JsonArraySplitter {
           const key = this.#key();
           if (key !== undefined && this.#arrays.has(key)) {
             if (this.#streamed.has(key)) throw new JsonStreamError(`"${key}" appears twice`);
-            this.#skeleton += chunk.slice(segmentStart, i + 1);
+            this.#keep(chunk.slice(segmentStart, i + 1));
             this.#streaming = key;
             this.#streamed.add(key);
             this.#elementsInArray = 0;
@@ -111,8 +138,22 @@ export class JsonArraySplitter {
         segmentStart = i + 1;
       }
     }
-    if (this.#streaming !== undefined) this.#carry += chunk.slice(segmentStart);
-    else this.#skeleton += chunk.slice(segmentStart);
+    if (this.#streaming !== undefined) {
+      this.#carry += chunk.slice(segmentStart);
+      if (this.#carry.length > this.#limits.maxElementChars) throw this.#tooLarge();
+    } else {
+      this.#keep(chunk.slice(segmentStart));
+    }
+  }
+
+  /** Text of the object outside the streamed arrays, kept for `end`. */
+  #keep(text: string): void {
+    this.#skeleton += text;
+    if (this.#skeleton.length > this.#limits.maxRestChars) throw new JsonStreamLimit(`the object outside its streamed arrays is larger than ${this.#limits.maxRestChars} characters`);
+  }
+
+  #tooLarge(): JsonStreamLimit {
+    return new JsonStreamLimit(`element ${this.#elementsInArray} of ${this.#streaming ?? 'the listing'} is larger than ${this.#limits.maxElementChars} characters`);
   }
 
   /** The object with every streamed array left empty. */
@@ -179,12 +220,14 @@ export class JsonArraySplitter {
   #element(tail: string, closing: boolean): void {
     const text = this.#carry + tail;
     this.#carry = '';
+    if (text.length > this.#limits.maxElementChars) throw this.#tooLarge();
     if (BLANK.test(text)) {
       // `[]` is fine; `[1,]`, `[,1]` and `[1,,2]` are not JSON.
       if (!closing || this.#sawComma) throw new JsonStreamError('empty array element');
       return;
     }
     if (!closing) this.#sawComma = true;
+    if (++this.#elements > this.#limits.maxElements) throw new JsonStreamLimit(`more than ${this.#limits.maxElements} elements`);
     let value: unknown;
     try {
       value = JSON.parse(text);

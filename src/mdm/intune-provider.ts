@@ -41,9 +41,10 @@ function unb64(value: string, what: string): string {
 }
 const platformOf = (os: string | null | undefined): 'macos' | 'windows' | undefined =>
   /^mac/i.test(os ?? '') ? 'macos' : /^windows/i.test(os ?? '') ? 'windows' : undefined;
-function validDate(s: string | null | undefined): Date | undefined {
-  const d = s ? new Date(s) : undefined;
-  return d && !Number.isNaN(d.getTime()) ? d : undefined;
+/** A Graph timestamp as epoch milliseconds (verdict.ts EpochMs), or undefined when absent or unreadable. */
+function validTime(s: string | null | undefined): number | undefined {
+  const t = s ? Date.parse(s) : NaN;
+  return Number.isNaN(t) ? undefined : t;
 }
 /** The snapshot item of a remediation: both scripts, base64 as Graph returned them. */
 const windowsItem = (id: string, s: RemediationScripts): SnapshotItem => ({
@@ -324,26 +325,28 @@ export class IntuneProvider implements MdmProvider {
     const out = devices.map((m): MdmDevice => {
       const platform = platformOf(m.operatingSystem);
       this.#platform.set(m.id.toLowerCase(), platform);
-      const synced = validDate(m.lastSyncDateTime);
+      const synced = validTime(m.lastSyncDateTime);
       let lastContact = synced;
       let health: HealthReport | undefined;
-      let healthAt: Date | undefined;
+      let healthAt: number | undefined;
       if (needHealth && platform === 'windows') {
         const s = states.get(m.id.toLowerCase());
         const run = s ? runReport(s) : undefined;
         health = run?.health ?? parseHealth(undefined);
-        healthAt = run?.at;
+        // The output is as old as the run that produced it (verdict.ts: only a run after the refresh counts);
+        // on Windows that run is also the device's contact with its MDM.
+        healthAt = run?.at?.getTime();
         if (run?.cut) cut++;
-        if (healthAt && (!lastContact || healthAt > lastContact)) lastContact = healthAt;
-        if (run?.at && this.#refreshedAt !== undefined && run.at.getTime() > this.#refreshedAt && run.detectionPassed && health.keyId !== undefined && this.#delivered !== undefined && !sameKeyId(this.#delivered, health.keyId)) noRemediation++;
+        if (healthAt !== undefined && (lastContact === undefined || healthAt > lastContact)) lastContact = healthAt;
+        if (run && healthAt !== undefined && this.#refreshedAt !== undefined && healthAt > this.#refreshedAt && run.detectionPassed && health.keyId !== undefined && this.#delivered !== undefined && !sameKeyId(this.#delivered, health.keyId)) noRemediation++;
       }
       return {
         mdmId: m.id,
         name: m.deviceName || `managed device ${m.id}`,
         refreshId: m.id,
-        ...(lastContact ? { lastContact } : {}),
+        ...(lastContact !== undefined ? { lastContact } : {}),
         ...(health ? { health } : {}),
-        ...(healthAt ? { healthAt } : {}),
+        ...(healthAt !== undefined ? { healthAt } : {}),
       };
     });
     if (cut > 0) {

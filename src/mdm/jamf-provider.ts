@@ -90,15 +90,16 @@ export class JamfProvider implements MdmProvider {
   }
 
   #toDevice(c: JamfComputer): MdmDevice {
-    const at = date(c.lastContact);
-    const reported = date(c.reportedAt);
+    const at = time(c.lastContact);
+    // The extension attribute is as old as the inventory it came with (general.reportDate).
+    const reported = time(c.reportDate);
     return {
       mdmId: c.id,
       name: c.name ?? `computer ${c.id}`,
       refreshId: c.managementId ?? '',
-      ...(at ? { lastContact: at } : {}),
-      ...(reported ? { reportedAt: reported } : {}),
+      ...(at !== undefined ? { lastContact: at } : {}),
       ...(this.#target.healthAttribute ? { health: this.#health(c.attribute) } : {}),
+      ...(this.#target.healthAttribute && reported !== undefined ? { healthAt: reported } : {}),
     };
   }
 
@@ -123,8 +124,9 @@ export class JamfProvider implements MdmProvider {
 
 const MISSING: HealthReport = Object.freeze({ status: 'missing' });
 
-function date(text: string | undefined): Date | undefined {
-  const d = text ? new Date(text) : undefined;
-  return d && !Number.isNaN(d.getTime()) ? d : undefined;
+/** A Jamf timestamp as epoch milliseconds (verdict.ts EpochMs), or undefined when absent or unreadable. */
+function time(text: string | undefined): number | undefined {
+  const t = text ? Date.parse(text) : NaN;
+  return Number.isNaN(t) ? undefined : t;
 }
 const HEALTH_CACHE_MAX = 1024;

@@ -21,12 +21,12 @@ export interface RevocationCheck {
   readonly checkedIn: number;
 }
 
-const after = (t: Date | undefined, ref: Date) => t !== undefined && t.getTime() > ref.getTime();
+const after = (t: number | undefined, ref: Date) => t !== undefined && t > ref.getTime();
 
 /**
  * Revocation holds when the control plane no longer accepts the keys and no
- * endpoint that checked in since the refresh still reports one of them as its
- * key (Thoth's managed_runtime_key_id, or the MDM health report). Pure.
+ * endpoint still reports one of them as its key since the refresh (Thoth's
+ * managed_runtime_key_id with last_seen after it, or an MDM health report made after it). Pure.
  */
 export function checkRevocation(i: RevocationCheckInput): RevocationCheck {
   const stillActive = [...i.revoked].filter((id) => i.keys.some((k) => k.key_id === id && k.active !== false));
@@ -36,7 +36,7 @@ export function checkRevocation(i: RevocationCheckInput): RevocationCheck {
   let active = 0;
   let checkedIn = 0;
   for (const e of i.endpoints) {
-    if ((e.lastSeen?.getTime() ?? 0) < activeSince) continue;
+    if ((e.lastSeen ?? 0) < activeSince) continue;
     active++;
     const fresh = after(e.lastSeen, i.refreshSentAt);
     if (fresh) checkedIn++;
@@ -46,7 +46,8 @@ export function checkRevocation(i: RevocationCheckInput): RevocationCheck {
   }
   for (const d of i.devices) {
     const k = d.health?.keyId;
-    if (k && i.revoked.has(k) && after(d.lastContact, i.refreshSentAt) && !d.health?.revoked) {
+    // Only a health report made after the refresh says which key the device runs now (verdict.ts).
+    if (k && i.revoked.has(k) && after(d.healthAt, i.refreshSentAt) && !d.health?.revoked) {
       offenders.push({ id: d.mdmId, name: d.name, keyId: k });
     }
   }

@@ -5,10 +5,11 @@ import { decideValidation, HostJoin, type MdmDeviceObs, type ThothEndpointObs, t
 
 /**
  * One validation observation: the fleet's endpoints from the control plane, then fresh MDM
- * data for the devices confirmed by neither source yet. A device is confirmed when it
- * checked in since the refresh on the new key, by its MDM record (last contact and health) or
- * by its Thoth endpoint (last seen and key): re-reading it from the MDM could not change its
- * verdict, so a 50,000-device poll reads from the MDM only the devices still out.
+ * data for the devices confirmed by neither source yet. A device is confirmed by a fresh key
+ * signal naming the new key (verdict.ts): its Thoth endpoint reported the new key after the
+ * refresh, or its MDM holds a health report made after the refresh naming it. Re-reading it
+ * from the MDM could not change its verdict, so a 50,000-device poll reads from the MDM only
+ * the devices still out.
  */
 export class Observer {
   readonly #d: RotationDeps;
@@ -67,12 +68,18 @@ export class Observer {
    * the MDM's in the verdict, so an MDM read of its device could not change it.
    */
   #onNewKey(ep: ThothEndpointObs | undefined): boolean {
-    return ep?.keyId === this.#newKeyId && (ep.lastSeen?.getTime() ?? -Infinity) > this.#refreshSentAt.getTime();
+    return ep?.keyId === this.#newKeyId && (ep.lastSeen ?? -Infinity) > this.#refreshSentAt.getTime();
   }
 
+  /**
+   * The MDM holds a health report made after the refresh naming the new key, not revoked nor
+   * expired. A device that only checked in is not confirmed: that says nothing about its key.
+   */
   #confirmed(obs: MdmDeviceObs | undefined): boolean {
-    if (!obs?.lastContact || obs.lastContact.getTime() <= this.#refreshSentAt.getTime()) return false;
-    return obs.health === undefined || obs.health.keyId === this.#newKeyId;
+    const h = obs?.health;
+    const at = obs?.healthAt;
+    if (h?.status !== 'ok' || at === undefined || !(at > this.#refreshSentAt.getTime())) return false;
+    return h.keyId === this.#newKeyId && h.revoked !== true && h.expired !== true;
   }
 }
 

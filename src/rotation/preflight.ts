@@ -1,4 +1,4 @@
-import type { ApiKeyRow } from '../clients/thoth.js';
+import type { ApiKeyRow, ThothEndpoint } from '../clients/thoth.js';
 import type { Intent } from '../intent/types.js';
 import type { ConfigSnapshot, MdmDevice } from '../mdm/provider.js';
 import { releaseAll } from '../mdm/read-value.js';
@@ -29,11 +29,14 @@ export async function preflight(d: Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'
   const { intent } = d;
   const problems: string[] = [];
   const warnings: string[] = [];
-  const [fleet, keys, snapshot, members] = await Promise.all([
+  const mdmHealth = mdmHealthSource(intent);
+  const [fleet, keys, snapshot, members, endpoints] = await Promise.all([
     d.thoth.getFleet(intent.fleet.id),
     d.thoth.listKeys(),
     known ? Promise.resolve(known) : d.mdm.readConfig(),
     d.mdm.members(),
+    // Only needed when some devices have no MDM health: then the control plane is their only source.
+    mdmHealth.lacking ? d.thoth.listEndpoints(intent.fleet.id) : Promise.resolve(undefined),
   ]);
   if (!fleet) problems.push(`fleet ${intent.fleet.id} does not exist in tenant ${intent.tenant}`);
   const region = fleet?.region ?? '';
@@ -61,9 +64,13 @@ export async function preflight(d: Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'
     const left = new Date(oldKey.expires_at).getTime() - d.now().getTime();
     if (left < intent.validation.windowMs) warnings.push(`deployed key ${oldKeyId} expires at ${oldKey.expires_at}, before the validation window would end`);
   }
+  if (endpoints) {
+    const w = keyEvidenceWarning(intent, mdmHealth, endpoints);
+    if (w) warnings.push(w);
+  }
   if (members.length === 0) problems.push(`MDM group ${intent.mdm.jamf?.groupId ?? intent.mdm.intune?.groupId} has no devices; refusing to rotate a key nobody would validate`);
   const activeSince = d.now().getTime() - intent.validation.activeWithinMs;
-  const activeCount = members.filter((m) => (m.lastContact?.getTime() ?? 0) >= activeSince).length;
+  const activeCount = members.filter((m) => (m.lastContact ?? 0) >= activeSince).length;
   return { problems, warnings, region, oldKeyId, oldPrefix: oldKey?.prefix ?? undefined, oldKey, snapshot, members, memberCount: members.length, activeCount };
 }
 
@@ -85,4 +92,45 @@ function unrecognisedRevoked(source: string, count: number, intent: Intent): str
     ? `put ${source} where the script holds the revoked key ids in mdm.intune.windows.template`
     : 'set mdm.settings.revokedKeyIds to the setting that lists revoked key ids (default THOTH_REVOKED_API_KEY_IDS), or remove from it the entries that are not key ids of this tenant';
   return `the configuration's ${source} holds ${count === 1 ? 'a value that is' : `${count} values that are`} not a key id of this tenant (${intent.tenant}); not shown. Fix: ${fix}`;
+}
+
+/**
+ * Which devices an MDM health report can speak for (verdict.ts: a fresh report naming the new
+ * key is one of the two key signals). Jamf: all of them when the intent names the extension
+ * attribute (`healthAttribute`). Intune: Windows devices, through the remediation's detection
+ * output; macOS devices have no health channel in this action.
+ */
+export function mdmHealthSource(intent: Intent): { lacking: string | undefined; fix: string } {
+  if (intent.mdm.provider === 'jamf') {
+    return intent.mdm.jamf?.healthAttribute
+      ? { lacking: undefined, fix: '' }
+      : { lacking: 'the intent reads no health (no mdm.jamf.healthAttribute)', fix: 'set mdm.jamf.healthAttribute to the extension attribute that holds `thoth health --json` and make inventory fresh after the refresh (README)' };
+  }
+  const t = intent.mdm.intune;
+  if (t?.macos) {
+    return { lacking: t.windows ? 'macOS devices report no health through Intune' : 'Intune reports no health for macOS devices', fix: 'have the proxy report managed_runtime_key_id to the control plane' };
+  }
+  return { lacking: undefined, fix: '' };
+}
+
+/**
+ * `plan` (and `apply`, which runs the same preflight) warns when some or all devices have no
+ * source of key evidence at all: no MDM health (above) and control-plane rows that carry no
+ * `managed_runtime_key_id` (documented only "when applicable"; null for MDM-delivered keys).
+ * Such a device never counts as healthy, so when no device has a source validation cannot
+ * pass and the old key is never revoked.
+ */
+export function keyEvidenceWarning(intent: Intent, mdm: { lacking: string | undefined; fix: string }, endpoints: readonly ThothEndpoint[]): string | undefined {
+  if (!mdm.lacking) return undefined;
+  const reporting = endpoints.filter((e) => e.keyId !== undefined).length;
+  if (endpoints.length > 0 && reporting === endpoints.length) return undefined;
+  const fleet = intent.fleet.id;
+  if (reporting === 0) {
+    const rows = endpoints.length === 0 ? `the control plane lists no endpoint of fleet ${fleet}` : `none of the ${endpoints.length} endpoint(s) the control plane lists for fleet ${fleet} reports managed_runtime_key_id`;
+    const scope = intent.mdm.provider === 'intune' && intent.mdm.intune?.windows
+      ? 'no macOS device can count as healthy'
+      : 'no device can count as healthy, so validation cannot pass and the old key will not be revoked';
+    return `no source of key evidence: ${mdm.lacking} and ${rows}; ${scope}. Fix: ${mdm.fix}`;
+  }
+  return `${endpoints.length - reporting} of ${endpoints.length} endpoint(s) of fleet ${fleet} report no managed_runtime_key_id and ${mdm.lacking}: those devices cannot count as healthy (validation.minHealthy counts every active device). Fix: ${mdm.fix}`;
 }

@@ -114,6 +114,8 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
   if (pre.problems.length > 0) {
     return outcome(d, journal.record, 'failed', `preflight failed, nothing changed: ${pre.problems.join('; ')}`, pre.warnings);
   }
+  // Said before anything is minted, so a run without a source of key evidence says so at its top.
+  for (const w of pre.warnings) d.log.warning(w);
   const snapshot = pre.snapshot;
   try {
     await journal.commit({

@@ -8,6 +8,13 @@
 
 import { asRecord } from '../json-value.js';
 
+/**
+ * Times of observations are epoch milliseconds, not Date objects: a Date costs ~96 bytes of
+ * heap and a 50,000-device poll holds four per device (two generations of MDM reads, the
+ * heartbeat, the health report), ~19 MB against the 200 MB the action is held to.
+ */
+export type EpochMs = number;
+
 /** One endpoint of the fleet as the Thoth control plane sees it. */
 export interface ThothEndpointObs {
   endpointId: string;
@@ -15,26 +22,23 @@ export interface ThothEndpointObs {
   /** `managed_runtime_key_id` */
   keyId?: string;
   /** `last_seen` (last heartbeat) */
-  lastSeen?: Date;
+  lastSeen?: EpochMs;
 }
 
 /** One member of the MDM group (the population being validated). */
 export interface MdmDeviceObs {
   mdmId: string;
   name: string;
-  /** Jamf `general.lastContact` (v1–v3 `lastContactTime`), Intune `lastSyncDateTime` */
-  lastContact?: Date;
-  /**
-   * Jamf `general.reportDate`: the last inventory report, the only event that changes an
-   * extension attribute (so `health` is as fresh as this). Absent where the MDM has none.
-   */
-  reportedAt?: Date;
+  /** Jamf `general.lastContact` (v1–v3 `lastContactTime`), Intune `lastSyncDateTime`: the device talked to its MDM (says nothing about the key). */
+  lastContact?: EpochMs;
   health?: HealthReport;
   /**
-   * When `health` was reported (Intune Windows: the remediation run's `lastStateUpdateDateTime`).
-   * A report from before the refresh describes the old state and is not used.
+   * When `health` was reported: Jamf `general.reportDate` (an extension attribute changes only
+   * when the computer submits inventory), Intune the remediation run state's
+   * `lastStateUpdateDateTime` (on Windows the run is also the device's contact). A report from
+   * before the refresh describes the old state; health without it is never fresh.
    */
-  healthAt?: Date;
+  healthAt?: EpochMs;
 }
 
 /** The endpoint's `thoth health --json`, as far as it could be read. */
@@ -309,10 +313,7 @@ function q(s: string): string {
   return JSON.stringify(one.length > MAX_NAME ? `${one.slice(0, MAX_NAME)}…` : one);
 }
 
-const valid = (d: Date | undefined): number | undefined => {
-  const t = d?.getTime();
-  return t === undefined || Number.isNaN(t) ? undefined : t;
-};
+const valid = (t: EpochMs | undefined): number | undefined => (t === undefined || !Number.isFinite(t) ? undefined : t);
 
 /** Name order: case-insensitive first, then exact, then id. */
 function byName(a: { id: string; name: string; lower: string }, b: { id: string; name: string; lower: string }): number {
@@ -379,10 +380,15 @@ const pct = (x: number): string => `${(Math.floor(x * 1000 + 1e-6) / 10).toFixed
 
 /**
  * Decides whether validation holds. The MDM group is the population; each device is joined
- * to its Thoth endpoint by host name. A device counts when it was seen within
- * `activeWithinMs` before the refresh; it is healthy when it checked in after the refresh,
- * is on the new key, and does not report that key revoked or expired. With no active
- * device the verdict is a fail: the old key is never revoked on no evidence.
+ * to its Thoth endpoint by host name. A device counts when any of its signals (MDM contact,
+ * heartbeat, health report) is within `activeWithinMs` before the refresh. It is healthy only
+ * on a fresh key signal naming the new key: a control-plane row whose `managed_runtime_key_id`
+ * is the new key with `last_seen` after the refresh, or a health report made after the refresh
+ * (`healthAt`) naming it, not revoked nor expired. Having checked in (MDM contact, heartbeat)
+ * is not enough: a blank push moves the MDM's timestamps without saying which key the proxy
+ * runs, and `managed_runtime_key_id` may be null for MDM-delivered keys. When both sources
+ * are fresh the later report is the device's key now (a tie goes to the control plane). With
+ * no active device the verdict is a fail: the old key is never revoked on no evidence.
  */
 export function decideValidation(input: VerdictInput): Verdict {
   const stragglerLimit = Math.max(0, Math.floor(input.stragglerLimit ?? 50));
@@ -427,42 +433,55 @@ export function decideValidation(input: VerdictInput): Verdict {
       if (!ep) drift.add('no Thoth endpoint', () => `MDM device ${q(d.name)} (${q(d.mdmId)}) has no Thoth endpoint in the fleet`);
     }
 
-    // A health value counts only when it was reported after the refresh (spec mdm.md "What is real…").
-    const health = (valid(d.healthAt) ?? Infinity) > refreshAt ? d.health : undefined;
+    // A health value is a key signal only when it was reported after the refresh (spec mdm.md
+    // "What is real…", below); an older one still says which key the device ran before.
+    const health = d.health;
     const healthOk = health?.status === 'ok';
     const thothKey = ep?.keyId;
     const healthKey = healthOk ? health.keyId : undefined;
     const contact = valid(d.lastContact);
-    // A health report from before the device's post-refresh check-in is expected to name the
-    // old key (a poller need not re-read devices the control plane already shows on the new
-    // key): only a fresh report that disagrees is drift.
-    const freshReport = contact !== undefined && contact > refreshAt;
-    if (freshReport && thothKey !== undefined && healthKey !== undefined && thothKey !== healthKey) {
-      drift.add(
-        'key id mismatch',
-        () => `${q(d.name)}: health reports key ${q(healthKey)} but Thoth reports ${q(thothKey)} (using Thoth's)`,
-      );
-    }
-    const key = thothKey ?? healthKey;
-
     const seen = valid(ep?.lastSeen);
-    const lastSeen = Math.max(contact ?? -Infinity, seen ?? -Infinity);
-    if (!(lastSeen >= activeSince)) {
+    const reportedAt = health ? valid(d.healthAt) : undefined;
+
+    const lastSignal = Math.max(contact ?? -Infinity, seen ?? -Infinity, reportedAt ?? -Infinity);
+    if (!(lastSignal >= activeSince)) {
       inactive.offer(d.mdmId, d.name, () => ({ id: d.mdmId, name: d.name }));
       continue;
     }
     active++;
 
-    const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt);
-    if (!checkedIn) notCheckedIn++;
-    if (input.oldKeyId !== undefined && key === input.oldKeyId) onOldKey++;
+    // Key signals made after the refresh; older ones say which key the device ran before.
+    const thothFresh = thothKey !== undefined && seen !== undefined && seen > refreshAt;
+    const healthFresh = reportedAt !== undefined && reportedAt > refreshAt;
+    const freshHealthKey = healthFresh ? healthKey : undefined;
+    let key: string | undefined;
+    if (thothFresh && freshHealthKey !== undefined) {
+      const healthLater = reportedAt! > seen!;
+      key = healthLater ? freshHealthKey : thothKey;
+      const earlier = healthLater ? thothKey : freshHealthKey;
+      // During a rotation a device only moves on to the new key: one that reported it and then
+      // another is not the machine the other source describes, or went back.
+      if (earlier !== key && earlier === input.newKeyId) {
+        drift.add(
+          'key id mismatch',
+          () => `${q(d.name)}: ${healthLater ? 'Thoth' : 'health'} reported key ${q(earlier)}, then ${healthLater ? 'health' : 'Thoth'} reported ${q(key!)} (using the later)`,
+        );
+      }
+    } else {
+      key = thothFresh ? thothKey : freshHealthKey;
+    }
 
-    // Health flags describe the key the endpoint reported; a report about another key is
-    // stale (taken before the switch) and says nothing about the key in use now.
-    const flags = healthOk && (healthKey === undefined || healthKey === key) ? health : undefined;
+    const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt) || healthFresh;
+    if (!checkedIn) notCheckedIn++;
+    const known = key ?? thothKey ?? healthKey;
+    if (input.oldKeyId !== undefined && known === input.oldKeyId) onOldKey++;
+
+    // Health flags describe the key the endpoint reported; a report about another key, or from
+    // before the refresh, says nothing about the key in use now.
+    const flags = healthFresh && healthOk && (healthKey === undefined || healthKey === key) ? health : undefined;
     let reason: string | undefined;
     if (!checkedIn) reason = 'not checked in since refresh';
-    else if (key === undefined) reason = health?.status === 'invalid' ? 'health output invalid' : 'no key id reported';
+    else if (key === undefined) reason = healthFresh && health?.status === 'invalid' ? 'health output invalid' : 'checked in, but no key signal since refresh';
     else if (input.oldKeyId !== undefined && key === input.oldKeyId) reason = 'still on old key';
     else if (key !== input.newKeyId) reason = `on unknown key ${key}`;
     else if (flags?.revoked === true) reason = 'reports key revoked';

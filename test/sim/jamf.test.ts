@@ -161,14 +161,23 @@ describe('jamf sim: blank push and endpoint check-in', () => {
     expect(s.fleet.keyId(stuck)).toBe(s.ids.oldKeyId);
     expect(s.fleet.checkIns(offline)).toBe(0);
 
-    const inv = await inventory(s, token, 'section=GENERAL&section=EXTENSION_ATTRIBUTES&page-size=100&filter=' + encodeURIComponent(`general.lastContact>=${new Date(t0).toISOString()}`));
-    expect(inv.totalCount).toBe(6);
-    const health = inv.results.map((r) => JSON.parse((r['extensionAttributes'] as { name: string; values: string[] }[]).find((e) => e.name === 'Thoth Health')?.values[0] ?? '{}') as { api_key: { key_id: string } });
-    expect(health.filter((h) => h.api_key.key_id === keyId)).toHaveLength(5);
+    // The MDM check-in moves lastContact; the extension attribute waits for an inventory submission.
+    const since = 'section=GENERAL&section=EXTENSION_ATTRIBUTES&page-size=100&filter=' + encodeURIComponent(`general.lastContact>=${new Date(t0).toISOString()}`);
+    const eaKeys = (inv: { results: Record<string, unknown>[] }) => inv.results.map((r) => (JSON.parse((r['extensionAttributes'] as { name: string; values: string[] }[]).find((e) => e.name === 'Thoth Health')?.values[0] ?? '{}') as { api_key: { key_id: string } }).api_key.key_id);
+    const pushed = await inventory(s, token, since);
+    expect(pushed.totalCount).toBe(6);
+    expect(eaKeys(pushed).filter((k) => k === keyId)).toHaveLength(0);
+    expect(pushed.results.every((r) => Date.parse((r['general'] as { reportDate: string }).reportDate) < t0)).toBe(true);
+    for (const i of s.fleet.indices({ inFleet: true })) s.fleet.reconNow(i);
+    const reported = await inventory(s, token, since);
+    expect(eaKeys(reported).filter((k) => k === keyId)).toHaveLength(5);
 
-    const eps = (await (await fetch(`${s.urls.thoth}/acme/thoth/endpoints?fleet_id=${s.ids.fleetId}`, { headers: thothHeaders(s) })).json()) as { data: { managed_runtime_key_id: string; last_seen: string }[] };
-    expect(eps.data.filter((e) => e.managed_runtime_key_id === keyId)).toHaveLength(5);
-    expect(eps.data.filter((e) => Date.parse(e.last_seen) >= t0)).toHaveLength(6);
+    // The control plane hears the new key at the proxy's next heartbeat.
+    const rows = async () => ((await (await fetch(`${s!.urls.thoth}/acme/thoth/endpoints?fleet_id=${s!.ids.fleetId}`, { headers: thothHeaders(s!) })).json()) as { data: { managed_runtime_key_id: string; last_seen: string }[] }).data;
+    let eps = await rows();
+    for (const end = Date.now() + 3000; eps.filter((e) => e.managed_runtime_key_id === keyId).length < 5 && Date.now() < end; eps = await rows()) await new Promise((r) => setTimeout(r, 100));
+    expect(eps.filter((e) => e.managed_runtime_key_id === keyId)).toHaveLength(5);
+    expect(eps.filter((e) => Date.parse(e.last_seen) >= t0)).toHaveLength(6);
   });
 
   it('keeps the old key when the delivered key is revoked, unknown, or the wrong plaintext', async () => {

@@ -293,6 +293,60 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
     await c.close();
   });
 
+  it('a listing larger than maxResponseBytes is read: what is kept is bounded, not what is read', async () => {
+    // 40,000 rows of ~100 bytes: 4 MB against a 1 MiB whole-body cap.
+    const rows = Array.from({ length: 40_000 }, (_, i) => ({ endpoint_id: `ep-${i}`, hostname: `mac-${i}`, pad: 'x'.repeat(60) }));
+    const body = JSON.stringify({ data: rows });
+    const s = await serve((_req, res) => res.end(body));
+    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: ONE_TRY, maxResponseBytes: 1024 * 1024 });
+    const r = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => (el as { endpoint_id: string }).endpoint_id);
+    expect(r.items).toHaveLength(40_000);
+    expect(r.bytes).toBeGreaterThan(1024 * 1024);
+    // The same body read whole is refused.
+    await expect(c.json({ method: 'GET', path: '/x' })).rejects.toThrow(/larger than 1048576 bytes refused/);
+    await c.close();
+  });
+
+  it.each([
+    ['an element over its size limit', { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 }, `{"data":[{"id":"a"},{"pad":"${'x'.repeat(5000)}"}]}`, /element 1 of data is larger than 1000 characters/],
+    ['more elements than the limit', { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 }, `{"data":[${Array.from({ length: 101 }, () => '{"id":"a"}').join(',')}]}`, /more than 100 elements/],
+    ['whitespace without end inside an element', { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 }, `{"data":[1,${' '.repeat(5000)}2]}`, /element 1 of data is larger than 1000 characters/],
+    ['a huge value outside the listing', { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 }, `{"note":"${'y'.repeat(5000)}","data":[]}`, /outside its streamed arrays is larger than 1000 characters/],
+  ])('refuses %s, once, unretried', async (_name, limits, body, re) => {
+    const s = await serve((_req, res) => res.end(body));
+    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 }, streamLimits: limits });
+    const e = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => el).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(HttpError);
+    expect((e as HttpError).message).toMatch(re);
+    expect((e as HttpError).retryable).toBe(false);
+    expect(s.hits).toHaveLength(1);
+    await c.close();
+  });
+
+  it('an endless listing of small elements stops at the element limit, and an endless stream at the read ceiling', async () => {
+    const endless = (open: string, unit: string) => async () =>
+      serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(open);
+        const chunk = Buffer.from(unit.repeat(4096));
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        res.on('error', () => undefined);
+        pump();
+      });
+    const rows = await endless('{"data":[', '{"id":"a"},')();
+    const c1 = new HttpClient({ system: 'thoth', baseUrl: rows.url, userAgent: 't', retry: ONE_TRY, streamLimits: { maxElementChars: 1024, maxElements: 50_000, maxRestChars: 1024 } });
+    await expect(c1.jsonArrays({ method: 'GET', path: '/x' }, ['data'], () => 0)).rejects.toThrow(/more than 50000 elements/);
+    await c1.close();
+    // Whitespace without end inside one element, under a generous element limit: the read ceiling stops it.
+    const blank = await endless('{"data":[1', ' ')();
+    const c2 = new HttpClient({ system: 'thoth', baseUrl: blank.url, userAgent: 't', retry: ONE_TRY, maxStreamedBytes: 2 * 1024 * 1024, streamLimits: { maxElementChars: 64 * 1024 * 1024, maxElements: 10, maxRestChars: 1024 } });
+    await expect(c2.jsonArrays({ method: 'GET', path: '/x' }, ['data'], () => 0)).rejects.toThrow(/larger than 2097152 bytes refused/);
+    await c2.close();
+  });
+
   it('error statuses are read whole as before (their text feeds the error message)', async () => {
     const s = await serve((_req, res) => {
       res.writeHead(403, { 'content-type': 'application/json' });

@@ -40,7 +40,7 @@ describe('jamf inventory', () => {
     expect(calls[0]!.query).toMatch(/filter=id%3Din%3D\(\d+,\d+,/);
     expect(sims.log.maxConcurrent('jamf')).toBeLessThanOrEqual(5);
     const c = got[0]!;
-    expect(Object.keys(c).sort()).toEqual(['attribute', 'id', 'lastContact', 'managementId', 'name', 'reportedAt']);
+    expect(Object.keys(c).sort()).toEqual(['attribute', 'id', 'lastContact', 'managementId', 'name', 'reportDate']);
     expect(c.attribute?.[0]).toContain('"key_id"');
   });
 
@@ -116,21 +116,27 @@ describe('jamf client by server version (jamf-versions.ts)', () => {
     const got = await read(a, ids);
     expect(got).toHaveLength(30);
     const c = got[0]!;
-    expect(Object.keys(c).sort()).toEqual(['attribute', 'id', 'lastContact', 'managementId', 'name', 'reportedAt']);
+    expect(Object.keys(c).sort()).toEqual(['attribute', 'id', 'lastContact', 'managementId', 'name', 'reportDate']);
     const i = sims.fleet.indexByJamfId(Number(c.id))!;
-    expect(Math.abs(Date.parse(c.lastContact!) - sims.fleet.lastContact(i))).toBeLessThan(1000);
+    // v1–v3 lastContactTime is the binary check-in (channels: sim/jamf.ts), not the MDM contact v4 names lastContact.
+    expect(Math.abs(Date.parse(c.lastContact!) - sims.fleet.lastCheckIn(i))).toBeLessThan(1000);
     expect(sims.log.entries().filter((e) => e.path === '/api/v1/jamf-pro-version')).toHaveLength(1);
     expect(sims.log.entries().filter((e) => e.path === '/api/v1/computers-inventory' && e.status === 200).length).toBeGreaterThan(0);
     expect(sims.log.entries().filter((e) => /\/api\/v[234]\/computers-inventory/.test(e.path))).toEqual([]);
   });
 
   it('v1–v3 filter a validation poll on general.lastContactTime, and the server filters on it', async () => {
-    const { sims, api: a, ids } = await setup(40, v3Server);
+    // No recurring binary check-in within the test (15 min by default, on each device's own phase).
+    const { sims, api: a, ids } = await setup(40, { ...v3Server, fleet: { channels: { agentCheckInMs: Infinity } } });
     const since = new Date(Date.now() + 1000);
     expect(await read(a, ids, since)).toEqual([]);
     await new Promise((r) => setTimeout(r, 1100));
     const i = sims.jamf.groupMembers()[5]!;
+    // lastContactTime is the jamf binary's check-in: an MDM check-in (a blank push's) does not move it...
     sims.fleet.checkInNow(i);
+    expect(await read(a, ids, since)).toEqual([]);
+    // ...an inventory submission (the binary checks in to send it) does.
+    sims.fleet.reconNow(i);
     expect((await read(a, ids, since)).map((c) => Number(c.id))).toEqual([sims.fleet.jamfId(i)]);
     const last = sims.log.entries().filter((e) => e.path === '/api/v3/computers-inventory').at(-1)!;
     expect(decodeURIComponent(last.query)).toMatch(/;general\.lastContactTime>=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonArraySplitter, JsonStreamError } from '../../src/http/json-stream.js';
+import { JsonArraySplitter, JsonStreamError, JsonStreamLimit } from '../../src/http/json-stream.js';
 
 /** Feeds `text` in the given chunk sizes; returns the streamed elements per array and the rest. */
 function split(text: string, arrays: string[], sizes: number[] = [text.length || 1]): { elements: Record<string, unknown[]>; rest: Record<string, unknown> } {
@@ -74,6 +74,21 @@ describe('JsonArraySplitter', () => {
     ['an empty body', ''],
   ])('refuses %s', (_name, text) => {
     expect(() => split(text, ['data'], [2])).toThrow(JsonStreamError);
+  });
+
+  it('bounds what it keeps: one element, the number of elements, the rest of the object — across any chunking', () => {
+    const limits = { maxElementChars: 20, maxElements: 3, maxRestChars: 30 };
+    const run = (text: string, size: number) => () => {
+      const s = new JsonArraySplitter(['data'], () => undefined, limits);
+      for (let at = 0; at < text.length; at += size) s.write(text.slice(at, at + size));
+      return s.end();
+    };
+    for (const size of [1, 7, 1000]) {
+      expect(run('{"data":["0123456789abcdef"],"n":1}', size)()).toEqual({ data: [], n: 1 });
+      expect(run(`{"data":["${'x'.repeat(19)}"]}`, size)).toThrow(JsonStreamLimit);
+      expect(run('{"data":[1,2,3,4]}', size)).toThrow(/more than 3 elements/);
+      expect(run(`{"a":"${'y'.repeat(40)}","data":[]}`, size)).toThrow(JsonStreamLimit);
+    }
   });
 
   it('agrees with JSON.parse on any object, whitespace and chunking (property)', () => {

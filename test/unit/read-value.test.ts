@@ -134,8 +134,8 @@ describe('preflight releases what the configuration holds before saying anything
   const deps = (snap: ConfigSnapshot, i: Intent = intent) => ({
     intent: i,
     now: () => new Date(),
-    thoth: { getFleet: async () => ({ fleet_id: 'flt-1', region: 'us-east-1' }), listKeys: async () => KEYS } as never,
-    mdm: { readConfig: async () => snap, members: async () => [{ mdmId: '1', name: 'mac', refreshId: 'r', lastContact: new Date() }] } as never,
+    thoth: { getFleet: async () => ({ fleet_id: 'flt-1', region: 'us-east-1' }), listKeys: async () => KEYS, listEndpoints: async () => [] } as never,
+    mdm: { readConfig: async () => snap, members: async () => [{ mdmId: '1', name: 'mac', refreshId: 'r', lastContact: Date.now() }] } as never,
   });
 
   it('a value the tenant does not list: a problem naming the setting, masked, never the value, no old key id', async () => {

@@ -85,9 +85,9 @@ describe('mergeRevoked', () => {
 
 describe('checkRevocation', () => {
   const REFRESH = new Date('2026-12-01T14:00:00Z');
-  const later = new Date(REFRESH.getTime() + 60_000);
-  const earlier = new Date(REFRESH.getTime() - 60_000);
-  const longAgo = new Date(REFRESH.getTime() - 30 * 86_400_000);
+  const later = REFRESH.getTime() + 60_000;
+  const earlier = REFRESH.getTime() - 60_000;
+  const longAgo = REFRESH.getTime() - 30 * 86_400_000;
   const base = { revoked: new Set(['k-old']), keys: [key('k-old', 'fleet', 'f', false), key('k-new', 'fleet', 'f')], endpoints: [], devices: [], refreshSentAt: REFRESH, activeWithinMs: 7 * 86_400_000 };
   it('holds when the key is inactive and nobody checked in on it', () => {
     expect(checkRevocation({ ...base, endpoints: [{ endpointId: 'e', hostname: 'h', keyId: 'k-new', lastSeen: later }] })).toEqual({ stillActive: [], offenders: [], notCheckedIn: [], active: 1, checkedIn: 1 });
@@ -106,7 +106,7 @@ describe('checkRevocation', () => {
     expect([r.active, r.offenders.length, r.notCheckedIn.length]).toEqual([0, 0, 0]);
   });
   it('a device whose fresh health report names the revoked key is an offender unless it reports it revoked', () => {
-    const dev = (id: string, revoked: boolean, lastContact: Date) => ({ mdmId: id, name: id, lastContact, health: { status: 'ok' as const, keyId: 'k-old', revoked } });
+    const dev = (id: string, revoked: boolean, at: number) => ({ mdmId: id, name: id, lastContact: at, healthAt: at, health: { status: 'ok' as const, keyId: 'k-old', revoked } });
     const r = checkRevocation({ ...base, devices: [dev('d1', false, later), dev('d2', true, later), dev('d3', false, earlier)] });
     expect(r.offenders).toEqual([{ id: 'd1', name: 'd1', keyId: 'k-old' }]);
   });

@@ -29,7 +29,7 @@ describe('ThothApi.listEndpoints', () => {
   it('keeps only the fields the action uses, with dates parsed and ids shared', async () => {
     body = JSON.stringify({ data: [row('e1'), row('e2', { hostname: null, managed_runtime_key_id: '', last_seen: 'not a date' })] });
     const [a, b] = await thoth.listEndpoints('flt-1');
-    expect(a).toEqual({ endpointId: 'e1', hostname: 'e1.corp', fleetId: 'flt-1', keyId: 'key_old', lastSeen: new Date('2026-11-28T10:00:00Z') });
+    expect(a).toEqual({ endpointId: 'e1', hostname: 'e1.corp', fleetId: 'flt-1', keyId: 'key_old', lastSeen: Date.parse('2026-11-28T10:00:00Z') });
     expect(b).toEqual({ endpointId: 'e2', hostname: 'e2', fleetId: 'flt-1' });
   });
 
@@ -40,7 +40,7 @@ describe('ThothApi.listEndpoints', () => {
     const second = await thoth.listEndpoints('flt-1');
     expect(second[0]).toBe(first[0]); // fields the action does not read changed: still the same row
     expect(second[1]).not.toBe(first[1]);
-    expect(second[1]).toMatchObject({ keyId: 'key_new', lastSeen: new Date('2026-11-28T10:05:00Z') });
+    expect(second[1]).toMatchObject({ keyId: 'key_new', lastSeen: Date.parse('2026-11-28T10:05:00Z') });
   });
 
   it('names the malformed field and row, never a value', async () => {

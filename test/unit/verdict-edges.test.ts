@@ -10,7 +10,7 @@ const REFRESH = new Date('2026-12-01T14:00:00Z');
 const ACTIVE_WITHIN = 7 * 86_400_000;
 const NEW = 'key_new';
 const OLD = 'key_old';
-const after = new Date(REFRESH.getTime() + 60_000);
+const after = REFRESH.getTime() + 60_000;
 
 /** n devices, each joined to a Thoth endpoint; the first `onNew` on the new key, the rest on the old. */
 function fleet(n: number, onNew: number): { thoth: ThothEndpointObs[]; mdm: MdmDeviceObs[] } {
@@ -24,7 +24,7 @@ function fleet(n: number, onNew: number): { thoth: ThothEndpointObs[]; mdm: MdmD
   return { thoth, mdm };
 }
 const verdict = (p: Partial<VerdictInput>) =>
-  decideValidation({ thoth: [], mdm: [], newKeyId: NEW, oldKeyId: OLD, refreshSentAt: REFRESH, now: after, activeWithinMs: ACTIVE_WITHIN, minHealthy: 0.95, ...p });
+  decideValidation({ thoth: [], mdm: [], newKeyId: NEW, oldKeyId: OLD, refreshSentAt: REFRESH, now: new Date(after), activeWithinMs: ACTIVE_WITHIN, minHealthy: 0.95, ...p });
 
 describe('minHealthy: the share must reach it, not exceed it', () => {
   it.each([
@@ -54,7 +54,7 @@ describe('zero active devices fails', () => {
   it('an empty group', () => expect(verdict({}).pass).toBe(false));
   it('a group whose every device is inactive', () => {
     const f = fleet(5, 5);
-    const old = new Date(REFRESH.getTime() - ACTIVE_WITHIN - 1);
+    const old = REFRESH.getTime() - ACTIVE_WITHIN - 1;
     for (const d of f.mdm) d.lastContact = old;
     for (const e of f.thoth) e.lastSeen = old;
     const v = verdict({ ...f, minHealthy: 0.5 });
@@ -70,7 +70,7 @@ describe('activeWithin: last seen at refresh − activeWithin is active, 1 ms be
   ] as const)('%s', (_n, offset, active) => {
     const f = fleet(2, 2);
     // Device 1 is active and healthy; device 0 was last seen around the boundary (and never since).
-    const seen = new Date(REFRESH.getTime() - ACTIVE_WITHIN + offset);
+    const seen = REFRESH.getTime() - ACTIVE_WITHIN + offset;
     f.mdm[0]!.lastContact = seen;
     f.thoth[0]!.lastSeen = seen;
     const v = verdict({ ...f, minHealthy: 1 });
@@ -84,8 +84,8 @@ describe('activeWithin: last seen at refresh − activeWithin is active, 1 ms be
 describe('checked in means after the refresh, not at it', () => {
   it('a device last seen exactly at the refresh time has not checked in', () => {
     const f = fleet(1, 1);
-    f.mdm[0]!.lastContact = REFRESH;
-    f.thoth[0]!.lastSeen = REFRESH;
+    f.mdm[0]!.lastContact = REFRESH.getTime();
+    f.thoth[0]!.lastSeen = REFRESH.getTime();
     const v = verdict({ ...f, minHealthy: 1 });
     expect(v).toMatchObject({ pass: false, notCheckedIn: 1, healthy: 0 });
     expect(v.stragglers[0]?.reason).toBe('not checked in since refresh');
@@ -99,6 +99,7 @@ describe('health flags and keys', () => {
   ] as const)('%s → straggler', (_n, health, reason) => {
     const f = fleet(1, 1);
     f.mdm[0]!.health = { ...health };
+    f.mdm[0]!.healthAt = after;
     const v = verdict({ ...f, minHealthy: 1 });
     expect(v.pass).toBe(false);
     expect(v.stragglers).toEqual([{ id: 'd0', name: 'mac-0', reason }]);
@@ -113,12 +114,13 @@ describe('health flags and keys', () => {
 });
 
 describe('drift', () => {
-  it('a fresh health report naming another key than Thoth is drift, and Thoth\'s key counts', () => {
+  it('two fresh reports naming different keys: the later one is the device\'s key, a tie goes to the control plane', () => {
     const f = fleet(1, 1);
     f.mdm[0]!.health = { status: 'ok', keyId: OLD };
-    const v = verdict({ ...f, minHealthy: 1 });
-    expect(v.pass).toBe(true);
-    expect(v.drift).toEqual(['"mac-0": health reports key "key_old" but Thoth reports "key_new" (using Thoth\'s)']);
+    f.mdm[0]!.healthAt = after;
+    expect(verdict({ ...f, minHealthy: 1 }).pass).toBe(true);
+    f.mdm[0]!.healthAt = after + 1;
+    expect(verdict({ ...f, minHealthy: 1 })).toMatchObject({ pass: false, healthy: 0, onOldKey: 1 });
   });
   it('a Thoth endpoint without a device is drift and not counted', () => {
     const f = fleet(2, 2);
@@ -131,6 +133,7 @@ describe('drift', () => {
     const f = fleet(1, 1);
     f.thoth.length = 0;
     f.mdm[0]!.health = { status: 'ok', keyId: NEW };
+    f.mdm[0]!.healthAt = after;
     const v = verdict({ ...f, minHealthy: 1 });
     expect(v.pass).toBe(true);
     expect(v.drift).toEqual(['MDM device "mac-0" ("d0") has no Thoth endpoint in the fleet']);

@@ -17,8 +17,9 @@ import {
 const REFRESH = new Date('2026-12-01T14:00:00Z');
 const NOW = new Date('2026-12-01T14:30:00Z');
 const DAY = 86_400_000;
-const after = (min: number): Date => new Date(REFRESH.getTime() + min * 60_000);
-const daysBefore = (d: number): Date => new Date(REFRESH.getTime() - d * DAY);
+/** Observation times are epoch ms (verdict.ts EpochMs). */
+const after = (min: number): number => REFRESH.getTime() + min * 60_000;
+const daysBefore = (d: number): number => REFRESH.getTime() - d * DAY;
 const NEW = 'key_new456';
 const OLD = 'key_old123';
 
@@ -107,17 +108,17 @@ const cases: Case[] = [
   },
   {
     name: 'not checked in since refresh (contact exactly at refresh does not count)',
-    input: input(twenty((f) => { f.mdm[3]!.lastContact = REFRESH; f.thoth[3]!.lastSeen = daysBefore(1); f.thoth[3]!.keyId = OLD; })),
+    input: input(twenty((f) => { f.mdm[3]!.lastContact = REFRESH.getTime(); f.thoth[3]!.lastSeen = daysBefore(1); f.thoth[3]!.keyId = OLD; })),
     expected: { notCheckedIn: 1, onOldKey: 1, healthy: 19, stragglerReasons: ['not checked in since refresh'] },
   },
   {
     name: 'revoked flag from health',
-    input: input(twenty((f) => (f.mdm[4]!.health = { status: 'ok', keyId: NEW, revoked: true }))),
+    input: input(twenty((f) => { f.mdm[4]!.health = { status: 'ok', keyId: NEW, revoked: true }; f.mdm[4]!.healthAt = after(7); })),
     expected: { healthy: 19, stragglerReasons: ['reports key revoked'] },
   },
   {
     name: 'expired flag from health',
-    input: input(twenty((f) => (f.mdm[4]!.health = { status: 'ok', expired: true }))),
+    input: input(twenty((f) => { f.mdm[4]!.health = { status: 'ok', expired: true }; f.mdm[4]!.healthAt = after(7); })),
     expected: { healthy: 19, stragglerReasons: ['reports key expired'] },
   },
   {
@@ -129,9 +130,14 @@ const cases: Case[] = [
     expected: { healthy: 20, drift: [] },
   },
   {
-    name: 'flags of a stale health report about another key are ignored (Thoth shows the new key)',
-    input: input(twenty((f) => (f.mdm[4]!.health = { status: 'ok', keyId: OLD, revoked: true }))),
-    expected: { healthy: 20, driftMatch: [/"mac-004": health reports key "key_old123" but Thoth reports "key_new456"/] },
+    name: 'flags of a fresh health report about another key are ignored; the later report wins (Thoth shows the new key)',
+    input: input(twenty((f) => { f.mdm[4]!.health = { status: 'ok', keyId: OLD, revoked: true }; f.mdm[4]!.healthAt = after(2); })),
+    expected: { healthy: 20, drift: [] },
+  },
+  {
+    name: 'a device that reported the new key and then another is drift: the later report decides',
+    input: input(twenty((f) => { f.mdm[4]!.health = { status: 'ok', keyId: OLD }; f.mdm[4]!.healthAt = after(9); })),
+    expected: { healthy: 19, onOldKey: 1, stragglerReasons: ['still on old key'], driftMatch: [/"mac-004": Thoth reported key "key_new456", then health reported "key_old123" \(using the later\)/] },
   },
   {
     name: 'zero active: fail, never revoke on no evidence',
@@ -155,22 +161,22 @@ const cases: Case[] = [
   },
   {
     name: 'no Thoth match: health decides (new key)',
-    input: input(twenty((f) => { f.thoth.splice(0, 1); f.mdm[0]!.health = { status: 'ok', keyId: NEW }; })),
+    input: input(twenty((f) => { f.thoth.splice(0, 1); f.mdm[0]!.health = { status: 'ok', keyId: NEW }; f.mdm[0]!.healthAt = after(7); })),
     expected: { healthy: 20, driftMatch: [/MDM device "mac-000" \("1000"\) has no Thoth endpoint/] },
   },
   {
     name: 'no Thoth match, health output invalid',
-    input: input(twenty((f) => { f.thoth.splice(0, 1); f.mdm[0]!.health = { status: 'invalid' }; })),
+    input: input(twenty((f) => { f.thoth.splice(0, 1); f.mdm[0]!.health = { status: 'invalid' }; f.mdm[0]!.healthAt = after(7); })),
     expected: { healthy: 19, stragglerReasons: ['health output invalid'] },
   },
   {
     name: 'no Thoth match, no health',
     input: input(twenty((f) => f.thoth.splice(0, 1))),
-    expected: { healthy: 19, stragglerReasons: ['no key id reported'] },
+    expected: { healthy: 19, stragglerReasons: ['checked in, but no key signal since refresh'] },
   },
   {
     name: 'Thoth match without a key id falls back to health',
-    input: input(twenty((f) => { delete f.thoth[0]!.keyId; f.mdm[0]!.health = { status: 'ok', keyId: OLD }; })),
+    input: input(twenty((f) => { delete f.thoth[0]!.keyId; f.mdm[0]!.health = { status: 'ok', keyId: OLD }; f.mdm[0]!.healthAt = after(7); })),
     expected: { healthy: 19, onOldKey: 1, stragglerReasons: ['still on old key'] },
   },
   {
@@ -188,7 +194,7 @@ const cases: Case[] = [
     input: input(twenty((f) => f.mdm.push({ mdmId: '9999', name: 'MAC-000', lastContact: daysBefore(60) }))),
     expected: {
       total: 21, active: 20, inactive: 1, healthy: 19,
-      stragglerReasons: ['no key id reported'],
+      stragglerReasons: ['checked in, but no key signal since refresh'],
       inactiveList: [{ id: '9999', name: 'MAC-000' }],
       driftMatch: [/2 MDM devices are named "mac-000"|2 MDM devices are named "MAC-000"/],
     },
@@ -203,11 +209,67 @@ const cases: Case[] = [
     input: input({
       mdm: [{ mdmId: '1', name: "Naomi's MacBook Pro", lastContact: after(1) }, { mdmId: '2', name: 'WIN-AMOS-01', lastContact: after(1) }],
       thoth: [
-        { endpointId: 'e1', hostname: 'Naomis-MacBook-Pro.local', keyId: NEW },
-        { endpointId: 'e2', hostname: 'win-amos-01.corp.acme.com', keyId: NEW },
+        { endpointId: 'e1', hostname: 'Naomis-MacBook-Pro.local', keyId: NEW, lastSeen: after(2) },
+        { endpointId: 'e2', hostname: 'win-amos-01.corp.acme.com', keyId: NEW, lastSeen: after(2) },
       ],
     }),
     expected: { pass: true, healthy: 2, drift: [] },
+  },
+  // ---- fresh key signals (issue 12: separate channels) ----------------------------------
+  {
+    name: 'stale health naming the new key (reported before the refresh) does not count',
+    input: input(twenty((f) => { f.thoth.splice(0, 1); f.mdm[0]!.health = { status: 'ok', keyId: NEW }; f.mdm[0]!.healthAt = after(-5); })),
+    expected: { healthy: 19, notCheckedIn: 0, stragglerReasons: ['checked in, but no key signal since refresh'] },
+  },
+  {
+    name: 'health reported exactly at the refresh is not fresh',
+    input: input(twenty((f) => { delete f.thoth[0]!.keyId; f.mdm[0]!.health = { status: 'ok', keyId: NEW }; f.mdm[0]!.healthAt = REFRESH.getTime(); })),
+    expected: { healthy: 19, stragglerReasons: ['checked in, but no key signal since refresh'] },
+  },
+  {
+    name: 'health reported after the refresh naming the new key counts (no runtime key id on the row)',
+    input: input(twenty((f) => { delete f.thoth[0]!.keyId; f.mdm[0]!.health = { status: 'ok', keyId: NEW }; f.mdm[0]!.healthAt = after(1); })),
+    expected: { healthy: 20, stragglers: [] },
+  },
+  {
+    name: 'null runtime key ids and fresh health: every device judged on its health report',
+    input: input(twenty((f) => {
+      for (let i = 0; i < 20; i++) {
+        delete f.thoth[i]!.keyId;
+        f.mdm[i]!.health = { status: 'ok', keyId: i < 19 ? NEW : OLD };
+        f.mdm[i]!.healthAt = after(10 + i);
+      }
+    })),
+    expected: { pass: true, healthy: 19, onOldKey: 1, stragglerReasons: ['still on old key'] },
+  },
+  {
+    name: 'null runtime key ids and no health: nobody is healthy, validation fails',
+    input: input(twenty((f) => { for (const e of f.thoth) delete e.keyId; })),
+    expected: { pass: false, active: 20, healthy: 0, notCheckedIn: 0, stragglerReasons: Array(20).fill('checked in, but no key signal since refresh') },
+  },
+  {
+    name: 'checked in (MDM contact and heartbeat after the refresh) but no key signal: not healthy',
+    input: input({
+      mdm: [{ mdmId: '1', name: 'mac-1', lastContact: after(1), health: { status: 'ok', keyId: OLD }, healthAt: after(-60) }],
+      thoth: [{ endpointId: 'e1', hostname: 'mac-1', lastSeen: after(2) }],
+      minHealthy: 0.5,
+    }),
+    expected: { pass: false, active: 1, healthy: 0, notCheckedIn: 0, onOldKey: 1, stragglerReasons: ['checked in, but no key signal since refresh'] },
+  },
+  {
+    name: 'a control-plane row on the new key last seen before the refresh does not count',
+    input: input(twenty((f) => { f.thoth[0]!.lastSeen = after(-1); })),
+    expected: { healthy: 19, stragglerReasons: ['checked in, but no key signal since refresh'] },
+  },
+  {
+    name: 'fresh health names the new key after a heartbeat still on the old one: the later report wins, no drift',
+    input: input(twenty((f) => { f.thoth[0]!.keyId = OLD; f.thoth[0]!.lastSeen = after(1); f.mdm[0]!.health = { status: 'ok', keyId: NEW }; f.mdm[0]!.healthAt = after(3); })),
+    expected: { healthy: 20, onOldKey: 0, drift: [] },
+  },
+  {
+    name: 'a fresh health report alone makes a device active and checked in',
+    input: input({ mdm: [{ mdmId: '1', name: 'mac-1', lastContact: daysBefore(30), health: { status: 'ok', keyId: NEW }, healthAt: after(2) }], minHealthy: 1 }),
+    expected: { pass: true, active: 1, healthy: 1, notCheckedIn: 0 },
   },
 ];
 
@@ -275,7 +337,7 @@ describe('decideValidation', () => {
         const order = (a: { id: string; name: string }, b: { id: string; name: string }) =>
           a.name.toLowerCase() !== b.name.toLowerCase() ? (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1) : a.name !== b.name ? (a.name < b.name ? -1 : 1) : a.id < b.id ? -1 : 1;
         const sorted = (list: MdmDeviceObs[]) => list.map((d) => ({ id: d.mdmId, name: d.name })).sort(order);
-        const active = mdm.filter((d) => d.lastContact!.getTime() > daysBefore(2).getTime());
+        const active = mdm.filter((d) => d.lastContact! > daysBefore(2));
         expect(v.stragglers.map(({ id, name }) => ({ id, name }))).toEqual(sorted(active).slice(0, limit));
         expect(v.stragglersOmitted).toBe(Math.max(0, active.length - limit));
         expect(v.inactiveList).toEqual(sorted(mdm.filter((d) => !active.includes(d))).slice(0, 50));
@@ -305,7 +367,7 @@ describe('decideValidation', () => {
         mdmId: String(i),
         name: bucket === 3 ? name : name.toUpperCase(),
         lastContact: bucket === 0 ? daysBefore(30) : bucket === 1 ? daysBefore(1) : after(3),
-        ...(bucket === 3 ? { health: { status: 'ok', keyId: NEW } as HealthReport } : {}),
+        ...(bucket === 3 ? { health: { status: 'ok', keyId: NEW } as HealthReport, healthAt: after(3) } : {}),
       });
       if (bucket !== 3) {
         thoth.push({
@@ -382,20 +444,23 @@ describe('parseHealth', () => {
 describe('health reported before the refresh (healthAt)', () => {
   const ok = (keyId: string, extra: Partial<HealthReport> = {}): HealthReport => ({ status: 'ok', keyId, revoked: false, expired: false, ...extra });
   // Judged on MDM data alone (no Thoth endpoint), as a device whose control-plane key id is null would be.
-  const device = (health: HealthReport, healthAt: Date | undefined): MdmDeviceObs => ({ mdmId: '1', name: 'win-001', lastContact: after(5), health, ...(healthAt ? { healthAt } : {}) });
+  const device = (health: HealthReport, healthAt: number | undefined): MdmDeviceObs => ({ mdmId: '1', name: 'win-001', lastContact: after(5), health, ...(healthAt ? { healthAt } : {}) });
   const reason = (d: MdmDeviceObs): string | undefined => decideValidation(input({ mdm: [d], minHealthy: 1 })).stragglers[0]?.reason;
 
   it('a report from after the refresh counts', () => {
     expect(decideValidation(input({ mdm: [device(ok(NEW), after(4))], minHealthy: 1 })).healthy).toBe(1);
   });
   it('a report from before (or at) the refresh is not used, whatever it says', () => {
-    expect(reason(device(ok(NEW), after(-1)))).toBe('no key id reported');
-    expect(reason(device(ok(NEW), REFRESH))).toBe('no key id reported');
+    expect(reason(device(ok(NEW), after(-1)))).toBe('checked in, but no key signal since refresh');
+    expect(reason(device(ok(NEW), REFRESH.getTime()))).toBe('checked in, but no key signal since refresh');
     // A stale "revoked" does not describe the key in use now either.
     const thoth = [{ endpointId: 'ep-1', hostname: 'win-001', keyId: NEW, lastSeen: after(6) }];
     expect(decideValidation(input({ thoth, mdm: [device(ok(NEW, { revoked: true }), after(-1))], minHealthy: 1 })).healthy).toBe(1);
   });
-  it('without healthAt the report counts as before (providers that cannot date it)', () => {
-    expect(decideValidation(input({ mdm: [device(ok(NEW), undefined)], minHealthy: 1 })).healthy).toBe(1);
+  // Channels' freshness rule (spec mdm.md "What is real…"): a report nobody can date may be the
+  // one from before the refresh, so it is never the evidence a revocation rests on.
+  it('without healthAt the report is not a key signal (it cannot be shown to be fresh)', () => {
+    expect(decideValidation(input({ mdm: [device(ok(NEW), undefined)], minHealthy: 1 })).healthy).toBe(0);
+    expect(reason(device(ok(NEW), undefined))).toBe('checked in, but no key signal since refresh');
   });
 });
