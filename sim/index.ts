@@ -9,11 +9,14 @@ import { GithubState, githubMutation } from './github.js';
 import { GraphState, graphMutation } from './graph.js';
 import { Faults, RequestLog, startServer, type Handler, type SimRequest, type SimServer, type SystemName } from './http.js';
 import { JamfState, jamfMutation } from './jamf.js';
+import { SimJournal } from './journal.js';
 import { LoginState } from './login.js';
 import { ThothState, thothMutation } from './thoth.js';
 import { ALNUM, hashUuid, Rng } from './util.js';
 
-export type { FleetOptions, Behaviour, EndpointView } from './fleet.js';
+export type { FleetOptions, Behaviour, EndpointView, FleetSnapshot, DeviceState } from './fleet.js';
+export type { DeleteRecord, CheckIn } from './journal.js';
+export { SimJournal };
 export type { SystemName, LogEntry, FaultRule, FaultAction } from './http.js';
 export type { KeyInfo, CreateKeyInput } from './thoth.js';
 export type { ProfileVersion } from './jamf.js';
@@ -58,6 +61,8 @@ export interface Simulators {
   /** Every plaintext secret the sims ever issued or hold: minted api keys, tokens, client secrets, org key. */
   secrets(): string[];
   log: RequestLog;
+  /** Never cleared: what the test oracle judges (sim/journal.ts). */
+  journal: SimJournal;
   faults: Faults;
   thoth: ThothState;
   jamf: JamfState;
@@ -79,6 +84,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
   const thoth = new ThothState({ tenant, fleetId, region: opts.thoth?.region ?? 'us-east-1', revokedKeys: opts.thoth?.revokedKeys ?? 'inactive', rng });
   const fleet = new Fleet({ ...opts.fleet, id: fleetId }, seed, thoth.fleetKeyId);
   thoth.bindFleet(fleet);
+  const journal = new SimJournal(thoth, fleet, tenant);
   const initial = { apiKey: thoth.plaintextOf(thoth.fleetKeyId) ?? '', keyId: thoth.fleetKeyId, revoked: [] };
 
   const jamfClientId = rng.uuid();
@@ -141,7 +147,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
       ...thoth.allPlaintexts(), thoth.adminBearer, jamfClientSecret, azureClientSecret, githubToken,
       ...jamf.issuedTokens(), ...login.issuedTokens(),
     ],
-    log, faults, thoth, jamf, graph, login, github, fleet,
+    log, journal, faults, thoth, jamf, graph, login, github, fleet,
     close: async () => {
       fleet.stop();
       await Promise.all(servers.map((s) => s.close()));

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMobileconfig, startSimulators, type FaultRule, type LogEntry, type Simulators } from '../../sim/index.js';
-import { DIST, NODE, jamfIntent, makeWorkspace, parseOutputFile, runAction, runLedger, runnerEnvironment, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
+import { DIST, NODE, jamfIntent, makeWorkspace, parseOutputFile, runAction, runContext, trackRun, runnerEnvironment, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
 import { parseRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
 import { findLeaks } from '../leak-scan.js';
 
@@ -109,6 +109,8 @@ export async function runKillable(c: Case, phase: Phase, env: Record<string, str
     ...env,
   };
   for (const [k, v] of Object.entries(inputs)) full[`INPUT_${k.toUpperCase()}`] = v;
+  const from = Date.now();
+  const done = trackRun(full['GITHUB_API_URL'] ?? '');
   const run = await new Promise<ActionRun>((resolve, reject) => {
     const child: ChildProcess = spawn(NODE, [DIST], { env: full, cwd: c.ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -123,10 +125,10 @@ export async function runKillable(c: Case, phase: Phase, env: Record<string, str
     child.on('close', (code, signal) => {
       clearTimeout(hardStop);
       clearInterval(poll);
-      resolve({ code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') });
+      resolve({ code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), context: runContext(inputs, full, from) });
     });
   });
-  runLedger.runs.push(run);
+  done(run);
   c.runs.push(run);
   return run;
 }
