@@ -324,8 +324,11 @@ export interface Observation {
 export function checkAlways(c: Case, path: 'apply' | 'revoke'): string[] {
   const s = c.sims;
   const problems: string[] = [];
-  // Never zero valid keys: walk the profile's history.
-  const history = s.jamf.profileHistory();
+  // Never zero valid keys: walk the configuration's history (the macOS one for an Intune fleet;
+  // the oracle, test/oracle/judge.ts, walks the Windows script's too).
+  const history = s.fleet.mdm === 'intune'
+    ? s.graph.configHistory().map((v) => ({ version: v.version, at: v.at, payloads: v.content }))
+    : s.jamf.profileHistory();
   const keys = new Map(s.thoth.keys().map((k) => [k.id, k]));
   for (let i = 0; i < history.length; i++) {
     const v = history[i]!;
