@@ -80,6 +80,9 @@ export interface ChannelOptions {
   intuneSyncMs?: number;
 }
 
+export interface DeviceState { index: number; keyId: string; lastSeen: number; lastCheckIn: number; behaviour: Behaviour }
+export interface FleetSnapshot { at: number; devices: DeviceState[]; delivered: ThothSettings[] }
+
 export type Behaviour = 'online' | 'offline' | 'stuck' | 'inactive';
 const BEHAVIOURS: readonly Behaviour[] = ['online', 'offline', 'stuck', 'inactive'];
 const ONLINE = 0, OFFLINE = 1, STUCK = 2, INACTIVE = 3;
@@ -172,6 +175,7 @@ export class Fleet {
   /** Derived ids by kind, computed once: rendering a 2000-computer page would hash 4000 times. */
   private readonly derived = new Map<number, string[]>();
   private readonly listeners: ((i: number) => void)[] = [];
+  private readonly refreshListeners: ((i: number) => void)[] = [];
   private readonly queue = new DueQueue((entry) => this.due(entry));
   private stopped = false;
 
@@ -492,6 +496,44 @@ export class Fleet {
   onCheckIn(f: (i: number) => void): void {
     this.listeners.push(f);
   }
+  /** Called on every refresh request an MDM relays to a device (the test oracle's refresh clock). */
+  onRefresh(f: (i: number) => void): void {
+    this.refreshListeners.push(f);
+  }
+
+  /**
+   * What the fleet looks like right now, for the test oracle (test/oracle): each fleet endpoint's
+   * key, last contact and behaviour, and the distinct configurations the group's MDM delivers
+   * (one per OS present). Taken by the Thoth sim at every DELETE, so the oracle judges the
+   * moment of revocation, not the end state.
+   */
+  snapshot(): FleetSnapshot {
+    const devices: DeviceState[] = [];
+    const delivered: ThothSettings[] = [];
+    const seenOs = new Set<string>();
+    for (let i = 0; i < this.size; i++) {
+      devices.push({ index: i, keyId: this.keyId(i), lastSeen: this.lastSeen(i), lastCheckIn: this.lastCheckIn(i), behaviour: this.behaviour(i) });
+      const os = this.os(i);
+      if (seenOs.has(os) || !this.hooks) continue;
+      seenOs.add(os);
+      const d = this.hooks.deliver(i);
+      if (d) delivered.push({ ...d, revoked: [...d.revoked] });
+    }
+    return { at: Date.now(), devices, delivered };
+  }
+
+  /** Test API: the endpoint now runs with `keyId` (a user restored a backup; a fleet that regresses after validation). */
+  setKey(i: number, keyId: string): void {
+    const at = Date.now();
+    const since = this.changedAt[i] ?? -Infinity;
+    const up = this.upSince[i] ?? Infinity;
+    const cur = this.key[i] ?? -1, curRev = this.revokedIdx[i] ?? 0;
+    // Reports made before now keep what they saw, as after an install.
+    this.heartbeatSaw.beforeChange(i, this.heartbeat.last(i, at - 1e-3, up), since, cur, curRev);
+    this.inventorySaw.beforeChange(i, this.reportDate(i, at - 1e-3), since, cur, curRev);
+    this.key[i] = this.intern(keyId);
+    this.changedAt[i] = at;
+  }
 
   // ---- events -------------------------------------------------------------------------------
   /**
@@ -501,6 +543,7 @@ export class Fleet {
   refresh(i: number): void {
     if (i < 0 || i >= this.total || this.stopped) return;
     this.refreshCount[i] = (this.refreshCount[i] ?? 0) + 1;
+    for (const f of this.refreshListeners) f(i);
     if (!this.isUp(i) || this.pending[i]) return;
     this.pending[i] = 1;
     const [lo, hi] = this.delayRange;

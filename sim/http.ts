@@ -47,6 +47,8 @@ const REDACTED_HEADERS = new Set(['authorization', 'x-api-key']);
 
 export class RequestLog {
   private list: LogEntry[] = [];
+  /** Every request since the simulators started; `clear()` leaves it alone (the test oracle reads it). */
+  private all: LogEntry[] = [];
   private muts = new WeakSet<LogEntry>();
   private seq = 0;
   private inflight = new Map<SystemName, number>();
@@ -54,6 +56,9 @@ export class RequestLog {
 
   entries(): LogEntry[] {
     return [...this.list];
+  }
+  history(): LogEntry[] {
+    return [...this.all];
   }
   /** State-changing request kinds, whatever their outcome (filter on `status` for successes). */
   mutations(): LogEntry[] {
@@ -81,6 +86,7 @@ export class RequestLog {
     };
     if (req.body.length > 0) entry.bodyText = req.text;
     this.list.push(entry);
+    this.all.push(entry);
     if (mutation) this.muts.add(entry);
     return entry;
   }

@@ -10,12 +10,15 @@ import { GraphState, graphMutation } from './graph.js';
 import { Faults, RequestLog, startServer, type Handler, type SimRequest, type SimServer, type SystemName } from './http.js';
 import { JamfState, jamfMutation } from './jamf.js';
 import { NEWEST_JAMF_VERSION } from './jamf-versions.js';
+import { SimJournal } from './journal.js';
 import { LoginState } from './login.js';
 import { IME_CYCLE_MS } from './remediation.js';
 import { ThothState, thothMutation, type RuntimeKeyId } from './thoth.js';
 import { ALNUM, hashUuid, Rng } from './util.js';
 
-export type { FleetOptions, ChannelOptions, Behaviour, EndpointView } from './fleet.js';
+export type { FleetOptions, ChannelOptions, Behaviour, EndpointView, FleetSnapshot, DeviceState } from './fleet.js';
+export type { DeleteRecord, CheckIn } from './journal.js';
+export { SimJournal };
 export type { SystemName, LogEntry, FaultRule, FaultAction } from './http.js';
 export type { KeyInfo, CreateKeyInput, RuntimeKeyId } from './thoth.js';
 export type { ProfileVersion } from './jamf.js';
@@ -83,6 +86,8 @@ export interface Simulators {
   /** Every plaintext secret the sims ever issued or hold: minted api keys, tokens, client secrets, org key. */
   secrets(): string[];
   log: RequestLog;
+  /** Never cleared: what the test oracle judges (sim/journal.ts). */
+  journal: SimJournal;
   faults: Faults;
   thoth: ThothState;
   jamf: JamfState;
@@ -104,6 +109,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
   const thoth = new ThothState({ tenant, fleetId, region: opts.thoth?.region ?? 'us-east-1', revokedKeys: opts.thoth?.revokedKeys ?? 'inactive', runtimeKeyId: opts.thoth?.runtimeKeyId ?? 'reported', seed, rng });
   const fleet = new Fleet({ ...opts.fleet, id: fleetId }, seed, thoth.fleetKeyId);
   thoth.bindFleet(fleet);
+  const journal = new SimJournal(thoth, fleet, tenant);
   const initial = { apiKey: thoth.plaintextOf(thoth.fleetKeyId) ?? '', keyId: thoth.fleetKeyId, revoked: [] };
 
   const jamfClientId = rng.uuid();
@@ -168,7 +174,7 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
       ...thoth.allPlaintexts(), thoth.adminBearer, jamfClientSecret, azureClientSecret, githubToken,
       ...jamf.issuedTokens(), ...login.issuedTokens(),
     ],
-    log, faults, thoth, jamf, graph, login, github, fleet,
+    log, journal, faults, thoth, jamf, graph, login, github, fleet,
     close: async () => {
       fleet.stop();
       graph.stop();

@@ -23,6 +23,23 @@ export const NODE = process.env['THOTH_E2E_NODE'] || process.execPath;
  */
 export const runLedger: { runs: ActionRun[]; sims: Set<Simulators> } = { runs: [], sims: new Set() };
 
+/**
+ * The same for the invariant oracle (test/setup/oracle.ts), kept apart because the leak guard
+ * empties runLedger. `active` counts runs in flight per GITHUB_API_URL: a simulator set is judged
+ * only when no run is still using it (concurrent fault cases share one process).
+ */
+export const oracleLedger: { runs: ActionRun[]; sims: Set<Simulators>; active: Map<string, number> } = { runs: [], sims: new Set(), active: new Map() };
+
+/** Bookkeeping around one spawned run (runAction, and the fault suites' killable runs). */
+export function trackRun(apiUrl: string): (run: ActionRun) => void {
+  oracleLedger.active.set(apiUrl, (oracleLedger.active.get(apiUrl) ?? 0) + 1);
+  return (run) => {
+    oracleLedger.active.set(apiUrl, Math.max(0, (oracleLedger.active.get(apiUrl) ?? 1) - 1));
+    runLedger.runs.push(run);
+    oracleLedger.runs.push(run);
+  };
+}
+
 export interface ActionRun {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -35,6 +52,50 @@ export interface ActionRun {
   /** With `measure`: Date.now() just before the spawn and when the process closed. */
   readonly spawnedAt?: number;
   readonly closedAt?: number;
+  /** What the run was given and when it ran: the test oracle maps runs to simulators and DELETEs to runs. */
+  readonly context?: RunContext;
+}
+
+export interface RunContext {
+  readonly inputs: Record<string, string>;
+  /** GITHUB_API_URL, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT as the run saw them. */
+  readonly apiUrl: string;
+  readonly runId: string;
+  readonly attempt: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The run's stdout and stderr as a user sees them in the Actions log: the runner does not print
+ * `::add-mask::` lines and replaces every registered value with `***` in everything printed
+ * after the command (docs.github.com/actions/reference/workflows-and-actions/workflow-commands
+ * "Masking a value in a log"; command data is escaped %25 / %0D / %0A, toolkit command.ts).
+ * stderr is masked with every value stdout registered (the runner holds one masker per job).
+ */
+export function maskedView(run: Pick<ActionRun, 'stdout' | 'stderr'>): { stdout: string; stderr: string; masks: string[] } {
+  const masks: string[] = [];
+  const mask = (line: string): string => {
+    let out = line;
+    for (const m of [...masks].sort((a, b) => b.length - a.length)) if (m && out.includes(m)) out = out.split(m).join('***');
+    return out;
+  };
+  const shown: string[] = [];
+  for (const line of run.stdout.split('\n')) {
+    const m = /^::add-mask::(.*)$/.exec(line);
+    if (m) masks.push(unescapeCommandData(m[1]!));
+    else shown.push(mask(line));
+  }
+  return { stdout: shown.join('\n'), stderr: run.stderr.split('\n').map(mask).join('\n'), masks };
+}
+
+function unescapeCommandData(s: string): string {
+  return s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+}
+
+/** What the oracle needs of a run, from the environment and inputs it was started with. */
+export function runContext(inputs: Record<string, string>, env: Record<string, string>, from: number): RunContext {
+  return { inputs, apiUrl: env['GITHUB_API_URL'] ?? '', runId: env['GITHUB_RUN_ID'] ?? '', attempt: env['GITHUB_RUN_ATTEMPT'] ?? '1', from, to: Date.now() };
 }
 
 /** Parse the GITHUB_OUTPUT file: `name<<delimiter\nvalue\ndelimiter` blocks (core.setOutput). */
@@ -134,6 +195,7 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
   }
   return new Promise((resolve, reject) => {
     const spawnedAt = Date.now();
+    const done = trackRun(env['GITHUB_API_URL'] ?? '');
     const child = spawn(NODE, args, { env, cwd: o.workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -149,8 +211,9 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
       const closedAt = Date.now();
       const rss = o.measure ? readRss(rssFile) : undefined;
       const measured = o.measure ? { spawnedAt, closedAt, ...(rss !== undefined ? { peakRssKb: rss } : {}) } : {};
-      const run = { code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), ...measured };
-      runLedger.runs.push(run);
+      const context = runContext(o.inputs, env, spawnedAt);
+      const run = { code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), ...measured, context };
+      done(run);
       resolve(run);
     });
   });
@@ -190,6 +253,7 @@ export function simInputs(sims: Simulators, extra: Record<string, string> = {}):
 
 export function simEnv(sims: Simulators, extra: Record<string, string> = {}): Record<string, string> {
   runLedger.sims.add(sims);
+  oracleLedger.sims.add(sims);
   return { GITHUB_API_URL: sims.urls.github, GITHUB_REPOSITORY: `${sims.creds.owner}/${sims.creds.repo}`, ...extra };
 }
 

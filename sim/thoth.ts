@@ -333,6 +333,7 @@ export class ThothState implements KeyOracle {
     if (typeof name === 'string' && name !== '') input.name = name;
     if (typeof ttl === 'number') input.ttlSeconds = ttl;
     const { keyId } = this.createKeyDirect(input);
+    for (const f of this.onCreate) f(keyId);
     const k = this.keysById.get(keyId);
     if (!k) return err(500, 'internal', 'key vanished');
     return json(201, {
@@ -341,7 +342,15 @@ export class ThothState implements KeyOracle {
     });
   }
 
+  /**
+   * Test-oracle hooks (test/oracle): called on every DELETE before it takes effect, and on every
+   * key minted over HTTP, so the oracle sees the fleet as it was at the moment of revocation.
+   */
+  readonly onDelete: ((keyId: string) => void)[] = [];
+  readonly onCreate: ((keyId: string) => void)[] = [];
+
   private revoke(keyId: string): SimResponse {
+    for (const f of this.onDelete) f(keyId);
     const k = this.keysById.get(keyId);
     if (!k || k.tenant !== this.tenant || k.revokedAt !== null) return err(404, 'not_found', `api key ${keyId} not found`);
     k.revokedAt = Date.now();

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMobileconfig, startSimulators, type FaultRule, type LogEntry, type Simulators } from '../../sim/index.js';
-import { DIST, NODE, jamfIntent, makeWorkspace, parseOutputFile, runAction, runLedger, runnerEnvironment, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
+import { DIST, NODE, WINDOWS_TEMPLATE, WINDOWS_TEMPLATE_PATH, intuneIntent, jamfIntent, makeWorkspace, parseOutputFile, runAction, runContext, trackRun, runnerEnvironment, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
 import { parseRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
 import { findLeaks } from '../leak-scan.js';
 
@@ -25,9 +25,12 @@ export const KNOBS = { THOTH_ROTATE_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS), TH
 export const VALIDATION = 'validation:\n  window: 1s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
 export const WINDOW_MS = 1_000;
 
-export type Phase = 'apply' | 'apply-revoke-old' | 'revoke';
+export type Phase = 'apply' | 'apply-revoke-old' | 'revoke' | 'apply-intune';
 export const PHASES: readonly Phase[] = ['apply', 'apply-revoke-old', 'revoke'];
+/** The fault matrix also faults the Intune path (Graph, login): the first `apply` of a mixed macOS + Windows fleet. */
+export const MATRIX_PHASES: readonly Phase[] = [...PHASES, 'apply-intune'];
 export const PHASE_DOC: Record<Phase, string> = {
+  'apply-intune': 'first `apply` through Intune (macOS configuration + Windows remediation, mixed fleet): claim → create → authorize → deploy → refresh → validate → awaiting-revocation',
   apply: 'first `apply`: claim → create → authorize → deploy → refresh → validate → awaiting-revocation',
   'apply-revoke-old': 'second `apply` after the validation window: revalidate → revoke the old key → completed',
   revoke: '`revoke` (workflow_dispatch) of the deployed key and an undeployed key, replace: true',
@@ -48,10 +51,16 @@ export function freshRunId(): string {
   return String(++runIdSeed);
 }
 
-export async function startCase(): Promise<Case> {
-  const sims = await startSimulators({ fleet: { size: 5 } });
+export async function startCase(phase?: Phase): Promise<Case> {
+  const intune = phase === 'apply-intune';
+  const sims = await startSimulators({ fleet: intune ? { size: 6, mdm: 'intune', os: 'mixed' } : { size: 5 } });
   const ws = makeWorkspace();
-  ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, { validation: VALIDATION }));
+  if (intune) {
+    ws.write(WINDOWS_TEMPLATE_PATH, WINDOWS_TEMPLATE);
+    ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(sims, { macos: true, windows: true }, { validation: VALIDATION }));
+  } else {
+    ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, { validation: VALIDATION }));
+  }
   return { sims, ws, runs: [], nextRunId: 0 };
 }
 
@@ -64,10 +73,16 @@ export interface RunOpts {
   readonly killWhen?: (stdout: string) => boolean;
 }
 
+/** The sims' inputs, with the Entra app's when the fleet is managed by Intune. */
+function inputsFor(s: Simulators, extra: Record<string, string>): Record<string, string> {
+  const azure = s.fleet.mdm === 'intune' ? { 'azure-tenant-id': s.creds.azureTenantId, 'azure-client-id': s.creds.azureClientId, 'azure-client-secret': s.creds.azureClientSecret } : {};
+  return simInputs(s, { ...azure, ...extra });
+}
+
 export async function apply(c: Case, o: RunOpts = {}): Promise<ActionRun> {
   const run = await runAction({
     workspace: c.ws,
-    inputs: simInputs(c.sims, { mode: 'apply' }),
+    inputs: inputsFor(c.sims, { mode: 'apply' }),
     env: simEnv(c.sims, { ...KNOBS, GITHUB_RUN_ID: freshRunId(), ...o.env }),
     timeoutMs: 90_000,
     ...(o.killWhen ? { killWhen: o.killWhen } : {}),
@@ -101,7 +116,7 @@ export async function runKillable(c: Case, phase: Phase, env: Record<string, str
   const { outputFile, summaryFile, env: base } = runnerEnvironment(c.ws.dir);
   const inputs = phase === 'revoke'
     ? simInputs(c.sims, { mode: 'revoke', 'key-ids': revokeKeyIds(c.sims), reason: 'INC-7: key pasted into a ticket' })
-    : simInputs(c.sims, { mode: 'apply' });
+    : inputsFor(c.sims, { mode: 'apply' });
   const full: Record<string, string> = {
     ...base,
     GITHUB_EVENT_NAME: phase === 'revoke' ? 'workflow_dispatch' : 'push',
@@ -109,6 +124,8 @@ export async function runKillable(c: Case, phase: Phase, env: Record<string, str
     ...env,
   };
   for (const [k, v] of Object.entries(inputs)) full[`INPUT_${k.toUpperCase()}`] = v;
+  const from = Date.now();
+  const done = trackRun(full['GITHUB_API_URL'] ?? '');
   const run = await new Promise<ActionRun>((resolve, reject) => {
     const child: ChildProcess = spawn(NODE, [DIST], { env: full, cwd: c.ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -123,10 +140,10 @@ export async function runKillable(c: Case, phase: Phase, env: Record<string, str
     child.on('close', (code, signal) => {
       clearTimeout(hardStop);
       clearInterval(poll);
-      resolve({ code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') });
+      resolve({ code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), context: runContext(inputs, full, from) });
     });
   });
-  runLedger.runs.push(run);
+  done(run);
   c.runs.push(run);
   return run;
 }
@@ -156,7 +173,7 @@ export function minted(s: Simulators): ReturnType<Simulators['thoth']['keys']> {
 }
 
 export function delivered(s: Simulators): { apiKey: string; keyId: string; revoked: string[] } {
-  const cfg = readMobileconfig(s.jamf.currentPayloads());
+  const cfg = readMobileconfig(s.fleet.mdm === 'intune' ? s.graph.configVersions().at(-1)! : s.jamf.currentPayloads());
   if (!cfg) throw new Error('the current Jamf profile carries no Thoth settings');
   return cfg;
 }
@@ -167,6 +184,7 @@ export function delivered(s: Simulators): { apiKey: string; keyId: string; revok
 export function normalisePath(p: string): string {
   return p
     .replace(/\/key_[A-Za-z0-9]+/g, '/{keyId}')
+    .replace(/\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=\/|$)/gi, '/{id}')
     .replace(/\/id\/\d+/g, '/id/{id}')
     .replace(/\/smart-group-membership\/\d+/g, '/smart-group-membership/{id}');
 }
@@ -230,7 +248,8 @@ function isMutation(e: LogEntry): boolean {
   return (
     (e.system === 'thoth' && ((e.method === 'POST' && /\/api-keys$/.test(e.path)) || e.method === 'DELETE')) ||
     (e.system === 'jamf' && ((e.method === 'PUT' && /osxconfigurationprofiles/.test(e.path)) || /blank-push/.test(e.path))) ||
-    (e.system === 'github' && e.method === 'PUT')
+    (e.system === 'github' && e.method === 'PUT') ||
+    (e.system === 'graph' && (e.method === 'PATCH' || /syncDevice|\$batch/.test(e.path) && e.method === 'POST'))
   );
 }
 
@@ -240,7 +259,8 @@ function shortPath(p: string): string {
     .replace(/^\/repos\/[^/]+\/[^/]+\/contents\/.*$/, '/repos/:o/:r/contents/:evidence')
     .replace(/^\/repos\/[^/]+\/[^/]+$/, '/repos/:o/:r')
     .replace(/^\/acme\/thoth/, '/:tenant/thoth')
-    .replace(/\{(\w+)\}/g, ':$1');
+    .replace(/\{(\w+)\}/g, ':$1')
+    .replace(/\$batch/g, 'batch');
 }
 
 // ---- fault kinds --------------------------------------------------------------------------------
@@ -304,8 +324,11 @@ export interface Observation {
 export function checkAlways(c: Case, path: 'apply' | 'revoke'): string[] {
   const s = c.sims;
   const problems: string[] = [];
-  // Never zero valid keys: walk the profile's history.
-  const history = s.jamf.profileHistory();
+  // Never zero valid keys: walk the configuration's history (the macOS one for an Intune fleet;
+  // the oracle, test/oracle/judge.ts, walks the Windows script's too).
+  const history = s.fleet.mdm === 'intune'
+    ? s.graph.configHistory().map((v) => ({ version: v.version, at: v.at, payloads: v.content }))
+    : s.jamf.profileHistory();
   const keys = new Map(s.thoth.keys().map((k) => [k.id, k]));
   for (let i = 0; i < history.length; i++) {
     const v = history[i]!;
@@ -468,12 +491,12 @@ export async function prepare(c: Case, phase: Phase): Promise<void> {
 
 /** The clean request log of each phase, and the stdout of the run. */
 export async function cleanRun(phase: Phase): Promise<{ log: LogEntry[]; stdout: string; mutations: LogEntry[] }> {
-  const c = await startCase();
+  const c = await startCase(phase);
   try {
     await prepare(c, phase);
     c.sims.log.clear();
     const r = await runPhase(c, phase);
-    const want = phase === 'apply' ? 'in-progress' : phase === 'revoke' ? 'revoked' : 'completed';
+    const want = phase === 'apply' || phase === 'apply-intune' ? 'in-progress' : phase === 'revoke' ? 'revoked' : 'completed';
     if (r.outputs['status'] !== want) throw new Error(`clean ${phase} ended ${r.outputs['status']}:\n${r.stdout}\n${r.stderr}`);
     return { log: c.sims.log.entries(), stdout: r.stdout, mutations: c.sims.log.mutations() };
   } finally {
