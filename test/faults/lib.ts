@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMobileconfig, startSimulators, type FaultRule, type LogEntry, type Simulators } from '../../sim/index.js';
-import { DIST, NODE, WINDOWS_TEMPLATE, WINDOWS_TEMPLATE_PATH, intuneIntent, jamfIntent, makeWorkspace, parseOutputFile, runAction, runContext, trackRun, runnerEnvironment, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
+import { DIST, NODE, writeWindowsTemplates, intuneIntent, jamfIntent, makeWorkspace, parseOutputFile, runAction, runContext, trackRun, runnerEnvironment, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
 import { parseRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
 import { findLeaks } from '../leak-scan.js';
 
@@ -56,7 +56,7 @@ export async function startCase(phase?: Phase): Promise<Case> {
   const sims = await startSimulators({ fleet: intune ? { size: 6, mdm: 'intune', os: 'mixed' } : { size: 5 } });
   const ws = makeWorkspace();
   if (intune) {
-    ws.write(WINDOWS_TEMPLATE_PATH, WINDOWS_TEMPLATE);
+    writeWindowsTemplates(ws);
     ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(sims, { macos: true, windows: true }, { validation: VALIDATION }));
   } else {
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, { validation: VALIDATION }));
