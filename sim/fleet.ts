@@ -101,6 +101,8 @@ export interface KeyOracle {
 export interface FleetHooks {
   /** The configuration the endpoint's MDM delivers to it right now; null = none / unreadable. */
   deliver(i: number): ThothSettings | null;
+  /** What the group's configuration holds for the device however it is delivered (default: `deliver`). */
+  configured?(i: number): ThothSettings | null;
   keys: KeyOracle;
 }
 
@@ -492,7 +494,7 @@ export class Fleet {
     for (let i = 0; i < this.size; i++) out.push(this.endpoint(i));
     return out;
   }
-  /** Called after every MDM check-in (refresh, Intune cycle), once the device has adopted what it would. */
+  /** Called after every MDM check-in (refresh, Intune cycle) and Windows remediation run, once the device has adopted what it would. */
   onCheckIn(f: (i: number) => void): void {
     this.listeners.push(f);
   }
@@ -512,11 +514,13 @@ export class Fleet {
     const delivered: ThothSettings[] = [];
     const seenOs = new Set<string>();
     for (let i = 0; i < this.size; i++) {
-      devices.push({ index: i, keyId: this.keyId(i), lastSeen: this.lastSeen(i), lastCheckIn: this.lastCheckIn(i), behaviour: this.behaviour(i) });
+      // "Checked in after the refresh": the device's last contact by any channel, or the moment it
+      // installed its key (a Windows remediation run moves no other timestamp).
+      devices.push({ index: i, keyId: this.keyId(i), lastSeen: this.lastSeen(i), lastCheckIn: Math.max(this.lastContact(i), this.changedAt[i] ?? 0), behaviour: this.behaviour(i) });
       const os = this.os(i);
       if (seenOs.has(os) || !this.hooks) continue;
       seenOs.add(os);
-      const d = this.hooks.deliver(i);
+      const d = this.hooks.configured ? this.hooks.configured(i) : this.hooks.deliver(i);
       if (d) delivered.push({ ...d, revoked: [...d.revoked] });
     }
     return { at: Date.now(), devices, delivered };
@@ -634,6 +638,8 @@ export class Fleet {
     const now = Date.now();
     const changed = this.install(i, now, s);
     if (changed) this.hooks.keys.used(s.keyId, now);
+    // The run is the Windows device's contact with its configuration (the test oracle's clock).
+    for (const f of this.listeners) f(i);
     return changed;
   }
 

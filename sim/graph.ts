@@ -10,7 +10,7 @@ import { gerr, runBatch, type Call, type Result } from './graph-batch.js';
 import { Directory, type Cast } from './graph-directory.js';
 import { bearer, json, type Faults, type Handler, type SimRequest, type SimResponse } from './http.js';
 import type { LoginState } from './login.js';
-import { buildDetectionScript, buildMobileconfig, buildRemediationScript, readMobileconfig, topIdentity, type ThothSettings } from './payloads.js';
+import { buildDetectionScript, buildMobileconfig, buildRemediationScript, readMobileconfig, readRemediationScript, topIdentity, type ThothSettings } from './payloads.js';
 import { ImeChannel, type RunState } from './remediation.js';
 import { b64, fromB64, iso, isRecord, type Rng } from './util.js';
 
@@ -141,6 +141,18 @@ export class GraphState {
     if (!v) return null;
     if (!this.parsedCfg.has(v.version)) this.parsedCfg.set(v.version, readMobileconfig(v.content));
     return this.parsedCfg.get(v.version) ?? null;
+  }
+
+  /**
+   * What the group's configuration holds for the device, whichever way it reaches it: the macOS
+   * custom configuration, or the remediation script a Windows device runs (the test oracle
+   * judges what the configuration carries at every DELETE, not when a device picks it up).
+   */
+  configuredSettings(i: number): ThothSettings | null {
+    if (!this.fleet.inIntune(i) || !this.fleet.inFleet(i)) return null;
+    if (this.fleet.os(i) === 'macos') return this.deliveredConfig(i);
+    const script = this.scripts.at(-1);
+    return script ? readRemediationScript(script.content) : null;
   }
 
   // ---- HTTP -----------------------------------------------------------------------------

@@ -139,7 +139,11 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
   const githubToken = `ghs_${rng.chars(ALNUM, 36)}`;
   const github = new GithubState({ owner: gh.owner ?? 'acme-corp', repo: gh.repo ?? 'thoth-rotations', defaultBranch: gh.defaultBranch ?? 'main', protectedBranch: gh.protectedBranch ?? false, token: githubToken, ...(gh.limits ? { limits: gh.limits } : {}) });
 
-  fleet.hooks = { deliver: (i) => (fleet.mdm === 'jamf' ? jamf.deliveredConfig(i) : graph.deliveredConfig(i)), keys: thoth };
+  fleet.hooks = {
+    deliver: (i) => (fleet.mdm === 'jamf' ? jamf.deliveredConfig(i) : graph.deliveredConfig(i)),
+    configured: (i) => (fleet.mdm === 'jamf' ? jamf.deliveredConfig(i) : graph.configuredSettings(i)),
+    keys: thoth,
+  };
 
   const latency = (s: SystemName): number => (typeof opts.latencyMs === 'number' ? opts.latencyMs : opts.latencyMs?.[s] ?? 0);
   const servers: SimServer[] = [];

@@ -4,7 +4,7 @@
  * made over the simulators' own HTTP APIs after a real `apply`, as a faulty action would make them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { oracleLedger } from '../../sim/runner.js';
+import { jamfIntent, oracleLedger } from '../../sim/runner.js';
 import { apply, evidence, sleep, startCase, WINDOW_MS, type Case } from '../faults/lib.js';
 import { expectViolation } from '../setup/oracle.js';
 import { judge, type Invariant } from './judge.js';
@@ -16,8 +16,9 @@ afterEach(async () => {
 });
 
 /** A validated rotation: the fleet runs the new key, the old key awaits the window. */
-async function validated(): Promise<Case> {
+async function validated(validation?: string): Promise<Case> {
   c = await startCase();
+  if (validation) c.ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(c.sims, { validation }));
   const r = await apply(c);
   expect(r.outputs['status'], r.stdout).toBe('in-progress');
   expect(evidence(c.sims)?.state).toBe('awaiting-revocation');
@@ -44,7 +45,9 @@ describe('the invariant oracle sees each violation', () => {
   });
 
   it('(a) the old key DELETEd inside the validation window', async () => {
-    const k = await validated();
+    // A window far longer than the time between the fleet reaching minHealthy and the action
+    // seeing it (heartbeats, polls), so the DELETE right after validation is inside it.
+    const k = await validated('validation:\n  window: 60s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms');
     expect(await thothDelete(k, k.sims.ids.oldKeyId)).toBe(200);
     expect(problems(k, 'a').join('\n')).toMatch(/\(a\) old key .* ms after the fleet first reached minHealthy/);
   });
