@@ -554,6 +554,15 @@ export class Fleet {
     this.queue.add(Date.now() + this.rng.between(lo, hi), i * KINDS + MDM_CHECK_IN);
   }
 
+  /**
+   * A refresh request reached the device by another channel than an MDM check-in (Intune's
+   * on-demand remediation): only the refresh listeners (the test oracle's clock) hear of it.
+   */
+  refreshRelayed(i: number): void {
+    if (i < 0 || i >= this.total || this.stopped) return;
+    for (const f of this.refreshListeners) f(i);
+  }
+
   /** Runs an MDM check-in immediately (tests). */
   checkInNow(i: number): void {
     this.pending[i] = 0;

@@ -100,6 +100,7 @@ export class ImeChannel {
 
   /** The on-demand device action reached Intune: a reachable device runs the package soon. */
   onDemand(i: number): void {
+    this.fleet.refreshRelayed(i);
     const b = this.fleet.behaviour(i);
     if (b === 'offline' || b === 'inactive') return; // no WNS push reaches it
     const [lo, hi] = this.o.delayMs;

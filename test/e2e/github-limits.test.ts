@@ -11,6 +11,7 @@ import { readMobileconfig, startSimulators, type Simulators } from '../../sim/in
 import { appendEvent, parseRecord, serializeRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
 import { amendEvidence, evidencePath, mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
+import { evidenceIn } from '../setup/oracle.js';
 
 const started: Simulators[] = [];
 afterEach(async () => {
@@ -32,6 +33,7 @@ function workspace(s: Simulators): Workspace {
 
 /** `apply` for fleet `s`, keeping evidence in `repo`'s GitHub (one branch for several fleets). */
 function apply(s: Simulators, ws: Workspace, repo: Simulators = s, env: Record<string, string> = {}): Promise<ActionRun> {
+  if (repo !== s) evidenceIn(s, repo);
   return runAction({
     workspace: ws,
     inputs: simInputs(s, { mode: 'apply', 'github-token': repo.creds.githubToken }),

@@ -37,12 +37,13 @@ interface Thresholds { readonly minHealthy: number; readonly activeWithinMs: num
 
 interface EvidenceVersion { readonly sha: string; readonly path: string; readonly message: string; readonly at: number; readonly record: Record<string, unknown> | undefined }
 
-export function judge(s: Simulators, allRuns: readonly ActionRun[]): Problem[] {
-  const runs = allRuns.filter((r) => r.context?.apiUrl === s.urls.github);
+export function judge(s: Simulators, allRuns: readonly ActionRun[], repo: Simulators = s): Problem[] {
+  // `repo`: the simulator set whose GitHub holds this fleet's evidence (tests may share one).
+  const runs = allRuns.filter((r) => r.context?.apiUrl === repo.urls.github);
   const problems: Problem[] = [];
   const add = (invariant: Invariant, text: string): void => void problems.push({ invariant, text });
   const deliveries = deliveryHistory(s);
-  const evidence = evidenceVersions(s);
+  const evidence = evidenceVersions(repo);
   const created = new Set(s.journal.created.map((c) => c.keyId));
 
   // `revoke` with `replace: false` on the deployed key: the person asked for the fleet to lose access.

@@ -45,7 +45,10 @@ afterEach(() => {
     }
   }
   expect(findLeaks(sources, secrets), 'secret found in a run output, summary, evidence file or commit').toEqual([]);
-  expect(unmaskedForms(views, secrets), 'a secret the run masked is not masked in every encoded form').toEqual([]);
+  // A run killed by a signal (crash tests) may die between two of a secret's mask lines, having
+  // printed nothing after them: only runs that ran to their end must have masked every form.
+  const finished = views.filter((_, i) => runs[i]!.signal === null);
+  expect(unmaskedForms(finished, secrets), 'a secret the run masked is not masked in every encoded form').toEqual([]);
 });
 
 /** Every value the simulators' MDM configurations ever held that is not a key id of the tenant. */

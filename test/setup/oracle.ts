@@ -18,13 +18,21 @@ export function expectViolation(sims: Simulators, ...invariants: Invariant[]): v
   expected.set(sims, set);
 }
 
+const evidenceRepo = new WeakMap<Simulators, Simulators>();
+
+/** This simulator set's runs commit evidence to `repo`'s GitHub (fleets sharing one evidence branch). */
+export function evidenceIn(sims: Simulators, repo: Simulators): void {
+  evidenceRepo.set(sims, repo);
+}
+
 afterEach(() => {
   const problems: string[] = [];
   for (const s of [...oracleLedger.sims]) {
-    if ((oracleLedger.active.get(s.urls.github) ?? 0) > 0) continue;
+    const repo = evidenceRepo.get(s) ?? s;
+    if ((oracleLedger.active.get(repo.urls.github) ?? 0) > 0) continue;
     oracleLedger.sims.delete(s);
     const skip = expected.get(s) ?? new Set<Invariant>();
-    for (const p of judge(s, oracleLedger.runs)) if (!skip.has(p.invariant)) problems.push(`(${p.invariant}) ${p.text}`);
+    for (const p of judge(s, oracleLedger.runs, repo)) if (!skip.has(p.invariant)) problems.push(`(${p.invariant}) ${p.text}`);
   }
   expect(problems, 'invariant oracle (test/oracle/judge.ts): the simulators saw an unsafe sequence').toEqual([]);
 });
