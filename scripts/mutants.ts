@@ -32,7 +32,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'src/rotation/finish.ts',
     from: 'if (!verdict.pass) {',
     to: 'if (false) {',
-    tests: ['test/e2e/apply-jamf.test.ts', 'test/e2e/apply-intune.test.ts'],
+    tests: ['test/e2e/risky-branches.test.ts', 'test/e2e/apply-jamf.test.ts'],
   },
   {
     id: 'rollback-revokes-before-restore',
@@ -101,10 +101,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: 'checked-in-at-refresh',
-    breaks: 'a device seen exactly at the refresh counts as checked in on the new key',
+    breaks: 'a device seen exactly at the refresh counts as checked in after it',
     file: 'src/rotation/verdict.ts',
-    from: 'const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt);',
-    to: 'const checkedIn = (contact !== undefined && contact >= refreshAt) || (seen !== undefined && seen >= refreshAt);',
+    from: 'const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt) || healthFresh;',
+    to: 'const checkedIn = (contact !== undefined && contact >= refreshAt) || (seen !== undefined && seen >= refreshAt) || healthFresh;',
     tests: ['test/unit/verdict-edges.test.ts', 'test/unit/verdict.test.ts'],
   },
   {
