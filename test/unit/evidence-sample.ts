@@ -1,6 +1,14 @@
 /** Records for the evidence unit tests, built with the project's own functions. */
 import { createHash } from 'node:crypto';
+import * as path from 'node:path';
 import { appendEvent, canonicalJson, EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_V1, type EvidenceRecord, type PinnedTarget, type RotationState } from '../../src/evidence/record.js';
+
+/** The example macOS intent (examples/.thoth/rotations), loaded as the action loads it. */
+export async function exampleIntent(): Promise<import('../../src/intent/types.js').Intent> {
+  const { loadIntents } = await import('../../src/intent/load.js');
+  const root = path.resolve(import.meta.dirname, '../..');
+  return (await loadIntents(path.join(root, 'examples/.thoth/rotations/corpsec-macos-2026-12.yaml'), { workspace: path.join(root, 'examples') }))[0]!;
+}
 
 export const RUN = { id: '9876543210', attempt: 1, actor: 'octocat', sha: 'a'.repeat(40) };
 

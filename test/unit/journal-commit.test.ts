@@ -3,23 +3,20 @@
  * a write with a stale sha is refused (StaleWriteError), a lost answer to our own write is
  * adopted, the lease is set and released, evidence only grows, details are redacted.
  */
-import * as path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 
 vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi.fn() }));
 
 const { Journal, StaleWriteError } = await import('../../src/evidence/journal.js');
 const { parseRecord, verifyChain } = await import('../../src/evidence/record.js');
-const { loadIntents } = await import('../../src/intent/load.js');
 const { registerSecret } = await import('../../src/secrets.js');
-const { RUN } = await import('./evidence-sample.js');
+const { exampleIntent, RUN } = await import('./evidence-sample.js');
 type Intent = import('../../src/intent/types.js').Intent;
 type RepoFiles = import('../../src/clients/github-contents.js').RepoFiles;
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 let intent: Intent;
 beforeAll(async () => {
-  intent = (await loadIntents(path.join(ROOT, 'examples/.thoth/rotations/corpsec-macos-2026-12.yaml'), { workspace: path.join(ROOT, 'examples') }))[0]!;
+  intent = await exampleIntent();
 });
 
 /** An evidence branch with the contents API's optimistic lock; `loseNextAnswer` applies a write and then throws. */

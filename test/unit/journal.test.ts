@@ -3,7 +3,6 @@
  * an event that commits to the record's fields, and is sealed with evidence-hmac-key.
  */
 import { randomBytes } from 'node:crypto';
-import * as path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 
 vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi.fn() }));
@@ -11,16 +10,14 @@ vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi
 const { Journal } = await import('../../src/evidence/journal.js');
 const { appendEvent, EvidenceError, parseRecord, serializeRecord, verifyChain } = await import('../../src/evidence/record.js');
 const { pinTarget } = await import('../../src/evidence/pinning.js');
-const { loadIntents } = await import('../../src/intent/load.js');
 const { registerSecret } = await import('../../src/secrets.js');
-const { RUN, v1Record } = await import('./evidence-sample.js');
+const { exampleIntent, RUN, v1Record } = await import('./evidence-sample.js');
 type Intent = import('../../src/intent/types.js').Intent;
 type RepoFiles = import('../../src/clients/github-contents.js').RepoFiles;
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 let intent: Intent;
 beforeAll(async () => {
-  intent = (await loadIntents(path.join(ROOT, 'examples/.thoth/rotations/corpsec-macos-2026-12.yaml'), { workspace: path.join(ROOT, 'examples') }))[0]!;
+  intent = await exampleIntent();
 });
 
 /** An in-memory evidence branch. */
