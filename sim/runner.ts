@@ -325,6 +325,14 @@ export function writeWindowsTemplates(ws: Workspace, o: { remediation?: string; 
   ws.write(WINDOWS_DETECTION_TEMPLATE_PATH, o.detection ?? WINDOWS_DETECTION_TEMPLATE);
 }
 
+/** A workspace with one Intune intent for `sims`, and both Windows templates when the intent has a windows block. */
+export function intuneWorkspace(sims: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}, templates: { remediation?: string; detection?: string } = {}): Workspace {
+  const ws = makeWorkspace();
+  ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(sims, platforms, o));
+  if (platforms.windows) writeWindowsTemplates(ws, templates);
+  return ws;
+}
+
 /** The Jamf intent of `jamfIntent` with `mdm.provider: intune` and the intune block instead. */
 export function intuneIntent(sims: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): string {
   const block = [

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readMobileconfig, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
-import { intuneIntent, makeWorkspace, WINDOWS_DETECTION_TEMPLATE as DETECTION, WINDOWS_TEMPLATE as TEMPLATE, runAction, simEnv, simInputs, writeWindowsTemplates, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
+import { intuneWorkspace, WINDOWS_DETECTION_TEMPLATE as DETECTION, WINDOWS_TEMPLATE as TEMPLATE, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
 
 const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
 
@@ -18,12 +18,6 @@ async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Prom
 }
 
 
-function workspace(s: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): Workspace {
-  const ws = makeWorkspace();
-  ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(s, platforms, o));
-  if (platforms.windows) writeWindowsTemplates(ws);
-  return ws;
-}
 
 /** Azure credentials only: the Jamf client of simInputs must not be sent anywhere. */
 function inputs(s: Simulators, mode: string): Record<string, string> {
@@ -74,7 +68,7 @@ async function fullRotation(s: Simulators, ws: Workspace): Promise<{ runs: Actio
 describe('apply through Intune (bundled action against the Graph simulator)', () => {
   it('macOS fleet: plan mutates nothing; rotation rewrites only the three settings, syncs the group, validates, revokes later', async () => {
     const s = await start({ size: 20, offline: 2, stuck: 1, inactive: 1 }, { devicesPageSize: 7 });
-    const ws = workspace(s, { macos: true }, { validation: VALIDATION });
+    const ws = intuneWorkspace(s, { macos: true }, { validation: VALIDATION });
     const before = s.graph.configVersions().at(-1)!;
 
     const plan = await run(s, ws, 'plan');
@@ -103,7 +97,7 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
 
   it('Windows fleet: the template is rendered into the remediation script; health comes from deviceRunStates', async () => {
     const s = await start({ size: 20, os: 'windows', offline: 2, stuck: 1, inactive: 1 });
-    const ws = workspace(s, { windows: true }, { validation: VALIDATION });
+    const ws = intuneWorkspace(s, { windows: true }, { validation: VALIDATION });
     const { runs, keyId } = await fullRotation(s, ws);
     expect(readEvidence(s)!.validation).toMatchObject({ total: 20, inactive: 1, active: 19, healthy: 16, onOldKey: 3 });
     const script = s.graph.scriptVersions().at(-1)!;
@@ -124,7 +118,7 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
   it('mixed fleet behind nested groups and users: every device reached once, both documents on the new key', async () => {
     const s = await start({ size: 24, os: 'mixed', offline: 1 }, { nestedGroups: true, userMembers: 4, membersPageSize: 5 });
     // 95%: passes only at 23/24, once every online device checked in.
-    const ws = workspace(s, { macos: true, windows: true }, { validation: VALIDATION.replace('80%', '95%') });
+    const ws = intuneWorkspace(s, { macos: true, windows: true }, { validation: VALIDATION.replace('80%', '95%') });
     const first = await run(s, ws);
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.outputs['status']).toBe('in-progress');
@@ -141,7 +135,7 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
 
   it('rolls back when validation fails: both documents restored verbatim, new key revoked, job fails', async () => {
     const s = await start({ size: 10, os: 'mixed', stuck: 10 });
-    const ws = workspace(s, { macos: true, windows: true }, { validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 2s\n  pollInterval: 300ms' });
+    const ws = intuneWorkspace(s, { macos: true, windows: true }, { validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 2s\n  pollInterval: 300ms' });
     const config = s.graph.configHistory().at(-1)!.base64;
     const script = s.graph.scriptHistory().at(-1)!.base64;
     const detection = s.graph.detectionHistory().at(-1)!.base64;

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readDetectionScript, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
 import { graphToken, until } from '../sim/helpers.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
-import { intuneIntent, makeWorkspace, runAction, simEnv, simInputs, writeWindowsTemplates, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
+import { intuneWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
 
 /**
  * Intune Windows through the bundled action, against a Graph simulator whose Windows devices
@@ -23,12 +23,6 @@ async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Prom
   return sims;
 }
 
-function workspace(s: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}, templates: { remediation?: string; detection?: string } = {}): Workspace {
-  const ws = makeWorkspace();
-  ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(s, platforms, o));
-  writeWindowsTemplates(ws, templates);
-  return ws;
-}
 
 const run = (s: Simulators, ws: Workspace): Promise<ActionRun> => runAction({
   workspace: ws,
@@ -49,7 +43,7 @@ const deviceOf = (url: string): string => url.split('/')[3] ?? '';
 describe('Intune Windows: the remediation is run on demand, detection first', () => {
   it('a mixed rotation completes because Windows devices get the on-demand remediation and macOS devices syncDevice', async () => {
     const s = await start({ size: 44, os: 'mixed', offline: 2 });
-    const ws = workspace(s, { macos: true, windows: true }, { validation: VALIDATION('95%') });
+    const ws = intuneWorkspace(s, { macos: true, windows: true }, { validation: VALIDATION('95%') });
     const first = await run(s, ws);
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.outputs['status']).toBe('in-progress');
@@ -104,7 +98,7 @@ describe('Intune Windows: the remediation is run on demand, detection first', ()
     const s = await start({ size: 10, os: 'windows' });
     // The app lacks the permission for device actions: every on-demand item is refused.
     s.faults.add({ system: 'graph', method: 'POST', path: /\/beta\/deviceManagement\/managedDevices\/[^/]+\/initiateOnDemandProactiveRemediation$/, times: Infinity, respond: { status: 403, body: JSON.stringify({ error: { code: 'Forbidden', message: 'Application is not authorized to perform this operation.' } }) } });
-    const ws = workspace(s, { windows: true }, { validation: VALIDATION('80%', '3s') });
+    const ws = intuneWorkspace(s, { windows: true }, { validation: VALIDATION('80%', '3s') });
     const r = await run(s, ws);
     expect(r.code).toBe(1);
     expect(r.outputs['status']).toBe('rolled-back');
@@ -123,7 +117,7 @@ describe('Intune Windows: the remediation is run on demand, detection first', ()
     const s = await start({ size: 8, os: 'windows' });
     // The placeholders sit in a comment: the loader accepts it, but the script compares nothing.
     const printOnly = '# expects {{THOTH_API_KEY_ID}}, revoked {{THOTH_REVOKED_API_KEY_IDS}}\r\n$h = & "$env:ProgramFiles\\Thoth\\thoth.exe" health --json\r\nWrite-Output $h\r\nexit 0\r\n';
-    const ws = workspace(s, { windows: true }, { validation: VALIDATION('80%', '3s') }, { detection: printOnly });
+    const ws = intuneWorkspace(s, { windows: true }, { validation: VALIDATION('80%', '3s') }, { detection: printOnly });
     const r = await run(s, ws);
     expect(r.code).toBe(1);
     expect(r.outputs['status']).toBe('rolled-back');
@@ -146,7 +140,7 @@ describe('Intune Windows: the remediation is run on demand, detection first', ()
     // These devices print a long log after the health line: what Intune keeps still holds a
     // complete JSON object naming the new key, followed by a cut-off tail.
     for (const i of verbose) s.graph.ime.setExtraOutput(i, `\n${'diagnostic line\n'.repeat(200)}`);
-    const ws = workspace(s, { windows: true }, { validation: VALIDATION('70%') });
+    const ws = intuneWorkspace(s, { windows: true }, { validation: VALIDATION('70%') });
     const r = await run(s, ws);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.outputs['status']).toBe('in-progress');
@@ -171,7 +165,7 @@ describe('Intune Windows: the remediation is run on demand, detection first', ()
     const examples = path.resolve(import.meta.dirname, '../../examples/.thoth/templates');
     const remediation = readFileSync(path.join(examples, 'thoth-key.ps1'), 'utf8');
     const detection = readFileSync(path.join(examples, 'thoth-detect.ps1'), 'utf8');
-    const ws = workspace(s, { windows: true }, { validation: VALIDATION('95%'), currentKeyId: s.ids.oldKeyId }, { remediation, detection });
+    const ws = intuneWorkspace(s, { windows: true }, { validation: VALIDATION('95%'), currentKeyId: s.ids.oldKeyId }, { remediation, detection });
     const r = await run(s, ws);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.outputs['status']).toBe('in-progress');
