@@ -1,3 +1,4 @@
+import { log } from '../log.js';
 import type { AdapterFactory } from '../adapters.js';
 import { errorMessage } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
@@ -8,7 +9,7 @@ import type { RotationOutcome } from '../rotation/context.js';
 import { abandon, rotate } from '../rotation/rotate.js';
 import { outcome } from '../rotation/outcome.js';
 import { StaleWriteError } from '../clients/github-contents.js';
-import { log, openEvidenceRepo, withIntent, type ModeResult } from './common.js';
+import { openEvidenceRepo, withIntent, type ModeResult } from './common.js';
 
 /** Start rotations that are due and continue those in flight, one intent after another. */
 export async function applyMode(settings: Settings, intents: readonly Intent[], factory: AdapterFactory, now: () => Date = () => new Date()): Promise<ModeResult> {

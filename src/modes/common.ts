@@ -39,5 +39,3 @@ export async function withIntent<T>(settings: Settings, intent: Intent, factory:
   }
 }
 
-/** The log sinks (src/log.ts), re-exported for the modes that take `log` from here. */
-export { log };

@@ -1,3 +1,4 @@
+import { log } from '../log.js';
 import type { AdapterFactory } from '../adapters.js';
 import { errorMessage } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
@@ -9,7 +10,7 @@ import type { Settings } from '../settings.js';
 import type { RotationOutcome } from '../rotation/context.js';
 import { nextStep, type Step } from '../rotation/next-step.js';
 import { preflight } from '../rotation/preflight.js';
-import { log, openEvidenceRepo, withIntent, type ModeResult } from './common.js';
+import { openEvidenceRepo, withIntent, type ModeResult } from './common.js';
 
 const DUE: ReadonlySet<Step['kind']> = new Set(['begin', 'recover-undeployed', 'refresh', 'validate', 'revoke-old']);
 

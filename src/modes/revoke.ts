@@ -1,3 +1,4 @@
+import { log } from '../log.js';
 import type { AdapterFactory, Adapters } from '../adapters.js';
 import { errorMessage } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
@@ -7,7 +8,7 @@ import { assignKeys, endpointFleetMap, type TenantView } from '../revocation/tar
 import type { RotationOutcome } from '../rotation/context.js';
 import { currentRun } from '../run-info.js';
 import type { Settings } from '../settings.js';
-import { log, openEvidenceRepo, type ModeResult } from './common.js';
+import { openEvidenceRepo, type ModeResult } from './common.js';
 
 /**
  * Emergency revocation from workflow_dispatch. Every key id is checked against
