@@ -28,9 +28,26 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { startSimulators } from '../sim/index.js';
-import { NODE, intuneIntent, jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun } from '../sim/runner.js';
+import {
+  NODE,
+  intuneIntent,
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+} from '../sim/runner.js';
 import { analyze, PHASES, type Analysis, type Scenario } from './lib/bench-model.js';
-import { fanOut, githubMarkdown, githubReport, judgeGithub, rotationCommits, type FanOut, type RotationCommits } from './lib/bench-github.js';
+import {
+  fanOut,
+  githubMarkdown,
+  githubReport,
+  judgeGithub,
+  rotationCommits,
+  type FanOut,
+  type RotationCommits,
+} from './lib/bench-github.js';
 
 // ---- options ------------------------------------------------------------------------------------
 
@@ -60,7 +77,15 @@ interface Options {
 const INTUNE_DEFAULT_MAX = 50_000;
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { sizes: [100, 1000, 10_000, 50_000, 100_000], mdms: ['jamf', 'intune'], latencyMs: 30, graphWindowMs: 2000, timeoutMs: 0, fanout: 8, sizesGiven: false };
+  const o: Options = {
+    sizes: [100, 1000, 10_000, 50_000, 100_000],
+    mdms: ['jamf', 'intune'],
+    latencyMs: 30,
+    graphWindowMs: 2000,
+    timeoutMs: 0,
+    fanout: 8,
+    sizesGiven: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -76,8 +101,11 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case '--sizes':
         o.sizesGiven = true;
-        o.sizes = value().split(',').map((s) => Number(s.replace(/[_k]/g, (m) => (m === 'k' ? '000' : ''))));
-        if (o.sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--sizes: positive integers, e.g. 100,1000');
+        o.sizes = value()
+          .split(',')
+          .map((s) => Number(s.replace(/[_k]/g, (m) => (m === 'k' ? '000' : ''))));
+        if (o.sizes.some((n) => !Number.isInteger(n) || n < 1))
+          throw new Error('--sizes: positive integers, e.g. 100,1000');
         break;
       case '--mdm': {
         const v = value();
@@ -110,7 +138,9 @@ function parseArgs(argv: readonly string[]): Options {
         o.githubOnly = true;
         break;
       case '--help':
-        console.log('npm run bench -- [--quick] [--sizes 100,1000] [--mdm jamf|intune|both] [--latency 30] [--graph-window-ms 2000] [--timeout-ms N] [--markdown FILE] [--json FILE] [--dist path/to/index.js] [--fanout 8] [--github]');
+        console.log(
+          'npm run bench -- [--quick] [--sizes 100,1000] [--mdm jamf|intune|both] [--latency 30] [--graph-window-ms 2000] [--timeout-ms N] [--markdown FILE] [--json FILE] [--dist path/to/index.js] [--fanout 8] [--github]',
+        );
         process.exit(0);
         break;
       default:
@@ -151,7 +181,6 @@ function fleetShape(size: number) {
   return { offline: Math.ceil(size * 0.01), stuck: Math.floor(size * 0.005), inactive: Math.floor(size * 0.005) };
 }
 
-
 function validationYaml(timeoutS = 600): string {
   return `validation:\n  window: 1h\n  minHealthy: ${MIN_HEALTHY * 100}%\n  activeWithin: 7d\n  timeout: ${timeoutS}s\n  pollInterval: ${POLL_MS}ms`;
 }
@@ -178,7 +207,10 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
   try {
     const ws = makeWorkspace();
     const timeoutMs = scenarioTimeout(o, mdm, size);
-    const text = mdm === 'jamf' ? jamfIntent(sims, { name: 'bench-jamf', validation: validationYaml() }) : intuneIntent(sims, { macos: true }, { name: 'bench-intune', validation: validationYaml() });
+    const text =
+      mdm === 'jamf'
+        ? jamfIntent(sims, { name: 'bench-jamf', validation: validationYaml() })
+        : intuneIntent(sims, { macos: true }, { name: 'bench-intune', validation: validationYaml() });
     ws.write('.thoth/rotations/bench.yaml', text);
     const inputs = simInputs(sims, {
       mode: 'apply',
@@ -205,7 +237,14 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
     });
     sims.log.clear();
     const cpu = new CpuTrace();
-    const run: ActionRun = await runAction({ workspace: ws, inputs, env: simEnv(sims), timeoutMs, measure: true, ...(o.dist ? { dist: o.dist } : {}) });
+    const run: ActionRun = await runAction({
+      workspace: ws,
+      inputs,
+      env: simEnv(sims),
+      timeoutMs,
+      measure: true,
+      ...(o.dist ? { dist: o.dist } : {}),
+    });
     cpu.stop();
     const entries = sims.log.entries();
     const status = run.outputs['status'] ?? (run.signal ? `killed (${run.signal})` : `exit ${run.code}`);
@@ -230,15 +269,28 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       healthyAt[i] = Math.min(listedAt[i]!, Number.isNaN(reportedAt[i]!) ? Infinity : reportedAt[i]!);
     }
     const scenario: Scenario = {
-      mdm, members: size, managed: f.total, windows: 0, latencyMs: o.latencyMs, budget: graphBudget,
-      minHealthy: MIN_HEALTHY, active, healthyAt, listedAt, reportedAt, checkedInAt,
+      mdm,
+      members: size,
+      managed: f.total,
+      windows: 0,
+      latencyMs: o.latencyMs,
+      budget: graphBudget,
+      minHealthy: MIN_HEALTHY,
+      active,
+      healthyAt,
+      listedAt,
+      reportedAt,
+      checkedInAt,
       indexOfJamfId: (id) => f.indexByJamfId(id),
       serverMs: (from, to) => cpu.between(from, to),
     };
     const analysis = analyze(entries, scenario, sims.log.maxConcurrent(mdm === 'jamf' ? 'jamf' : 'graph'));
     const spawned = run.spawnedAt ?? Number.NaN;
     return {
-      mdm, size, ok, status,
+      mdm,
+      size,
+      ok,
+      status,
       wallMs: (run.closedAt ?? Number.NaN) - spawned,
       runLowerMs: analysis.runLowerMs,
       coldStartMs: analysis.firstRequestAt - spawned,
@@ -293,7 +345,11 @@ class CpuTrace {
 
 function errorLine(run: ActionRun): string {
   const lines = run.stdout.split('\n');
-  const err = lines.find((l) => l.startsWith('::error')) ?? lines.reverse().find((l) => l.trim() && !l.startsWith('::')) ?? run.stderr.split('\n')[0] ?? '';
+  const err =
+    lines.find((l) => l.startsWith('::error')) ??
+    lines.reverse().find((l) => l.trim() && !l.startsWith('::')) ??
+    run.stderr.split('\n')[0] ??
+    '';
   return err.replace(/^::error[^:]*::/, '').slice(0, 300);
 }
 
@@ -333,7 +389,14 @@ async function coldStart(o: Options): Promise<ColdStart> {
     for (let i = 0; i < 7; i++) {
       bare.push(await bareNodeOnce());
       sims.log.clear();
-      const run = await runAction({ workspace: ws, inputs: simInputs(sims, { mode: 'plan' }), env: simEnv(sims), measure: true, timeoutMs: 30_000, ...(o.dist ? { dist: o.dist } : {}) });
+      const run = await runAction({
+        workspace: ws,
+        inputs: simInputs(sims, { mode: 'plan' }),
+        env: simEnv(sims),
+        measure: true,
+        timeoutMs: 30_000,
+        ...(o.dist ? { dist: o.dist } : {}),
+      });
       const first = sims.log.entries()[0];
       if (first && run.spawnedAt !== undefined) action.push(first.at - run.spawnedAt);
     }
@@ -365,16 +428,24 @@ function printScenario(r: Result, bare: number, o: Options): void {
     return;
   }
   const a = r.analysis;
-  console.log(`\n■ ${head}  (latency ${o.latencyMs} ms/request${r.mdm === 'intune' ? `, Intune budget 200 writes / ${o.graphWindowMs / 1000} s — scaled ${20_000 / o.graphWindowMs}× from 200 / 20 s; bounds use the scaled window` : ', Jamf ≤ 5 connections'})`);
-  console.log('  phase        requests      min   ratio      time   network     bound   ratio   minimum · network bound');
+  console.log(
+    `\n■ ${head}  (latency ${o.latencyMs} ms/request${r.mdm === 'intune' ? `, Intune budget 200 writes / ${o.graphWindowMs / 1000} s — scaled ${20_000 / o.graphWindowMs}× from 200 / 20 s; bounds use the scaled window` : ', Jamf ≤ 5 connections'})`,
+  );
+  console.log(
+    '  phase        requests      min   ratio      time   network     bound   ratio   minimum · network bound',
+  );
   for (const row of a.rows) {
     console.log(
       `  ${row.phase.padEnd(11)} ${fmtN(row.requests).padStart(9)} ${fmtN(row.min).padStart(8)} ${ratio(row.requests, row.min).padStart(7)} ${fmtMs(row.timeMs).padStart(9)} ${fmtMs(row.networkMs).padStart(9)} ${fmtMs(row.lowerMs).padStart(9)} ${ratio(row.timeMs, row.lowerMs).padStart(7)}   ${row.why} · ${row.lowerWhy}`,
     );
   }
   const netRun = a.runNetworkMs + bare;
-  console.log(`  ${'run'.padEnd(11)} ${fmtN(a.totalRequests).padStart(9)} ${fmtN(a.totalMin).padStart(8)} ${ratio(a.totalRequests, a.totalMin).padStart(7)} ${fmtMs(r.wallMs!).padStart(9)} ${fmtMs(netRun).padStart(9)} ${fmtMs(r.runLowerMs! + bare).padStart(9)} ${ratio(r.wallMs!, r.runLowerMs! + bare).padStart(7)}   spawn → exit; bound = bare node start + the phases in order`);
-  console.log(`  (bound = max(network bound, 1 latency + the simulators' CPU for the minimal requests): the simulators serve one request at a time; they used ${fmtMs(a.serverMs)} of CPU during the run)`);
+  console.log(
+    `  ${'run'.padEnd(11)} ${fmtN(a.totalRequests).padStart(9)} ${fmtN(a.totalMin).padStart(8)} ${ratio(a.totalRequests, a.totalMin).padStart(7)} ${fmtMs(r.wallMs!).padStart(9)} ${fmtMs(netRun).padStart(9)} ${fmtMs(r.runLowerMs! + bare).padStart(9)} ${ratio(r.wallMs!, r.runLowerMs! + bare).padStart(7)}   spawn → exit; bound = bare node start + the phases in order`,
+  );
+  console.log(
+    `  (bound = max(network bound, 1 latency + the simulators' CPU for the minimal requests): the simulators serve one request at a time; they used ${fmtMs(a.serverMs)} of CPU during the run)`,
+  );
   const cold = r.coldStartMs!;
   console.log(
     r.mdm === 'jamf'
@@ -394,53 +465,79 @@ interface Verdicts {
 function judge(results: readonly Result[], bare: number, cold: ColdStart): Verdicts {
   const lines: string[] = [];
   let met = true;
-  if (!(cold.actionMs - cold.bareMs < TARGET.coldMs)) (met = false), lines.push(`cold start +${cold.actionMs - cold.bareMs} ms ≥ ${TARGET.coldMs} ms over bare node (median of ${cold.samples})`);
+  if (!(cold.actionMs - cold.bareMs < TARGET.coldMs))
+    (met = false),
+      lines.push(
+        `cold start +${cold.actionMs - cold.bareMs} ms ≥ ${TARGET.coldMs} ms over bare node (median of ${cold.samples})`,
+      );
   for (const r of results) {
     if (!r.ok || !r.analysis) continue;
     const tag = `${r.mdm} ${fmtN(r.size)}`;
     for (const row of r.analysis.rows) {
-      if (row.min > 0 && row.requests > row.min * TARGET.requests) (met = false), lines.push(`${tag}: ${row.phase} requests ${row.requests} > ${TARGET.requests}× ${row.min}`);
+      if (row.min > 0 && row.requests > row.min * TARGET.requests)
+        (met = false), lines.push(`${tag}: ${row.phase} requests ${row.requests} > ${TARGET.requests}× ${row.min}`);
       // A phase bounded by a request or three (< 100 ms) is within the simulator's timer and
       // scheduling jitter of its bound (latency is a setTimeout on a shared 2-core machine):
       // shown, not judged. Everything longer is, and so is the whole run.
-      if (['membership', 'inventory', 'refresh', 'validation', 'evidence'].includes(row.phase) && row.lowerMs >= 100 && row.timeMs > row.lowerMs * TARGET.time) {
+      if (
+        ['membership', 'inventory', 'refresh', 'validation', 'evidence'].includes(row.phase) &&
+        row.lowerMs >= 100 &&
+        row.timeMs > row.lowerMs * TARGET.time
+      ) {
         met = false;
         lines.push(`${tag}: ${row.phase} time ${fmtMs(row.timeMs)} > ${TARGET.time}× ${fmtMs(row.lowerMs)}`);
       }
     }
-    if (r.wallMs! > (r.runLowerMs! + bare) * TARGET.time) (met = false), lines.push(`${tag}: run ${fmtMs(r.wallMs!)} > ${TARGET.time}× ${fmtMs(r.runLowerMs! + bare)}`);
-    if (r.size >= 50_000 && (r.peakRssKb ?? Infinity) / 1024 >= rssTargetMb(r.size)) (met = false), lines.push(`${tag}: peak RSS ${((r.peakRssKb ?? 0) / 1024).toFixed(0)} MB ≥ ${rssTargetMb(r.size)} MB`);
+    if (r.wallMs! > (r.runLowerMs! + bare) * TARGET.time)
+      (met = false), lines.push(`${tag}: run ${fmtMs(r.wallMs!)} > ${TARGET.time}× ${fmtMs(r.runLowerMs! + bare)}`);
+    if (r.size >= 50_000 && (r.peakRssKb ?? Infinity) / 1024 >= rssTargetMb(r.size))
+      (met = false),
+        lines.push(`${tag}: peak RSS ${((r.peakRssKb ?? 0) / 1024).toFixed(0)} MB ≥ ${rssTargetMb(r.size)} MB`);
   }
   return { lines, met };
 }
 
 function markdown(results: readonly Result[], bare: number, o: Options, cold: ColdStart): string {
   const out: string[] = [];
-  out.push(`Cold start (median of ${cold.samples} plan runs): **${cold.actionMs} ms** from spawn to the first request, bare \`node -e 0\` ${cold.bareMs} ms → **+${cold.actionMs - cold.bareMs} ms**.`);
+  out.push(
+    `Cold start (median of ${cold.samples} plan runs): **${cold.actionMs} ms** from spawn to the first request, bare \`node -e 0\` ${cold.bareMs} ms → **+${cold.actionMs - cold.bareMs} ms**.`,
+  );
   out.push('');
   out.push(`| MDM | endpoints | phase | requests | minimum | ratio | time | network bound | lower bound | ratio |`);
   out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     if (!r.ok || !r.analysis) {
-      out.push(`| ${r.mdm} | ${fmtN(r.size)} | ${r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.status}`} | | | | | | | |`);
+      out.push(
+        `| ${r.mdm} | ${fmtN(r.size)} | ${r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.status}`} | | | | | | | |`,
+      );
       continue;
     }
     for (const row of r.analysis.rows) {
       if (!PHASES.includes(row.phase)) continue;
-      out.push(`| ${r.mdm} | ${fmtN(r.size)} | ${row.phase} | ${fmtN(row.requests)} | ${fmtN(row.min)} | ${ratio(row.requests, row.min)} | ${fmtMs(row.timeMs)} | ${fmtMs(row.networkMs)} | ${fmtMs(row.lowerMs)} | ${ratio(row.timeMs, row.lowerMs)} |`);
+      out.push(
+        `| ${r.mdm} | ${fmtN(r.size)} | ${row.phase} | ${fmtN(row.requests)} | ${fmtN(row.min)} | ${ratio(row.requests, row.min)} | ${fmtMs(row.timeMs)} | ${fmtMs(row.networkMs)} | ${fmtMs(row.lowerMs)} | ${ratio(row.timeMs, row.lowerMs)} |`,
+      );
     }
     const netRun = r.analysis.runNetworkMs + bare;
-    out.push(`| ${r.mdm} | ${fmtN(r.size)} | **run** | **${fmtN(r.analysis.totalRequests)}** | **${fmtN(r.analysis.totalMin)}** | **${ratio(r.analysis.totalRequests, r.analysis.totalMin)}** | **${fmtMs(r.wallMs!)}** | ${fmtMs(netRun)} | **${fmtMs(r.runLowerMs! + bare)}** | **${ratio(r.wallMs!, r.runLowerMs! + bare)}** |`);
+    out.push(
+      `| ${r.mdm} | ${fmtN(r.size)} | **run** | **${fmtN(r.analysis.totalRequests)}** | **${fmtN(r.analysis.totalMin)}** | **${ratio(r.analysis.totalRequests, r.analysis.totalMin)}** | **${fmtMs(r.wallMs!)}** | ${fmtMs(netRun)} | **${fmtMs(r.runLowerMs! + bare)}** | **${ratio(r.wallMs!, r.runLowerMs! + bare)}** |`,
+    );
   }
   out.push('');
-  out.push(`| MDM | endpoints | peak RSS | spawn → first request (this run) | over bare \`node -e 0\` (${bare} ms) | polls | re-reads of confirmed devices |`);
+  out.push(
+    `| MDM | endpoints | peak RSS | spawn → first request (this run) | over bare \`node -e 0\` (${bare} ms) | polls | re-reads of confirmed devices |`,
+  );
   out.push(`|---|---:|---:|---:|---:|---:|---:|`);
   for (const r of results) {
     if (!r.ok || !r.analysis) continue;
-    out.push(`| ${r.mdm} | ${fmtN(r.size)} | ${r.peakRssKb ? `${(r.peakRssKb / 1024).toFixed(0)} MB` : 'n/a'} | ${r.coldStartMs} ms | +${r.coldStartMs! - bare} ms | ${r.analysis.polls.polls} | ${r.mdm === 'jamf' ? r.analysis.polls.rereadConfirmed : 'n/a'} |`);
+    out.push(
+      `| ${r.mdm} | ${fmtN(r.size)} | ${r.peakRssKb ? `${(r.peakRssKb / 1024).toFixed(0)} MB` : 'n/a'} | ${r.coldStartMs} ms | +${r.coldStartMs! - bare} ms | ${r.analysis.polls.polls} | ${r.mdm === 'jamf' ? r.analysis.polls.rereadConfirmed : 'n/a'} |`,
+    );
   }
   out.push('');
-  out.push(`Latency ${o.latencyMs} ms per request on every system; Intune write budget 200 / ${o.graphWindowMs / 1000} s (scaled from 200 / 20 s).`);
+  out.push(
+    `Latency ${o.latencyMs} ms per request on every system; Intune write budget 200 / ${o.graphWindowMs / 1000} s (scaled from 200 / 20 s).`,
+  );
   return out.join('\n');
 }
 
@@ -450,17 +547,31 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const cold = await coldStart(o);
   const bare = cold.bareMs;
-  console.log(`thoth-rotate bench: bundled action (${o.dist ?? 'dist/index.js'}) on ${NODE} ${process.version}; latency ${o.latencyMs} ms/request`);
-  console.log(`cold start (median of ${cold.samples}): ${cold.actionMs} ms from spawn to the first request vs ${bare} ms for a bare node -e 0 → +${cold.actionMs - bare} ms (target < ${TARGET.coldMs} ms)`);
-  console.log(`targets: requests ≤ ${TARGET.requests}× minimum · time ≤ ${TARGET.time}× lower bound · peak RSS < ${TARGET.rssMb} MB at 50,000 (${rssTargetMb(100_000)} MB at 100,000) · cold start < ${TARGET.coldMs} ms over bare node`);
-  if (o.fanout > 0) console.log(`GitHub targets: evidence commits per rotation = the fewest the guarantees allow · ${o.fanout} parallel applies on one branch all complete, none busy, within 80 commits/min and 500/h`);
+  console.log(
+    `thoth-rotate bench: bundled action (${o.dist ?? 'dist/index.js'}) on ${NODE} ${process.version}; latency ${o.latencyMs} ms/request`,
+  );
+  console.log(
+    `cold start (median of ${cold.samples}): ${cold.actionMs} ms from spawn to the first request vs ${bare} ms for a bare node -e 0 → +${cold.actionMs - bare} ms (target < ${TARGET.coldMs} ms)`,
+  );
+  console.log(
+    `targets: requests ≤ ${TARGET.requests}× minimum · time ≤ ${TARGET.time}× lower bound · peak RSS < ${TARGET.rssMb} MB at 50,000 (${rssTargetMb(100_000)} MB at 100,000) · cold start < ${TARGET.coldMs} ms over bare node`,
+  );
+  if (o.fanout > 0)
+    console.log(
+      `GitHub targets: evidence commits per rotation = the fewest the guarantees allow · ${o.fanout} parallel applies on one branch all complete, none busy, within 80 commits/min and 500/h`,
+    );
   const results: Result[] = [];
   const started = Date.now();
   for (const mdm of o.githubOnly ? [] : o.mdms) {
     let intuneBroken: string | undefined;
     for (const size of o.sizes) {
       if (mdm === 'intune' && !o.sizesGiven && size > INTUNE_DEFAULT_MAX) {
-        const r: Result = { mdm, size, ok: false, skipped: `Intune stops at ${fmtN(INTUNE_DEFAULT_MAX)} by default (its write budget alone takes ${Math.round((size / 200) * o.graphWindowMs / 60_000)} min here); name the size with --sizes to run it` };
+        const r: Result = {
+          mdm,
+          size,
+          ok: false,
+          skipped: `Intune stops at ${fmtN(INTUNE_DEFAULT_MAX)} by default (its write budget alone takes ${Math.round(((size / 200) * o.graphWindowMs) / 60_000)} min here); name the size with --sizes to run it`,
+        };
         results.push(r);
         printScenario(r, bare, o);
         continue;
@@ -498,8 +609,13 @@ async function main(): Promise<void> {
   console.log(`\n${v.met ? 'All targets met.' : `Targets missed (${v.lines.length}):`}`);
   for (const l of v.lines) console.log(`  - ${l}`);
   console.log(`bench took ${fmtMs(Date.now() - started)}`);
-  if (o.markdown) writeFileSync(o.markdown, markdown(results, bare, o, cold) + (commits || fan ? `\n\n${githubMarkdown(commits, fan)}` : '') + '\n');
-  if (o.json) writeFileSync(o.json, JSON.stringify({ cold, options: o, results, github: { commits, fanOut: fan } }, null, 2));
+  if (o.markdown)
+    writeFileSync(
+      o.markdown,
+      `${markdown(results, bare, o, cold) + (commits || fan ? `\n\n${githubMarkdown(commits, fan)}` : '')}\n`,
+    );
+  if (o.json)
+    writeFileSync(o.json, JSON.stringify({ cold, options: o, results, github: { commits, fanOut: fan } }, null, 2));
   if (results.some((r) => !r.ok && !r.skipped)) process.exitCode = 1;
 }
 

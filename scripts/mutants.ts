@@ -48,14 +48,18 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'src/mdm/jamf-provider.ts',
     from: '    await this.#confirm(values.keyId, values.revokedKeyIds);',
     to: '',
-    tests: ['test/unit/jamf-provider-readback.test.ts', 'test/e2e/apply-jamf-edges.test.ts', 'test/e2e/apply-jamf.test.ts'],
+    tests: [
+      'test/unit/jamf-provider-readback.test.ts',
+      'test/e2e/apply-jamf-edges.test.ts',
+      'test/e2e/apply-jamf.test.ts',
+    ],
   },
   {
     id: 'hold-keeps-lease',
     breaks: 'a held rotation blocks every other run until the lease expires',
     file: 'src/rotation/validate-phase.ts',
-    from: "await d.journal.commit({ set: { validation }, lease: null, events: [failedEvent, ...driftEvents(verdict), { step: 'hold'",
-    to: "await d.journal.commit({ set: { validation }, events: [failedEvent, ...driftEvents(verdict), { step: 'hold'",
+    from: "set: { validation },\n      lease: null,\n      events: [\n        failedEvent,\n        ...driftEvents(verdict),\n        { step: 'hold'",
+    to: "set: { validation },\n      events: [\n        failedEvent,\n        ...driftEvents(verdict),\n        { step: 'hold'",
     tests: ['test/e2e/apply-jamf.test.ts', 'test/e2e/apply-jamf-edges.test.ts'],
   },
   {
@@ -70,8 +74,8 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'emergency-revoke-before-replacement',
     breaks: 'emergency revoke kills the deployed key before its replacement is deployed',
     file: 'src/revocation/revoke-fleet.ts',
-    from: 'await revokeRecorded(d, req.keyIds.filter((k) => k !== deployed), { known: { keys, delivered: { keyId: snapshot.keyId } } });',
-    to: 'await revokeRecorded(d, req.keyIds, { known: { keys, delivered: { keyId: snapshot.keyId } }, deliveredAllowed: deployed });',
+    from: 'req.keyIds.filter((k) => k !== deployed),\n    { known: { keys, delivered: { keyId: snapshot.keyId } } },',
+    to: 'req.keyIds,\n    { known: { keys, delivered: { keyId: snapshot.keyId } }, deliveredAllowed: deployed },',
     tests: ['test/e2e/revoke.test.ts', 'test/e2e/security-revoke.test.ts'],
   },
   // More one-line safety mistakes.
@@ -103,8 +107,8 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'checked-in-at-refresh',
     breaks: 'a device seen exactly at the refresh counts as checked in after it',
     file: 'src/rotation/verdict.ts',
-    from: 'const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt) || healthFresh;',
-    to: 'const checkedIn = (contact !== undefined && contact >= refreshAt) || (seen !== undefined && seen >= refreshAt) || healthFresh;',
+    from: '(contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt) || healthFresh;',
+    to: '(contact !== undefined && contact >= refreshAt) || (seen !== undefined && seen >= refreshAt) || healthFresh;',
     tests: ['test/unit/verdict-edges.test.ts', 'test/unit/verdict.test.ts'],
   },
   {
@@ -143,8 +147,8 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'sweep-spares-nothing',
     breaks: 'the sweep revokes the old key or a superseded key that devices may hold',
     file: 'src/rotation/sweep.ts',
-    from: ' && !spared.has(k.key_id));',
-    to: ');',
+    from: ' && !spared.has(k.key_id),',
+    to: ',',
     tests: ['test/unit/sweep.test.ts'],
   },
   {
@@ -191,10 +195,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: 'live-lease-ignored',
-    breaks: "a run acts on a rotation another live run holds",
+    breaks: 'a run acts on a rotation another live run holds',
     file: 'src/rotation/next-step.ts',
-    from: 'if (lease && heldByOther(lease, i.run, i.now)) return',
-    to: 'if (false) return',
+    from: 'if (lease && heldByOther(lease, i.run, i.now))\n    return',
+    to: 'if (false)\n    return',
     tests: ['test/unit/next-step.test.ts'],
   },
   {

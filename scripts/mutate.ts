@@ -60,7 +60,10 @@ function check(mutants: readonly Mutant[]): string[] {
       continue;
     }
     const n = occurrences(fs.readFileSync(file, 'utf8'), m.from);
-    if (n !== 1) problems.push(`${m.id}: the text to mutate occurs ${n} times in ${m.file} (must be once; re-aim the mutant at the code's new place): ${JSON.stringify(m.from.slice(0, 80))}`);
+    if (n !== 1)
+      problems.push(
+        `${m.id}: the text to mutate occurs ${n} times in ${m.file} (must be once; re-aim the mutant at the code's new place): ${JSON.stringify(m.from.slice(0, 80))}`,
+      );
     for (const t of m.tests) if (!fs.existsSync(path.join(ROOT, t))) problems.push(`${m.id}: test ${t} does not exist`);
   }
   return problems;
@@ -93,8 +96,15 @@ const build = (dir: string, log: string) => run(dir, 'npm', ['run', 'build', '--
 const testArgs = (tests: readonly string[]): string[] => ['run', ...(all ? [] : tests), '--bail=1', '--reporter=dot'];
 
 function table(results: readonly Result[]): string {
-  const rows = results.map((r) => `| \`${r.mutant.id}\` | \`${r.mutant.file}\` | ${r.mutant.breaks} | ${r.tests} | ${r.verdict === 'killed' ? 'killed' : `**${r.verdict}**`} | ${r.seconds.toFixed(0)} |`);
-  return ['| mutant | file | what it would break | tests run (in parentheses: not needed, killed earlier) | result | seconds |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  const rows = results.map(
+    (r) =>
+      `| \`${r.mutant.id}\` | \`${r.mutant.file}\` | ${r.mutant.breaks} | ${r.tests} | ${r.verdict === 'killed' ? 'killed' : `**${r.verdict}**`} | ${r.seconds.toFixed(0)} |`,
+  );
+  return [
+    '| mutant | file | what it would break | tests run (in parentheses: not needed, killed earlier) | result | seconds |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 function writeDoc(body: string): void {
@@ -141,10 +151,15 @@ function main(): number {
     const original = fs.readFileSync(file, 'utf8');
     const log = path.join(logs, `${m.id}.log`);
     const t0 = Date.now();
-    fs.writeFileSync(file, original.replace(m.from, () => m.to));
+    fs.writeFileSync(
+      file,
+      original.replace(m.from, () => m.to),
+    );
     let verdict: Result['verdict'] = 'survived';
     // Cheapest first: the unit tests need no bundle. The bundled tests run only if they pass.
-    const stages = all ? [m.tests] : [m.tests.filter(isUnit), m.tests.filter((t) => !isUnit(t))].filter((s) => s.length > 0);
+    const stages = all
+      ? [m.tests]
+      : [m.tests.filter(isUnit), m.tests.filter((t) => !isUnit(t))].filter((s) => s.length > 0);
     const ran: string[] = [];
     let built = false;
     try {
@@ -170,9 +185,17 @@ function main(): number {
       }
     }
     const shown = m.tests.map((t) => (ran.includes(t) ? `\`${path.basename(t)}\`` : `(\`${path.basename(t)}\`)`));
-    const r: Result = { mutant: m, tests: all ? 'whole suite' : shown.join(', '), verdict, seconds: (Date.now() - t0) / 1000, log };
+    const r: Result = {
+      mutant: m,
+      tests: all ? 'whole suite' : shown.join(', '),
+      verdict,
+      seconds: (Date.now() - t0) / 1000,
+      log,
+    };
     results.push(r);
-    console.log(`${verdict.padEnd(11)} ${m.id} (${r.seconds.toFixed(0)} s)${verdict === 'killed' ? '' : `  logs: ${log}.*`}`);
+    console.log(
+      `${verdict.padEnd(11)} ${m.id} (${r.seconds.toFixed(0)} s)${verdict === 'killed' ? '' : `  logs: ${log}.*`}`,
+    );
   }
 
   const survived = results.filter((r) => r.verdict !== 'killed');

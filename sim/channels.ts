@@ -16,7 +16,13 @@ export class Beats {
    * @param periodMs Infinity: events only.
    * @param initial  the latest beat before `now` of a device that is down from the start.
    */
-  constructor(n: number, readonly periodMs: number, rng: Rng, now: number, initial: (i: number) => number) {
+  constructor(
+    n: number,
+    readonly periodMs: number,
+    rng: Rng,
+    now: number,
+    initial: (i: number) => number,
+  ) {
     this.phase = new Float64Array(n);
     this.extra = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -76,10 +82,10 @@ export class Sampled {
 
   /** The key a report at `reportAt` saw (`key`: the current one, in effect since `changedAt`). */
   keyAt(i: number, reportAt: number, changedAt: number, key: number): number {
-    return reportAt >= changedAt ? key : this.prevKey[i] ?? -1;
+    return reportAt >= changedAt ? key : (this.prevKey[i] ?? -1);
   }
   /** The revoked list (interned) a report at `reportAt` saw. */
   revAt(i: number, reportAt: number, changedAt: number, rev: number): number {
-    return reportAt >= changedAt ? rev : this.prevRev[i] ?? 0;
+    return reportAt >= changedAt ? rev : (this.prevRev[i] ?? 0);
   }
 }

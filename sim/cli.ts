@@ -14,21 +14,54 @@ function flag(name: string): string | undefined {
 function intentYaml(s: Simulators): string {
   const start = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
   const end = new Date(Date.now() + 4 * 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
-  const mdm = s.fleet.mdm === 'jamf'
-    ? ['  provider: jamf', '  jamf:', `    url: ${s.urls.jamf}`, `    profileId: ${s.ids.jamfProfileId}`, `    groupId: ${s.ids.jamfGroupId}`, '    healthAttribute: Thoth Health']
-    : ['  provider: intune', '  intune:', `    graphUrl: ${s.urls.graph}`, `    loginUrl: ${s.urls.login}`, `    groupId: ${s.ids.graphGroupId}`,
-       `    macos: { configurationId: ${s.ids.macosConfigurationId} }`,
-       `    windows: { remediationId: ${s.ids.remediationId}, template: .thoth/templates/thoth-key.ps1 }`];
+  const mdm =
+    s.fleet.mdm === 'jamf'
+      ? [
+          '  provider: jamf',
+          '  jamf:',
+          `    url: ${s.urls.jamf}`,
+          `    profileId: ${s.ids.jamfProfileId}`,
+          `    groupId: ${s.ids.jamfGroupId}`,
+          '    healthAttribute: Thoth Health',
+        ]
+      : [
+          '  provider: intune',
+          '  intune:',
+          `    graphUrl: ${s.urls.graph}`,
+          `    loginUrl: ${s.urls.login}`,
+          `    groupId: ${s.ids.graphGroupId}`,
+          `    macos: { configurationId: ${s.ids.macosConfigurationId} }`,
+          `    windows: { remediationId: ${s.ids.remediationId}, template: .thoth/templates/thoth-key.ps1 }`,
+        ];
   return [
-    'version: 1', 'name: corpsec-demo-rotation', 'ticket: SEC-1234', `tenant: ${s.creds.tenant}`,
-    'controlPlane:', `  url: ${s.urls.thoth}`,
-    'fleet:', `  id: ${s.ids.fleetId}`, `  region: ${s.ids.region}`,
-    'key:', '  scope: fleet', '  permissions: [read, execute]', '  ttl: 90d',
-    'window:', `  start: ${start}`, `  end: ${end}`,
-    'validation:', '  window: 1m', '  minHealthy: 80%', '  activeWithin: 7d', '  timeout: 2m', '  pollInterval: 2s',
-    'mdm:', ...mdm,
-    'rollback:', '  onValidationFailure: restore',
-    'evidence:', '  path: .thoth/evidence',
+    'version: 1',
+    'name: corpsec-demo-rotation',
+    'ticket: SEC-1234',
+    `tenant: ${s.creds.tenant}`,
+    'controlPlane:',
+    `  url: ${s.urls.thoth}`,
+    'fleet:',
+    `  id: ${s.ids.fleetId}`,
+    `  region: ${s.ids.region}`,
+    'key:',
+    '  scope: fleet',
+    '  permissions: [read, execute]',
+    '  ttl: 90d',
+    'window:',
+    `  start: ${start}`,
+    `  end: ${end}`,
+    'validation:',
+    '  window: 1m',
+    '  minHealthy: 80%',
+    '  activeWithin: 7d',
+    '  timeout: 2m',
+    '  pollInterval: 2s',
+    'mdm:',
+    ...mdm,
+    'rollback:',
+    '  onValidationFailure: restore',
+    'evidence:',
+    '  path: .thoth/evidence',
   ].join('\n');
 }
 
@@ -37,7 +70,12 @@ const os = flag('os');
 const sims = await startSimulators({
   seed: Number(flag('seed') ?? '1'),
   fleet: {
-    size: Number(flag('size') ?? '25'), mdm, offline: 2, stuck: 2, inactive: 1, checkInDelayMs: [200, 1500],
+    size: Number(flag('size') ?? '25'),
+    mdm,
+    offline: 2,
+    stuck: 2,
+    inactive: 1,
+    checkInDelayMs: [200, 1500],
     os: os === 'windows' || os === 'mixed' ? os : mdm === 'intune' ? 'mixed' : 'macos',
   },
 });

@@ -80,13 +80,28 @@ export interface ChannelOptions {
   intuneSyncMs?: number;
 }
 
-export interface DeviceState { index: number; keyId: string; lastSeen: number; lastCheckIn: number; behaviour: Behaviour }
-export interface FleetSnapshot { at: number; devices: DeviceState[]; delivered: ThothSettings[] }
+export interface DeviceState {
+  index: number;
+  keyId: string;
+  lastSeen: number;
+  lastCheckIn: number;
+  behaviour: Behaviour;
+}
+export interface FleetSnapshot {
+  at: number;
+  devices: DeviceState[];
+  delivered: ThothSettings[];
+}
 
 export type Behaviour = 'online' | 'offline' | 'stuck' | 'inactive';
 const BEHAVIOURS: readonly Behaviour[] = ['online', 'offline', 'stuck', 'inactive'];
-const ONLINE = 0, OFFLINE = 1, STUCK = 2, INACTIVE = 3;
-const MINUTE = 60_000, HOUR = 60 * MINUTE, DAY = 24 * HOUR;
+const ONLINE = 0,
+  OFFLINE = 1,
+  STUCK = 2,
+  INACTIVE = 3;
+const MINUTE = 60_000,
+  HOUR = 60 * MINUTE,
+  DAY = 24 * HOUR;
 export const JAMF_ID_BASE = 101;
 
 /** What the sims tell the fleet about keys (implemented by the Thoth sim). */
@@ -107,16 +122,40 @@ export interface FleetHooks {
 }
 
 export interface EndpointView {
-  index: number; endpointId: string; hostname: string; mdmName: string; fleetId: string | null; inFleet: boolean;
-  os: 'macos' | 'windows'; behaviour: Behaviour; keyId: string; revokedKnown: string[];
-  lastSeen: Date; lastContact: Date; lastCheckIn: Date; lastSync: Date; reportDate: Date; lastMdmCheckIn: Date;
-  jamfId: number; managementId: string; udid: string; serial: string;
-  entraObjectId: string; entraDeviceId: string; managedDeviceId: string;
-  health: string | null; inventoryHealth: string | null; refreshes: number; checkIns: number;
+  index: number;
+  endpointId: string;
+  hostname: string;
+  mdmName: string;
+  fleetId: string | null;
+  inFleet: boolean;
+  os: 'macos' | 'windows';
+  behaviour: Behaviour;
+  keyId: string;
+  revokedKnown: string[];
+  lastSeen: Date;
+  lastContact: Date;
+  lastCheckIn: Date;
+  lastSync: Date;
+  reportDate: Date;
+  lastMdmCheckIn: Date;
+  jamfId: number;
+  managementId: string;
+  udid: string;
+  serial: string;
+  entraObjectId: string;
+  entraDeviceId: string;
+  managedDeviceId: string;
+  health: string | null;
+  inventoryHealth: string | null;
+  refreshes: number;
+  checkIns: number;
 }
 
 /** DueQueue entries carry a kind in their low bits. */
-const MDM_CHECK_IN = 0, INTUNE_SYNC = 1, RECON = 2, KINDS = 4;
+const MDM_CHECK_IN = 0,
+  INTUNE_SYNC = 1,
+  RECON = 2,
+  KINDS = 4;
 
 /**
  * The simulated fleet. Each endpoint's signals are separate channels on their own schedules
@@ -144,7 +183,9 @@ export class Fleet {
   private readonly seed: number;
   private readonly rng: Rng;
   private readonly delayRange: [number, number];
-  private readonly channels: Required<Omit<ChannelOptions, 'inventoryAfterMdmCheckInMs'>> & { inventoryAfterMdmCheckInMs?: [number, number] };
+  private readonly channels: Required<Omit<ChannelOptions, 'inventoryAfterMdmCheckInMs'>> & {
+    inventoryAfterMdmCheckInMs?: [number, number];
+  };
   private readonly hostileNames: readonly string[];
   private readonly osArr: Uint8Array; // 0 macos, 1 windows
   private readonly beh: Uint8Array;
@@ -355,7 +396,8 @@ export class Fleet {
     this.beh[i] = BEHAVIOURS.indexOf(b);
     const up = this.isUp(i);
     if (wasUp && !up) {
-      for (const beats of [this.heartbeat, this.agent, this.inventory]) beats.event(i, beats.last(i, now, this.upSince[i] ?? Infinity));
+      for (const beats of [this.heartbeat, this.agent, this.inventory])
+        beats.event(i, beats.last(i, now, this.upSince[i] ?? Infinity));
       this.upSince[i] = Infinity;
     } else if (!wasUp && up) {
       this.upSince[i] = now;
@@ -376,7 +418,7 @@ export class Fleet {
   // ---- what each channel last reported ----------------------------------------------------
   /** The proxy's last heartbeat to the control plane (`last_seen`). */
   lastSeen(i: number, now = Date.now()): number {
-    return this.heartbeat.last(i, now, i < this.size ? this.upSince[i] ?? Infinity : Infinity);
+    return this.heartbeat.last(i, now, i < this.size ? (this.upSince[i] ?? Infinity) : Infinity);
   }
   /** The key the proxy ran at its last heartbeat ('' for extras). */
   reportedKeyId(i: number, now = Date.now()): string {
@@ -430,7 +472,12 @@ export class Fleet {
   inventoryHealth(i: number, now = Date.now()): string | null {
     const at = this.reportDate(i, now);
     const since = this.changedAt[i] ?? -Infinity;
-    return this.healthOf(i, this.inventorySaw.keyAt(i, at, since, this.key[i] ?? -1), this.inventorySaw.revAt(i, at, since, this.revokedIdx[i] ?? 0), at);
+    return this.healthOf(
+      i,
+      this.inventorySaw.keyAt(i, at, since, this.key[i] ?? -1),
+      this.inventorySaw.revAt(i, at, since, this.revokedIdx[i] ?? 0),
+      at,
+    );
   }
   private healthOf(i: number, key: number, rev: number, at: number): string | null {
     const o = this.healthOverride.get(i);
@@ -445,7 +492,10 @@ export class Fleet {
     const sig = `${keyId}|${revoked ? 1 : 0}${expired ? 1 : 0}`;
     let t = this.healthText.get(sig);
     if (t === undefined) {
-      t = JSON.stringify({ registration_ok: true, api_key: { key_id: keyId, expired, rotation_required: false, revoked } });
+      t = JSON.stringify({
+        registration_ok: true,
+        api_key: { key_id: keyId, expired, rotation_required: false, revoked },
+      });
       this.healthText.set(sig, t);
     }
     return t;
@@ -477,15 +527,33 @@ export class Fleet {
   }
   endpoint(i: number): EndpointView {
     return {
-      index: i, endpointId: this.endpointId(i), hostname: this.hostname(i), mdmName: this.mdmName(i),
-      fleetId: this.fleetIdOf(i), inFleet: this.inFleet(i), os: this.os(i), behaviour: this.behaviour(i),
-      keyId: this.keyId(i), revokedKnown: this.revokedKnown(i),
-      lastSeen: new Date(this.lastSeen(i)), lastContact: new Date(this.lastContact(i)),
-      lastCheckIn: new Date(this.lastCheckIn(i)), lastSync: new Date(this.lastSync(i)),
-      reportDate: new Date(this.reportDate(i)), lastMdmCheckIn: new Date(this.lastMdmCheckIn(i)),
-      jamfId: this.jamfId(i), managementId: this.managementId(i), udid: this.udid(i), serial: this.serial(i),
-      entraObjectId: this.entraObjectId(i), entraDeviceId: this.entraDeviceId(i), managedDeviceId: this.managedDeviceId(i),
-      health: this.health(i), inventoryHealth: this.inventoryHealth(i), refreshes: this.refreshes(i), checkIns: this.checkIns(i),
+      index: i,
+      endpointId: this.endpointId(i),
+      hostname: this.hostname(i),
+      mdmName: this.mdmName(i),
+      fleetId: this.fleetIdOf(i),
+      inFleet: this.inFleet(i),
+      os: this.os(i),
+      behaviour: this.behaviour(i),
+      keyId: this.keyId(i),
+      revokedKnown: this.revokedKnown(i),
+      lastSeen: new Date(this.lastSeen(i)),
+      lastContact: new Date(this.lastContact(i)),
+      lastCheckIn: new Date(this.lastCheckIn(i)),
+      lastSync: new Date(this.lastSync(i)),
+      reportDate: new Date(this.reportDate(i)),
+      lastMdmCheckIn: new Date(this.lastMdmCheckIn(i)),
+      jamfId: this.jamfId(i),
+      managementId: this.managementId(i),
+      udid: this.udid(i),
+      serial: this.serial(i),
+      entraObjectId: this.entraObjectId(i),
+      entraDeviceId: this.entraDeviceId(i),
+      managedDeviceId: this.managedDeviceId(i),
+      health: this.health(i),
+      inventoryHealth: this.inventoryHealth(i),
+      refreshes: this.refreshes(i),
+      checkIns: this.checkIns(i),
     };
   }
   /** Views of the fleet's endpoints (extras excluded). */
@@ -516,7 +584,13 @@ export class Fleet {
     for (let i = 0; i < this.size; i++) {
       // "Checked in after the refresh": the device's last contact by any channel, or the moment it
       // installed its key (a Windows remediation run moves no other timestamp).
-      devices.push({ index: i, keyId: this.keyId(i), lastSeen: this.lastSeen(i), lastCheckIn: Math.max(this.lastContact(i), this.changedAt[i] ?? 0), behaviour: this.behaviour(i) });
+      devices.push({
+        index: i,
+        keyId: this.keyId(i),
+        lastSeen: this.lastSeen(i),
+        lastCheckIn: Math.max(this.lastContact(i), this.changedAt[i] ?? 0),
+        behaviour: this.behaviour(i),
+      });
       const os = this.os(i);
       if (seenOs.has(os) || !this.hooks) continue;
       seenOs.add(os);
@@ -531,7 +605,8 @@ export class Fleet {
     const at = Date.now();
     const since = this.changedAt[i] ?? -Infinity;
     const up = this.upSince[i] ?? Infinity;
-    const cur = this.key[i] ?? -1, curRev = this.revokedIdx[i] ?? 0;
+    const cur = this.key[i] ?? -1,
+      curRev = this.revokedIdx[i] ?? 0;
     // Reports made before now keep what they saw, as after an install.
     this.heartbeatSaw.beforeChange(i, this.heartbeat.last(i, at - 1e-3, up), since, cur, curRev);
     this.inventorySaw.beforeChange(i, this.reportDate(i, at - 1e-3), since, cur, curRev);
@@ -617,13 +692,14 @@ export class Fleet {
     const hooks = this.hooks;
     if (!hooks || !delivered) return false;
     const adopt = this.beh[i] === ONLINE && hooks.keys.verify(delivered.keyId, delivered.apiKey);
-    const key = adopt ? this.intern(delivered.keyId) : this.key[i] ?? -1;
+    const key = adopt ? this.intern(delivered.keyId) : (this.key[i] ?? -1);
     const rev = this.internRevoked(delivered.revoked);
     if (key === this.key[i] && rev === this.revokedIdx[i]) return false;
     // Reports made before now keep what they saw (channels.ts Sampled).
     const since = this.changedAt[i] ?? -Infinity;
     const up = this.upSince[i] ?? Infinity;
-    const cur = this.key[i] ?? -1, curRev = this.revokedIdx[i] ?? 0;
+    const cur = this.key[i] ?? -1,
+      curRev = this.revokedIdx[i] ?? 0;
     this.heartbeatSaw.beforeChange(i, this.heartbeat.last(i, at - 1e-3, up), since, cur, curRev);
     this.inventorySaw.beforeChange(i, this.reportDate(i, at - 1e-3), since, cur, curRev);
     this.key[i] = key;

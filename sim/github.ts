@@ -42,7 +42,10 @@ export interface GithubLimits {
 
 export const GITHUB_LIMITS: GithubLimits = {
   headWindowMs: 20,
-  contentBudgets: [{ limit: 80, windowMs: 60_000 }, { limit: 500, windowMs: 3_600_000 }],
+  contentBudgets: [
+    { limit: 80, windowMs: 60_000 },
+    { limit: 500, windowMs: 3_600_000 },
+  ],
   limitStyle: 'retry-after',
 };
 
@@ -79,7 +82,13 @@ export interface GithubStats {
 }
 
 export interface CommitInfo {
-  sha: string; branch: string; message: string; path: string; blobSha: string; parent: string | null; at: Date;
+  sha: string;
+  branch: string;
+  message: string;
+  path: string;
+  blobSha: string;
+  parent: string | null;
+  at: Date;
   /** Files the commit changed, decoded (one per commit with the contents API). */
   files: { path: string; text: string }[];
 }
@@ -165,7 +174,9 @@ export class GithubState {
   }
   putFile(path: string, text: string, opts: { branch?: string; message?: string } = {}): CommitInfo {
     const branch = opts.branch ?? this.defaultBranch;
-    return info(this.commit(branch, this.heads.get(branch) ?? null, opts.message ?? `Update ${path}`, path, Buffer.from(text)));
+    return info(
+      this.commit(branch, this.heads.get(branch) ?? null, opts.message ?? `Update ${path}`, path, Buffer.from(text)),
+    );
   }
   createBranch(name: string, from = this.defaultBranch): void {
     const head = this.heads.get(from);
@@ -214,7 +225,9 @@ export class GithubState {
     const out = await this.route(req);
     out.headers = {
       'x-github-request-id': `SIM:${this.seq}:${Date.now().toString(16)}`,
-      'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '4999', 'x-ratelimit-resource': 'core',
+      'x-ratelimit-limit': '5000',
+      'x-ratelimit-remaining': '4999',
+      'x-ratelimit-resource': 'core',
       'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
       ...out.headers,
     };
@@ -229,18 +242,32 @@ export class GithubState {
     const raw = req.rawPath.split('/').slice(1);
     if (raw[0] !== 'repos' || raw.length < 3) return gh(404, 'Not Found');
     const [owner, repo] = [decodeURIComponent(raw[1] ?? ''), decodeURIComponent(raw[2] ?? '')];
-    if (owner.toLowerCase() !== this.owner.toLowerCase() || repo.toLowerCase() !== this.repo.toLowerCase()) return gh(404, 'Not Found');
+    if (owner.toLowerCase() !== this.owner.toLowerCase() || repo.toLowerCase() !== this.repo.toLowerCase())
+      return gh(404, 'Not Found');
     const rest = raw.slice(3);
     if (rest.length === 0 && req.method === 'GET') return json(200, this.repoJson());
     if (rest[0] === 'branches' && rest.length >= 2 && req.method === 'GET') {
       const name = rest.slice(1).map(decodeURIComponent).join('/');
       const head = this.heads.get(name);
       if (!head) return gh(404, 'Branch not found');
-      return json(200, { name, commit: { sha: head, url: `${this.apiBase()}/commits/${head}` }, protected: this.protectedBranches.has(name) });
+      return json(200, {
+        name,
+        commit: { sha: head, url: `${this.apiBase()}/commits/${head}` },
+        protected: this.protectedBranches.has(name),
+      });
     }
     if (rest[0] === 'contents') {
-      const path = rest.slice(1).map(decodeURIComponent).join('/').replace(/^\/+|\/+$/g, '');
-      if (req.method === 'GET') return this.getContents(path, req.query.get('ref') ?? undefined, /application\/vnd\.github\.raw/i.test(req.header('accept') ?? ''));
+      const path = rest
+        .slice(1)
+        .map(decodeURIComponent)
+        .join('/')
+        .replace(/^\/+|\/+$/g, '');
+      if (req.method === 'GET')
+        return this.getContents(
+          path,
+          req.query.get('ref') ?? undefined,
+          /application\/vnd\.github\.raw/i.test(req.header('accept') ?? ''),
+        );
       if (req.method === 'PUT') return this.putContents(path, req);
     }
     return gh(404, 'Not Found');
@@ -253,9 +280,16 @@ export class GithubState {
   private repoJson(): Record<string, unknown> {
     const full = `${this.owner}/${this.repo}`;
     return {
-      id: 424242, node_id: 'R_kgDOsim', name: this.repo, full_name: full, private: true,
-      owner: { login: this.owner, id: 4242, type: 'Organization' }, html_url: `https://github.com/${full}`,
-      url: this.apiBase(), default_branch: this.defaultBranch, visibility: 'private',
+      id: 424242,
+      node_id: 'R_kgDOsim',
+      name: this.repo,
+      full_name: full,
+      private: true,
+      owner: { login: this.owner, id: 4242, type: 'Organization' },
+      html_url: `https://github.com/${full}`,
+      url: this.apiBase(),
+      default_branch: this.defaultBranch,
+      visibility: 'private',
       permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
     };
   }
@@ -264,11 +298,29 @@ export class GithubState {
     const name = path.split('/').pop() ?? path;
     const url = `${this.apiBase()}/contents/${path}?ref=${encodeURIComponent(ref)}`;
     const html = `https://github.com/${this.owner}/${this.repo}/blob/${ref}/${path}`;
-    if (!content) return { type: 'dir', name, path, sha: sha1Hex(`tree ${path}`), size: 0, url, html_url: html, git_url: null, download_url: null };
+    if (!content)
+      return {
+        type: 'dir',
+        name,
+        path,
+        sha: sha1Hex(`tree ${path}`),
+        size: 0,
+        url,
+        html_url: html,
+        git_url: null,
+        download_url: null,
+      };
     const sha = blobSha(content);
     const git = `${this.apiBase()}/git/blobs/${sha}`;
     return {
-      type: 'file', name, path, sha, size: content.length, url, html_url: html, git_url: git,
+      type: 'file',
+      name,
+      path,
+      sha,
+      size: content.length,
+      url,
+      html_url: html,
+      git_url: git,
       download_url: `https://raw.githubusercontent.com/${this.owner}/${this.repo}/${ref}/${path}`,
       _links: { self: url, git, html },
     };
@@ -282,7 +334,11 @@ export class GithubState {
     if (content && raw) {
       // "application/vnd.github.raw+json: Returns the raw file contents for files and symlinks."
       this.stats.rawReads++;
-      return { status: 200, headers: { 'content-type': 'application/vnd.github.raw+json; charset=utf-8', etag: `"${blobSha(content)}"` }, body: content };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/vnd.github.raw+json; charset=utf-8', etag: `"${blobSha(content)}"` },
+        body: content,
+      };
     }
     if (content && content.length > CONTENT_INLINE_MAX) {
       this.stats.contentOmitted++;
@@ -290,7 +346,11 @@ export class GithubState {
     }
     if (content) {
       const b64 = content.toString('base64').replace(/.{60}/g, '$&\n');
-      return json(200, { ...this.entry(path, content, r), encoding: 'base64', content: b64.endsWith('\n') ? b64 : `${b64}\n` });
+      return json(200, {
+        ...this.entry(path, content, r),
+        encoding: 'base64',
+        content: b64.endsWith('\n') ? b64 : `${b64}\n`,
+      });
     }
     // A directory: list its direct children, as GitHub does.
     const prefix = path === '' ? '' : `${path}/`;
@@ -302,7 +362,10 @@ export class GithubState {
       children.set(prefix + (slash < 0 ? rest : rest.slice(0, slash)), slash < 0 ? c : undefined);
     }
     if (children.size === 0) return gh(404, 'Not Found');
-    return json(200, [...children].sort(([a], [b]) => a.localeCompare(b)).map(([p, c]) => this.entry(p, c, r)));
+    return json(
+      200,
+      [...children].sort(([a], [b]) => a.localeCompare(b)).map(([p, c]) => this.entry(p, c, r)),
+    );
   }
 
   private stale(path: string, sha: string): SimResponse {
@@ -329,16 +392,26 @@ export class GithubState {
     for (const b of this.limits.contentBudgets) {
       const inWindow = this.created.filter((t) => t > now - b.windowMs);
       // The oldest commit still counted must leave the window before another fits.
-      if (inWindow.length >= b.limit) waitMs = Math.max(waitMs, inWindow[inWindow.length - b.limit]! + b.windowMs - now);
+      if (inWindow.length >= b.limit)
+        waitMs = Math.max(waitMs, inWindow[inWindow.length - b.limit]! + b.windowMs - now);
     }
     if (waitMs <= 0) return undefined;
     this.stats.rateLimited++;
     const message = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
-    const docs = 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits';
+    const docs =
+      'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits';
     if (this.limits.limitStyle === 'reset') {
-      return json(429, { message, documentation_url: docs, status: '429' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((now + waitMs) / 1000)) });
+      return json(
+        429,
+        { message, documentation_url: docs, status: '429' },
+        { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((now + waitMs) / 1000)) },
+      );
     }
-    return json(403, { message, documentation_url: docs, status: '403' }, { 'retry-after': String(Math.ceil(waitMs / 1000)) });
+    return json(
+      403,
+      { message, documentation_url: docs, status: '403' },
+      { 'retry-after': String(Math.ceil(waitMs / 1000)) },
+    );
   }
 
   private async putContents(path: string, req: SimRequest): Promise<SimResponse> {
@@ -347,7 +420,8 @@ export class GithubState {
     const b = parseJson(req);
     if (!isRecord(b)) return gh(400, 'Problems parsing JSON');
     if (path === '') return gh(422, 'Invalid request.\n\n"path" wasn\'t supplied.');
-    if (typeof b['message'] !== 'string' || b['message'] === '') return gh(422, 'Invalid request.\n\n"message" wasn\'t supplied.');
+    if (typeof b['message'] !== 'string' || b['message'] === '')
+      return gh(422, 'Invalid request.\n\n"message" wasn\'t supplied.');
     if (typeof b['content'] !== 'string') return gh(422, 'Invalid request.\n\n"content" wasn\'t supplied.');
     const content = b64Bytes(b['content']);
     if (!content) return gh(422, 'content is not valid Base64');
@@ -372,16 +446,30 @@ export class GithubState {
     }
     const c = this.commit(branch, head, b['message'], path, content);
     this.created.push(Date.now());
-    const who = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com', date: c.at.toISOString() };
+    const who = {
+      name: 'github-actions[bot]',
+      email: '41898282+github-actions[bot]@users.noreply.github.com',
+      date: c.at.toISOString(),
+    };
     const commitUrl = `${this.apiBase()}/git/commits/${c.sha}`;
     return json(existing ? 200 : 201, {
       content: this.entry(path, content, branch),
       commit: {
-        sha: c.sha, node_id: `C_${c.sha.slice(0, 12)}`, url: commitUrl,
+        sha: c.sha,
+        node_id: `C_${c.sha.slice(0, 12)}`,
+        url: commitUrl,
         html_url: `https://github.com/${this.owner}/${this.repo}/commit/${c.sha}`,
-        author: isRecord(b['author']) ? b['author'] : who, committer: isRecord(b['committer']) ? b['committer'] : who,
-        message: c.message, tree: { sha: sha1Hex(`tree ${c.sha}`), url: `${this.apiBase()}/git/trees/${c.sha}` },
-        parents: [{ sha: head, url: `${this.apiBase()}/git/commits/${head}`, html_url: `https://github.com/${this.owner}/${this.repo}/commit/${head}` }],
+        author: isRecord(b['author']) ? b['author'] : who,
+        committer: isRecord(b['committer']) ? b['committer'] : who,
+        message: c.message,
+        tree: { sha: sha1Hex(`tree ${c.sha}`), url: `${this.apiBase()}/git/trees/${c.sha}` },
+        parents: [
+          {
+            sha: head,
+            url: `${this.apiBase()}/git/commits/${head}`,
+            html_url: `https://github.com/${this.owner}/${this.repo}/commit/${head}`,
+          },
+        ],
         verification: { verified: false, reason: 'unsigned', signature: null, payload: null },
       },
     });

@@ -38,8 +38,10 @@ export class Directory {
     // The last `userMembers` devices are only reachable through their (primary) user.
     const viaUser = devices.splice(Math.max(0, devices.length - cfg.userMembers));
     this.userDevice.push(...viaUser);
-    const root: number[] = [], a: number[] = [], b: number[] = [];
-    devices.forEach((i, k) => (cfg.nestedGroups ? [root, a, b][k % 3] ?? root : root).push(i));
+    const root: number[] = [],
+      a: number[] = [],
+      b: number[] = [];
+    devices.forEach((i, k) => (cfg.nestedGroups ? ([root, a, b][k % 3] ?? root) : root).push(i));
     for (let u = 0; u < viaUser.length; u++) root.push(-(u + 1));
     if (cfg.nestedGroups) {
       root.push(GROUP_BASE);
@@ -91,23 +93,38 @@ export class Directory {
     const f = this.fleet;
     if (ref >= 0) {
       return {
-        '@odata.type': '#microsoft.graph.device', id: f.entraObjectId(ref), deviceId: f.entraDeviceId(ref),
-        displayName: f.mdmName(ref), operatingSystem: f.os(ref) === 'macos' ? 'MacMDM' : 'Windows',
-        operatingSystemVersion: f.os(ref) === 'macos' ? '15.5' : '10.0.26100.4349', accountEnabled: true,
-        approximateLastSignInDateTime: iso(f.lastSeen(ref)), isManaged: true, isCompliant: true, trustType: 'AzureAd',
+        '@odata.type': '#microsoft.graph.device',
+        id: f.entraObjectId(ref),
+        deviceId: f.entraDeviceId(ref),
+        displayName: f.mdmName(ref),
+        operatingSystem: f.os(ref) === 'macos' ? 'MacMDM' : 'Windows',
+        operatingSystemVersion: f.os(ref) === 'macos' ? '15.5' : '10.0.26100.4349',
+        accountEnabled: true,
+        approximateLastSignInDateTime: iso(f.lastSeen(ref)),
+        isManaged: true,
+        isCompliant: true,
+        trustType: 'AzureAd',
       };
     }
     if (ref > GROUP_BASE) {
       const u = -ref - 1;
       return {
-        '@odata.type': '#microsoft.graph.user', id: this.userId(u), displayName: `Engineer ${u + 1}`,
-        userPrincipalName: `engineer${u + 1}@acme.example`, mail: `engineer${u + 1}@acme.example`, accountEnabled: true,
+        '@odata.type': '#microsoft.graph.user',
+        id: this.userId(u),
+        displayName: `Engineer ${u + 1}`,
+        userPrincipalName: `engineer${u + 1}@acme.example`,
+        mail: `engineer${u + 1}@acme.example`,
+        accountEnabled: true,
       };
     }
     const g = GROUP_BASE - ref;
     return {
-      '@odata.type': '#microsoft.graph.group', id: this.nestedIds[g] ?? '', displayName: `Thoth CorpSec devices (part ${g + 2})`,
-      securityEnabled: true, mailEnabled: false, groupTypes: [],
+      '@odata.type': '#microsoft.graph.group',
+      id: this.nestedIds[g] ?? '',
+      displayName: `Thoth CorpSec devices (part ${g + 2})`,
+      securityEnabled: true,
+      mailEnabled: false,
+      groupTypes: [],
     };
   }
 }

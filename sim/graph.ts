@@ -10,28 +10,57 @@ import { gerr, runBatch, type Call, type Result } from './graph-batch.js';
 import { Directory, type Cast } from './graph-directory.js';
 import { bearer, json, type Faults, type Handler, type SimRequest, type SimResponse } from './http.js';
 import type { LoginState } from './login.js';
-import { buildDetectionScript, buildMobileconfig, buildRemediationScript, readMobileconfig, readRemediationScript, topIdentity, type ThothSettings } from './payloads.js';
+import {
+  buildDetectionScript,
+  buildMobileconfig,
+  buildRemediationScript,
+  readMobileconfig,
+  readRemediationScript,
+  topIdentity,
+  type ThothSettings,
+} from './payloads.js';
 import { ImeChannel, type RunState } from './remediation.js';
 import { b64, fromB64, iso, isRecord, type Rng } from './util.js';
 
 export interface GraphConfig {
-  groupId: string; macosConfigurationId: string; remediationId: string;
-  budget: { writes: number; windowMs: number }; configBudget: { writes: number; windowMs: number };
-  retryAfterMissingRate: number; membersPageSize: number; devicesPageSize: number;
-  nestedGroups: boolean; userMembers: number; batchShuffle: boolean;
+  groupId: string;
+  macosConfigurationId: string;
+  remediationId: string;
+  budget: { writes: number; windowMs: number };
+  configBudget: { writes: number; windowMs: number };
+  retryAfterMissingRate: number;
+  membersPageSize: number;
+  devicesPageSize: number;
+  nestedGroups: boolean;
+  userMembers: number;
+  batchShuffle: boolean;
   /** The IME's remediation policy retrieval cycle, and the delay of an on-demand run (sim/remediation.ts). */
-  imeCycleMs: number; remediationDelayMs: [number, number];
-  tenant: string; seed: number; initial: ThothSettings; rng: Rng; login: LoginState; faults: Faults;
+  imeCycleMs: number;
+  remediationDelayMs: [number, number];
+  tenant: string;
+  seed: number;
+  initial: ThothSettings;
+  rng: Rng;
+  login: LoginState;
+  faults: Faults;
 }
 
-export interface ContentVersion { version: number; at: Date; content: string; base64: string; source: 'initial' | 'api' }
-
+export interface ContentVersion {
+  version: number;
+  at: Date;
+  content: string;
+  base64: string;
+  source: 'initial' | 'api';
+}
 
 /** Sliding-window write budget: grants a write or says how long until one frees up. */
 class Budget {
   private times: number[] = [];
   private head = 0;
-  constructor(private readonly writes: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly writes: number,
+    private readonly windowMs: number,
+  ) {}
   take(now: number): number {
     while (this.head < this.times.length && (this.times[this.head] ?? 0) <= now - this.windowMs) this.head++;
     if (this.head > 4096) {
@@ -49,7 +78,17 @@ class Budget {
 const MD_TYPE = 'microsoft.graph.managedDevice';
 const CFG_TYPE = '#microsoft.graph.macOSCustomConfiguration';
 const SCRIPT_TYPE = '#microsoft.graph.deviceHealthScript';
-const READ_ONLY = ['@odata.context', 'id', 'version', 'createdDateTime', 'lastModifiedDateTime', 'roleScopeTagIds', 'supportsScopeTags', 'isGlobalScript', 'highestAvailableVersion'];
+const READ_ONLY = [
+  '@odata.context',
+  'id',
+  'version',
+  'createdDateTime',
+  'lastModifiedDateTime',
+  'roleScopeTagIds',
+  'supportsScopeTags',
+  'isGlobalScript',
+  'highestAvailableVersion',
+];
 
 export class GraphState {
   readonly directory: Directory;
@@ -82,48 +121,103 @@ export class GraphState {
     this.cfgBudget = new Budget(cfg.configBudget.writes, cfg.configBudget.windowMs);
     this.syncCount = new Uint32Array(fleet.total);
     this.onDemandCount = new Uint32Array(fleet.total);
-    this.directory = new Directory(fleet, { seed: cfg.seed, groupId: cfg.groupId, nestedGroups: cfg.nestedGroups, userMembers: cfg.userMembers });
+    this.directory = new Directory(fleet, {
+      seed: cfg.seed,
+      groupId: cfg.groupId,
+      nestedGroups: cfg.nestedGroups,
+      userMembers: cfg.userMembers,
+    });
     const r = cfg.rng;
-    const profile = buildMobileconfig(cfg.initial, { tenant: cfg.tenant, uuid: r.uuid().toUpperCase(), thothPayloadUuid: r.uuid().toUpperCase(), otherPayloadUuid: r.uuid().toUpperCase() });
-    this.configs.push({ version: 1, at: new Date(this.created), content: profile, base64: b64(profile), source: 'initial' });
+    const profile = buildMobileconfig(cfg.initial, {
+      tenant: cfg.tenant,
+      uuid: r.uuid().toUpperCase(),
+      thothPayloadUuid: r.uuid().toUpperCase(),
+      otherPayloadUuid: r.uuid().toUpperCase(),
+    });
+    this.configs.push({
+      version: 1,
+      at: new Date(this.created),
+      content: profile,
+      base64: b64(profile),
+      source: 'initial',
+    });
     const script = buildRemediationScript(cfg.initial);
-    this.scripts.push({ version: 1, at: new Date(this.created), content: script, base64: b64(script), source: 'initial' });
+    this.scripts.push({
+      version: 1,
+      at: new Date(this.created),
+      content: script,
+      base64: b64(script),
+      source: 'initial',
+    });
     const detection = buildDetectionScript(cfg.initial);
-    this.detections.push({ version: 1, at: new Date(this.created), content: detection, base64: b64(detection), source: 'initial' });
+    this.detections.push({
+      version: 1,
+      at: new Date(this.created),
+      content: detection,
+      base64: b64(detection),
+      source: 'initial',
+    });
     this.ime = new ImeChannel(fleet, {
-      cycleMs: cfg.imeCycleMs, delayMs: cfg.remediationDelayMs, rng: cfg.rng,
-      policy: () => ({ detection: (this.detections.at(-1) as ContentVersion).content, remediation: (this.scripts.at(-1) as ContentVersion).content }),
+      cycleMs: cfg.imeCycleMs,
+      delayMs: cfg.remediationDelayMs,
+      rng: cfg.rng,
+      policy: () => ({
+        detection: (this.detections.at(-1) as ContentVersion).content,
+        remediation: (this.scripts.at(-1) as ContentVersion).content,
+      }),
       // Assigned to the target group's Windows devices that run the proxy.
       assigned: (i) => fleet.inIntune(i) && fleet.inFleet(i) && fleet.os(i) === 'windows',
     });
   }
 
   // ---- test API -------------------------------------------------------------------------
-  throttled(): number { return this.nThrottled; }
+  throttled(): number {
+    return this.nThrottled;
+  }
   /** Granted Intune device writes (syncDevice, remediation PATCH). */
-  writes(): number { return this.nWrites; }
-  configWrites(): number { return this.nConfigWrites; }
+  writes(): number {
+    return this.nWrites;
+  }
+  configWrites(): number {
+    return this.nConfigWrites;
+  }
   syncs(managedDeviceId: string): number {
     const i = this.fleet.indexByManagedDeviceId(managedDeviceId);
-    return i === undefined ? 0 : this.syncCount[i] ?? 0;
+    return i === undefined ? 0 : (this.syncCount[i] ?? 0);
   }
   /** Accepted initiateOnDemandProactiveRemediation actions for the device. */
   onDemandRemediations(managedDeviceId: string): number {
     const i = this.fleet.indexByManagedDeviceId(managedDeviceId);
-    return i === undefined ? 0 : this.onDemandCount[i] ?? 0;
+    return i === undefined ? 0 : (this.onDemandCount[i] ?? 0);
   }
   /** The device's remediation run state (what deviceRunStates serves for it). */
-  runState(i: number): RunState | undefined { return this.ime.state(i); }
+  runState(i: number): RunState | undefined {
+    return this.ime.state(i);
+  }
   /** Decoded mobileconfig of the macOS configuration, one per version, oldest first. */
-  configVersions(): string[] { return this.configs.map((v) => v.content); }
-  configHistory(): ContentVersion[] { return this.configs.map((v) => ({ ...v })); }
+  configVersions(): string[] {
+    return this.configs.map((v) => v.content);
+  }
+  configHistory(): ContentVersion[] {
+    return this.configs.map((v) => ({ ...v }));
+  }
   /** Decoded remediation script, one per version, oldest first. */
-  scriptVersions(): string[] { return this.scripts.map((v) => v.content); }
-  scriptHistory(): ContentVersion[] { return this.scripts.map((v) => ({ ...v })); }
+  scriptVersions(): string[] {
+    return this.scripts.map((v) => v.content);
+  }
+  scriptHistory(): ContentVersion[] {
+    return this.scripts.map((v) => ({ ...v }));
+  }
   /** Decoded detection script, one per version, oldest first. */
-  detectionVersions(): string[] { return this.detections.map((v) => v.content); }
-  detectionHistory(): ContentVersion[] { return this.detections.map((v) => ({ ...v })); }
-  get ghostProfiles(): number { return this.ghosts; }
+  detectionVersions(): string[] {
+    return this.detections.map((v) => v.content);
+  }
+  detectionHistory(): ContentVersion[] {
+    return this.detections.map((v) => ({ ...v }));
+  }
+  get ghostProfiles(): number {
+    return this.ghosts;
+  }
   /** Fleet indices targeted by the group (directly, nested, or through a user). */
   groupMembers(): number[] {
     const out: number[] = [];
@@ -161,14 +255,29 @@ export class GraphState {
     const auth = this.cfg.login.check(bearer(req));
     let res: Result;
     if (auth !== 'ok') {
-      res = gerr(401, 'InvalidAuthenticationToken', auth === 'missing' ? 'Access token is empty.' : auth === 'expired' ? 'Lifetime validation failed, the token is expired.' : 'IDX14100: JWT is not well formed.');
+      res = gerr(
+        401,
+        'InvalidAuthenticationToken',
+        auth === 'missing'
+          ? 'Access token is empty.'
+          : auth === 'expired'
+            ? 'Lifetime validation failed, the token is expired.'
+            : 'IDX14100: JWT is not well formed.',
+      );
     } else {
       let body: unknown;
       if (req.text.trim() !== '') {
         try {
           body = JSON.parse(req.text) as unknown;
         } catch {
-          return this.toHttp(gerr(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'), reqId);
+          return this.toHttp(
+            gerr(
+              400,
+              'BadRequest',
+              'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+            ),
+            reqId,
+          );
         }
       }
       res = this.exec({ method: req.method, path: req.path, query: req.query, header: (n) => req.header(n), body });
@@ -177,9 +286,18 @@ export class GraphState {
   };
 
   private toHttp(r: Result, reqId: string): SimResponse {
-    const headers: Record<string, string> = { 'request-id': crypto.randomUUID(), 'client-request-id': reqId, 'x-ms-ags-diagnostic': '{"ServerInfo":{"DataCenter":"Sim","Slice":"E"}}', ...r.headers };
+    const headers: Record<string, string> = {
+      'request-id': crypto.randomUUID(),
+      'client-request-id': reqId,
+      'x-ms-ags-diagnostic': '{"ServerInfo":{"DataCenter":"Sim","Slice":"E"}}',
+      ...r.headers,
+    };
     if (r.body === undefined) return { status: r.status, headers };
-    return json(r.status, r.body, { ...headers, 'content-type': 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8' });
+    return json(r.status, r.body, {
+      ...headers,
+      'content-type':
+        'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8',
+    });
   }
 
   private exec(c: Call): Result {
@@ -189,16 +307,23 @@ export class GraphState {
     const p = m[2] ?? '';
     const seg = p.split('/').slice(1);
     const id = seg[2] ?? '';
-    if (p === '/$batch' && c.method === 'POST') return runBatch(ver, c, (x) => this.exec(x), { faults: this.cfg.faults, rng: this.cfg.rng, shuffle: this.cfg.batchShuffle });
+    if (p === '/$batch' && c.method === 'POST')
+      return runBatch(ver, c, (x) => this.exec(x), {
+        faults: this.cfg.faults,
+        rng: this.cfg.rng,
+        shuffle: this.cfg.batchShuffle,
+      });
     if (seg[0] === 'deviceManagement') {
       if (seg[1] === 'deviceConfigurations' && seg.length === 3) {
-        if (id !== this.cfg.macosConfigurationId) return gerr(404, 'ResourceNotFound', `deviceConfiguration ${id} not found`);
+        if (id !== this.cfg.macosConfigurationId)
+          return gerr(404, 'ResourceNotFound', `deviceConfiguration ${id} not found`);
         if (c.method === 'GET') return { status: 200, body: this.configJson(ver) };
         if (c.method === 'PATCH') return this.patchConfig(c);
       }
       if (seg[1] === 'deviceHealthScripts') {
         if (ver !== 'beta') return gerr(400, 'BadRequest', "Resource not found for the segment 'deviceHealthScripts'.");
-        if (seg.length >= 3 && id !== this.cfg.remediationId) return gerr(404, 'ResourceNotFound', `deviceHealthScript ${id} not found`);
+        if (seg.length >= 3 && id !== this.cfg.remediationId)
+          return gerr(404, 'ResourceNotFound', `deviceHealthScript ${id} not found`);
         if (seg.length === 3 && c.method === 'GET') return { status: 200, body: this.scriptJson() };
         if (seg.length === 3 && c.method === 'PATCH') return this.patchScript(c);
         if (seg.length === 4 && seg[3] === 'deviceRunStates' && c.method === 'GET') return this.runStates(ver, c);
@@ -208,32 +333,68 @@ export class GraphState {
           const rows: number[] = [];
           for (let i = 0; i < this.fleet.total; i++) if (this.fleet.inIntune(i)) rows.push(i);
           // $filter is ignored on purpose: Graph silently ignores several managedDevices filters.
-          return this.page(c, rows, this.cfg.devicesPageSize, Math.max(1000, this.cfg.devicesPageSize), `/${ver}${p}`, (i) => this.managedDevice(i), MD_TYPE);
+          return this.page(
+            c,
+            rows,
+            this.cfg.devicesPageSize,
+            Math.max(1000, this.cfg.devicesPageSize),
+            `/${ver}${p}`,
+            (i) => this.managedDevice(i),
+            MD_TYPE,
+          );
         }
         const i = this.fleet.indexByManagedDeviceId(id);
-        if (i === undefined || !this.fleet.inIntune(i)) return gerr(404, 'ResourceNotFound', `managedDevice ${id} not found`);
+        if (i === undefined || !this.fleet.inIntune(i))
+          return gerr(404, 'ResourceNotFound', `managedDevice ${id} not found`);
         if (seg.length === 3 && c.method === 'GET') return this.selectOne(c, this.managedDevice(i), MD_TYPE);
         if (seg.length === 4 && seg[3] === 'syncDevice' && c.method === 'POST') return this.sync(i);
         if (seg.length === 4 && seg[3] === 'initiateOnDemandProactiveRemediation' && c.method === 'POST') {
           // Beta only (msgraph-metadata schemas/beta-Prod.csdl; no such action in v1.0).
-          if (ver !== 'beta') return gerr(400, 'BadRequest', "Resource not found for the segment 'initiateOnDemandProactiveRemediation'.");
+          if (ver !== 'beta')
+            return gerr(
+              400,
+              'BadRequest',
+              "Resource not found for the segment 'initiateOnDemandProactiveRemediation'.",
+            );
           return this.remediateOnDemand(i, c);
         }
       }
     }
     if (seg[0] === 'groups' && c.method === 'GET') {
-      if (!this.directory.hasGroup(seg[1] ?? '')) return gerr(404, 'Request_ResourceNotFound', `Resource '${seg[1] ?? ''}' does not exist or one of its queried reference-property objects are not present.`);
-      if (seg.length === 2) return { status: 200, body: { id: seg[1], displayName: 'Thoth CorpSec devices', securityEnabled: true, mailEnabled: false, groupTypes: [] } };
+      if (!this.directory.hasGroup(seg[1] ?? ''))
+        return gerr(
+          404,
+          'Request_ResourceNotFound',
+          `Resource '${seg[1] ?? ''}' does not exist or one of its queried reference-property objects are not present.`,
+        );
+      if (seg.length === 2)
+        return {
+          status: 200,
+          body: {
+            id: seg[1],
+            displayName: 'Thoth CorpSec devices',
+            securityEnabled: true,
+            mailEnabled: false,
+            groupTypes: [],
+          },
+        };
       if ((seg[2] === 'members' || seg[2] === 'transitiveMembers') && seg.length <= 4) {
         const castSeg = seg[3];
-        const cast = castSeg === undefined ? undefined : (/^microsoft\.graph\.(device|user|group)$/.exec(castSeg)?.[1] as Cast);
-        if (castSeg !== undefined && cast === undefined) return gerr(400, 'BadRequest', `Resource not found for the segment '${castSeg}'.`);
+        const cast =
+          castSeg === undefined ? undefined : (/^microsoft\.graph\.(device|user|group)$/.exec(castSeg)?.[1] as Cast);
+        if (castSeg !== undefined && cast === undefined)
+          return gerr(400, 'BadRequest', `Resource not found for the segment '${castSeg}'.`);
         return this.listMembers(c, `/${ver}${p}`, seg[1] ?? '', seg[2] === 'transitiveMembers', cast);
       }
     }
     if (seg[0] === 'users' && seg.length === 3 && seg[2] === 'managedDevices' && c.method === 'GET') {
       const u = this.directory.userIndex(seg[1] ?? '');
-      if (u === undefined) return gerr(404, 'Request_ResourceNotFound', `Resource '${seg[1] ?? ''}' does not exist or one of its queried reference-property objects are not present.`);
+      if (u === undefined)
+        return gerr(
+          404,
+          'Request_ResourceNotFound',
+          `Resource '${seg[1] ?? ''}' does not exist or one of its queried reference-property objects are not present.`,
+        );
       const d = this.directory.deviceOfUser(u);
       return this.page(c, d === undefined ? [] : [d], 100, 1000, `/${ver}${p}`, (i) => this.managedDevice(i), MD_TYPE);
     }
@@ -243,23 +404,46 @@ export class GraphState {
   // ---- listing & paging -----------------------------------------------------------------
   private listMembers(c: Call, path: string, groupId: string, transitive: boolean, cast: Cast): Result {
     // Casting a directory listing is an "advanced query": ConsistencyLevel on every page.
-    const advanced = cast !== undefined || c.query.get('$count') === 'true' || c.query.has('$filter') || c.query.has('$search') || c.query.has('$orderby');
+    const advanced =
+      cast !== undefined ||
+      c.query.get('$count') === 'true' ||
+      c.query.has('$filter') ||
+      c.query.has('$search') ||
+      c.query.has('$orderby');
     if (advanced && c.header('consistencylevel')?.toLowerCase() !== 'eventual') {
-      return gerr(400, 'Request_UnsupportedQuery', 'Unsupported Query. The ConsistencyLevel header with value eventual is required for this query (OData cast, $count, $filter, $search or $orderby).');
+      return gerr(
+        400,
+        'Request_UnsupportedQuery',
+        'Unsupported Query. The ConsistencyLevel header with value eventual is required for this query (OData cast, $count, $filter, $search or $orderby).',
+      );
     }
-    if (cast !== undefined && c.query.get('$count') !== 'true') return gerr(400, 'Request_UnsupportedQuery', 'Unsupported Query. An OData cast requires $count=true.');
+    if (cast !== undefined && c.query.get('$count') !== 'true')
+      return gerr(400, 'Request_UnsupportedQuery', 'Unsupported Query. An OData cast requires $count=true.');
     const refs = this.directory.members(groupId, transitive, cast);
     const type = cast ? `microsoft.graph.${cast}` : undefined;
     return this.page(c, refs, this.cfg.membersPageSize, 999, path, (r) => this.directory.object(r), type);
   }
 
   /** One page of `rows`, with $top/$select/$skiptoken, an absolute nextLink and page-1 count. */
-  private page(c: Call, rows: number[], defSize: number, maxTop: number, path: string, make: (r: number) => Record<string, unknown>, type: string | undefined): Result {
+  private page(
+    c: Call,
+    rows: number[],
+    defSize: number,
+    maxTop: number,
+    path: string,
+    make: (r: number) => Record<string, unknown>,
+    type: string | undefined,
+  ): Result {
     const top = c.query.get('$top');
     let size = defSize;
     if (top !== null) {
       const n = Number(top);
-      if (!Number.isInteger(n) || n < 1 || n > maxTop) return gerr(400, 'Request_BadRequest', `Invalid page size specified: '${top}'. Must be between 1 and ${maxTop} inclusive.`);
+      if (!Number.isInteger(n) || n < 1 || n > maxTop)
+        return gerr(
+          400,
+          'Request_BadRequest',
+          `Invalid page size specified: '${top}'. Must be between 1 and ${maxTop} inclusive.`,
+        );
       size = n;
     }
     let offset = 0;
@@ -275,7 +459,9 @@ export class GraphState {
     const sel = this.selector(c, type, first === undefined ? undefined : make(first));
     if (typeof sel === 'string') return gerr(400, 'BadRequest', sel);
     const value = rows.slice(offset, offset + size).map((r) => sel(make(r)));
-    const body: Record<string, unknown> = { '@odata.context': `${this.baseUrl}/${path.split('/')[1] ?? 'v1.0'}/$metadata#${type ?? 'directoryObjects'}` };
+    const body: Record<string, unknown> = {
+      '@odata.context': `${this.baseUrl}/${path.split('/')[1] ?? 'v1.0'}/$metadata#${type ?? 'directoryObjects'}`,
+    };
     if (offset === 0 && c.query.get('$count') === 'true') body['@odata.count'] = rows.length;
     if (offset + size < rows.length) {
       const q = new URLSearchParams(c.query);
@@ -291,10 +477,17 @@ export class GraphState {
    * $select → projection. With a typed listing, a property the type lacks is a 400 (returned
    * as the message string), checked against a sample object of that type.
    */
-  private selector(c: Call, type: string | undefined, sample: Record<string, unknown> | undefined): ((o: Record<string, unknown>) => Record<string, unknown>) | string {
+  private selector(
+    c: Call,
+    type: string | undefined,
+    sample: Record<string, unknown> | undefined,
+  ): ((o: Record<string, unknown>) => Record<string, unknown>) | string {
     const raw = c.query.get('$select');
     if (!raw) return (o) => (type ? withoutType(o) : o);
-    const props = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const props = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = type && sample ? props.find((p) => !(p in sample)) : undefined;
     if (bad !== undefined) return `Could not find a property named '${bad}' on type '${type ?? ''}'.`;
     return (o) => {
@@ -314,13 +507,29 @@ export class GraphState {
     const mac = f.os(i) === 'macos';
     const u = `engineer${i + 1}@acme.example`;
     return {
-      id: f.managedDeviceId(i), userId: null, deviceName: f.mdmName(i), managedDeviceOwnerType: 'company',
-      enrolledDateTime: iso(this.created), lastSyncDateTime: iso(f.lastSync(i)), operatingSystem: mac ? 'macOS' : 'Windows',
-      complianceState: 'compliant', jailBroken: 'Unknown', managementAgent: 'mdm', osVersion: mac ? '15.5 (24F74)' : '10.0.26100.4349',
-      azureADRegistered: true, deviceEnrollmentType: mac ? 'appleBulkWithUser' : 'windowsAzureADJoin', emailAddress: u,
-      azureADDeviceId: f.entraDeviceId(i), deviceRegistrationState: 'registered', isEncrypted: true, userPrincipalName: u,
-      model: mac ? 'MacBook Pro' : 'Latitude 7450', manufacturer: mac ? 'Apple' : 'Dell Inc.', serialNumber: f.serial(i),
-      managementState: 'managed', userDisplayName: `Engineer ${i + 1}`,
+      id: f.managedDeviceId(i),
+      userId: null,
+      deviceName: f.mdmName(i),
+      managedDeviceOwnerType: 'company',
+      enrolledDateTime: iso(this.created),
+      lastSyncDateTime: iso(f.lastSync(i)),
+      operatingSystem: mac ? 'macOS' : 'Windows',
+      complianceState: 'compliant',
+      jailBroken: 'Unknown',
+      managementAgent: 'mdm',
+      osVersion: mac ? '15.5 (24F74)' : '10.0.26100.4349',
+      azureADRegistered: true,
+      deviceEnrollmentType: mac ? 'appleBulkWithUser' : 'windowsAzureADJoin',
+      emailAddress: u,
+      azureADDeviceId: f.entraDeviceId(i),
+      deviceRegistrationState: 'registered',
+      isEncrypted: true,
+      userPrincipalName: u,
+      model: mac ? 'MacBook Pro' : 'Latitude 7450',
+      manufacturer: mac ? 'Apple' : 'Dell Inc.',
+      serialNumber: f.serial(i),
+      managementState: 'managed',
+      userDisplayName: `Engineer ${i + 1}`,
     };
   }
 
@@ -330,8 +539,14 @@ export class GraphState {
     if (wait === 0) return undefined;
     this.nThrottled++;
     const headers: Record<string, string> = {};
-    if (this.cfg.rng.next() >= this.cfg.retryAfterMissingRate) headers['Retry-After'] = String(Math.max(1, Math.ceil(wait / 1000)));
-    return gerr(429, 'TooManyRequests', 'Too many requests from this app within the tenant. Please retry later.', headers);
+    if (this.cfg.rng.next() >= this.cfg.retryAfterMissingRate)
+      headers['Retry-After'] = String(Math.max(1, Math.ceil(wait / 1000)));
+    return gerr(
+      429,
+      'TooManyRequests',
+      'Too many requests from this app within the tenant. Please retry later.',
+      headers,
+    );
   }
 
   /**
@@ -360,9 +575,15 @@ export class GraphState {
    */
   private remediateOnDemand(i: number, c: Call): Result {
     const id = isRecord(c.body) ? c.body['scriptPolicyId'] : undefined;
-    if (typeof id !== 'string' || id === '') return gerr(400, 'BadRequest', "The parameter 'scriptPolicyId' in the request payload is not a valid parameter for the operation 'initiateOnDemandProactiveRemediation'.");
+    if (typeof id !== 'string' || id === '')
+      return gerr(
+        400,
+        'BadRequest',
+        "The parameter 'scriptPolicyId' in the request payload is not a valid parameter for the operation 'initiateOnDemandProactiveRemediation'.",
+      );
     if (id !== this.cfg.remediationId) return gerr(404, 'ResourceNotFound', `deviceHealthScript ${id} not found`);
-    if (this.fleet.os(i) !== 'windows') return gerr(400, 'BadRequest', 'On-demand remediation is supported on Windows devices only.');
+    if (this.fleet.os(i) !== 'windows')
+      return gerr(400, 'BadRequest', 'On-demand remediation is supported on Windows devices only.');
     const t = this.throttle(this.devBudget);
     if (t) return t;
     this.nWrites++;
@@ -375,21 +596,30 @@ export class GraphState {
   private badProps(body: unknown, allowed: string[], type: string): Result | undefined {
     if (!isRecord(body)) return gerr(400, 'BadRequest', 'Empty Payload. JSON content expected.');
     const bad = Object.keys(body).find((k) => !allowed.includes(k) && !READ_ONLY.includes(k) && k !== '@odata.type');
-    return bad === undefined ? undefined : gerr(400, 'BadRequest', `Property '${bad}' does not exist on type '${type.slice(1)}'.`);
+    return bad === undefined
+      ? undefined
+      : gerr(400, 'BadRequest', `Property '${bad}' does not exist on type '${type.slice(1)}'.`);
   }
 
   private patchConfig(c: Call): Result {
-    const bad = this.badProps(c.body, ['displayName', 'description', 'payloadName', 'payloadFileName', 'payload', 'deploymentChannel'], CFG_TYPE);
+    const bad = this.badProps(
+      c.body,
+      ['displayName', 'description', 'payloadName', 'payloadFileName', 'payload', 'deploymentChannel'],
+      CFG_TYPE,
+    );
     if (bad || !isRecord(c.body)) return bad ?? gerr(400, 'BadRequest', 'Empty Payload.');
     const body = c.body;
-    if (body['@odata.type'] !== CFG_TYPE) return gerr(400, 'BadRequest', `The @odata.type annotation is required and must be '${CFG_TYPE}'.`);
-    if ('payloadName' in body && (typeof body['payloadName'] !== 'string' || body['payloadName'] === '')) return gerr(400, 'BadRequest', 'payloadName must be a non-empty string.');
+    if (body['@odata.type'] !== CFG_TYPE)
+      return gerr(400, 'BadRequest', `The @odata.type annotation is required and must be '${CFG_TYPE}'.`);
+    if ('payloadName' in body && (typeof body['payloadName'] !== 'string' || body['payloadName'] === ''))
+      return gerr(400, 'BadRequest', 'payloadName must be a non-empty string.');
     const cur = this.configs.at(-1) as ContentVersion;
     let content = cur.content;
     if ('payload' in body) {
       const text = typeof body['payload'] === 'string' ? fromB64(body['payload']) : undefined;
       const id = text === undefined ? undefined : topIdentity(text);
-      if (text === undefined || !id) return gerr(400, 'BadRequest', 'The payload is not a valid base64-encoded configuration profile.');
+      if (text === undefined || !id)
+        return gerr(400, 'BadRequest', 'The payload is not a valid base64-encoded configuration profile.');
       const was = topIdentity(cur.content);
       if (was && (was.uuid !== id.uuid || was.identifier !== id.identifier)) this.ghosts++;
       content = text;
@@ -398,7 +628,8 @@ export class GraphState {
     if (t) return t;
     this.nConfigWrites++;
     this.configs.push({ version: cur.version + 1, at: new Date(), content, base64: b64(content), source: 'api' });
-    if (this.fleet.adoptOnProfileUpdate) for (const i of this.groupMembers()) if (this.fleet.os(i) === 'macos') this.fleet.refresh(i);
+    if (this.fleet.adoptOnProfileUpdate)
+      for (const i of this.groupMembers()) if (this.fleet.os(i) === 'macos') this.fleet.refresh(i);
     return { status: 204 };
   }
 
@@ -407,10 +638,27 @@ export class GraphState {
    * here: the IME fetches the new scripts at its next retrieval (sim/remediation.ts).
    */
   private patchScript(c: Call): Result {
-    const bad = this.badProps(c.body, ['displayName', 'description', 'publisher', 'detectionScriptContent', 'remediationScriptContent', 'runAsAccount', 'enforceSignatureCheck', 'runAs32Bit', 'detectionScriptParameters', 'remediationScriptParameters', 'deviceHealthScriptType'], SCRIPT_TYPE);
+    const bad = this.badProps(
+      c.body,
+      [
+        'displayName',
+        'description',
+        'publisher',
+        'detectionScriptContent',
+        'remediationScriptContent',
+        'runAsAccount',
+        'enforceSignatureCheck',
+        'runAs32Bit',
+        'detectionScriptParameters',
+        'remediationScriptParameters',
+        'deviceHealthScriptType',
+      ],
+      SCRIPT_TYPE,
+    );
     if (bad || !isRecord(c.body)) return bad ?? gerr(400, 'BadRequest', 'Empty Payload.');
     const body = c.body;
-    if ('@odata.type' in body && body['@odata.type'] !== SCRIPT_TYPE) return gerr(400, 'BadRequest', `Invalid @odata.type '${String(body['@odata.type'])}'.`);
+    if ('@odata.type' in body && body['@odata.type'] !== SCRIPT_TYPE)
+      return gerr(400, 'BadRequest', `Invalid @odata.type '${String(body['@odata.type'])}'.`);
     const texts: Partial<Record<'remediationScriptContent' | 'detectionScriptContent', string>> = {};
     for (const field of ['remediationScriptContent', 'detectionScriptContent'] as const) {
       if (!(field in body)) continue;
@@ -423,21 +671,31 @@ export class GraphState {
     this.nWrites++;
     this.scriptVersion++;
     const at = new Date();
-    const push = (list: ContentVersion[], content: string): void => void list.push({ version: (list.at(-1)?.version ?? 0) + 1, at, content, base64: b64(content), source: 'api' });
+    const push = (list: ContentVersion[], content: string): void =>
+      void list.push({ version: (list.at(-1)?.version ?? 0) + 1, at, content, base64: b64(content), source: 'api' });
     if (texts.remediationScriptContent !== undefined) push(this.scripts, texts.remediationScriptContent);
     if (texts.detectionScriptContent !== undefined) push(this.detections, texts.detectionScriptContent);
-    if (this.fleet.adoptOnProfileUpdate) for (const i of this.groupMembers()) if (this.fleet.os(i) === 'windows') this.ime.onDemand(i);
+    if (this.fleet.adoptOnProfileUpdate)
+      for (const i of this.groupMembers()) if (this.fleet.os(i) === 'windows') this.ime.onDemand(i);
     return { status: 204 };
   }
 
   private configJson(ver: string): Record<string, unknown> {
     const v = this.configs.at(-1) as ContentVersion;
     return {
-      '@odata.context': `${this.baseUrl}/${ver}/$metadata#deviceManagement/deviceConfigurations/$entity`, '@odata.type': CFG_TYPE,
-      id: this.cfg.macosConfigurationId, lastModifiedDateTime: v.at.toISOString(), roleScopeTagIds: ['0'], supportsScopeTags: true,
-      createdDateTime: iso(this.created), description: 'Thoth runtime API key (managed by CorpSec automation)',
-      displayName: 'Thoth MCP Proxy Runtime (macOS)', version: v.version, payloadName: 'Thoth MCP Proxy Runtime',
-      payloadFileName: 'thoth-runtime.mobileconfig', payload: v.base64,
+      '@odata.context': `${this.baseUrl}/${ver}/$metadata#deviceManagement/deviceConfigurations/$entity`,
+      '@odata.type': CFG_TYPE,
+      id: this.cfg.macosConfigurationId,
+      lastModifiedDateTime: v.at.toISOString(),
+      roleScopeTagIds: ['0'],
+      supportsScopeTags: true,
+      createdDateTime: iso(this.created),
+      description: 'Thoth runtime API key (managed by CorpSec automation)',
+      displayName: 'Thoth MCP Proxy Runtime (macOS)',
+      version: v.version,
+      payloadName: 'Thoth MCP Proxy Runtime',
+      payloadFileName: 'thoth-runtime.mobileconfig',
+      payload: v.base64,
     };
   }
 
@@ -445,12 +703,26 @@ export class GraphState {
     const v = this.scripts.at(-1) as ContentVersion;
     const d = this.detections.at(-1) as ContentVersion;
     return {
-      '@odata.context': `${this.baseUrl}/beta/$metadata#deviceManagement/deviceHealthScripts/$entity`, '@odata.type': SCRIPT_TYPE,
-      id: this.cfg.remediationId, publisher: 'Acme CorpSec', version: String(this.scriptVersion), displayName: 'Thoth MCP Proxy runtime key',
-      description: 'Writes the Thoth runtime API key; detection emits thoth health --json', detectionScriptContent: d.base64,
-      remediationScriptContent: v.base64, createdDateTime: iso(this.created), lastModifiedDateTime: new Date(Math.max(v.at.getTime(), d.at.getTime())).toISOString(),
-      runAsAccount: 'system', enforceSignatureCheck: false, runAs32Bit: false, roleScopeTagIds: ['0'], isGlobalScript: false,
-      highestAvailableVersion: null, deviceHealthScriptType: 'deviceHealthScript', detectionScriptParameters: [], remediationScriptParameters: [],
+      '@odata.context': `${this.baseUrl}/beta/$metadata#deviceManagement/deviceHealthScripts/$entity`,
+      '@odata.type': SCRIPT_TYPE,
+      id: this.cfg.remediationId,
+      publisher: 'Acme CorpSec',
+      version: String(this.scriptVersion),
+      displayName: 'Thoth MCP Proxy runtime key',
+      description: 'Writes the Thoth runtime API key; detection emits thoth health --json',
+      detectionScriptContent: d.base64,
+      remediationScriptContent: v.base64,
+      createdDateTime: iso(this.created),
+      lastModifiedDateTime: new Date(Math.max(v.at.getTime(), d.at.getTime())).toISOString(),
+      runAsAccount: 'system',
+      enforceSignatureCheck: false,
+      runAs32Bit: false,
+      roleScopeTagIds: ['0'],
+      isGlobalScript: false,
+      highestAvailableVersion: null,
+      deviceHealthScriptType: 'deviceHealthScript',
+      detectionScriptParameters: [],
+      remediationScriptParameters: [],
     };
   }
 
@@ -458,22 +730,41 @@ export class GraphState {
   private runStates(ver: string, c: Call): Result {
     const rows = this.groupMembers().filter((i) => this.ime.state(i) !== undefined);
     const expand = /managedDevice/.test(c.query.get('$expand') ?? '');
-    return this.page(c, rows, this.cfg.devicesPageSize, 1000, `/${ver}/deviceManagement/deviceHealthScripts/${this.cfg.remediationId}/deviceRunStates`, (i) => {
-      const f = this.fleet;
-      const s = this.ime.state(i) as RunState;
-      const row: Record<string, unknown> = {
-        '@odata.type': '#microsoft.graph.deviceHealthScriptDeviceState', id: `${this.cfg.remediationId}:${f.managedDeviceId(i)}`,
-        detectionState: s.detectionState, lastStateUpdateDateTime: iso(s.at), expectedStateUpdateDateTime: null, lastSyncDateTime: iso(s.syncAt),
-        preRemediationDetectionScriptOutput: s.pre, preRemediationDetectionScriptError: s.preError, remediationScriptError: null,
-        postRemediationDetectionScriptOutput: s.post, postRemediationDetectionScriptError: s.postError, remediationState: s.remediationState, assignmentFilterIds: [],
-      };
-      if (expand) row['managedDevice'] = { id: f.managedDeviceId(i) };
-      return row;
-    }, undefined);
+    return this.page(
+      c,
+      rows,
+      this.cfg.devicesPageSize,
+      1000,
+      `/${ver}/deviceManagement/deviceHealthScripts/${this.cfg.remediationId}/deviceRunStates`,
+      (i) => {
+        const f = this.fleet;
+        const s = this.ime.state(i) as RunState;
+        const row: Record<string, unknown> = {
+          '@odata.type': '#microsoft.graph.deviceHealthScriptDeviceState',
+          id: `${this.cfg.remediationId}:${f.managedDeviceId(i)}`,
+          detectionState: s.detectionState,
+          lastStateUpdateDateTime: iso(s.at),
+          expectedStateUpdateDateTime: null,
+          lastSyncDateTime: iso(s.syncAt),
+          preRemediationDetectionScriptOutput: s.pre,
+          preRemediationDetectionScriptError: s.preError,
+          remediationScriptError: null,
+          postRemediationDetectionScriptOutput: s.post,
+          postRemediationDetectionScriptError: s.postError,
+          remediationState: s.remediationState,
+          assignmentFilterIds: [],
+        };
+        if (expand) row['managedDevice'] = { id: f.managedDeviceId(i) };
+        return row;
+      },
+      undefined,
+    );
   }
 
   /** Stops the IME's schedule (simulators closing). */
-  stop(): void { this.ime.stop(); }
+  stop(): void {
+    this.ime.stop();
+  }
 }
 
 function withoutType(o: Record<string, unknown>): Record<string, unknown> {
@@ -483,11 +774,17 @@ function withoutType(o: Record<string, unknown>): Record<string, unknown> {
 
 export function graphMutation(req: SimRequest): boolean {
   if (req.method === 'PATCH') return true;
-  if (req.method === 'POST' && /\/managedDevices\/[^/]+\/(syncDevice|initiateOnDemandProactiveRemediation)\/?$/.test(req.path)) return true;
+  if (
+    req.method === 'POST' &&
+    /\/managedDevices\/[^/]+\/(syncDevice|initiateOnDemandProactiveRemediation)\/?$/.test(req.path)
+  )
+    return true;
   if (req.method === 'POST' && /\/\$batch\/?$/.test(req.path)) {
     try {
       const b = JSON.parse(req.text) as { requests?: { method?: unknown }[] };
-      return (b.requests ?? []).some((r) => String(r.method).toUpperCase() === 'POST' || String(r.method).toUpperCase() === 'PATCH');
+      return (b.requests ?? []).some(
+        (r) => String(r.method).toUpperCase() === 'POST' || String(r.method).toUpperCase() === 'PATCH',
+      );
     } catch {
       return false;
     }

@@ -81,8 +81,15 @@ export class RequestLog {
       headers[k] = REDACTED_HEADERS.has(k) ? '<redacted>' : Array.isArray(v) ? v.join(', ') : v;
     }
     const entry: LogEntry = {
-      seq: ++this.seq, system, method: req.method, path: req.path, query: req.rawQuery,
-      status: 0, at: Date.now(), durationMs: 0, headers,
+      seq: ++this.seq,
+      system,
+      method: req.method,
+      path: req.path,
+      query: req.rawQuery,
+      status: 0,
+      at: Date.now(),
+      durationMs: 0,
+      headers,
     };
     if (req.body.length > 0) entry.bodyText = req.text;
     this.list.push(entry);
@@ -121,7 +128,11 @@ export interface FaultRule {
   respond: FaultAction;
 }
 
-interface ArmedRule { rule: FaultRule; seen: number; fired: number }
+interface ArmedRule {
+  rule: FaultRule;
+  seen: number;
+  fired: number;
+}
 
 export class Faults {
   private rules: ArmedRule[] = [];
@@ -213,7 +224,12 @@ export async function startServer(opts: ServerOptions): Promise<SimServer> {
     req.on('error', () => res.destroy());
   });
 
-  async function serve(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, tooBig: boolean): Promise<void> {
+  async function serve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer,
+    tooBig: boolean,
+  ): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sim.invalid');
     const rawPath = url.pathname;
     const sreq: SimRequest = {
@@ -245,7 +261,11 @@ export async function startServer(opts: ServerOptions): Promise<SimServer> {
     try {
       out = await opts.handler(sreq);
     } catch (err) {
-      out = { status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'internal', message: String(err) }) };
+      out = {
+        status: 500,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ error: 'internal', message: String(err) }),
+      };
     }
     if (fault) return applyFault(res, fault);
     send(res, out);
@@ -292,7 +312,11 @@ export async function startServer(opts: ServerOptions): Promise<SimServer> {
 // ---- response helpers -------------------------------------------------------------------
 
 export function json(status: number, value: unknown, headers: Record<string, string | string[]> = {}): SimResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(value) };
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(value),
+  };
 }
 
 export function xml(status: number, text: string, headers: Record<string, string | string[]> = {}): SimResponse {

@@ -7,7 +7,15 @@
 import { Fleet, type FleetOptions } from './fleet.js';
 import { GithubState, githubMutation, type GithubLimits } from './github.js';
 import { GraphState, graphMutation } from './graph.js';
-import { Faults, RequestLog, startServer, type Handler, type SimRequest, type SimServer, type SystemName } from './http.js';
+import {
+  Faults,
+  RequestLog,
+  startServer,
+  type Handler,
+  type SimRequest,
+  type SimServer,
+  type SystemName,
+} from './http.js';
 import { JamfState, jamfMutation } from './jamf.js';
 import { NEWEST_JAMF_VERSION } from './jamf-versions.js';
 import { SimJournal } from './journal.js';
@@ -26,7 +34,15 @@ export type { ContentVersion } from './graph.js';
 export type { CommitInfo, GithubLimits, GithubStats, ContentBudget } from './github.js';
 export type { ThothSettings } from './payloads.js';
 export { Fleet, GithubState, GraphState, JamfState, ThothState, RequestLog, Faults };
-export { buildMobileconfig, readMobileconfig, buildRemediationScript, readRemediationScript, buildDetectionScript, readDetectionScript, THOTH_DOMAIN } from './payloads.js';
+export {
+  buildMobileconfig,
+  readMobileconfig,
+  buildRemediationScript,
+  readRemediationScript,
+  buildDetectionScript,
+  readDetectionScript,
+  THOTH_DOMAIN,
+} from './payloads.js';
 export { OUTPUT_LIMIT as REMEDIATION_OUTPUT_LIMIT, type RunState } from './remediation.js';
 export { blobSha } from './github.js';
 export { NEWEST_JAMF_VERSION, servedBy, type ServedJamfApi } from './jamf-versions.js';
@@ -37,7 +53,12 @@ export interface SimOptions {
   fleet?: FleetOptions;
   latencyMs?: number | Partial<Record<SystemName, number>>;
   jamf?: {
-    tokenTtlSeconds?: number; profileId?: number; groupId?: number; staticGroup?: boolean; maxPageSize?: number; clusterNodes?: number;
+    tokenTtlSeconds?: number;
+    profileId?: number;
+    groupId?: number;
+    staticGroup?: boolean;
+    maxPageSize?: number;
+    clusterNodes?: number;
     /** How long a non-sticky read after a write sees the previous profile (default 1000). */
     replicationLagMs?: number;
     /**
@@ -48,9 +69,17 @@ export interface SimOptions {
     version?: string;
   };
   graph?: {
-    tokenTtlSeconds?: number; budget?: { writes: number; windowMs: number }; configBudget?: { writes: number; windowMs: number };
-    retryAfterMissingRate?: number; membersPageSize?: number; devicesPageSize?: number; groupId?: string;
-    macosConfigurationId?: string; remediationId?: string; nestedGroups?: boolean; userMembers?: number;
+    tokenTtlSeconds?: number;
+    budget?: { writes: number; windowMs: number };
+    configBudget?: { writes: number; windowMs: number };
+    retryAfterMissingRate?: number;
+    membersPageSize?: number;
+    devicesPageSize?: number;
+    groupId?: string;
+    macosConfigurationId?: string;
+    remediationId?: string;
+    nestedGroups?: boolean;
+    userMembers?: number;
     /** Answer $batch items in a shuffled order, as Graph may (default true). */
     batchShuffle?: boolean;
     /**
@@ -62,12 +91,16 @@ export interface SimOptions {
     remediationDelayMs?: [number, number];
   };
   github?: {
-    owner?: string; repo?: string; defaultBranch?: string; protectedBranch?: boolean;
+    owner?: string;
+    repo?: string;
+    defaultBranch?: string;
+    protectedBranch?: boolean;
     /** GitHub's own limits (sim/github.ts GithubLimits); default: the published ones. */
     limits?: Partial<GithubLimits>;
   };
   thoth?: {
-    revokedKeys?: 'inactive' | 'gone'; region?: string;
+    revokedKeys?: 'inactive' | 'gone';
+    region?: string;
     /** `managed_runtime_key_id` of endpoint rows: `reported` (default), `null`, or the share (0..1) of endpoints that report it. */
     runtimeKeyId?: RuntimeKeyId;
   };
@@ -76,12 +109,29 @@ export interface SimOptions {
 export interface Simulators {
   urls: { thoth: string; jamf: string; graph: string; login: string; github: string };
   creds: {
-    tenant: string; orgApiKey: string; adminBearer: string; jamfClientId: string; jamfClientSecret: string;
-    azureTenantId: string; azureClientId: string; azureClientSecret: string; githubToken: string; owner: string; repo: string;
+    tenant: string;
+    orgApiKey: string;
+    adminBearer: string;
+    jamfClientId: string;
+    jamfClientSecret: string;
+    azureTenantId: string;
+    azureClientId: string;
+    azureClientSecret: string;
+    githubToken: string;
+    owner: string;
+    repo: string;
   };
   ids: {
-    fleetId: string; region: string; oldKeyId: string; jamfProfileId: number; jamfGroupId: number; graphGroupId: string;
-    macosConfigurationId: string; remediationId: string; otherTenantKeyId: string; undeployedKeyId: string;
+    fleetId: string;
+    region: string;
+    oldKeyId: string;
+    jamfProfileId: number;
+    jamfGroupId: number;
+    graphGroupId: string;
+    macosConfigurationId: string;
+    remediationId: string;
+    otherTenantKeyId: string;
+    undeployedKeyId: string;
   };
   /** Every plaintext secret the sims ever issued or hold: minted api keys, tokens, client secrets, org key. */
   secrets(): string[];
@@ -106,7 +156,15 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
   const log = new RequestLog();
   const faults = new Faults();
 
-  const thoth = new ThothState({ tenant, fleetId, region: opts.thoth?.region ?? 'us-east-1', revokedKeys: opts.thoth?.revokedKeys ?? 'inactive', runtimeKeyId: opts.thoth?.runtimeKeyId ?? 'reported', seed, rng });
+  const thoth = new ThothState({
+    tenant,
+    fleetId,
+    region: opts.thoth?.region ?? 'us-east-1',
+    revokedKeys: opts.thoth?.revokedKeys ?? 'inactive',
+    runtimeKeyId: opts.thoth?.runtimeKeyId ?? 'reported',
+    seed,
+    rng,
+  });
   const fleet = new Fleet({ ...opts.fleet, id: fleetId }, seed, thoth.fleetKeyId);
   thoth.bindFleet(fleet);
   const journal = new SimJournal(thoth, fleet, tenant);
@@ -114,30 +172,71 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
 
   const jamfClientId = rng.uuid();
   const jamfClientSecret = rng.chars(ALNUM, 64);
-  const jamf = new JamfState({
-    tokenTtlSeconds: opts.jamf?.tokenTtlSeconds ?? 600, profileId: opts.jamf?.profileId ?? 123, groupId: opts.jamf?.groupId ?? 45,
-    staticGroup: opts.jamf?.staticGroup ?? false, maxPageSize: opts.jamf?.maxPageSize ?? 2000, clusterNodes: opts.jamf?.clusterNodes ?? 2,
-    replicationLagMs: opts.jamf?.replicationLagMs ?? 1000, clientId: jamfClientId, clientSecret: jamfClientSecret, tenant, initial, rng,
-    version: opts.jamf?.version ?? NEWEST_JAMF_VERSION,
-  }, fleet);
+  const jamf = new JamfState(
+    {
+      tokenTtlSeconds: opts.jamf?.tokenTtlSeconds ?? 600,
+      profileId: opts.jamf?.profileId ?? 123,
+      groupId: opts.jamf?.groupId ?? 45,
+      staticGroup: opts.jamf?.staticGroup ?? false,
+      maxPageSize: opts.jamf?.maxPageSize ?? 2000,
+      clusterNodes: opts.jamf?.clusterNodes ?? 2,
+      replicationLagMs: opts.jamf?.replicationLagMs ?? 1000,
+      clientId: jamfClientId,
+      clientSecret: jamfClientSecret,
+      tenant,
+      initial,
+      rng,
+      version: opts.jamf?.version ?? NEWEST_JAMF_VERSION,
+    },
+    fleet,
+  );
 
   const azureTenantId = rng.uuid();
   const azureClientId = rng.uuid();
-  const azureClientSecret = `${rng.chars(ALNUM, 3)}8Q~${rng.chars(ALNUM + '_.-', 34)}`;
-  const login = new LoginState({ azureTenantId, clientId: azureClientId, clientSecret: azureClientSecret, tokenTtlSeconds: opts.graph?.tokenTtlSeconds ?? 3599, rng });
+  const azureClientSecret = `${rng.chars(ALNUM, 3)}8Q~${rng.chars(`${ALNUM}_.-`, 34)}`;
+  const login = new LoginState({
+    azureTenantId,
+    clientId: azureClientId,
+    clientSecret: azureClientSecret,
+    tokenTtlSeconds: opts.graph?.tokenTtlSeconds ?? 3599,
+    rng,
+  });
   const g = opts.graph ?? {};
-  const graph = new GraphState({
-    groupId: g.groupId ?? hashUuid(seed, 9, 0), macosConfigurationId: g.macosConfigurationId ?? hashUuid(seed, 9, 1), remediationId: g.remediationId ?? hashUuid(seed, 9, 2),
-    budget: g.budget ?? { writes: 200, windowMs: 20_000 }, configBudget: g.configBudget ?? { writes: 100, windowMs: 20_000 },
-    retryAfterMissingRate: g.retryAfterMissingRate ?? 0, membersPageSize: g.membersPageSize ?? 100, devicesPageSize: g.devicesPageSize ?? 1000,
-    nestedGroups: g.nestedGroups ?? false, userMembers: g.userMembers ?? 0, batchShuffle: g.batchShuffle ?? true,
-    imeCycleMs: g.imeCycleMs ?? IME_CYCLE_MS, remediationDelayMs: g.remediationDelayMs ?? opts.fleet?.checkInDelayMs ?? [50, 300],
-    tenant, seed, initial, rng, login, faults,
-  }, fleet);
+  const graph = new GraphState(
+    {
+      groupId: g.groupId ?? hashUuid(seed, 9, 0),
+      macosConfigurationId: g.macosConfigurationId ?? hashUuid(seed, 9, 1),
+      remediationId: g.remediationId ?? hashUuid(seed, 9, 2),
+      budget: g.budget ?? { writes: 200, windowMs: 20_000 },
+      configBudget: g.configBudget ?? { writes: 100, windowMs: 20_000 },
+      retryAfterMissingRate: g.retryAfterMissingRate ?? 0,
+      membersPageSize: g.membersPageSize ?? 100,
+      devicesPageSize: g.devicesPageSize ?? 1000,
+      nestedGroups: g.nestedGroups ?? false,
+      userMembers: g.userMembers ?? 0,
+      batchShuffle: g.batchShuffle ?? true,
+      imeCycleMs: g.imeCycleMs ?? IME_CYCLE_MS,
+      remediationDelayMs: g.remediationDelayMs ?? opts.fleet?.checkInDelayMs ?? [50, 300],
+      tenant,
+      seed,
+      initial,
+      rng,
+      login,
+      faults,
+    },
+    fleet,
+  );
 
   const gh = opts.github ?? {};
   const githubToken = `ghs_${rng.chars(ALNUM, 36)}`;
-  const github = new GithubState({ owner: gh.owner ?? 'acme-corp', repo: gh.repo ?? 'thoth-rotations', defaultBranch: gh.defaultBranch ?? 'main', protectedBranch: gh.protectedBranch ?? false, token: githubToken, ...(gh.limits ? { limits: gh.limits } : {}) });
+  const github = new GithubState({
+    owner: gh.owner ?? 'acme-corp',
+    repo: gh.repo ?? 'thoth-rotations',
+    defaultBranch: gh.defaultBranch ?? 'main',
+    protectedBranch: gh.protectedBranch ?? false,
+    token: githubToken,
+    ...(gh.limits ? { limits: gh.limits } : {}),
+  });
 
   fleet.hooks = {
     deliver: (i) => (fleet.mdm === 'jamf' ? jamf.deliveredConfig(i) : graph.deliveredConfig(i)),
@@ -145,9 +244,14 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
     keys: thoth,
   };
 
-  const latency = (s: SystemName): number => (typeof opts.latencyMs === 'number' ? opts.latencyMs : opts.latencyMs?.[s] ?? 0);
+  const latency = (s: SystemName): number =>
+    typeof opts.latencyMs === 'number' ? opts.latencyMs : (opts.latencyMs?.[s] ?? 0);
   const servers: SimServer[] = [];
-  const serve = async (system: SystemName, handler: Handler, isMutation: (r: SimRequest) => boolean): Promise<string> => {
+  const serve = async (
+    system: SystemName,
+    handler: Handler,
+    isMutation: (r: SimRequest) => boolean,
+  ): Promise<string> => {
     const s = await startServer({ system, handler, log, faults, latencyMs: latency(system), isMutation });
     servers.push(s);
     return s.url;
@@ -166,19 +270,48 @@ export async function startSimulators(opts: SimOptions = {}): Promise<Simulators
   return {
     urls,
     creds: {
-      tenant, orgApiKey: thoth.orgApiKey, adminBearer: thoth.adminBearer, jamfClientId, jamfClientSecret,
-      azureTenantId, azureClientId, azureClientSecret, githubToken, owner: github.owner, repo: github.repo,
+      tenant,
+      orgApiKey: thoth.orgApiKey,
+      adminBearer: thoth.adminBearer,
+      jamfClientId,
+      jamfClientSecret,
+      azureTenantId,
+      azureClientId,
+      azureClientSecret,
+      githubToken,
+      owner: github.owner,
+      repo: github.repo,
     },
     ids: {
-      fleetId, region: thoth.region, oldKeyId: thoth.fleetKeyId, jamfProfileId: opts.jamf?.profileId ?? 123, jamfGroupId: opts.jamf?.groupId ?? 45,
-      graphGroupId: graph.directory.groupId, macosConfigurationId: g.macosConfigurationId ?? hashUuid(seed, 9, 1), remediationId: g.remediationId ?? hashUuid(seed, 9, 2),
-      otherTenantKeyId: thoth.otherTenantKeyId, undeployedKeyId: thoth.undeployedKeyId,
+      fleetId,
+      region: thoth.region,
+      oldKeyId: thoth.fleetKeyId,
+      jamfProfileId: opts.jamf?.profileId ?? 123,
+      jamfGroupId: opts.jamf?.groupId ?? 45,
+      graphGroupId: graph.directory.groupId,
+      macosConfigurationId: g.macosConfigurationId ?? hashUuid(seed, 9, 1),
+      remediationId: g.remediationId ?? hashUuid(seed, 9, 2),
+      otherTenantKeyId: thoth.otherTenantKeyId,
+      undeployedKeyId: thoth.undeployedKeyId,
     },
     secrets: () => [
-      ...thoth.allPlaintexts(), thoth.adminBearer, jamfClientSecret, azureClientSecret, githubToken,
-      ...jamf.issuedTokens(), ...login.issuedTokens(),
+      ...thoth.allPlaintexts(),
+      thoth.adminBearer,
+      jamfClientSecret,
+      azureClientSecret,
+      githubToken,
+      ...jamf.issuedTokens(),
+      ...login.issuedTokens(),
     ],
-    log, journal, faults, thoth, jamf, graph, login, github, fleet,
+    log,
+    journal,
+    faults,
+    thoth,
+    jamf,
+    graph,
+    login,
+    github,
+    fleet,
     close: async () => {
       fleet.stop();
       graph.stop();

@@ -13,7 +13,11 @@ export interface DeleteRecord extends FleetSnapshot {
   readonly revokes: boolean;
 }
 
-export interface CheckIn { readonly at: number; readonly index: number; readonly keyId: string }
+export interface CheckIn {
+  readonly at: number;
+  readonly index: number;
+  readonly keyId: string;
+}
 
 export class SimJournal {
   readonly deletes: DeleteRecord[] = [];

@@ -10,7 +10,11 @@ import { isRecord } from './util.js';
 
 export const THOTH_DOMAIN = 'com.atensecurity.thoth';
 export const PREFS_TYPE = 'com.apple.ManagedClient.preferences';
-export const SETTING = { apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revoked: 'THOTH_REVOKED_API_KEY_IDS' } as const;
+export const SETTING = {
+  apiKey: 'THOTH_API_KEY',
+  keyId: 'THOTH_API_KEY_ID',
+  revoked: 'THOTH_REVOKED_API_KEY_IDS',
+} as const;
 
 export interface ThothSettings {
   apiKey: string;
@@ -206,10 +210,17 @@ function psAssignment(text: string, name: string): string | undefined {
 export function readDetectionScript(text: string): Pick<ThothSettings, 'keyId' | 'revoked'> | null {
   const keyId = psAssignment(text, 'ThothApiKeyId');
   if (keyId === undefined || keyId === '') return null;
-  return { keyId, revoked: settingsFrom('x', keyId, psAssignment(text, 'ThothRevokedApiKeyIds') ?? '[]')?.revoked ?? [] };
+  return {
+    keyId,
+    revoked: settingsFrom('x', keyId, psAssignment(text, 'ThothRevokedApiKeyIds') ?? '[]')?.revoked ?? [],
+  };
 }
 
 /** What a Windows endpoint reads from the remediation script it runs. */
 export function readRemediationScript(text: string): ThothSettings | null {
-  return settingsFrom(psAssignment(text, 'ThothApiKey'), psAssignment(text, 'ThothApiKeyId'), psAssignment(text, 'ThothRevokedApiKeyIds') ?? '[]');
+  return settingsFrom(
+    psAssignment(text, 'ThothApiKey'),
+    psAssignment(text, 'ThothApiKeyId'),
+    psAssignment(text, 'ThothRevokedApiKeyIds') ?? '[]',
+  );
 }

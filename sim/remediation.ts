@@ -59,7 +59,8 @@ export interface ImeOptions {
   assigned(i: number): boolean;
 }
 
-const NO_PROXY = "thoth : The term 'thoth' is not recognized as the name of a cmdlet, function, script file, or operable program.";
+const NO_PROXY =
+  "thoth : The term 'thoth' is not recognized as the name of a cmdlet, function, script file, or operable program.";
 
 export class ImeChannel {
   private readonly states = new Map<number, RunState>();
@@ -72,7 +73,10 @@ export class ImeChannel {
   private readonly extraOutput = new Map<number, string>();
   private readonly queue = new DueQueue((i) => this.due(i));
 
-  constructor(private readonly fleet: Fleet, private readonly o: ImeOptions) {
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly o: ImeOptions,
+  ) {
     this.cycleAt = new Float64Array(fleet.total);
     this.demandAt = new Float64Array(fleet.total);
     this.runCount = new Uint32Array(fleet.total);
@@ -81,8 +85,14 @@ export class ImeChannel {
       if (!o.assigned(i)) continue;
       // Devices ran the remediation before (it is assigned): their last report, with the key they hold.
       this.states.set(i, {
-        at: fleet.remediationReportedAt(i), syncAt: fleet.remediationReportedAt(i), detectionState: 'success', remediationState: 'skipped',
-        pre: cut(fleet.health(i)), preError: null, post: null, postError: null,
+        at: fleet.remediationReportedAt(i),
+        syncAt: fleet.remediationReportedAt(i),
+        detectionState: 'success',
+        remediationState: 'skipped',
+        pre: cut(fleet.health(i)),
+        preError: null,
+        post: null,
+        postError: null,
       });
       this.schedule(i, now + o.cycleMs * (0.5 + 0.5 * o.rng.next()));
     }
@@ -154,8 +164,14 @@ export class ImeChannel {
     const first = this.detect(i, policy.detection);
     const now = Date.now();
     const state: RunState = {
-      at: now, syncAt: now, detectionState: first.exit === 1 ? 'fail' : 'success', remediationState: 'skipped',
-      pre: cut(first.output), preError: first.output === null ? NO_PROXY : null, post: null, postError: null,
+      at: now,
+      syncAt: now,
+      detectionState: first.exit === 1 ? 'fail' : 'success',
+      remediationState: 'skipped',
+      pre: cut(first.output),
+      preError: first.output === null ? NO_PROXY : null,
+      post: null,
+      postError: null,
     };
     if (first.exit === 1) {
       this.fleet.runRemediation(i, readRemediationScript(policy.remediation));
@@ -180,7 +196,9 @@ export class ImeChannel {
     const output = health === null ? null : health + (this.extraOutput.get(i) ?? '');
     const expected = readDetectionScript(script);
     if (!expected) return { exit: 0, output };
-    const differs = this.fleet.keyId(i) !== expected.keyId || JSON.stringify(this.fleet.revokedKnown(i)) !== JSON.stringify(expected.revoked);
+    const differs =
+      this.fleet.keyId(i) !== expected.keyId ||
+      JSON.stringify(this.fleet.revokedKnown(i)) !== JSON.stringify(expected.revoked);
     return { exit: differs || flagged(health) ? 1 : 0, output };
   }
 }

@@ -6,7 +6,10 @@
 
 export type FieldKind = 'number' | 'string' | 'date';
 export type Getter = (row: number) => number | string;
-export interface FieldDef { kind: FieldKind; get: Getter }
+export interface FieldDef {
+  kind: FieldKind;
+  get: Getter;
+}
 export type Predicate = (row: number) => boolean;
 
 export class RsqlError extends Error {}
@@ -119,19 +122,29 @@ function compileNode(n: Node, fields: Record<string, FieldDef>): Predicate {
   }
   const raw = n.vals[0] ?? '';
   if (f.kind === 'string' && (n.op === '==' || n.op === '!=') && raw.includes('*')) {
-    const esc = raw.toLowerCase().split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const esc = raw
+      .toLowerCase()
+      .split('*')
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     const re = new RegExp(`^${esc.join('.*')}$`);
     return n.op === '==' ? (r) => re.test(String(get(r))) : (r) => !re.test(String(get(r)));
   }
   const v = toValue(f.kind, raw, n.sel);
   switch (n.op) {
-    case '==': return (r) => get(r) === v;
-    case '!=': return (r) => get(r) !== v;
-    case '>': return (r) => get(r) > v;
-    case '>=': return (r) => get(r) >= v;
-    case '<': return (r) => get(r) < v;
-    case '<=': return (r) => get(r) <= v;
-    default: throw new RsqlError(`unsupported operator '${n.op}'`);
+    case '==':
+      return (r) => get(r) === v;
+    case '!=':
+      return (r) => get(r) !== v;
+    case '>':
+      return (r) => get(r) > v;
+    case '>=':
+      return (r) => get(r) >= v;
+    case '<':
+      return (r) => get(r) < v;
+    case '<=':
+      return (r) => get(r) <= v;
+    default:
+      throw new RsqlError(`unsupported operator '${n.op}'`);
   }
 }
 
@@ -142,15 +155,19 @@ export function compileRsql(filter: string, fields: Record<string, FieldDef>): P
 
 /** Compiles a Jamf `sort` spec (`field:asc,field:desc`) into a comparator. */
 export function compileSort(specs: string[], fields: Record<string, FieldDef>): (a: number, b: number) => number {
-  const keys = specs.flatMap((s) => s.split(',')).filter((s) => s.trim() !== '').map((s) => {
-    const [name = '', dir = 'asc'] = s.trim().split(':');
-    const f = fields[name];
-    if (!f || (dir !== 'asc' && dir !== 'desc')) throw new RsqlError(`invalid sort '${s}'`);
-    return { get: f.get, sign: dir === 'asc' ? 1 : -1 };
-  });
+  const keys = specs
+    .flatMap((s) => s.split(','))
+    .filter((s) => s.trim() !== '')
+    .map((s) => {
+      const [name = '', dir = 'asc'] = s.trim().split(':');
+      const f = fields[name];
+      if (!f || (dir !== 'asc' && dir !== 'desc')) throw new RsqlError(`invalid sort '${s}'`);
+      return { get: f.get, sign: dir === 'asc' ? 1 : -1 };
+    });
   return (a, b) => {
     for (const k of keys) {
-      const x = k.get(a), y = k.get(b);
+      const x = k.get(a),
+        y = k.get(b);
       if (x < y) return -k.sign;
       if (x > y) return k.sign;
     }

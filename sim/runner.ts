@@ -28,7 +28,11 @@ export const runLedger: { runs: ActionRun[]; sims: Set<Simulators> } = { runs: [
  * empties runLedger. `active` counts runs in flight per GITHUB_API_URL: a simulator set is judged
  * only when no run is still using it (concurrent fault cases share one process).
  */
-export const oracleLedger: { runs: ActionRun[]; sims: Set<Simulators>; active: Map<string, number> } = { runs: [], sims: new Set(), active: new Map() };
+export const oracleLedger: { runs: ActionRun[]; sims: Set<Simulators>; active: Map<string, number> } = {
+  runs: [],
+  sims: new Set(),
+  active: new Map(),
+};
 
 /** Bookkeeping around one spawned run (runAction, and the fault suites' killable runs). */
 export function trackRun(apiUrl: string): (run: ActionRun) => void {
@@ -73,11 +77,16 @@ export interface RunContext {
  * "Masking a value in a log"; command data is escaped %25 / %0D / %0A, toolkit command.ts).
  * stderr is masked with every value stdout registered (the runner holds one masker per job).
  */
-export function maskedView(run: Pick<ActionRun, 'stdout' | 'stderr'>): { stdout: string; stderr: string; masks: string[] } {
+export function maskedView(run: Pick<ActionRun, 'stdout' | 'stderr'>): {
+  stdout: string;
+  stderr: string;
+  masks: string[];
+} {
   const masks: string[] = [];
   const mask = (line: string): string => {
     let out = line;
-    for (const m of [...masks].sort((a, b) => b.length - a.length)) if (m && out.includes(m)) out = out.split(m).join('***');
+    for (const m of [...masks].sort((a, b) => b.length - a.length))
+      if (m && out.includes(m)) out = out.split(m).join('***');
     return out;
   };
   const shown: string[] = [];
@@ -95,7 +104,14 @@ function unescapeCommandData(s: string): string {
 
 /** What the oracle needs of a run, from the environment and inputs it was started with. */
 export function runContext(inputs: Record<string, string>, env: Record<string, string>, from: number): RunContext {
-  return { inputs, apiUrl: env['GITHUB_API_URL'] ?? '', runId: env['GITHUB_RUN_ID'] ?? '', attempt: env['GITHUB_RUN_ATTEMPT'] ?? '1', from, to: Date.now() };
+  return {
+    inputs,
+    apiUrl: env['GITHUB_API_URL'] ?? '',
+    runId: env['GITHUB_RUN_ID'] ?? '',
+    attempt: env['GITHUB_RUN_ATTEMPT'] ?? '1',
+    from,
+    to: Date.now(),
+  };
 }
 
 /** Parse the GITHUB_OUTPUT file: `name<<delimiter\nvalue\ndelimiter` blocks (core.setOutput). */
@@ -155,7 +171,12 @@ process.on('exit', () => { try { fs.writeFileSync(process.env.THOTH_BENCH_RSS_FI
 `;
 
 /** A scratch folder with empty GITHUB_OUTPUT and summary files, and the environment a runner gives a step. */
-export function runnerEnvironment(workspaceDir: string): { scratch: string; outputFile: string; summaryFile: string; env: Record<string, string> } {
+export function runnerEnvironment(workspaceDir: string): {
+  scratch: string;
+  outputFile: string;
+  summaryFile: string;
+  env: Record<string, string>;
+} {
   const scratch = mkdtempSync(path.join(tmpdir(), 'thoth-rotate-run-'));
   const outputFile = path.join(scratch, 'output');
   const summaryFile = path.join(scratch, 'summary');
@@ -212,7 +233,16 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
       const rss = o.measure ? readRss(rssFile) : undefined;
       const measured = o.measure ? { spawnedAt, closedAt, ...(rss !== undefined ? { peakRssKb: rss } : {}) } : {};
       const context = runContext(o.inputs, env, spawnedAt);
-      const run = { code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), ...measured, context };
+      const run = {
+        code,
+        signal,
+        stdout,
+        stderr,
+        outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+        summary: readFileSync(summaryFile, 'utf8'),
+        ...measured,
+        context,
+      };
       done(run);
       resolve(run);
     });
@@ -288,7 +318,8 @@ export function jamfIntent(sims: Simulators, o: JamfIntentOptions = {}): string 
     '  ttl: 90d',
     ...(o.currentKeyId ? ['current:', `  keyId: ${o.currentKeyId}`] : []),
     o.window ?? `window:\n  start: ${start}\n  end: ${end}`,
-    o.validation ?? 'validation:\n  window: 2s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms',
+    o.validation ??
+      'validation:\n  window: 2s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms',
     'mdm:',
     '  provider: jamf',
     '  jamf:',
@@ -326,7 +357,12 @@ export function writeWindowsTemplates(ws: Workspace, o: { remediation?: string; 
 }
 
 /** A workspace with one Intune intent for `sims`, and both Windows templates when the intent has a windows block. */
-export function intuneWorkspace(sims: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}, templates: { remediation?: string; detection?: string } = {}): Workspace {
+export function intuneWorkspace(
+  sims: Simulators,
+  platforms: { macos?: boolean; windows?: boolean },
+  o: JamfIntentOptions = {},
+  templates: { remediation?: string; detection?: string } = {},
+): Workspace {
   const ws = makeWorkspace();
   ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(sims, platforms, o));
   if (platforms.windows) writeWindowsTemplates(ws, templates);
@@ -334,7 +370,11 @@ export function intuneWorkspace(sims: Simulators, platforms: { macos?: boolean; 
 }
 
 /** The Jamf intent of `jamfIntent` with `mdm.provider: intune` and the intune block instead. */
-export function intuneIntent(sims: Simulators, platforms: { macos?: boolean; windows?: boolean }, o: JamfIntentOptions = {}): string {
+export function intuneIntent(
+  sims: Simulators,
+  platforms: { macos?: boolean; windows?: boolean },
+  o: JamfIntentOptions = {},
+): string {
   const block = [
     'mdm:',
     '  provider: intune',
@@ -343,7 +383,14 @@ export function intuneIntent(sims: Simulators, platforms: { macos?: boolean; win
     `    loginUrl: ${sims.urls.login}`,
     `    groupId: ${sims.ids.graphGroupId}`,
     ...(platforms.macos ? ['    macos:', `      configurationId: ${sims.ids.macosConfigurationId}`] : []),
-    ...(platforms.windows ? ['    windows:', `      remediationId: ${sims.ids.remediationId}`, `      template: ${WINDOWS_TEMPLATE_PATH}`, `      detectionTemplate: ${WINDOWS_DETECTION_TEMPLATE_PATH}`] : []),
+    ...(platforms.windows
+      ? [
+          '    windows:',
+          `      remediationId: ${sims.ids.remediationId}`,
+          `      template: ${WINDOWS_TEMPLATE_PATH}`,
+          `      detectionTemplate: ${WINDOWS_DETECTION_TEMPLATE_PATH}`,
+        ]
+      : []),
     'rollback:',
   ].join('\n');
   return jamfIntent(sims, o).replace(/^mdm:\n[\s\S]*?\nrollback:/m, block);

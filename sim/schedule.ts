@@ -13,7 +13,8 @@ export class DueQueue {
 
   add(at: number, index: number): void {
     if (this.stopped) return;
-    const d = this.due, x = this.idx;
+    const d = this.due,
+      x = this.idx;
     let c = d.push(at) - 1;
     x.push(index);
     while (c > 0) {
@@ -35,9 +36,11 @@ export class DueQueue {
   }
 
   private pop(): number {
-    const d = this.due, x = this.idx;
+    const d = this.due,
+      x = this.idx;
     const top = x[0] ?? 0;
-    const lastDue = d.pop() ?? 0, lastIdx = x.pop() ?? 0;
+    const lastDue = d.pop() ?? 0,
+      lastIdx = x.pop() ?? 0;
     if (d.length > 0) {
       let c = 0;
       for (;;) {

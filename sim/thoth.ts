@@ -11,15 +11,33 @@ const SCOPES: readonly string[] = ['organization', 'fleet', 'endpoint', 'agent']
 const PERMISSIONS: readonly string[] = ['read', 'write', 'execute'];
 
 interface KeyRecord {
-  keyId: string; tenant: string; name: string; scopeLevel: ScopeLevel; scopeTargetId: string;
-  permissions: string[]; plaintext: string; createdAt: number; expiresAt: number | null;
-  lastUsedAt: number | null; revokedAt: number | null;
+  keyId: string;
+  tenant: string;
+  name: string;
+  scopeLevel: ScopeLevel;
+  scopeTargetId: string;
+  permissions: string[];
+  plaintext: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
 }
 
 /** A key as tests see it: everything but the plaintext (use plaintextOf for leak scans). */
 export interface KeyInfo {
-  id: string; tenant: string; name: string; prefix: string; scope: ScopeLevel; target: string;
-  permissions: string[]; active: boolean; revokedAt: Date | null; createdAt: Date; expiresAt: Date | null; lastUsedAt: Date | null;
+  id: string;
+  tenant: string;
+  name: string;
+  prefix: string;
+  scope: ScopeLevel;
+  target: string;
+  permissions: string[];
+  active: boolean;
+  revokedAt: Date | null;
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
 }
 
 export interface CreateKeyInput {
@@ -76,13 +94,34 @@ export class ThothState implements KeyOracle {
     this.region = cfg.region;
     const r = cfg.rng;
     this.adminBearer = `eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.${r.chars(ALNUM, 48)}.${r.chars(ALNUM, 43)}`;
-    const org = this.createKeyDirect({ scopeLevel: 'organization', permissions: ['read', 'write', 'execute'], name: 'corpsec-automation', plaintextPrefix: 'thoth_org_' });
+    const org = this.createKeyDirect({
+      scopeLevel: 'organization',
+      permissions: ['read', 'write', 'execute'],
+      name: 'corpsec-automation',
+      plaintextPrefix: 'thoth_org_',
+    });
     this.orgKeyId = org.keyId;
     this.orgApiKey = org.apiKey;
     const fleetId = cfg.fleetId;
-    this.fleetKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: fleetId, permissions: ['read', 'execute'], name: 'corpsec-fleet-runtime' }).keyId;
-    this.undeployedKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: fleetId, permissions: ['read'], name: 'corpsec-fleet-canary' }).keyId;
-    this.otherTenantKeyId = this.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: fleetId, permissions: ['read', 'execute'], name: 'globex-runtime', tenant: 'globex' }).keyId;
+    this.fleetKeyId = this.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: fleetId,
+      permissions: ['read', 'execute'],
+      name: 'corpsec-fleet-runtime',
+    }).keyId;
+    this.undeployedKeyId = this.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: fleetId,
+      permissions: ['read'],
+      name: 'corpsec-fleet-canary',
+    }).keyId;
+    this.otherTenantKeyId = this.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: fleetId,
+      permissions: ['read', 'execute'],
+      name: 'globex-runtime',
+      tenant: 'globex',
+    }).keyId;
     // Pre-existing keys look old, not minted a millisecond ago.
     for (const k of this.keysById.values()) k.createdAt = this.createdAt;
   }
@@ -155,7 +194,10 @@ export class ThothState implements KeyOracle {
   }
   status(keyId: string, at = Date.now()): { revoked: boolean; expired: boolean } {
     const k = this.keysById.get(keyId);
-    return { revoked: !k || (k.revokedAt !== null && k.revokedAt <= at), expired: !!k && k.expiresAt !== null && at >= k.expiresAt };
+    return {
+      revoked: !k || (k.revokedAt !== null && k.revokedAt <= at),
+      expired: !!k && k.expiresAt !== null && at >= k.expiresAt,
+    };
   }
   used(keyId: string, at: number): void {
     const k = this.keysById.get(keyId);
@@ -170,17 +212,31 @@ export class ThothState implements KeyOracle {
   }
   private info(k: KeyRecord): KeyInfo {
     return {
-      id: k.keyId, tenant: k.tenant, name: k.name, prefix: k.plaintext.slice(0, 16), scope: k.scopeLevel,
-      target: k.scopeTargetId, permissions: [...k.permissions], active: this.isActive(k),
-      revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt), createdAt: new Date(k.createdAt),
-      expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt), lastUsedAt: k.lastUsedAt === null ? null : new Date(k.lastUsedAt),
+      id: k.keyId,
+      tenant: k.tenant,
+      name: k.name,
+      prefix: k.plaintext.slice(0, 16),
+      scope: k.scopeLevel,
+      target: k.scopeTargetId,
+      permissions: [...k.permissions],
+      active: this.isActive(k),
+      revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt),
+      createdAt: new Date(k.createdAt),
+      expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt),
+      lastUsedAt: k.lastUsedAt === null ? null : new Date(k.lastUsedAt),
     };
   }
   private row(k: KeyRecord): Record<string, unknown> {
     return {
-      key_id: k.keyId, name: k.name, prefix: k.plaintext.slice(0, 16), scope_level: k.scopeLevel,
-      scope_target_id: k.scopeTargetId, permissions: [...k.permissions], created_at: iso(k.createdAt),
-      expires_at: k.expiresAt === null ? null : iso(k.expiresAt), last_used_at: k.lastUsedAt === null ? null : iso(k.lastUsedAt),
+      key_id: k.keyId,
+      name: k.name,
+      prefix: k.plaintext.slice(0, 16),
+      scope_level: k.scopeLevel,
+      scope_target_id: k.scopeTargetId,
+      permissions: [...k.permissions],
+      created_at: iso(k.createdAt),
+      expires_at: k.expiresAt === null ? null : iso(k.expiresAt),
+      last_used_at: k.lastUsedAt === null ? null : iso(k.lastUsedAt),
       active: this.isActive(k),
     };
   }
@@ -204,13 +260,27 @@ export class ThothState implements KeyOracle {
     const person = employee(this.cfg.seed, i);
     const mac = f.os(i) === 'macos';
     const fixed = {
-      endpoint_id: f.endpointId(i), hostname: f.hostname(i),
-      employee_name: person.name, employee_email: person.email, department: person.department,
-      os: f.os(i), os_version: mac ? MAC_VERSIONS[i % MAC_VERSIONS.length] : WIN_VERSIONS[i % WIN_VERSIONS.length],
-      enrollment: f.mdm, enforcement_mode: 'enforce', environment: 'prod', proxy_version: '0.3.4', fleet_id: f.id, provider: f.mdm,
-      risk_score: (i * 37) % 100, violations_today: i % 7 === 0 ? (i >> 3) % 4 : 0, sessions_today: (i * 13) % 40,
-      agent_ids: AGENTS.slice(0, 2 + (i % 3)).map((a, k) => `${a}_${((Math.imul(i + 1, 0x27d4eb2d) ^ (k * 0x165667b1)) >>> 0).toString(16).padStart(8, '0')}`),
-      runtime_auth_mode: 'managed_key', identity_binding_user: person.email,
+      endpoint_id: f.endpointId(i),
+      hostname: f.hostname(i),
+      employee_name: person.name,
+      employee_email: person.email,
+      department: person.department,
+      os: f.os(i),
+      os_version: mac ? MAC_VERSIONS[i % MAC_VERSIONS.length] : WIN_VERSIONS[i % WIN_VERSIONS.length],
+      enrollment: f.mdm,
+      enforcement_mode: 'enforce',
+      environment: 'prod',
+      proxy_version: '0.3.4',
+      fleet_id: f.id,
+      provider: f.mdm,
+      risk_score: (i * 37) % 100,
+      violations_today: i % 7 === 0 ? (i >> 3) % 4 : 0,
+      sessions_today: (i * 13) % 40,
+      agent_ids: AGENTS.slice(0, 2 + (i % 3)).map(
+        (a, k) => `${a}_${((Math.imul(i + 1, 0x27d4eb2d) ^ (k * 0x165667b1)) >>> 0).toString(16).padStart(8, '0')}`,
+      ),
+      runtime_auth_mode: 'managed_key',
+      identity_binding_user: person.email,
     };
     t = JSON.stringify(fixed).slice(0, -1);
     this.staticRows[i] = t;
@@ -225,7 +295,11 @@ export class ThothState implements KeyOracle {
     const now = Date.now();
     const rows: string[] = new Array<string>(this.fleet.size);
     for (let i = 0; i < this.fleet.size; i++) rows[i] = this.rowText(i, now);
-    return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: `{"data":[${rows.join(',')}]}` };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: `{"data":[${rows.join(',')}]}`,
+    };
   }
   private reportsRuntimeKey(i: number): boolean {
     const r = this.cfg.runtimeKeyId;
@@ -242,11 +316,24 @@ export class ThothState implements KeyOracle {
     const f = this.fleet;
     if (id !== f.id) return undefined;
     return {
-      fleet_id: id, name: 'CorpSec fleet', fleet_code: id.replace(/^flt-/, '').toUpperCase(),
-      region: this.region, policy_id: 'pol-baseline', policy_name: 'Baseline',
-      status: 'active', rollout_strategy: 'staged', rollout_pct: 100, drift_pct: 0, drifted_endpoint_count: 0,
-      endpoint_count: f.size, compliance_pct: 100, provider: f.mdm,
-      last_deployed_at: iso(this.createdAt), last_deployed_version: '0.3.4', created_at: iso(this.createdAt), updated_at: iso(this.createdAt),
+      fleet_id: id,
+      name: 'CorpSec fleet',
+      fleet_code: id.replace(/^flt-/, '').toUpperCase(),
+      region: this.region,
+      policy_id: 'pol-baseline',
+      policy_name: 'Baseline',
+      status: 'active',
+      rollout_strategy: 'staged',
+      rollout_pct: 100,
+      drift_pct: 0,
+      drifted_endpoint_count: 0,
+      endpoint_count: f.size,
+      compliance_pct: 100,
+      provider: f.mdm,
+      last_deployed_at: iso(this.createdAt),
+      last_deployed_version: '0.3.4',
+      created_at: iso(this.createdAt),
+      updated_at: iso(this.createdAt),
     };
   }
 
@@ -256,12 +343,21 @@ export class ThothState implements KeyOracle {
   private auth(req: SimRequest): SimResponse | undefined {
     const apiKey = req.header('x-api-key');
     const authz = req.header('authorization');
-    if (apiKey !== undefined && authz !== undefined) return err(401, 'unauthorized', 'send exactly one of X-Api-Key or Authorization, not both');
+    if (apiKey !== undefined && authz !== undefined)
+      return err(401, 'unauthorized', 'send exactly one of X-Api-Key or Authorization, not both');
     if (apiKey === undefined && authz === undefined) return err(401, 'unauthorized', 'missing credentials');
-    if (authz !== undefined) return bearer(req) === this.adminBearer ? undefined : err(401, 'unauthorized', 'invalid or expired session token');
+    if (authz !== undefined)
+      return bearer(req) === this.adminBearer
+        ? undefined
+        : err(401, 'unauthorized', 'invalid or expired session token');
     const k = [...this.keysById.values()].find((x) => x.plaintext === apiKey);
     if (!k || !this.isActive(k)) return err(401, 'unauthorized', 'invalid API key');
-    if (k.scopeLevel !== 'organization') return err(403, 'forbidden', `API key scope ${k.scopeLevel} cannot call the control plane; an organization-scoped key is required`);
+    if (k.scopeLevel !== 'organization')
+      return err(
+        403,
+        'forbidden',
+        `API key scope ${k.scopeLevel} cannot call the control plane; an organization-scoped key is required`,
+      );
     if (k.tenant !== this.tenant) return err(403, 'forbidden', 'API key belongs to another tenant');
     k.lastUsedAt = Date.now();
     return undefined;
@@ -302,7 +398,9 @@ export class ThothState implements KeyOracle {
       }
       if (seg.length === 2) {
         const i = this.endpointIndex(seg[1] ?? '');
-        return i === undefined ? err(404, 'not_found', `endpoint ${seg[1] ?? ''} not found`) : json(200, this.endpointRow(i));
+        return i === undefined
+          ? err(404, 'not_found', `endpoint ${seg[1] ?? ''} not found`)
+          : json(200, this.endpointRow(i));
       }
     }
     return err(404, 'not_found', `no route for ${method} ${req.path}`);
@@ -312,11 +410,17 @@ export class ThothState implements KeyOracle {
     const b = parseJson(req);
     if (!isRecord(b)) return err(400, 'invalid_request', 'request body must be a JSON object');
     const scope = b['scope_level'];
-    if (typeof scope !== 'string' || !SCOPES.includes(scope)) return err(400, 'invalid_request', 'scope_level must be one of organization, fleet, endpoint, agent');
+    if (typeof scope !== 'string' || !SCOPES.includes(scope))
+      return err(400, 'invalid_request', 'scope_level must be one of organization, fleet, endpoint, agent');
     const target = b['scope_target_id'];
-    if (scope !== 'organization' && (typeof target !== 'string' || target === '')) return err(400, 'invalid_request', 'scope_target_id is required');
+    if (scope !== 'organization' && (typeof target !== 'string' || target === ''))
+      return err(400, 'invalid_request', 'scope_target_id is required');
     const perms = b['permissions'];
-    if (!Array.isArray(perms) || perms.length === 0 || !perms.every((p) => typeof p === 'string' && PERMISSIONS.includes(p))) {
+    if (
+      !Array.isArray(perms) ||
+      perms.length === 0 ||
+      !perms.every((p) => typeof p === 'string' && PERMISSIONS.includes(p))
+    ) {
       return err(400, 'invalid_request', 'permissions must be a non-empty subset of read, write, execute');
     }
     const ttl = b['ttl_seconds'];
@@ -326,8 +430,10 @@ export class ThothState implements KeyOracle {
     const name = b['name'];
     if (name !== undefined && typeof name !== 'string') return err(400, 'invalid_request', 'name must be a string');
     const targetId = typeof target === 'string' ? target : '';
-    if (scope === 'fleet' && !this.fleetRow(targetId)) return err(400, 'invalid_request', `fleet does not exist: ${targetId}`);
-    if (scope === 'endpoint' && this.endpointIndex(targetId) === undefined) return err(400, 'invalid_request', `endpoint does not exist: ${targetId}`);
+    if (scope === 'fleet' && !this.fleetRow(targetId))
+      return err(400, 'invalid_request', `fleet does not exist: ${targetId}`);
+    if (scope === 'endpoint' && this.endpointIndex(targetId) === undefined)
+      return err(400, 'invalid_request', `endpoint does not exist: ${targetId}`);
     const input: CreateKeyInput = { scopeLevel: scope as ScopeLevel, permissions: [...new Set(perms as string[])] };
     if (scope !== 'organization') input.scopeTargetId = targetId;
     if (typeof name === 'string' && name !== '') input.name = name;
@@ -337,8 +443,12 @@ export class ThothState implements KeyOracle {
     const k = this.keysById.get(keyId);
     if (!k) return err(500, 'internal', 'key vanished');
     return json(201, {
-      key_id: k.keyId, name: k.name, api_key: k.plaintext, prefix: k.plaintext.slice(0, 16),
-      created_at: iso(k.createdAt), expires_at: k.expiresAt === null ? null : iso(k.expiresAt),
+      key_id: k.keyId,
+      name: k.name,
+      api_key: k.plaintext,
+      prefix: k.plaintext.slice(0, 16),
+      created_at: iso(k.createdAt),
+      expires_at: k.expiresAt === null ? null : iso(k.expiresAt),
     });
   }
 
@@ -352,7 +462,8 @@ export class ThothState implements KeyOracle {
   private revoke(keyId: string): SimResponse {
     for (const f of this.onDelete) f(keyId);
     const k = this.keysById.get(keyId);
-    if (!k || k.tenant !== this.tenant || k.revokedAt !== null) return err(404, 'not_found', `api key ${keyId} not found`);
+    if (!k || k.tenant !== this.tenant || k.revokedAt !== null)
+      return err(404, 'not_found', `api key ${keyId} not found`);
     k.revokedAt = Date.now();
     return json(200, { key_id: keyId, revoked: true });
   }
@@ -366,9 +477,12 @@ export class ThothState implements KeyOracle {
     if (!isRecord(b)) return err(400, 'invalid_request', 'request body must be a JSON object');
     const { api_key: apiKey, permission, resource_type: rtype, resource_id: rid } = b;
     if (typeof apiKey !== 'string' || apiKey === '') return err(400, 'invalid_request', 'api_key is required');
-    if (typeof permission !== 'string' || !PERMISSIONS.includes(permission)) return err(400, 'invalid_request', 'permission must be one of read, write, execute');
-    if (typeof rtype !== 'string' || !SCOPES.includes(rtype)) return err(400, 'invalid_request', 'resource_type must be one of organization, fleet, endpoint, agent');
-    if (rtype !== 'organization' && (typeof rid !== 'string' || rid === '')) return err(400, 'invalid_request', 'resource_id is required');
+    if (typeof permission !== 'string' || !PERMISSIONS.includes(permission))
+      return err(400, 'invalid_request', 'permission must be one of read, write, execute');
+    if (typeof rtype !== 'string' || !SCOPES.includes(rtype))
+      return err(400, 'invalid_request', 'resource_type must be one of organization, fleet, endpoint, agent');
+    if (rtype !== 'organization' && (typeof rid !== 'string' || rid === ''))
+      return err(400, 'invalid_request', 'resource_id is required');
     const resourceId = typeof rid === 'string' ? rid : '';
     const valid = k.plaintext === apiKey && k.revokedAt === null;
     if (valid) k.lastUsedAt = Date.now();
@@ -385,14 +499,19 @@ export class ThothState implements KeyOracle {
 
   /** A key covers its own target; fleet keys also cover the fleet's endpoints, endpoint keys their fleet. */
   private scopeAllows(k: KeyRecord, rtype: string, rid: string): boolean {
-    const epFleet = (id: string): string | undefined => (this.endpointIndex(id) === undefined ? undefined : this.fleet.id);
+    const epFleet = (id: string): string | undefined =>
+      this.endpointIndex(id) === undefined ? undefined : this.fleet.id;
     switch (k.scopeLevel) {
       case 'organization':
         return true;
       case 'fleet':
-        return (rtype === 'fleet' && rid === k.scopeTargetId) || (rtype === 'endpoint' && epFleet(rid) === k.scopeTargetId);
+        return (
+          (rtype === 'fleet' && rid === k.scopeTargetId) || (rtype === 'endpoint' && epFleet(rid) === k.scopeTargetId)
+        );
       case 'endpoint':
-        return (rtype === 'endpoint' && rid === k.scopeTargetId) || (rtype === 'fleet' && epFleet(k.scopeTargetId) === rid);
+        return (
+          (rtype === 'endpoint' && rid === k.scopeTargetId) || (rtype === 'fleet' && epFleet(k.scopeTargetId) === rid)
+        );
       case 'agent':
         return rtype === 'agent' && rid === k.scopeTargetId;
     }
@@ -401,12 +520,58 @@ export class ThothState implements KeyOracle {
 
 /** Requests that change control-plane state (for RequestLog.mutations()). */
 export function thothMutation(req: SimRequest): boolean {
-  return (req.method === 'POST' && /\/thoth\/api-keys\/?$/.test(req.path)) || (req.method === 'DELETE' && /\/thoth\/api-keys\/[^/]+\/?$/.test(req.path));
+  return (
+    (req.method === 'POST' && /\/thoth\/api-keys\/?$/.test(req.path)) ||
+    (req.method === 'DELETE' && /\/thoth\/api-keys\/[^/]+\/?$/.test(req.path))
+  );
 }
 
-const FIRST = ['Avery', 'Naomi', 'Mateo', 'Priya', 'Jonas', 'Amara', 'Kenji', 'Lucia', 'Tobias', 'Zainab', 'Elliot', 'Ingrid', 'Rafael', 'Sana', 'Oliver', 'Chiara'];
-const LAST = ['Okafor', 'Lindqvist', 'Fernandes', 'Raghunathan', 'Kowalczyk', 'Haddad', 'Nakamura', 'Brennan', 'Oyelaran', 'Castellanos', 'Virtanen', 'Abernathy', 'Delacroix', 'Mbeki', 'Sorensen', 'Yamamoto'];
-const DEPARTMENTS = ['Platform Engineering', 'Security Operations', 'Data Science', 'Finance and Accounting', 'Customer Success', 'Product Design', 'Legal and Compliance', 'Developer Relations'];
+const FIRST = [
+  'Avery',
+  'Naomi',
+  'Mateo',
+  'Priya',
+  'Jonas',
+  'Amara',
+  'Kenji',
+  'Lucia',
+  'Tobias',
+  'Zainab',
+  'Elliot',
+  'Ingrid',
+  'Rafael',
+  'Sana',
+  'Oliver',
+  'Chiara',
+];
+const LAST = [
+  'Okafor',
+  'Lindqvist',
+  'Fernandes',
+  'Raghunathan',
+  'Kowalczyk',
+  'Haddad',
+  'Nakamura',
+  'Brennan',
+  'Oyelaran',
+  'Castellanos',
+  'Virtanen',
+  'Abernathy',
+  'Delacroix',
+  'Mbeki',
+  'Sorensen',
+  'Yamamoto',
+];
+const DEPARTMENTS = [
+  'Platform Engineering',
+  'Security Operations',
+  'Data Science',
+  'Finance and Accounting',
+  'Customer Success',
+  'Product Design',
+  'Legal and Compliance',
+  'Developer Relations',
+];
 const MAC_VERSIONS = ['15.5', '15.4.1', '14.7.6', '15.6'];
 const WIN_VERSIONS = ['10.0.26100.4061', '10.0.22631.5335', '10.0.26100.3915'];
 const AGENTS = ['agt_claude_desktop', 'agt_cursor', 'agt_copilot_cli', 'agt_windsurf'];
@@ -416,5 +581,9 @@ function employee(seed: number, i: number): { name: string; email: string; depar
   const h = (Math.imul(i + seed, 0x85ebca6b) >>> 0) ^ (i >>> 4);
   const first = FIRST[h % FIRST.length]!;
   const last = LAST[(h >>> 4) % LAST.length]!;
-  return { name: `${first} ${last}`, email: `${first}.${last}.${i}@corp.acme-corp.example`.toLowerCase(), department: DEPARTMENTS[(h >>> 8) % DEPARTMENTS.length]! };
+  return {
+    name: `${first} ${last}`,
+    email: `${first}.${last}.${i}@corp.acme-corp.example`.toLowerCase(),
+    department: DEPARTMENTS[(h >>> 8) % DEPARTMENTS.length]!,
+  };
 }

@@ -16,7 +16,11 @@ export interface Adapters {
 export type AdapterFactory = (settings: Settings, intent: Intent) => Promise<Adapters>;
 
 export const createAdapters: AdapterFactory = async (settings, intent) => {
-  const thoth = createThothClient({ baseUrl: intent.controlPlaneUrl, tenant: intent.tenant, credential: settings.thoth });
+  const thoth = createThothClient({
+    baseUrl: intent.controlPlaneUrl,
+    tenant: intent.tenant,
+    credential: settings.thoth,
+  });
   const mdm = await createMdm(settings, intent);
   return {
     thoth,
@@ -31,7 +35,11 @@ async function createMdm(settings: Settings, intent: Intent): Promise<MdmProvide
   if (intent.mdm.provider === 'jamf') {
     const target = intent.mdm.jamf!;
     const creds = settings.jamf!;
-    return new JamfProvider(createJamfClient({ url: target.url, clientId: creds.clientId, clientSecret: creds.clientSecret }), target, intent.mdm.settings);
+    return new JamfProvider(
+      createJamfClient({ url: target.url, clientId: creds.clientId, clientSecret: creds.clientSecret }),
+      target,
+      intent.mdm.settings,
+    );
   }
   return createIntuneProvider(settings, intent);
 }

@@ -18,7 +18,11 @@ const title = (t: string): string => oneLine(logText(redact(t)));
 
 function properties(p: AnnotationProperties | undefined): AnnotationProperties {
   if (!p) return {};
-  return { ...p, ...(p.title !== undefined ? { title: title(p.title) } : {}), ...(p.file !== undefined ? { file: title(p.file) } : {}) };
+  return {
+    ...p,
+    ...(p.title !== undefined ? { title: title(p.title) } : {}),
+    ...(p.file !== undefined ? { file: title(p.file) } : {}),
+  };
 }
 
 export const log = {

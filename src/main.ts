@@ -31,25 +31,56 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
     restrictCredentialsTo(settings.allowedHosts);
     mode = settings.mode;
     if (mode !== 'plan' && isPullRequestEvent()) {
-      result.notes.push(`${mode} requested on a ${process.env['GITHUB_EVENT_NAME']} event: ran plan instead (nothing is mutated from pull requests)`);
+      result.notes.push(
+        `${mode} requested on a ${process.env['GITHUB_EVENT_NAME']} event: ran plan instead (nothing is mutated from pull requests)`,
+      );
       log.warning(result.notes[0]!);
       mode = 'plan';
     }
     checkRunConfig(settings, intents, mode as Settings['mode']);
     const notes = result.notes;
-    result = mode === 'apply' ? await applyMode(settings, intents, factory) : mode === 'revoke' ? await revokeMode(settings, intents, factory) : await planMode(settings, intents, factory);
+    result =
+      mode === 'apply'
+        ? await applyMode(settings, intents, factory)
+        : mode === 'revoke'
+          ? await revokeMode(settings, intents, factory)
+          : await planMode(settings, intents, factory);
     result.notes.unshift(...notes);
     setOutputs(mode, result, settings.exposeKey);
   } catch (e) {
     error = redact(errorMessage(e));
     core.setOutput('status', 'failed');
-    if (e instanceof ConfigError) for (const p of e.problems) log.error(`${p.field}: ${p.problem} (${p.fix})`, { file: p.file, ...(p.line ? { startLine: p.line } : {}), ...(p.col ? { startColumn: p.col } : {}) });
+    if (e instanceof ConfigError)
+      for (const p of e.problems)
+        log.error(`${p.field}: ${p.problem} (${p.fix})`, {
+          file: p.file,
+          ...(p.line ? { startLine: p.line } : {}),
+          ...(p.col ? { startColumn: p.col } : {}),
+        });
   }
   const status = error ? 'failed' : overallStatus(mode, result.outcomes);
   if (status === 'failed' || status === 'rolled-back') {
-    log.fail(`thoth-rotate failed: ${error ?? result.outcomes.filter((o) => o.status === 'failed' || o.status === 'rolled-back').map((o) => `${o.name}: ${redact(o.message)}`).join('; ')}`);
+    log.fail(
+      `thoth-rotate failed: ${
+        error ??
+        result.outcomes
+          .filter((o) => o.status === 'failed' || o.status === 'rolled-back')
+          .map((o) => `${o.name}: ${redact(o.message)}`)
+          .join('; ')
+      }`,
+    );
   }
-  await writeSummary(renderSummary({ title: 'thoth-rotate', mode, status, outcomes: result.outcomes, notes: result.notes, error, evidenceUrl }));
+  await writeSummary(
+    renderSummary({
+      title: 'thoth-rotate',
+      mode,
+      status,
+      outcomes: result.outcomes,
+      notes: result.notes,
+      error,
+      evidenceUrl,
+    }),
+  );
 }
 
 /** Inputs and intents are checked together, so one run reports every problem of both. */
@@ -71,7 +102,10 @@ async function readConfiguration(): Promise<{ settings: Settings; intents: Inten
   const allowedHosts = settings?.allowedHosts ?? (fallback?.problems.length === 0 ? fallback.hosts : undefined);
   if (!problems.some((p) => p.field === 'intents')) {
     try {
-      intents = await loadIntents(path.resolve(workspace, settings?.intents ?? (core.getInput('intents') || '.thoth/rotations')), { workspace, ...(allowedHosts && { allowedHosts }) });
+      intents = await loadIntents(
+        path.resolve(workspace, settings?.intents ?? (core.getInput('intents') || '.thoth/rotations')),
+        { workspace, ...(allowedHosts && { allowedHosts }) },
+      );
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       problems.push(...e.problems);

@@ -18,7 +18,19 @@ export function overallStatus(mode: string, outcomes: readonly RotationOutcome[]
 export function setOutputs(mode: string, result: ModeResult, exposeKey: boolean): void {
   const o = result.outcomes;
   core.setOutput('status', overallStatus(mode, o));
-  core.setOutput('rotations', JSON.stringify(o.map((r) => ({ name: r.name, fleet: r.fleet, state: r.state, newKeyId: r.newKeyId ?? null, oldKeyId: r.oldKeyId ?? null, evidencePath: r.evidencePath }))));
+  core.setOutput(
+    'rotations',
+    JSON.stringify(
+      o.map((r) => ({
+        name: r.name,
+        fleet: r.fleet,
+        state: r.state,
+        newKeyId: r.newKeyId ?? null,
+        oldKeyId: r.oldKeyId ?? null,
+        evidencePath: r.evidencePath,
+      })),
+    ),
+  );
   const minted = o.filter((r) => r.apiKey);
   // Spec §4: the key created by *this* run; a later run of the same rotation sets none.
   if (minted.length === 1) core.setOutput('key-id', minted[0]!.newKeyId ?? '');
@@ -28,6 +40,7 @@ export function setOutputs(mode: string, result: ModeResult, exposeKey: boolean)
   if (result.matrix) core.setOutput('matrix', JSON.stringify(result.matrix));
   if (exposeKey) {
     if (minted.length === 1) core.setOutput('api-key', minted[0]!.apiKey!.reveal());
-    else if (minted.length > 1) log.warning('expose-key: this run minted more than one key; api-key is set only for single-key runs');
+    else if (minted.length > 1)
+      log.warning('expose-key: this run minted more than one key; api-key is set only for single-key runs');
   }
 }

@@ -10,9 +10,17 @@ import type { Settings } from './settings.js';
  * Pass the mode that will actually run: on pull_request events `apply` runs as
  * `plan`, which needs no windows and no github-token.
  */
-export function checkRunConfig(settings: Settings, intents: readonly Intent[], mode: Settings['mode'] = settings.mode): void {
+export function checkRunConfig(
+  settings: Settings,
+  intents: readonly Intent[],
+  mode: Settings['mode'] = settings.mode,
+): void {
   const problems: ConfigProblem[] = [];
-  const list = (xs: readonly Intent[]): string => xs.slice(0, 5).map((i) => i.path).join(', ') + (xs.length > 5 ? `, … (${xs.length} in all)` : '');
+  const list = (xs: readonly Intent[]): string =>
+    xs
+      .slice(0, 5)
+      .map((i) => i.path)
+      .join(', ') + (xs.length > 5 ? `, … (${xs.length} in all)` : '');
   const needs = (provider: 'jamf' | 'intune'): Intent[] => intents.filter((i) => i.mdm.provider === provider);
 
   const jamf = needs('jamf');

@@ -43,7 +43,15 @@ export interface Settings {
   readonly evidenceHmacKey?: Buffer;
 }
 
-const SECRET_INPUTS = ['thoth-api-key', 'thoth-bearer-token', 'jamf-client-secret', 'azure-client-secret', 'github-token', 'rollback-seal-key', 'evidence-hmac-key'];
+const SECRET_INPUTS = [
+  'thoth-api-key',
+  'thoth-bearer-token',
+  'jamf-client-secret',
+  'azure-client-secret',
+  'github-token',
+  'rollback-seal-key',
+  'evidence-hmac-key',
+];
 
 /** Why an empty credential is so common, after google-github-actions/auth's `secretsWarning`. */
 const SECRETS_WARNING =
@@ -61,7 +69,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   for (const name of SECRET_INPUTS) registerSecret(input(name));
 
   const problems: ConfigProblem[] = [];
-  const bad = (field: string, problem: string, fix: string): void => void problems.push({ file: 'inputs', field, problem, fix });
+  const bad = (field: string, problem: string, fix: string): void =>
+    void problems.push({ file: 'inputs', field, problem, fix });
 
   const modeText = input('mode') || 'plan';
   const mode = (['plan', 'apply', 'revoke'] as const).find((m) => m === modeText);
@@ -69,9 +78,18 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
   const apiKey = input('thoth-api-key');
   const bearer = input('thoth-bearer-token');
-  if (apiKey && bearer) bad('thoth-bearer-token', 'is set together with thoth-api-key', 'pass exactly one of thoth-api-key and thoth-bearer-token');
+  if (apiKey && bearer)
+    bad(
+      'thoth-bearer-token',
+      'is set together with thoth-api-key',
+      'pass exactly one of thoth-api-key and thoth-bearer-token',
+    );
   if (!apiKey && !bearer) {
-    bad('thoth-api-key', 'neither thoth-api-key nor thoth-bearer-token is set', `pass one of them from a secret, e.g. thoth-api-key: \${{ secrets.THOTH_API_KEY }}; ${SECRETS_WARNING}`);
+    bad(
+      'thoth-api-key',
+      'neither thoth-api-key nor thoth-bearer-token is set',
+      `pass one of them from a secret, e.g. thoth-api-key: \${{ secrets.THOTH_API_KEY }}; ${SECRETS_WARNING}`,
+    );
   }
 
   const jamf = together(input, bad, ['jamf-client-id', 'jamf-client-secret']);
@@ -79,11 +97,21 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   for (const name of ['azure-tenant-id', 'azure-client-id']) {
     // Both end up in URL paths or token requests; a stray "/" would change the URL.
     const v = input(name);
-    if (v && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) bad(name, `${q(v)} is not an Entra id`, 'use the GUID (or verified domain, for the tenant) shown in the Entra admin center');
+    if (v && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v))
+      bad(
+        name,
+        `${q(v)} is not an Entra id`,
+        'use the GUID (or verified domain, for the tenant) shown in the Entra admin center',
+      );
   }
 
   const branch = input('evidence-branch');
-  if (branch && !isBranchName(branch)) bad('evidence-branch', `${q(branch)} is not a valid branch name`, 'use a branch name such as main or thoth-evidence');
+  if (branch && !isBranchName(branch))
+    bad(
+      'evidence-branch',
+      `${q(branch)} is not a valid branch name`,
+      'use a branch name such as main or thoth-evidence',
+    );
 
   const replace = bool(input, bad, 'replace', true);
   const exposeKey = bool(input, bad, 'expose-key', false);
@@ -99,18 +127,33 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   for (const p of allowed.problems) bad('allowed-hosts', p.problem, p.fix);
 
   // revoke-only inputs: outside revoke they would be silently ignored, which hides a mistake.
-  const keyIds = [...new Set(input('key-ids').split(/[,\r\n]/).map((s) => s.trim()).filter(Boolean))];
+  const keyIds = [
+    ...new Set(
+      input('key-ids')
+        .split(/[,\r\n]/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   const reason = input('reason');
   if (mode === 'revoke') {
-    if (keyIds.length === 0) bad('key-ids', 'required in revoke mode', 'list the key ids to revoke, comma or newline separated');
+    if (keyIds.length === 0)
+      bad('key-ids', 'required in revoke mode', 'list the key ids to revoke, comma or newline separated');
     for (const id of keyIds) {
       const f = checkKeyId(id);
       if (f) bad('key-ids', f.problem.startsWith('"') ? f.problem : `${q(id)} ${f.problem}`, f.fix);
     }
-    if (!reason) bad('reason', 'required in revoke mode', 'say why the keys are revoked; it is recorded in the evidence');
-    else if (reason.length > 1000) bad('reason', `is ${reason.length} characters long (at most 1000)`, 'shorten it and link the incident ticket instead');
+    if (!reason)
+      bad('reason', 'required in revoke mode', 'say why the keys are revoked; it is recorded in the evidence');
+    else if (reason.length > 1000)
+      bad(
+        'reason',
+        `is ${reason.length} characters long (at most 1000)`,
+        'shorten it and link the incident ticket instead',
+      );
   } else if (mode) {
-    if (keyIds.length > 0) bad('key-ids', `is only used in revoke mode, not ${mode}`, 'remove key-ids, or set mode: revoke');
+    if (keyIds.length > 0)
+      bad('key-ids', `is only used in revoke mode, not ${mode}`, 'remove key-ids, or set mode: revoke');
     if (reason) bad('reason', `is only used in revoke mode, not ${mode}`, 'remove reason, or set mode: revoke');
   }
 
@@ -120,7 +163,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     mode,
     intents,
     allowedHosts: allowed.hosts,
-    thoth: Object.freeze(apiKey ? { kind: 'api-key' as const, value: apiKey } : { kind: 'bearer' as const, value: bearer }),
+    thoth: Object.freeze(
+      apiKey ? { kind: 'api-key' as const, value: apiKey } : { kind: 'bearer' as const, value: bearer },
+    ),
     ...(jamf && { jamf: Object.freeze({ clientId: jamf[0]!, clientSecret: jamf[1]! }) }),
     ...(azure && { azure: Object.freeze({ tenantId: azure[0]!, clientId: azure[1]!, clientSecret: azure[2]! }) }),
     ...(githubToken && { githubToken }),
@@ -143,7 +188,12 @@ function together(input: (n: string) => string, bad: Bad, names: string[]): stri
   if (values.every((v) => v === '')) return undefined;
   const missing = names.filter((_, i) => values[i] === '');
   if (missing.length === 0) return values;
-  for (const m of missing) bad(m, `is empty but ${names.filter((n) => !missing.includes(n)).join(' and ')} ${names.length - missing.length === 1 ? 'is' : 'are'} set`, `pass ${names.join(', ')} together; ${SECRETS_WARNING}`);
+  for (const m of missing)
+    bad(
+      m,
+      `is empty but ${names.filter((n) => !missing.includes(n)).join(' and ')} ${names.length - missing.length === 1 ? 'is' : 'are'} set`,
+      `pass ${names.join(', ')} together; ${SECRETS_WARNING}`,
+    );
   return undefined;
 }
 
@@ -162,7 +212,11 @@ function budget(v: string, bad: Bad): { writes: number; windowMs: number } | und
   const writes = m ? Number(m[1]) : NaN;
   const windowMs = m ? parseDuration(m[2]!) : undefined;
   if (Number.isSafeInteger(writes) && writes > 0 && windowMs !== undefined) return { writes, windowMs };
-  bad('graph-write-budget', `${q(v)} is not <writes>/<duration>`, `write a positive whole number of writes, "/", and ${DURATION_FORMAT}; Intune allows 200/20s per app`);
+  bad(
+    'graph-write-budget',
+    `${q(v)} is not <writes>/<duration>`,
+    `write a positive whole number of writes, "/", and ${DURATION_FORMAT}; Intune allows 200/20s per app`,
+  );
   return undefined;
 }
 
@@ -175,7 +229,11 @@ function sealKey(v: string, bad: Bad): Buffer | undefined {
   if (v === '') return undefined;
   const key = base64(v);
   if (key?.length === 32) return key;
-  bad('rollback-seal-key', key ? `decodes to ${key.length} bytes, not 32` : 'is not base64', 'generate one with `openssl rand -base64 32` and pass it from a secret');
+  bad(
+    'rollback-seal-key',
+    key ? `decodes to ${key.length} bytes, not 32` : 'is not base64',
+    'generate one with `openssl rand -base64 32` and pass it from a secret',
+  );
   return undefined;
 }
 
@@ -184,14 +242,27 @@ function hmacKey(v: string, bad: Bad): Buffer | undefined {
   if (v === '') return undefined;
   const key = base64(v);
   if (key && key.length >= 32) return key;
-  bad('evidence-hmac-key', key ? `decodes to ${key.length} bytes, fewer than 32` : 'is not base64', 'generate one with `openssl rand -base64 32` and pass it from a secret; every job that writes evidence needs the same key');
+  bad(
+    'evidence-hmac-key',
+    key ? `decodes to ${key.length} bytes, fewer than 32` : 'is not base64',
+    'generate one with `openssl rand -base64 32` and pass it from a secret; every job that writes evidence needs the same key',
+  );
   return undefined;
 }
 
 /** The subset of `git check-ref-format` that matters for a branch given as input. */
 function isBranchName(b: string): boolean {
   return (
-    b.length <= 255 && !/[\u0000-\u0020\u007f~^:?*[\\]/.test(b) && !b.includes('..') && !b.includes('@{') && !b.includes('//') &&
-    !b.startsWith('/') && !b.startsWith('-') && !b.endsWith('/') && !b.endsWith('.') && !b.endsWith('.lock') && b !== '@'
+    b.length <= 255 &&
+    !/[\u0000-\u0020\u007f~^:?*[\\]/.test(b) &&
+    !b.includes('..') &&
+    !b.includes('@{') &&
+    !b.includes('//') &&
+    !b.startsWith('/') &&
+    !b.startsWith('-') &&
+    !b.endsWith('/') &&
+    !b.endsWith('.') &&
+    !b.endsWith('.lock') &&
+    b !== '@'
   );
 }

@@ -39,7 +39,9 @@ const normaliseBreaks = (s: string): string => s.replace(/\r\n?/g, '\n');
 
 /** Visible text without controls or invisible code points; LF (line structure) and TAB kept. */
 export function visibleText(text: unknown): string {
-  return normaliseBreaks(String(text ?? '')).replace(ODD_BREAKS, ' ').replace(INVISIBLE, '');
+  return normaliseBreaks(String(text ?? ''))
+    .replace(ODD_BREAKS, ' ')
+    .replace(INVISIBLE, '');
 }
 
 /** Like `visibleText` but on one line: every line break becomes a space. */

@@ -10,7 +10,17 @@ export function secretVariants(secret: string): string[] {
   const b64 = Buffer.from(secret).toString('base64');
   // Form-urlencoded as URLSearchParams writes it (space '+', '~' '%7E'): how a client secret travels in a token request.
   const form = new URLSearchParams([['', secret]]).toString().slice(1);
-  return [...new Set([secret, b64, b64.replace(/=+$/, ''), Buffer.from(secret).toString('base64url'), encodeURIComponent(secret), form, JSON.stringify(secret).slice(1, -1)])];
+  return [
+    ...new Set([
+      secret,
+      b64,
+      b64.replace(/=+$/, ''),
+      Buffer.from(secret).toString('base64url'),
+      encodeURIComponent(secret),
+      form,
+      JSON.stringify(secret).slice(1, -1),
+    ]),
+  ];
 }
 
 export interface Leak {
@@ -28,7 +38,7 @@ export function findLeaks(sources: Record<string, string>, secrets: readonly str
     for (const s of secrets) {
       if (s.length < 8) continue;
       for (const v of secretVariants(s)) {
-        if (text.includes(v)) leaks.push({ where, form: v === s ? 'raw' : v.slice(0, 6) + '…' });
+        if (text.includes(v)) leaks.push({ where, form: v === s ? 'raw' : `${v.slice(0, 6)}…` });
       }
     }
   }
@@ -40,7 +50,13 @@ export function findLeaks(sources: Record<string, string>, secrets: readonly str
  * could exfiltrate: the tenant, the apex domain (both appear in URLs and messages), the path of
  * the revoked-ids file, the enforcement mode and the updater channel.
  */
-export const PUBLIC_SETTINGS: ReadonlySet<string> = new Set(['THOTH_TENANT_ID', 'THOTH_APEX_DOMAIN', 'THOTH_REVOKED_API_KEY_IDS_FILE', 'THOTH_ENFORCEMENT_MODE', 'UpdateChannel']);
+export const PUBLIC_SETTINGS: ReadonlySet<string> = new Set([
+  'THOTH_TENANT_ID',
+  'THOTH_APEX_DOMAIN',
+  'THOTH_REVOKED_API_KEY_IDS_FILE',
+  'THOTH_ENFORCEMENT_MODE',
+  'UpdateChannel',
+]);
 
 /**
  * Spec §9 "What is printed", as the leak guard sees it: every string an MDM configuration holds
@@ -50,18 +66,24 @@ export const PUBLIC_SETTINGS: ReadonlySet<string> = new Set(['THOTH_TENANT_ID', 
  * `plists` are mobileconfig texts (every version a simulator held), `scripts` the remediation
  * scripts' values as an endpoint reads them.
  */
-export function configurationSecrets(plists: readonly string[], scripts: readonly { apiKey: string; keyId: string; revoked: string[] }[], tenantKeyIds: ReadonlySet<string>): string[] {
+export function configurationSecrets(
+  plists: readonly string[],
+  scripts: readonly { apiKey: string; keyId: string; revoked: string[] }[],
+  tenantKeyIds: ReadonlySet<string>,
+): string[] {
   const out = new Set<string>();
   const add = (v: unknown): void => {
     if (typeof v === 'string' && !tenantKeyIds.has(v.trim())) out.add(v);
     else if (Array.isArray(v)) v.forEach(add);
   };
   const walk = (node: PlistValue | undefined, depth: number): void => {
-    if (depth > 32 || node === null || typeof node !== 'object' || node instanceof Date || node instanceof Uint8Array) return;
+    if (depth > 32 || node === null || typeof node !== 'object' || node instanceof Date || node instanceof Uint8Array)
+      return;
     if (Array.isArray(node)) return node.forEach((n) => walk(n, depth + 1));
     for (const [k, v] of Object.entries(node)) {
       if (k === 'mcx_preference_settings' && v && typeof v === 'object' && !Array.isArray(v)) {
-        for (const [name, value] of Object.entries(v as Record<string, PlistValue>)) if (!PUBLIC_SETTINGS.has(name)) add(value);
+        for (const [name, value] of Object.entries(v as Record<string, PlistValue>))
+          if (!PUBLIC_SETTINGS.has(name)) add(value);
       } else walk(v, depth + 1);
     }
   };

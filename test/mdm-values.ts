@@ -6,7 +6,15 @@ import type { SettingNames } from '../src/intent/types.js';
 import { readManagedSettings as readOpaque } from '../src/mdm/mobileconfig.js';
 import { ReadValue } from '../src/mdm/read-value.js';
 
-export function readManagedSettings(xml: string, names: SettingNames): { apiKey?: string; keyId?: string; revokedKeyIds: string[]; identity: { payloadUUID: string; payloadIdentifier: string } } {
+export function readManagedSettings(
+  xml: string,
+  names: SettingNames,
+): {
+  apiKey?: string;
+  keyId?: string;
+  revokedKeyIds: string[];
+  identity: { payloadUUID: string; payloadIdentifier: string };
+} {
   const v = readOpaque(xml, names);
   return {
     ...(v.apiKey !== undefined ? { apiKey: v.apiKey } : {}),

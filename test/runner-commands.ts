@@ -40,7 +40,15 @@ export function workflowCommands(stdout: string): FoundCommand[] {
     const at = legacy.indexOf('##[');
     if (at >= 0) {
       const rb = legacy.indexOf(']', at);
-      if (rb >= 0) found.push({ command: legacy.slice(at + 3, rb).split(' ')[0]!.toLowerCase(), form: '##[', line });
+      if (rb >= 0)
+        found.push({
+          command: legacy
+            .slice(at + 3, rb)
+            .split(' ')[0]!
+            .toLowerCase(),
+          form: '##[',
+          line,
+        });
     }
   }
   return found;

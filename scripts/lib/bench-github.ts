@@ -6,7 +6,15 @@
  * none may stop as busy, and the branch's commits must stay inside the limits.
  */
 import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
+import {
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type Workspace,
+} from '../../sim/runner.js';
 
 /**
  * The fewest evidence commits a rotation's guarantees allow (src/rotation, docs/reliability.md):
@@ -27,7 +35,8 @@ export const GITHUB_CONTENT_PER_MINUTE = 80;
 export const GITHUB_CONTENT_PER_HOUR = 500;
 
 /** Validation settings of the GitHub runs: short window, generous timeout (8 runs share 2 cores). */
-const VALIDATION = 'validation:\n  window: 2s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 120s\n  pollInterval: 250ms';
+const VALIDATION =
+  'validation:\n  window: 2s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 120s\n  pollInterval: 250ms';
 
 export interface RotationCommits {
   readonly firstApply: number;
@@ -66,7 +75,12 @@ interface Fleet {
 
 async function fleet(i: number, latencyMs: number, github?: SimOptions['github']): Promise<Fleet> {
   const id = `flt-bench-${String(i).padStart(2, '0')}`;
-  const sims = await startSimulators({ seed: 100 + i, fleet: { size: 20, id }, latencyMs, ...(github ? { github } : {}) });
+  const sims = await startSimulators({
+    seed: 100 + i,
+    fleet: { size: 20, id },
+    latencyMs,
+    ...(github ? { github } : {}),
+  });
   const ws = makeWorkspace();
   const name = `bench-fanout-${i}`;
   ws.write('.thoth/rotations/bench.yaml', jamfIntent(sims, { name, validation: VALIDATION }));
@@ -78,15 +92,29 @@ function apply(f: Fleet, repo: Simulators): Promise<ActionRun> {
   return runAction({
     workspace: f.ws,
     inputs: simInputs(f.sims, { mode: 'apply', 'github-token': repo.creds.githubToken }),
-    env: simEnv(f.sims, { GITHUB_API_URL: repo.urls.github, GITHUB_REPOSITORY: `${repo.creds.owner}/${repo.creds.repo}` }),
+    env: simEnv(f.sims, {
+      GITHUB_API_URL: repo.urls.github,
+      GITHUB_REPOSITORY: `${repo.creds.owner}/${repo.creds.repo}`,
+    }),
     timeoutMs: 300_000,
   });
 }
 
 const okPuts = (repo: Simulators, file: string, fromSeq = 0): number =>
-  repo.log.entries().filter((e) => e.seq > fromSeq && e.system === 'github' && e.method === 'PUT' && e.path.endsWith(file) && e.status >= 200 && e.status < 300).length;
+  repo.log
+    .entries()
+    .filter(
+      (e) =>
+        e.seq > fromSeq &&
+        e.system === 'github' &&
+        e.method === 'PUT' &&
+        e.path.endsWith(file) &&
+        e.status >= 200 &&
+        e.status < 300,
+    ).length;
 
-const statusOf = (r: ActionRun): string => r.outputs['status'] ?? (r.signal ? `killed (${r.signal})` : `exit ${r.code}`);
+const statusOf = (r: ActionRun): string =>
+  r.outputs['status'] ?? (r.signal ? `killed (${r.signal})` : `exit ${r.code}`);
 
 /** Wait until every fleet's old key is due (validatedAt + window). */
 async function untilDue(repo: Simulators, files: readonly string[]): Promise<void> {
@@ -109,7 +137,13 @@ export async function rotationCommits(latencyMs: number): Promise<RotationCommit
     const mark = f.sims.log.entries().at(-1)?.seq ?? 0;
     const second = await apply(f, f.sims);
     const revokeOld = okPuts(f.sims, f.file, mark);
-    return { firstApply, revokeOld, total: firstApply + revokeOld, min: EVIDENCE_COMMITS_PER_ROTATION_MIN, status: `${statusOf(first)} → ${statusOf(second)}` };
+    return {
+      firstApply,
+      revokeOld,
+      total: firstApply + revokeOld,
+      min: EVIDENCE_COMMITS_PER_ROTATION_MIN,
+      status: `${statusOf(first)} → ${statusOf(second)}`,
+    };
   } finally {
     await f.sims.close();
   }
@@ -140,7 +174,10 @@ export async function fanOut(n: number, latencyMs: number, headWindowMs: number)
     const t0 = Date.now();
     const first = await Promise.all(fleets.map((f) => apply(f, repo)));
     const firstMs = Date.now() - t0;
-    await untilDue(repo, fleets.map((f) => f.file));
+    await untilDue(
+      repo,
+      fleets.map((f) => f.file),
+    );
     const t1 = Date.now();
     const second = await Promise.all(fleets.map((f) => apply(f, repo)));
     const secondMs = Date.now() - t1;
@@ -148,14 +185,21 @@ export async function fanOut(n: number, latencyMs: number, headWindowMs: number)
     const created = repo.github.contentCreatedAt();
     const commits = fleets.reduce((a, f) => a + okPuts(repo, f.file), 0);
     return {
-      fleets: n, headWindowMs,
-      first: first.map(statusOf), second: second.map(statusOf),
+      fleets: n,
+      headWindowMs,
+      first: first.map(statusOf),
+      second: second.map(statusOf),
       busy: statuses.filter((s) => s === 'busy').length,
       failed: statuses.filter((s) => s !== 'in-progress' && s !== 'completed').length,
-      headConflicts: repo.github.stats.headConflicts, staleFile: repo.github.stats.staleFile, rateLimited: repo.github.stats.rateLimited,
-      commits, commitsPerRotation: commits / n,
-      peakPerMinute: peak(created, 60_000), peakPerHour: peak(created, 3_600_000),
-      firstMs, secondMs,
+      headConflicts: repo.github.stats.headConflicts,
+      staleFile: repo.github.stats.staleFile,
+      rateLimited: repo.github.stats.rateLimited,
+      commits,
+      commitsPerRotation: commits / n,
+      peakPerMinute: peak(created, 60_000),
+      peakPerHour: peak(created, 3_600_000),
+      firstMs,
+      secondMs,
     };
   } finally {
     await Promise.all(fleets.map((f) => f.sims.close()));
@@ -170,14 +214,18 @@ export interface GithubVerdict {
 /** The targets: the fewest commits the guarantees allow; a fan-out that completes inside GitHub's limits. */
 export function judgeGithub(r: RotationCommits | undefined, f: FanOut | undefined): GithubVerdict {
   const lines: string[] = [];
-  if (r && r.total > r.min) lines.push(`evidence commits per rotation ${r.total} > ${r.min} (the fewest the guarantees allow)`);
+  if (r && r.total > r.min)
+    lines.push(`evidence commits per rotation ${r.total} > ${r.min} (the fewest the guarantees allow)`);
   if (r && r.status !== 'in-progress → completed') lines.push(`rotation ended ${r.status}`);
   if (f) {
     if (f.busy > 0) lines.push(`fan-out: ${f.busy} apply run(s) stopped as busy`);
-    if (f.failed > 0) lines.push(`fan-out: ${f.failed} apply run(s) did not complete (${[...f.first, ...f.second].join(', ')})`);
+    if (f.failed > 0)
+      lines.push(`fan-out: ${f.failed} apply run(s) did not complete (${[...f.first, ...f.second].join(', ')})`);
     if (f.staleFile > 0) lines.push(`fan-out: ${f.staleFile} write(s) lost a race for their own file`);
     if (f.rateLimited > 0 || f.peakPerMinute > GITHUB_CONTENT_PER_MINUTE || f.peakPerHour > GITHUB_CONTENT_PER_HOUR) {
-      lines.push(`fan-out: ${f.peakPerMinute} commits in a minute / ${f.peakPerHour} in an hour (limits ${GITHUB_CONTENT_PER_MINUTE} / ${GITHUB_CONTENT_PER_HOUR}), ${f.rateLimited} rate-limited`);
+      lines.push(
+        `fan-out: ${f.peakPerMinute} commits in a minute / ${f.peakPerHour} in an hour (limits ${GITHUB_CONTENT_PER_MINUTE} / ${GITHUB_CONTENT_PER_HOUR}), ${f.rateLimited} rate-limited`,
+      );
     }
   }
   return { lines, met: lines.length === 0 };
@@ -188,7 +236,9 @@ const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(1)}%`;
 export function githubReport(r: RotationCommits | undefined, f: FanOut | undefined): string[] {
   const out: string[] = [];
   if (r) {
-    out.push(`evidence commits per rotation: ${r.total} (first apply ${r.firstApply}, old-key apply ${r.revokeOld}; fewest the guarantees allow ${r.min}, ${(r.total / r.min).toFixed(2)}×) · ${r.status}`);
+    out.push(
+      `evidence commits per rotation: ${r.total} (first apply ${r.firstApply}, old-key apply ${r.revokeOld}; fewest the guarantees allow ${r.min}, ${(r.total / r.min).toFixed(2)}×) · ${r.status}`,
+    );
     out.push(
       `  GitHub budget: ${r.total}/${GITHUB_CONTENT_PER_MINUTE} a minute (${pct(r.total, GITHUB_CONTENT_PER_MINUTE)}), ${r.total}/${GITHUB_CONTENT_PER_HOUR} an hour (${pct(r.total, GITHUB_CONTENT_PER_HOUR)}): ` +
         `at most ${Math.floor(GITHUB_CONTENT_PER_MINUTE / r.firstApply)} first applies a minute, ${Math.floor(GITHUB_CONTENT_PER_HOUR / r.total)} whole rotations an hour per token`,
@@ -210,13 +260,21 @@ export function githubReport(r: RotationCommits | undefined, f: FanOut | undefin
 export function githubMarkdown(r: RotationCommits | undefined, f: FanOut | undefined): string {
   const out = ['| GitHub | measured | target / limit | ratio |', '|---|---:|---:|---:|'];
   if (r) {
-    out.push(`| evidence commits per rotation (first apply + old-key apply) | ${r.total} (${r.firstApply} + ${r.revokeOld}) | ${r.min} (fewest the guarantees allow) | ${(r.total / r.min).toFixed(2)}× |`);
-    out.push(`| one rotation's share of the content budget | ${r.total} | ${GITHUB_CONTENT_PER_MINUTE} / min · ${GITHUB_CONTENT_PER_HOUR} / h | ${pct(r.total, GITHUB_CONTENT_PER_MINUTE)} · ${pct(r.total, GITHUB_CONTENT_PER_HOUR)} |`);
+    out.push(
+      `| evidence commits per rotation (first apply + old-key apply) | ${r.total} (${r.firstApply} + ${r.revokeOld}) | ${r.min} (fewest the guarantees allow) | ${(r.total / r.min).toFixed(2)}× |`,
+    );
+    out.push(
+      `| one rotation's share of the content budget | ${r.total} | ${GITHUB_CONTENT_PER_MINUTE} / min · ${GITHUB_CONTENT_PER_HOUR} / h | ${pct(r.total, GITHUB_CONTENT_PER_MINUTE)} · ${pct(r.total, GITHUB_CONTENT_PER_HOUR)} |`,
+    );
   }
   if (f) {
-    out.push(`| fan-out: ${f.fleets} parallel applies on one branch, completed / busy | ${f.fleets * 2 - f.failed} / ${f.busy} | ${f.fleets * 2} / 0 | |`);
+    out.push(
+      `| fan-out: ${f.fleets} parallel applies on one branch, completed / busy | ${f.fleets * 2 - f.failed} / ${f.busy} | ${f.fleets * 2} / 0 | |`,
+    );
     out.push(`| fan-out: branch-head 409s retried · stale-file 409s | ${f.headConflicts} · ${f.staleFile} | · 0 | |`);
-    out.push(`| fan-out: peak commits a minute · in the hour | ${f.peakPerMinute} · ${f.peakPerHour} | ${GITHUB_CONTENT_PER_MINUTE} · ${GITHUB_CONTENT_PER_HOUR} | ${pct(f.peakPerMinute, GITHUB_CONTENT_PER_MINUTE)} · ${pct(f.peakPerHour, GITHUB_CONTENT_PER_HOUR)} |`);
+    out.push(
+      `| fan-out: peak commits a minute · in the hour | ${f.peakPerMinute} · ${f.peakPerHour} | ${GITHUB_CONTENT_PER_MINUTE} · ${GITHUB_CONTENT_PER_HOUR} | ${pct(f.peakPerMinute, GITHUB_CONTENT_PER_MINUTE)} · ${pct(f.peakPerHour, GITHUB_CONTENT_PER_HOUR)} |`,
+    );
   }
   return out.join('\n');
 }

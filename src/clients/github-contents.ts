@@ -4,7 +4,13 @@ import { backoffDelay } from '../http/retry.js';
 import { log } from '../log.js';
 import { redact } from '../secrets.js';
 import { USER_AGENT } from '../version.js';
-import { BRANCH_CONFLICT_RETRY, classifyConflict, gitBlobSha, GITHUB_RATE_LIMIT, rateLimitWait } from './github-limits.js';
+import {
+  BRANCH_CONFLICT_RETRY,
+  classifyConflict,
+  gitBlobSha,
+  GITHUB_RATE_LIMIT,
+  rateLimitWait,
+} from './github-limits.js';
 
 /**
  * The repository files that hold each rotation's durable state, through the REST
@@ -19,7 +25,13 @@ export interface RepoFiles {
    * the file first. A branch that moved because *other* files changed is not a lost race: the
    * write is retried while the file's own sha is still `sha`.
    */
-  write(p: { path: string; branch: string; text: string; sha: string | undefined; message: string }): Promise<{ sha: string; commit: string }>;
+  write(p: {
+    path: string;
+    branch: string;
+    text: string;
+    sha: string | undefined;
+    message: string;
+  }): Promise<{ sha: string; commit: string }>;
 }
 
 /** Another writer got there first (409 stale sha, or 422 "sha wasn't supplied" on create). */
@@ -68,7 +80,8 @@ const GITHUB_HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-ve
  */
 const RAW_HEADERS = { ...GITHUB_HEADERS, accept: 'application/vnd.github.raw+json' } as const;
 
-const PROTECTION = /must be made through a pull request|protected branch|verified signatures|repository rule|status check/i;
+const PROTECTION =
+  /must be made through a pull request|protected branch|verified signatures|repository rule|status check/i;
 
 /** GitHub's error body: `{ "message": "...", "documentation_url": "..." }`. */
 function githubMessage(text: string): string {
@@ -127,21 +140,49 @@ class GithubRepoFiles implements RepoFiles {
       const d = await this.#meta(path, branch);
       if (d === undefined) return undefined;
       if (d.text !== undefined) return { text: d.text, sha: d.sha };
-      const res = await this.#send({ method: 'GET', path: this.#ref(path, branch), headers: { ...RAW_HEADERS, 'cache-control': 'no-cache' }, okStatuses: [404] });
+      const res = await this.#send({
+        method: 'GET',
+        path: this.#ref(path, branch),
+        headers: { ...RAW_HEADERS, 'cache-control': 'no-cache' },
+        okStatuses: [404],
+      });
       if (res.status === 404) continue;
       if (gitBlobSha(Buffer.from(res.text, 'utf8')) === d.sha) return { text: res.text, sha: d.sha };
     }
-    throw this.#shapeError('GET', this.#contents(path), 'the file kept changing while it was read (raw bytes do not match its sha)');
+    throw this.#shapeError(
+      'GET',
+      this.#contents(path),
+      'the file kept changing while it was read (raw bytes do not match its sha)',
+    );
   }
 
-  async write(p: { path: string; branch: string; text: string; sha: string | undefined; message: string }): Promise<{ sha: string; commit: string }> {
-    const body = JSON.stringify({ message: p.message, branch: p.branch, content: Buffer.from(p.text, 'utf8').toString('base64'), ...(p.sha ? { sha: p.sha } : {}) });
+  async write(p: {
+    path: string;
+    branch: string;
+    text: string;
+    sha: string | undefined;
+    message: string;
+  }): Promise<{ sha: string; commit: string }> {
+    const body = JSON.stringify({
+      message: p.message,
+      branch: p.branch,
+      content: Buffer.from(p.text, 'utf8').toString('base64'),
+      ...(p.sha ? { sha: p.sha } : {}),
+    });
     const policy = effectiveRetryPolicy(BRANCH_CONFLICT_RETRY);
     const call = this.#contents(p.path);
     for (let attempt = 1; ; attempt++) {
-      const res = await this.#send({ method: 'PUT', path: call, headers: GITHUB_HEADERS, body, okStatuses: [409, 422] });
+      const res = await this.#send({
+        method: 'PUT',
+        path: call,
+        headers: GITHUB_HEADERS,
+        body,
+        okStatuses: [409, 422],
+      });
       if (res.status >= 200 && res.status < 300) {
-        const d = this.#parse('PUT', call, res) as { content?: { sha?: string }; commit?: { sha?: string } } | undefined;
+        const d = this.#parse('PUT', call, res) as
+          | { content?: { sha?: string }; commit?: { sha?: string } }
+          | undefined;
         return { sha: d?.content?.sha ?? '', commit: d?.commit?.sha ?? '' };
       }
       const message = redact(githubMessage(res.text).replace(/\s+/g, ' ').trim()).slice(0, 300);
@@ -152,7 +193,8 @@ class GithubRepoFiles implements RepoFiles {
             'Set evidence-branch to an unprotected branch, or allow the workflow token to bypass the rule for .thoth/evidence.',
         );
       }
-      const failed = (detail: string, retryable = false) => new HttpError({ system: 'github', method: 'PUT', path: call, status: res.status, detail, retryable });
+      const failed = (detail: string, retryable = false) =>
+        new HttpError({ system: 'github', method: 'PUT', path: call, status: res.status, detail, retryable });
       if (res.status === 422) {
         // "sha wasn't supplied": the file exists now, someone created it first.
         if (/\bsha\b/i.test(message)) throw new StaleWriteError(p.path);
@@ -165,9 +207,15 @@ class GithubRepoFiles implements RepoFiles {
       // The branch moved (or GitHub said something we do not know): the file decides.
       const now = await this.#meta(p.path, p.branch);
       if (now?.sha !== p.sha) throw new StaleWriteError(p.path);
-      if (attempt >= policy.attempts) throw failed(`${message || 'conflict'}; the branch kept moving under ${attempt} attempts (other writers on ${p.branch})`, true);
+      if (attempt >= policy.attempts)
+        throw failed(
+          `${message || 'conflict'}; the branch kept moving under ${attempt} attempts (other writers on ${p.branch})`,
+          true,
+        );
       const wait = backoffDelay(policy, attempt);
-      log.debug(`github: PUT ${call} HTTP 409 (${kind === 'branch-moved' ? 'the branch moved, the file did not' : message || 'conflict'}); retry ${attempt}/${policy.attempts - 1} in ${wait} ms`);
+      log.debug(
+        `github: PUT ${call} HTTP 409 (${kind === 'branch-moved' ? 'the branch moved, the file did not' : message || 'conflict'}); retry ${attempt}/${policy.attempts - 1} in ${wait} ms`,
+      );
       await this.#sleep(wait);
     }
   }
@@ -181,14 +229,23 @@ class GithubRepoFiles implements RepoFiles {
       | { type?: string; content?: unknown; encoding?: unknown; sha?: unknown; size?: unknown }
       | undefined;
     if (d === undefined) return undefined;
-    if (d.type !== 'file' || typeof d.sha !== 'string') throw this.#shapeError('GET', this.#contents(path), 'not a file');
-    const inline = typeof d.content === 'string' && d.encoding !== 'none' && !(d.content === '' && typeof d.size === 'number' && d.size > 0);
+    if (d.type !== 'file' || typeof d.sha !== 'string')
+      throw this.#shapeError('GET', this.#contents(path), 'not a file');
+    const inline =
+      typeof d.content === 'string' &&
+      d.encoding !== 'none' &&
+      !(d.content === '' && typeof d.size === 'number' && d.size > 0);
     return inline ? { sha: d.sha, text: Buffer.from(d.content as string, 'base64').toString('utf8') } : { sha: d.sha };
   }
 
   /** GET a JSON document; a status in `absent` means "not there" (undefined). */
   async #getJson(path: string, absent: readonly number[] = [], headers: Record<string, string> = {}): Promise<unknown> {
-    const res = await this.#send({ method: 'GET', path, headers: { ...GITHUB_HEADERS, ...headers }, okStatuses: absent });
+    const res = await this.#send({
+      method: 'GET',
+      path,
+      headers: { ...GITHUB_HEADERS, ...headers },
+      okStatuses: absent,
+    });
     if (absent.includes(res.status)) return undefined;
     return this.#parse('GET', path.split('?')[0] ?? path, res);
   }
@@ -217,19 +274,33 @@ class GithubRepoFiles implements RepoFiles {
       const message = redact(githubMessage(res.text).replace(/\s+/g, ' ').trim()).slice(0, 300);
       const limit = rateLimitWait({ status: res.status, headers: res.headers, message }, this.#now(), n, policy);
       if (!limit) {
-        const waf = /text\/html/i.test(res.headers['content-type'] ?? '') ? 'blocked by a WAF or ingress (HTML 403); check the URL and network path' : message;
-        throw new HttpError({ system: 'github', method: req.method, path, status: res.status, detail: waf, retryable: false });
+        const waf = /text\/html/i.test(res.headers['content-type'] ?? '')
+          ? 'blocked by a WAF or ingress (HTML 403); check the URL and network path'
+          : message;
+        throw new HttpError({
+          system: 'github',
+          method: req.method,
+          path,
+          status: res.status,
+          detail: waf,
+          retryable: false,
+        });
       }
       const retryAt = new Date(this.#now() + limit.waitMs);
       if (n >= policy.attempts || waited + limit.waitMs > policy.maxRetryAfterMs) {
         throw new RateLimitedError({
-          method: req.method, path, status: res.status, retryAt,
+          method: req.method,
+          path,
+          status: res.status,
+          retryAt,
           detail:
             `${limit.kind} rate limit${message ? ` (${message})` : ''}; GitHub takes requests again at ${retryAt.toISOString()}, ` +
             `${n >= policy.attempts ? `still limited after ${n - 1} waits` : `${Math.ceil(limit.waitMs / 60_000)} min away, longer than a run waits (${Math.round(policy.maxRetryAfterMs / 60_000)} min in all)`}; re-run after that time`,
         });
       }
-      log.info(`github: ${limit.kind} rate limit on ${req.method} ${path} (HTTP ${res.status}); waiting ${Math.ceil(limit.waitMs / 1000)} s as GitHub asks (${limit.source})`);
+      log.info(
+        `github: ${limit.kind} rate limit on ${req.method} ${path} (HTTP ${res.status}); waiting ${Math.ceil(limit.waitMs / 1000)} s as GitHub asks (${limit.source})`,
+      );
       await this.#sleep(limit.waitMs);
       waited += limit.waitMs;
     }

@@ -24,7 +24,11 @@ export type ConflictKind = 'file-moved' | 'branch-moved' | 'unknown';
 export function classifyConflict(message: string): ConflictKind {
   // The sha is the one we sent (40 hex); anchored at the end so a path cannot fake it.
   if (/\bdoes not match [0-9a-f]{7,64}\s*$/i.test(message)) return 'file-moved';
-  if (/\bis at [0-9a-f]{7,64} but expected [0-9a-f]{7,64}\b/i.test(message) || /\bexpected to be at [0-9a-f]{7,64}\b/i.test(message)) return 'branch-moved';
+  if (
+    /\bis at [0-9a-f]{7,64} but expected [0-9a-f]{7,64}\b/i.test(message) ||
+    /\bexpected to be at [0-9a-f]{7,64}\b/i.test(message)
+  )
+    return 'branch-moved';
   return 'unknown';
 }
 
@@ -34,7 +38,12 @@ export function classifyConflict(message: string): ConflictKind {
  * 4 s with jitter spreads the writers of a fan-out; ten attempts cover eight parallel writers
  * colliding round after round.
  */
-export const BRANCH_CONFLICT_RETRY: RetryPolicy = { attempts: 10, baseDelayMs: 250, maxDelayMs: 4_000, maxRetryAfterMs: 0 };
+export const BRANCH_CONFLICT_RETRY: RetryPolicy = {
+  attempts: 10,
+  baseDelayMs: 250,
+  maxDelayMs: 4_000,
+  maxRetryAfterMs: 0,
+};
 
 /**
  * GitHub's rate limits ("Rate limits for the REST API", docs.github.com, "Exceeding the rate
@@ -49,7 +58,12 @@ export const BRANCH_CONFLICT_RETRY: RetryPolicy = { attempts: 10, baseDelayMs: 2
  * waiting on GitHub still holds its rotation. Longer than that, the run stops and says when
  * to re-run (RateLimitedError).
  */
-export const GITHUB_RATE_LIMIT: RetryPolicy = { attempts: 8, baseDelayMs: 60_000, maxDelayMs: 10 * 60_000, maxRetryAfterMs: 10 * 60_000 };
+export const GITHUB_RATE_LIMIT: RetryPolicy = {
+  attempts: 8,
+  baseDelayMs: 60_000,
+  maxDelayMs: 10 * 60_000,
+  maxRetryAfterMs: 10 * 60_000,
+};
 
 export interface LimitedAnswer {
   readonly status: number;
@@ -69,7 +83,13 @@ export interface RateLimitWait {
  * How long a 403/429 asks us to wait (`n`: the how-many-th limit answer to this request), or
  * undefined when it is not a rate limit (a 403 for missing permissions is an error, not a wait).
  */
-export function rateLimitWait(a: LimitedAnswer, nowMs: number, n: number, policy: RetryPolicy, random: () => number = Math.random): RateLimitWait | undefined {
+export function rateLimitWait(
+  a: LimitedAnswer,
+  nowMs: number,
+  n: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): RateLimitWait | undefined {
   if (a.status !== 403 && a.status !== 429) return undefined;
   const exhausted = a.headers['x-ratelimit-remaining']?.trim() === '0';
   const secondary = /secondary rate limit|abuse/i.test(a.message);
@@ -79,7 +99,8 @@ export function rateLimitWait(a: LimitedAnswer, nowMs: number, n: number, policy
   const spread = (ms: number): number => Math.round(ms + random() * Math.min(ms * 0.1, 5_000));
   if (after !== undefined) return { waitMs: spread(Math.max(after, 1_000)), source: 'retry-after', kind };
   const reset = Number(a.headers['x-ratelimit-reset']);
-  if (exhausted && Number.isFinite(reset) && reset > 0) return { waitMs: spread(Math.max(reset * 1000 - nowMs, 1_000)), source: 'x-ratelimit-reset', kind };
+  if (exhausted && Number.isFinite(reset) && reset > 0)
+    return { waitMs: spread(Math.max(reset * 1000 - nowMs, 1_000)), source: 'x-ratelimit-reset', kind };
   if (a.status === 429 || exhausted || secondary || /rate limit/i.test(a.message)) {
     return { waitMs: spread(Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1))), source: 'backoff', kind };
   }

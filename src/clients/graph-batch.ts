@@ -23,14 +23,24 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown, call: string): T 
 export function describeGraphError(_status: number, text: string): { code?: string; message: string } {
   try {
     const e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error;
-    return { ...(typeof e?.code === 'string' ? { code: e.code } : {}), message: typeof e?.message === 'string' ? e.message : '' };
+    return {
+      ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+      message: typeof e?.message === 'string' ? e.message : '',
+    };
   } catch {
     return { message: '' };
   }
 }
 
 const BatchSchema = z.looseObject({
-  responses: z.array(z.looseObject({ id: z.string(), status: z.number().int(), headers: z.record(z.string(), z.unknown()).nullish(), body: z.unknown().optional() })),
+  responses: z.array(
+    z.looseObject({
+      id: z.string(),
+      status: z.number().int(),
+      headers: z.record(z.string(), z.unknown()).nullish(),
+      body: z.unknown().optional(),
+    }),
+  ),
 });
 
 /** The items of a `$batch` answer, header names lower-cased. */
@@ -43,7 +53,8 @@ export function parseBatchResponse(text: string): InnerResponse[] {
   }
   return parse(BatchSchema, raw, 'POST $batch').responses.map((r) => {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(r.headers ?? {})) if (typeof v === 'string' || typeof v === 'number') headers[k.toLowerCase()] = String(v);
+    for (const [k, v] of Object.entries(r.headers ?? {}))
+      if (typeof v === 'string' || typeof v === 'number') headers[k.toLowerCase()] = String(v);
     return { id: r.id, status: r.status, headers, ...(r.body !== undefined ? { body: r.body } : {}) };
   });
 }
@@ -63,7 +74,9 @@ export function nextLinkPath(link: string, baseUrl: string): string {
   const base = new URL(baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
   if (next.origin !== base.origin) {
-    throw new Error(`graph: @odata.nextLink points to ${next.protocol}//${next.host}, not the Graph origin ${base.origin}; refusing to send the token there`);
+    throw new Error(
+      `graph: @odata.nextLink points to ${next.protocol}//${next.host}, not the Graph origin ${base.origin}; refusing to send the token there`,
+    );
   }
   if (next.username || next.password || (basePath && !next.pathname.startsWith(`${basePath}/`))) {
     throw new Error('graph: @odata.nextLink leaves the Graph base URL; refusing to follow it');
@@ -152,7 +165,10 @@ const isServerError = (s: number): boolean => s === 0 || s >= 500;
  * jitter when it is missing); 5xx items are retried a bounded number of times; every other
  * status (204, 404 device gone, 403, …) is final and returned to the caller.
  */
-export async function runBatches(requests: readonly InnerRequest[], deps: BatchDeps): Promise<Map<string, InnerResponse>> {
+export async function runBatches(
+  requests: readonly InnerRequest[],
+  deps: BatchDeps,
+): Promise<Map<string, InnerResponse>> {
   const policy = { ...DEFAULT_BATCH_POLICY, ...deps.policy };
   const size = Math.max(1, Math.min(GRAPH_BATCH_MAX, policy.size, deps.pacer?.capacity ?? GRAPH_BATCH_MAX));
   const random = deps.random ?? Math.random;
@@ -172,7 +188,8 @@ export async function runBatches(requests: readonly InnerRequest[], deps: BatchD
     const status = answer?.status ?? 0;
     if (status === 429 && p.throttled + 1 < policy.throttleAttempts) {
       p.throttled++;
-      const after = parseRetryAfter(answer?.headers['retry-after'], now) ?? backoffDelay(policy.backoff, p.throttled, random);
+      const after =
+        parseRetryAfter(answer?.headers['retry-after'], now) ?? backoffDelay(policy.backoff, p.throttled, random);
       if (after <= policy.backoff.maxRetryAfterMs) {
         p.readyAt = now + after;
         // The app's budget is spent: hold every write, not only this one (reference §11.1).

@@ -1,12 +1,30 @@
 import { z } from 'zod';
 import { HttpError, ResponseShapeError } from '../errors.js';
 import { wasStreamed } from '../http/json-stream.js';
-import { HttpClient, seg, streamJsonArrays, type BodyConsumer, type HttpResponse, type Method, type StreamedJson } from '../http/client.js';
+import {
+  HttpClient,
+  seg,
+  streamJsonArrays,
+  type BodyConsumer,
+  type HttpResponse,
+  type Method,
+  type StreamedJson,
+} from '../http/client.js';
 import { redact } from '../secrets.js';
 import type { WritePacer } from '../http/pacer.js';
 import { backoffDelay, parseRetryAfter, type RetryPolicy } from '../http/retry.js';
 import { USER_AGENT } from '../version.js';
-import { DEFAULT_BATCH_POLICY, describeGraphError, nextLinkPath, parse, parseBatchResponse, runBatches, type BatchPolicy, type InnerRequest, type InnerResponse } from './graph-batch.js';
+import {
+  DEFAULT_BATCH_POLICY,
+  describeGraphError,
+  nextLinkPath,
+  parse,
+  parseBatchResponse,
+  runBatches,
+  type BatchPolicy,
+  type InnerRequest,
+  type InnerResponse,
+} from './graph-batch.js';
 import { ClientCredentialsToken } from './oauth.js';
 
 /** Microsoft Graph (Intune) calls of spec mdm.md "Microsoft Graph". */
@@ -95,7 +113,11 @@ export interface GraphClientParams {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-const EntraDeviceSchema = z.looseObject({ id: z.string(), deviceId: z.string().nullish(), displayName: z.string().nullish() });
+const EntraDeviceSchema = z.looseObject({
+  id: z.string(),
+  deviceId: z.string().nullish(),
+  displayName: z.string().nullish(),
+});
 export type EntraDevice = z.infer<typeof EntraDeviceSchema>;
 const ManagedDeviceSchema = z.looseObject({
   id: z.string().min(1),
@@ -120,8 +142,16 @@ const RunStateSchema = z.looseObject({
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 const PageSchema = z.looseObject({ value: z.array(z.unknown()), '@odata.nextLink': z.string().nullish() });
-const MacosSchema = z.looseObject({ '@odata.type': z.string().nullish(), payloadName: z.string().nullish(), payloadFileName: z.string().nullish(), payload: z.string() });
-const ScriptSchema = z.looseObject({ remediationScriptContent: z.string(), detectionScriptContent: z.string().nullish() });
+const MacosSchema = z.looseObject({
+  '@odata.type': z.string().nullish(),
+  payloadName: z.string().nullish(),
+  payloadFileName: z.string().nullish(),
+  payload: z.string(),
+});
+const ScriptSchema = z.looseObject({
+  remediationScriptContent: z.string(),
+  detectionScriptContent: z.string().nullish(),
+});
 
 const MACOS_TYPE = '#microsoft.graph.macOSCustomConfiguration';
 const MD_SELECT = '$select=id,deviceName,azureADDeviceId,lastSyncDateTime,operatingSystem';
@@ -152,27 +182,46 @@ class GraphClient implements GraphApi {
     this.#sleep = p.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.#token = new ClientCredentialsToken('graph', p.loginUrl, USER_AGENT, {
       tokenPath: `/${seg(p.tenantId)}/oauth2/v2.0/token`,
-      form: { client_id: p.clientId, client_secret: p.clientSecret, grant_type: 'client_credentials', scope: `${this.#base}/.default` },
+      form: {
+        client_id: p.clientId,
+        client_secret: p.clientSecret,
+        grant_type: 'client_credentials',
+        scope: `${this.#base}/.default`,
+      },
     });
     this.#http = new HttpClient({
-      system: 'graph', baseUrl: this.#base, userAgent: USER_AGENT, timeoutMs: p.timeoutMs ?? 60_000,
-      ...(p.retry ? { retry: p.retry } : {}), ...(p.sleep ? { sleep: p.sleep } : {}),
-      auth: this.#token, describeError: describeGraphError,
+      system: 'graph',
+      baseUrl: this.#base,
+      userAgent: USER_AGENT,
+      timeoutMs: p.timeoutMs ?? 60_000,
+      ...(p.retry ? { retry: p.retry } : {}),
+      ...(p.sleep ? { sleep: p.sleep } : {}),
+      auth: this.#token,
+      describeError: describeGraphError,
     });
   }
 
   /** One call; a 429 is retried here (counted; paced when `write` names the write's pacer) instead of inside HttpClient. */
-  async #send(method: Method, path: string, o: { body?: unknown; headers?: Record<string, string>; write?: WritePacer; stream?: BodyConsumer } = {}): Promise<HttpResponse> {
+  async #send(
+    method: Method,
+    path: string,
+    o: { body?: unknown; headers?: Record<string, string>; write?: WritePacer; stream?: BodyConsumer } = {},
+  ): Promise<HttpResponse> {
     for (let attempt = 1; ; attempt++) {
       const ticket = o.write ? await o.write.acquire(1) : undefined;
       let res: HttpResponse;
       try {
         if (o.write) this.#writes++;
-        res = await this.#http.send({
-          method, path, okStatuses: [429],
-          headers: { accept: 'application/json', ...o.headers },
-          ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-        }, o.stream);
+        res = await this.#http.send(
+          {
+            method,
+            path,
+            okStatuses: [429],
+            headers: { accept: 'application/json', ...o.headers },
+            ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+          },
+          o.stream,
+        );
       } finally {
         ticket?.done();
       }
@@ -181,7 +230,15 @@ class GraphClient implements GraphApi {
       const wait = parseRetryAfter(res.headers['retry-after'], Date.now()) ?? backoffDelay(THROTTLE, attempt);
       if (attempt >= THROTTLE.attempts || wait > THROTTLE.maxRetryAfterMs) {
         const d = describeGraphError(429, res.text);
-        throw new HttpError({ system: 'graph', method, path: new URL(this.#base).pathname.replace(/\/$/, '') + path.split('?')[0], status: 429, code: d.code, detail: `still throttled after ${attempt} attempt(s)`, retryable: true });
+        throw new HttpError({
+          system: 'graph',
+          method,
+          path: new URL(this.#base).pathname.replace(/\/$/, '') + path.split('?')[0],
+          status: 429,
+          code: d.code,
+          detail: `still throttled after ${attempt} attempt(s)`,
+          retryable: true,
+        });
       }
       o.write?.holdUntil(Date.now() + wait);
       await this.#sleep(wait);
@@ -203,7 +260,12 @@ class GraphClient implements GraphApi {
    * Follows `@odata.nextLink` to the end, re-sending `headers` on every page. Pages are
    * streamed item by item (json-stream.ts): a 1000-device page is never held whole.
    */
-  async #pages<T>(first: string | { page: unknown }, item: z.ZodType<T>, call: string, headers?: Record<string, string>): Promise<T[]> {
+  async #pages<T>(
+    first: string | { page: unknown },
+    item: z.ZodType<T>,
+    call: string,
+    headers?: Record<string, string>,
+  ): Promise<T[]> {
     const out: T[] = [];
     const seen = new Set<string>();
     let link: string | undefined;
@@ -215,7 +277,8 @@ class GraphClient implements GraphApi {
       link = page['@odata.nextLink'] ?? undefined;
     }
     for (let n = 1; link; n++) {
-      if (seen.has(link) || n >= MAX_PAGES) throw new ResponseShapeError('graph', call, '@odata.nextLink repeats itself');
+      if (seen.has(link) || n >= MAX_PAGES)
+        throw new ResponseShapeError('graph', call, '@odata.nextLink repeats itself');
       seen.add(link);
       link = await this.#page(nextLinkPath(link, this.#base), item, call, out, headers);
     }
@@ -223,10 +286,20 @@ class GraphClient implements GraphApi {
   }
 
   /** One page's items appended to `out`; returns its next link. */
-  async #page<T>(path: string, item: z.ZodType<T>, call: string, out: T[], headers?: Record<string, string>): Promise<string | undefined> {
-    const res = await this.#send('GET', path, { ...(headers ? { headers } : {}), stream: streamJsonArrays(['value'], (v) => parse(item, v, call)) });
+  async #page<T>(
+    path: string,
+    item: z.ZodType<T>,
+    call: string,
+    out: T[],
+    headers?: Record<string, string>,
+  ): Promise<string | undefined> {
+    const res = await this.#send('GET', path, {
+      ...(headers ? { headers } : {}),
+      stream: streamJsonArrays(['value'], (v) => parse(item, v, call)),
+    });
     const page = res.streamed as StreamedJson<T>;
-    if (!wasStreamed(page.rest, 'value')) throw new ResponseShapeError('graph', call, 'missing or malformed field(s): value');
+    if (!wasStreamed(page.rest, 'value'))
+      throw new ResponseShapeError('graph', call, 'missing or malformed field(s): value');
     const rest = parse(PageSchema, page.rest, call);
     for (const v of page.items) out.push(v);
     return rest['@odata.nextLink'] ?? undefined;
@@ -242,8 +315,22 @@ class GraphClient implements GraphApi {
       send: async (reqs) => {
         this.#batched += reqs.length;
         this.#writes += reqs.filter((r) => r.write).length;
-        const body = { requests: reqs.map((r) => ({ id: r.id, method: r.method, url: r.url, ...(r.headers ? { headers: r.headers } : {}), ...(r.body !== undefined ? { body: r.body } : {}) })) };
-        const res = await this.#http.send({ method: 'POST', path: `/${version}/$batch`, headers: { accept: 'application/json' }, body: JSON.stringify(body), okStatuses: [429] });
+        const body = {
+          requests: reqs.map((r) => ({
+            id: r.id,
+            method: r.method,
+            url: r.url,
+            ...(r.headers ? { headers: r.headers } : {}),
+            ...(r.body !== undefined ? { body: r.body } : {}),
+          })),
+        };
+        const res = await this.#http.send({
+          method: 'POST',
+          path: `/${version}/$batch`,
+          headers: { accept: 'application/json' },
+          body: JSON.stringify(body),
+          okStatuses: [429],
+        });
         if (res.status === 429) {
           // The whole batch was refused: every item is a 429 with the outer Retry-After.
           this.#throttled += reqs.length;
@@ -260,25 +347,54 @@ class GraphClient implements GraphApi {
   /** A failed inner read means an incomplete picture of the group: it is an error, not a gap. */
   #innerError(call: string, a: InnerResponse): HttpError {
     const e = (a.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    return new HttpError({ system: 'graph', method: 'GET', path: `$batch ${call}`, status: a.status, code: typeof e?.code === 'string' ? e.code : undefined, detail: typeof e?.message === 'string' ? redact(e.message.replace(/\s+/g, ' ')).slice(0, 300) : '', retryable: a.status === 0 || a.status === 429 || a.status >= 500 });
+    return new HttpError({
+      system: 'graph',
+      method: 'GET',
+      path: `$batch ${call}`,
+      status: a.status,
+      code: typeof e?.code === 'string' ? e.code : undefined,
+      detail: typeof e?.message === 'string' ? redact(e.message.replace(/\s+/g, ' ')).slice(0, 300) : '',
+      retryable: a.status === 0 || a.status === 429 || a.status >= 500,
+    });
   }
 
   async getMacosConfiguration(id: string): Promise<MacosConfiguration> {
-    const c = await this.#json(MacosSchema, `/v1.0/deviceManagement/deviceConfigurations/${seg(id)}`, 'GET deviceConfigurations');
-    if (c['@odata.type'] && c['@odata.type'] !== MACOS_TYPE) throw new ResponseShapeError('graph', 'GET deviceConfigurations', `configuration ${id} is not a macOSCustomConfiguration`);
+    const c = await this.#json(
+      MacosSchema,
+      `/v1.0/deviceManagement/deviceConfigurations/${seg(id)}`,
+      'GET deviceConfigurations',
+    );
+    if (c['@odata.type'] && c['@odata.type'] !== MACOS_TYPE)
+      throw new ResponseShapeError(
+        'graph',
+        'GET deviceConfigurations',
+        `configuration ${id} is not a macOSCustomConfiguration`,
+      );
     return { payloadName: c.payloadName ?? '', payloadFileName: c.payloadFileName ?? '', payload: c.payload };
   }
 
   async patchMacosConfiguration(id: string, c: MacosConfiguration): Promise<void> {
     await this.#send('PATCH', `/v1.0/deviceManagement/deviceConfigurations/${seg(id)}`, {
       write: this.#configPacer,
-      body: { '@odata.type': MACOS_TYPE, ...(c.payloadName ? { payloadName: c.payloadName } : {}), ...(c.payloadFileName ? { payloadFileName: c.payloadFileName } : {}), payload: c.payload },
+      body: {
+        '@odata.type': MACOS_TYPE,
+        ...(c.payloadName ? { payloadName: c.payloadName } : {}),
+        ...(c.payloadFileName ? { payloadFileName: c.payloadFileName } : {}),
+        payload: c.payload,
+      },
     });
   }
 
   async getRemediationScript(id: string): Promise<RemediationScripts> {
-    const s = await this.#json(ScriptSchema, `/beta/deviceManagement/deviceHealthScripts/${seg(id)}`, 'GET deviceHealthScripts');
-    return { remediationScriptContent: s.remediationScriptContent, ...(typeof s.detectionScriptContent === 'string' ? { detectionScriptContent: s.detectionScriptContent } : {}) };
+    const s = await this.#json(
+      ScriptSchema,
+      `/beta/deviceManagement/deviceHealthScripts/${seg(id)}`,
+      'GET deviceHealthScripts',
+    );
+    return {
+      remediationScriptContent: s.remediationScriptContent,
+      ...(typeof s.detectionScriptContent === 'string' ? { detectionScriptContent: s.detectionScriptContent } : {}),
+    };
   }
 
   async patchRemediationScript(id: string, scripts: RemediationScripts): Promise<void> {
@@ -287,24 +403,43 @@ class GraphClient implements GraphApi {
     // remediation script of another.
     const body = {
       '@odata.type': '#microsoft.graph.deviceHealthScript',
-      ...(scripts.detectionScriptContent !== undefined ? { detectionScriptContent: scripts.detectionScriptContent } : {}),
+      ...(scripts.detectionScriptContent !== undefined
+        ? { detectionScriptContent: scripts.detectionScriptContent }
+        : {}),
       remediationScriptContent: scripts.remediationScriptContent,
     };
     await this.#send('PATCH', `/beta/deviceManagement/deviceHealthScripts/${seg(id)}`, { write: this.#pacer, body });
   }
 
   groupDevices(groupId: string): Promise<EntraDevice[]> {
-    return this.#pages(`/v1.0/groups/${seg(groupId)}/transitiveMembers/microsoft.graph.device?${MEMBERS_QUERY}&$select=id,deviceId,displayName`, EntraDeviceSchema, 'GET transitiveMembers/device', EVENTUAL);
+    return this.#pages(
+      `/v1.0/groups/${seg(groupId)}/transitiveMembers/microsoft.graph.device?${MEMBERS_QUERY}&$select=id,deviceId,displayName`,
+      EntraDeviceSchema,
+      'GET transitiveMembers/device',
+      EVENTUAL,
+    );
   }
 
   async groupUsers(groupId: string): Promise<string[]> {
-    const users = await this.#pages(`/v1.0/groups/${seg(groupId)}/transitiveMembers/microsoft.graph.user?${MEMBERS_QUERY}&$select=id`, z.looseObject({ id: z.string() }), 'GET transitiveMembers/user', EVENTUAL);
+    const users = await this.#pages(
+      `/v1.0/groups/${seg(groupId)}/transitiveMembers/microsoft.graph.user?${MEMBERS_QUERY}&$select=id`,
+      z.looseObject({ id: z.string() }),
+      'GET transitiveMembers/user',
+      EVENTUAL,
+    );
     return users.map((u) => u.id);
   }
 
   async userManagedDevices(userIds: readonly string[]): Promise<ManagedDevice[]> {
     const ids = [...new Set(userIds)];
-    const answers = await this.#runBatch(ids.map((u, i) => ({ id: String(i + 1), method: 'GET', url: `/users/${seg(u)}/managedDevices?${MD_SELECT}`, write: false })));
+    const answers = await this.#runBatch(
+      ids.map((u, i) => ({
+        id: String(i + 1),
+        method: 'GET',
+        url: `/users/${seg(u)}/managedDevices?${MD_SELECT}`,
+        write: false,
+      })),
+    );
     const out: ManagedDevice[] = [];
     for (const [, a] of [...answers].sort(([x], [y]) => Number(x) - Number(y))) {
       if (a.status === 404) continue; // the user left the directory since the listing
@@ -321,7 +456,14 @@ class GraphClient implements GraphApi {
 
   async managedDevicesById(ids: readonly string[]): Promise<ManagedDevice[]> {
     const unique = [...new Set(ids)];
-    const answers = await this.#runBatch(unique.map((d, i) => ({ id: String(i + 1), method: 'GET', url: `/deviceManagement/managedDevices/${seg(d)}?${MD_SELECT}`, write: false })));
+    const answers = await this.#runBatch(
+      unique.map((d, i) => ({
+        id: String(i + 1),
+        method: 'GET',
+        url: `/deviceManagement/managedDevices/${seg(d)}?${MD_SELECT}`,
+        write: false,
+      })),
+    );
     const out: ManagedDevice[] = [];
     unique.forEach((want, i) => {
       const a = answers.get(String(i + 1));
@@ -351,9 +493,16 @@ class GraphClient implements GraphApi {
   }
 
   /** A POST action on each device, 20 per paced `$batch` of `version`; the ones Graph did not accept. */
-  async #deviceAction(ids: readonly string[], version: 'v1.0' | 'beta', request: (id: string) => Pick<InnerRequest, 'url' | 'headers' | 'body'>): Promise<SyncFailure[]> {
+  async #deviceAction(
+    ids: readonly string[],
+    version: 'v1.0' | 'beta',
+    request: (id: string) => Pick<InnerRequest, 'url' | 'headers' | 'body'>,
+  ): Promise<SyncFailure[]> {
     const unique = [...new Set(ids)];
-    const answers = await this.#runBatch(unique.map((d, i) => ({ id: String(i + 1), method: 'POST', write: true, ...request(d) })), version);
+    const answers = await this.#runBatch(
+      unique.map((d, i) => ({ id: String(i + 1), method: 'POST', write: true, ...request(d) })),
+      version,
+    );
     const failed: SyncFailure[] = [];
     unique.forEach((id, i) => {
       const a = answers.get(String(i + 1));
@@ -366,11 +515,20 @@ class GraphClient implements GraphApi {
   }
 
   deviceRunStates(remediationId: string): Promise<RunState[]> {
-    return this.#pages(`/beta/deviceManagement/deviceHealthScripts/${seg(remediationId)}/deviceRunStates?$expand=managedDevice($select=id)`, RunStateSchema, 'GET deviceRunStates');
+    return this.#pages(
+      `/beta/deviceManagement/deviceHealthScripts/${seg(remediationId)}/deviceRunStates?$expand=managedDevice($select=id)`,
+      RunStateSchema,
+      'GET deviceRunStates',
+    );
   }
 
   stats(): GraphStats {
-    return { requests: this.#http.requestCount, batchedRequests: this.#batched, writes: this.#writes, throttled: this.#throttled };
+    return {
+      requests: this.#http.requestCount,
+      batchedRequests: this.#batched,
+      writes: this.#writes,
+      throttled: this.#throttled,
+    };
   }
 
   async close(): Promise<void> {

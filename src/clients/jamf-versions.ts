@@ -36,7 +36,10 @@ export function parseJamfVersion(raw: unknown): JamfVersion | undefined {
 }
 
 /** Negative when a < b (major, minor, patch; the build suffix does not order versions). */
-export function compareJamfVersions(a: Pick<JamfVersion, 'major' | 'minor' | 'patch'>, b: Pick<JamfVersion, 'major' | 'minor' | 'patch'>): number {
+export function compareJamfVersions(
+  a: Pick<JamfVersion, 'major' | 'minor' | 'patch'>,
+  b: Pick<JamfVersion, 'major' | 'minor' | 'patch'>,
+): number {
   return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
 }
 
@@ -82,7 +85,13 @@ export interface JamfApiShape {
 export const JAMF_MIN_VERSION = { major: 11, minor: 0, patch: 0 } as const;
 
 const SECTIONS = ['GENERAL', 'EXTENSION_ATTRIBUTES'] as const;
-const V1_V3 = { contactFields: ['lastContactTime'], contactFilter: 'general.lastContactTime', reportField: 'reportDate', managementIdField: 'managementId', sections: SECTIONS } as const;
+const V1_V3 = {
+  contactFields: ['lastContactTime'],
+  contactFilter: 'general.lastContactTime',
+  reportField: 'reportDate',
+  managementIdField: 'managementId',
+  sections: SECTIONS,
+} as const;
 
 /** Oldest first; ranges are contiguous. */
 export const JAMF_API_SHAPES: readonly JamfApiShape[] = [
@@ -100,7 +109,8 @@ export const JAMF_API_SHAPES: readonly JamfApiShape[] = [
     ...V1_V3,
     membership: { kind: 'classic' },
     blankPush: 'classic',
-    source: 'go-sdk-jamfpro-v2 openapi-specs/11.23.2-t1767621885710 api-schema.json (/v1/computers-inventory, ComputerGeneral) and swagger.yaml (/computergroups/id/{id}, /computercommands/command/{command}/id/{id}); ruby-jss oapi_schemas from 11.6.1/11.9.2',
+    source:
+      'go-sdk-jamfpro-v2 openapi-specs/11.23.2-t1767621885710 api-schema.json (/v1/computers-inventory, ComputerGeneral) and swagger.yaml (/computergroups/id/{id}, /computercommands/command/{command}/id/{id}); ruby-jss oapi_schemas from 11.6.1/11.9.2',
   },
   {
     // 11.23.2…11.27.1: /v3/computers-inventory current (v1, v2 deprecated), ComputerGeneral
@@ -111,7 +121,8 @@ export const JAMF_API_SHAPES: readonly JamfApiShape[] = [
     ...V1_V3,
     membership: { kind: 'jamf-pro', path: '/api/v2/computer-groups/smart-group-membership/' },
     blankPush: 'jamf-pro',
-    source: 'go-sdk-jamfpro-v2 openapi-specs/11.23.2-t1767621885710, 11.25.2-t1772925731845, 11.26.1-t1774880441315, 11.27.0-t1776264729651, 11.27.1-t1777388207638 api-schema.json',
+    source:
+      'go-sdk-jamfpro-v2 openapi-specs/11.23.2-t1767621885710, 11.25.2-t1772925731845, 11.26.1-t1774880441315, 11.27.0-t1776264729651, 11.27.1-t1777388207638 api-schema.json',
   },
   {
     // 11.28.0: /v3/computer-groups/smart-group-membership/{id} first appears (v2 deprecated
@@ -121,7 +132,8 @@ export const JAMF_API_SHAPES: readonly JamfApiShape[] = [
     ...V1_V3,
     membership: { kind: 'jamf-pro', path: '/api/v3/computer-groups/smart-group-membership/' },
     blankPush: 'jamf-pro',
-    source: 'go-sdk-jamfpro-v2 openapi-specs/11.28.0-t1778099559180, 11.28.1-t1779801919649, 11.29.1-t1782156420899 api-schema.json and swagger.yaml',
+    source:
+      'go-sdk-jamfpro-v2 openapi-specs/11.28.0-t1778099559180, 11.28.1-t1779801919649, 11.29.1-t1782156420899 api-schema.json and swagger.yaml',
   },
   {
     // 11.30.0: /v4/computers-inventory (ComputerGeneralV4: lastContact, lastCheckIn; filter on
@@ -135,7 +147,8 @@ export const JAMF_API_SHAPES: readonly JamfApiShape[] = [
     sections: SECTIONS,
     membership: { kind: 'jamf-pro', path: '/api/v3/computer-groups/smart-group-membership/' },
     blankPush: 'jamf-pro',
-    source: 'go-sdk-jamfpro-v2 openapi-specs/11.30.0-t1782920582649, 11.30.1-t1784555528405, 11.32.0-t1787580540993 api-schema.json',
+    source:
+      'go-sdk-jamfpro-v2 openapi-specs/11.30.0-t1782920582649, 11.30.1-t1784555528405, 11.32.0-t1787580540993 api-schema.json',
   },
 ];
 
@@ -155,7 +168,9 @@ const SUPPORTED = `thoth-rotate supports Jamf Pro ${JAMF_MIN_VERSION.major}.${JA
 /** The row for this version; a JamfVersionError below 11.0. `where` names the server in the message. */
 export function jamfShapeFor(v: JamfVersion, where: string): JamfApiShape {
   if (compareJamfVersions(v, JAMF_MIN_VERSION) < 0) {
-    throw new JamfVersionError(`jamf: ${where} runs Jamf Pro ${v.text}; ${SUPPORTED}. Nothing was changed: upgrade Jamf Pro, or rotate this fleet's key by hand`);
+    throw new JamfVersionError(
+      `jamf: ${where} runs Jamf Pro ${v.text}; ${SUPPORTED}. Nothing was changed: upgrade Jamf Pro, or rotate this fleet's key by hand`,
+    );
   }
   let row = JAMF_API_SHAPES[0]!;
   for (const r of JAMF_API_SHAPES) if (compareJamfVersions(v, r.from) >= 0) row = r;
@@ -164,6 +179,13 @@ export function jamfShapeFor(v: JamfVersion, where: string): JamfApiShape {
 
 /** The error for a `jamf-pro-version` answer that is not a version (quoted bounded, never whole). */
 export function unreadableJamfVersion(raw: unknown, where: string): JamfVersionError {
-  const shown = typeof raw === 'string' ? JSON.stringify(raw.slice(0, 40)) + (raw.length > 40 ? '…' : '') : raw === undefined ? 'nothing' : `a ${typeof raw}`;
-  return new JamfVersionError(`jamf: ${where} reported version ${shown} on GET /api/v1/jamf-pro-version, which is not a Jamf Pro version (e.g. 11.4.1-t1712345678); ${SUPPORTED}. Nothing was changed`);
+  const shown =
+    typeof raw === 'string'
+      ? JSON.stringify(raw.slice(0, 40)) + (raw.length > 40 ? '…' : '')
+      : raw === undefined
+        ? 'nothing'
+        : `a ${typeof raw}`;
+  return new JamfVersionError(
+    `jamf: ${where} reported version ${shown} on GET /api/v1/jamf-pro-version, which is not a Jamf Pro version (e.g. 11.4.1-t1712345678); ${SUPPORTED}. Nothing was changed`,
+  );
 }

@@ -5,9 +5,21 @@ import { HttpClient, seg, type StreamedJson } from '../http/client.js';
 import { wasStreamed } from '../http/json-stream.js';
 import { asRecord } from '../json-value.js';
 import type { RetryPolicy } from '../http/retry.js';
-import { buildJamfProfileUpdate, parseClassicErrorPage, parseComputerGroup, parseJamfProfile, type JamfProfile } from '../mdm/jamf-profile-xml.js';
+import {
+  buildJamfProfileUpdate,
+  parseClassicErrorPage,
+  parseComputerGroup,
+  parseJamfProfile,
+  type JamfProfile,
+} from '../mdm/jamf-profile-xml.js';
 import { USER_AGENT } from '../version.js';
-import { jamfShapeFor, parseJamfVersion, unreadableJamfVersion, JamfVersionError, type JamfApiShape } from './jamf-versions.js';
+import {
+  jamfShapeFor,
+  parseJamfVersion,
+  unreadableJamfVersion,
+  JamfVersionError,
+  type JamfApiShape,
+} from './jamf-versions.js';
 import { ClientCredentialsToken } from './oauth.js';
 
 /**
@@ -28,7 +40,12 @@ export interface JamfApi {
    * read never holds a page, nor one computer longer than it takes to convert it. Items of a
    * page count only once the page has been read whole and checked.
    */
-  inventory<T>(ids: readonly number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, opts?: InventoryOptions): Promise<T[]>;
+  inventory<T>(
+    ids: readonly number[],
+    attribute: string | undefined,
+    toItem: (c: JamfComputer) => T,
+    opts?: InventoryOptions,
+  ): Promise<T[]>;
   /**
    * Wakes these computers: the Jamf Pro API push by management id, or on servers before 11.23
    * the Classic BlankPush command by computer id. Returns what Jamf could not queue (management
@@ -83,7 +100,6 @@ export interface JamfComputer {
   /** `values` of the extension attribute named by `inventory`'s `attribute` (absent: not reported). */
   readonly attribute?: readonly string[] | undefined;
 }
-
 
 /** Jamf asks API clients for at most 5 concurrent connections (scalability best practices). */
 export const JAMF_MAX_CONNECTIONS = 5;
@@ -186,9 +202,16 @@ class JamfClient implements JamfApi {
   }
 
   async #readVersion(): Promise<{ version: string; shape: JamfApiShape }> {
-    const res = await this.#http.send({ method: 'GET', path: VERSION_PATH, headers: { accept: 'application/json' }, okStatuses: [404] });
+    const res = await this.#http.send({
+      method: 'GET',
+      path: VERSION_PATH,
+      headers: { accept: 'application/json' },
+      okStatuses: [404],
+    });
     if (res.status === 404) {
-      throw new JamfVersionError(`jamf: ${this.#where} has no ${VERSION_PATH} (HTTP 404), so its version is unknown; thoth-rotate supports Jamf Pro 11.0 and later. Nothing was changed`);
+      throw new JamfVersionError(
+        `jamf: ${this.#where} has no ${VERSION_PATH} (HTTP 404), so its version is unknown; thoth-rotate supports Jamf Pro 11.0 and later. Nothing was changed`,
+      );
     }
     let raw: unknown;
     try {
@@ -200,13 +223,19 @@ class JamfClient implements JamfApi {
     if (!version) throw unreadableJamfVersion(raw, this.#where);
     const shape = jamfShapeFor(version, this.#where);
     const members = shape.membership.kind === 'classic' ? 'Classic computergroups' : `${shape.membership.path}{id}`;
-    log.info(`jamf: Jamf Pro ${version.text}: inventory ${shape.inventoryPath}, members ${members}, blank push ${shape.blankPush === 'classic' ? 'Classic computercommands BlankPush' : '/api/v2/mdm/blank-push'}`);
+    log.info(
+      `jamf: Jamf Pro ${version.text}: inventory ${shape.inventoryPath}, members ${members}, blank push ${shape.blankPush === 'classic' ? 'Classic computercommands BlankPush' : '/api/v2/mdm/blank-push'}`,
+    );
     return { version: version.text, shape };
   }
 
   async getProfile(profileId: number): Promise<JamfProfile> {
     await this.apiShape();
-    const res = await this.#http.send({ method: 'GET', path: `/JSSResource/osxconfigurationprofiles/id/${seg(profileId)}`, headers: { accept: 'application/xml' } });
+    const res = await this.#http.send({
+      method: 'GET',
+      path: `/JSSResource/osxconfigurationprofiles/id/${seg(profileId)}`,
+      headers: { accept: 'application/xml' },
+    });
     return parseJamfProfile(res.text);
   }
 
@@ -222,9 +251,15 @@ class JamfClient implements JamfApi {
 
   async groupMembers(groupId: number): Promise<number[]> {
     const { shape } = await this.apiShape();
-    const res = shape.membership.kind === 'jamf-pro'
-      ? await this.#http.send({ method: 'GET', path: `${shape.membership.path}${seg(groupId)}`, headers: { accept: 'application/json' }, okStatuses: [404] })
-      : undefined;
+    const res =
+      shape.membership.kind === 'jamf-pro'
+        ? await this.#http.send({
+            method: 'GET',
+            path: `${shape.membership.path}${seg(groupId)}`,
+            headers: { accept: 'application/json' },
+            okStatuses: [404],
+          })
+        : undefined;
     if (res && res.status !== 404) {
       let json: unknown;
       try {
@@ -239,7 +274,11 @@ class JamfClient implements JamfApi {
     }
     // 404 here means "not a smart group" as often as "no such group": ask Classic, which knows
     // both (and is the only membership call of the versions before 11.23).
-    const classic = await this.#http.send({ method: 'GET', path: `/JSSResource/computergroups/id/${seg(groupId)}`, headers: { accept: 'application/xml' } });
+    const classic = await this.#http.send({
+      method: 'GET',
+      path: `/JSSResource/computergroups/id/${seg(groupId)}`,
+      headers: { accept: 'application/xml' },
+    });
     return parseComputerGroup(classic.text).computerIds;
   }
 
@@ -249,7 +288,12 @@ class JamfClient implements JamfApi {
    * three learnt down at run time when Jamf refuses or cuts short. Ids are taken from a
    * shared cursor when a request starts, so what is learnt applies to the next request.
    */
-  async inventory<T>(ids: readonly number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, opts: InventoryOptions = {}): Promise<T[]> {
+  async inventory<T>(
+    ids: readonly number[],
+    attribute: string | undefined,
+    toItem: (c: JamfComputer) => T,
+    opts: InventoryOptions = {},
+  ): Promise<T[]> {
     const { shape } = await this.apiShape();
     const out: T[] = [];
     const since = opts.contactedSince && !Number.isNaN(opts.contactedSince.getTime()) ? opts.contactedSince : undefined;
@@ -273,7 +317,14 @@ class JamfClient implements JamfApi {
     const worker = async (): Promise<void> => {
       try {
         for (let chunk = take(); chunk; chunk = take()) {
-          const rest = await this.#inventoryPage(shape, chunk, attribute, toItem, out, this.#timeFilter ? since : undefined);
+          const rest = await this.#inventoryPage(
+            shape,
+            chunk,
+            attribute,
+            toItem,
+            out,
+            this.#timeFilter ? since : undefined,
+          );
           if (rest.length > 0) queue.push(rest);
         }
       } catch (e) {
@@ -281,7 +332,9 @@ class JamfClient implements JamfApi {
         throw e;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(JAMF_MAX_CONNECTIONS, Math.max(1, Math.ceil(ids.length / 100))) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.min(JAMF_MAX_CONNECTIONS, Math.max(1, Math.ceil(ids.length / 100))) }, worker),
+    );
     return out;
   }
 
@@ -300,14 +353,29 @@ class JamfClient implements JamfApi {
   }
 
   get #targetBase(): number {
-    return this.#basePath.length + INVENTORY_PATH_BYTES + 1 + 'section=EXTENSION_ATTRIBUTES&'.length * 2 + SORT_QUERY.length + `&page=0&page-size=${this.#pageSize}&filter=id%3Din%3D()`.length + TIME_FILTER_BYTES;
+    return (
+      this.#basePath.length +
+      INVENTORY_PATH_BYTES +
+      1 +
+      'section=EXTENSION_ATTRIBUTES&'.length * 2 +
+      SORT_QUERY.length +
+      `&page=0&page-size=${this.#pageSize}&filter=id%3Din%3D()`.length +
+      TIME_FILTER_BYTES
+    );
   }
 
   /**
    * One request for `ids`; returns the ids still to read: those a page cut short left out, or
    * all of them when Jamf refused the request as too long or too large (the limit learnt).
    */
-  async #inventoryPage<T>(shape: JamfApiShape, ids: number[], attribute: string | undefined, toItem: (c: JamfComputer) => T, out: T[], since: Date | undefined): Promise<number[]> {
+  async #inventoryPage<T>(
+    shape: JamfApiShape,
+    ids: number[],
+    attribute: string | undefined,
+    toItem: (c: JamfComputer) => T,
+    out: T[],
+    since: Date | undefined,
+  ): Promise<number[]> {
     // Commas stay raw (RFC 3986 allows them in a query): %2C would make a 2000-id line 18 KB.
     const time = since ? encodeURIComponent(`;${shape.contactFilter}>=${wholeSecond(since)}`) : '';
     const sections = shape.sections.map((x) => `section=${x}`).join('&');
@@ -322,12 +390,22 @@ class JamfClient implements JamfApi {
         if (!c) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'a result without an id');
         // A computer we did not filter for means the filter was ignored: re-asking could loop forever.
         const id = Number(c.id);
-        if (!asked.has(id)) throw new ResponseShapeError('jamf', 'GET computers-inventory', `computer ${id || '(bad id)'} was not in the id filter`);
+        if (!asked.has(id))
+          throw new ResponseShapeError(
+            'jamf',
+            'GET computers-inventory',
+            `computer ${id || '(bad id)'} was not in the id filter`,
+          );
         return [id, toItem(c)] as const;
       });
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
-      if (since && e.status === 400 && /rsql|filter/i.test(`${e.code ?? ''} ${e.message}`) && !/page.?size/i.test(e.message)) {
+      if (
+        since &&
+        e.status === 400 &&
+        /rsql|filter/i.test(`${e.code ?? ''} ${e.message}`) &&
+        !/page.?size/i.test(e.message)
+      ) {
         // This Jamf does not filter on its contact field: read the ids whole from now on.
         this.#timeFilter = false;
         log.debug(`jamf: inventory refused the ${shape.contactFilter} filter; reading by id only`);
@@ -340,13 +418,17 @@ class JamfClient implements JamfApi {
       // Learn the lower limit for the rest of the run; the ids go back to the queue.
       if (tooLong) this.#targetBytes = Math.min(this.#targetBytes, Math.floor(q.length / 2));
       if (pageTooBig) this.#pageSize = Math.min(this.#pageSize, pageSizeFrom(e.message, ids.length));
-      log.debug(`jamf: inventory request for ${ids.length} ids refused (HTTP ${e.status}); asking for fewer per request`);
+      log.debug(
+        `jamf: inventory request for ${ids.length} ids refused (HTTP ${e.status}); asking for fewer per request`,
+      );
       return ids;
     }
     const totalCount = page.rest['totalCount'];
-    if (typeof totalCount !== 'number' || !wasStreamed(page.rest, 'results')) throw new ResponseShapeError('jamf', 'GET computers-inventory', 'no totalCount/results');
+    if (typeof totalCount !== 'number' || !wasStreamed(page.rest, 'results'))
+      throw new ResponseShapeError('jamf', 'GET computers-inventory', 'no totalCount/results');
     const results = page.items;
-    if (results.length > 0) this.#bytesPerComputer = Math.max(this.#bytesPerComputer, Math.ceil(page.bytes / results.length));
+    if (results.length > 0)
+      this.#bytesPerComputer = Math.max(this.#bytesPerComputer, Math.ceil(page.bytes / results.length));
     const seen = new Set<number>();
     // Only a page read whole and checked reaches the caller.
     for (const [id, item] of results) {
@@ -371,11 +453,16 @@ class JamfClient implements JamfApi {
     const noId = targets.filter((t) => t.managementId === '').map((t) => String(t.id));
     const managementIds = targets.filter((t) => t.managementId !== '').map((t) => t.managementId);
     const chunks: string[][] = [];
-    for (let i = 0; i < managementIds.length; i += JAMF_PUSH_BATCH) chunks.push(managementIds.slice(i, i + JAMF_PUSH_BATCH));
+    for (let i = 0; i < managementIds.length; i += JAMF_PUSH_BATCH)
+      chunks.push(managementIds.slice(i, i + JAMF_PUSH_BATCH));
     // The dispatcher holds at most 5 connections: the chunks go out 5 at a time.
     const failed = await Promise.all(
       chunks.map(async (clientManagementIds) => {
-        const body = await this.#http.json({ method: 'POST', path: '/api/v2/mdm/blank-push', body: JSON.stringify({ clientManagementIds }) });
+        const body = await this.#http.json({
+          method: 'POST',
+          path: '/api/v2/mdm/blank-push',
+          body: JSON.stringify({ clientManagementIds }),
+        });
         const r = z.looseObject({ errorUuids: z.array(z.string()).nullish() }).safeParse(body ?? {});
         return r.success ? (r.data.errorUuids ?? []) : [];
       }),
@@ -408,7 +495,11 @@ class JamfClient implements JamfApi {
     const refused = await Promise.all(
       chunks.map(async (ids) => {
         try {
-          await this.#http.send({ method: 'POST', path: `${CLASSIC_PUSH_PATH}${ids.join(',')}`, headers: { accept: 'application/xml' } });
+          await this.#http.send({
+            method: 'POST',
+            path: `${CLASSIC_PUSH_PATH}${ids.join(',')}`,
+            headers: { accept: 'application/xml' },
+          });
           return [];
         } catch (e) {
           if (e instanceof HttpError && [400, 404, 409].includes(e.status)) return ids.map(String);
@@ -422,7 +513,9 @@ class JamfClient implements JamfApi {
   async close(): Promise<void> {
     // Hygiene: a disabled API client does not revoke issued tokens, so end ours explicitly.
     if (this.#token.current) {
-      await this.#http.send({ method: 'POST', path: '/api/v1/auth/invalidate-token', retry: false }).catch(() => undefined);
+      await this.#http
+        .send({ method: 'POST', path: '/api/v1/auth/invalidate-token', retry: false })
+        .catch(() => undefined);
     }
     await Promise.all([this.#http.close(), this.#token.close()]);
   }
@@ -431,7 +524,11 @@ class JamfClient implements JamfApi {
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** The fields of one inventory result the action uses (see JamfComputer); undefined without an id. */
-export function readComputer(raw: unknown, attribute: string | undefined, shape: Pick<JamfApiShape, 'contactFields' | 'reportField' | 'managementIdField'>): JamfComputer | undefined {
+export function readComputer(
+  raw: unknown,
+  attribute: string | undefined,
+  shape: Pick<JamfApiShape, 'contactFields' | 'reportField' | 'managementIdField'>,
+): JamfComputer | undefined {
   const r = asRecord(raw);
   const id = r?.['id'];
   if (!r || (typeof id !== 'string' && typeof id !== 'number') || String(id) === '') return undefined;

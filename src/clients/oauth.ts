@@ -34,7 +34,10 @@ export class ClientCredentialsToken implements AuthSource {
       describeError: (_s, text) => {
         try {
           const b = JSON.parse(text) as Record<string, unknown>;
-          return { ...(typeof b['error'] === 'string' ? { code: b['error'] } : {}), message: String(b['error_description'] ?? '').split('\n')[0] ?? '' };
+          return {
+            ...(typeof b['error'] === 'string' ? { code: b['error'] } : {}),
+            message: String(b['error_description'] ?? '').split('\n')[0] ?? '',
+          };
         } catch {
           return { message: '' };
         }

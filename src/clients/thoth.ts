@@ -30,7 +30,13 @@ export interface ThothClientParams {
   readonly timeoutMs?: number;
 }
 
-const FleetSchema = z.looseObject({ fleet_id: z.string(), name: z.string().optional(), region: z.string().optional(), status: z.string().optional(), endpoint_count: z.number().optional() });
+const FleetSchema = z.looseObject({
+  fleet_id: z.string(),
+  name: z.string().optional(),
+  region: z.string().optional(),
+  status: z.string().optional(),
+  endpoint_count: z.number().optional(),
+});
 const KeyRowSchema = z.looseObject({
   key_id: z.string(),
   name: z.string().nullish(),
@@ -43,8 +49,23 @@ const KeyRowSchema = z.looseObject({
   last_used_at: z.string().nullish(),
   active: z.boolean().nullish(),
 });
-const CreatedSchema = z.looseObject({ key_id: z.string().min(1), name: z.string().nullish(), api_key: z.string().min(8), prefix: z.string().nullish(), created_at: z.string().nullish(), expires_at: z.string().nullish() });
-const AuthorizeSchema = z.looseObject({ valid: z.boolean(), permission_allowed: z.boolean(), scope_allowed: z.boolean(), expired: z.boolean().nullish(), scope_level: z.string().nullish(), scope_target_id: z.string().nullish(), validated_at: z.string().nullish() });
+const CreatedSchema = z.looseObject({
+  key_id: z.string().min(1),
+  name: z.string().nullish(),
+  api_key: z.string().min(8),
+  prefix: z.string().nullish(),
+  created_at: z.string().nullish(),
+  expires_at: z.string().nullish(),
+});
+const AuthorizeSchema = z.looseObject({
+  valid: z.boolean(),
+  permission_allowed: z.boolean(),
+  scope_allowed: z.boolean(),
+  expired: z.boolean().nullish(),
+  scope_level: z.string().nullish(),
+  scope_target_id: z.string().nullish(),
+  validated_at: z.string().nullish(),
+});
 
 export type Fleet = z.infer<typeof FleetSchema>;
 export type ApiKeyRow = z.infer<typeof KeyRowSchema>;
@@ -104,7 +125,9 @@ function describeError(_status: number, text: string): { code?: string; message:
   try {
     const b = JSON.parse(text) as Record<string, unknown>;
     const code = typeof b['error'] === 'string' ? b['error'] : undefined;
-    const msg = [b['message'], b['error_description'], b['detail']].find((v) => typeof v === 'string') as string | undefined;
+    const msg = [b['message'], b['error_description'], b['detail']].find((v) => typeof v === 'string') as
+      | string
+      | undefined;
     return { ...(code ? { code } : {}), message: msg ?? '' };
   } catch {
     return { message: '' };
@@ -130,7 +153,9 @@ class ThothClient implements ThothApi {
       describeError,
       auth: {
         headers: async () => ({
-          ...(credential.kind === 'api-key' ? { 'x-api-key': credential.value } : { authorization: `Bearer ${credential.value}` }),
+          ...(credential.kind === 'api-key'
+            ? { 'x-api-key': credential.value }
+            : { authorization: `Bearer ${credential.value}` }),
           accept: 'application/json',
           // Attribution the provider sends so GovAPI can tell who changed what (reference/thoth.md §1.3).
           'x-aten-provisioned-via': 'github-action',
@@ -183,22 +208,36 @@ class ThothClient implements ThothApi {
     const body = await this.#http.json({
       method: 'POST',
       path: `${this.#t}/api-keys/${seg(p.keyId)}/authorize`,
-      body: JSON.stringify({ api_key: p.apiKey.reveal(), permission: p.permission, resource_type: p.resourceType, resource_id: p.resourceId }),
+      body: JSON.stringify({
+        api_key: p.apiKey.reveal(),
+        permission: p.permission,
+        resource_type: p.resourceType,
+        resource_id: p.resourceId,
+      }),
     });
     const r = parse(AuthorizeSchema, body, 'POST authorize');
     return { ...r, authorized: r.valid && r.permission_allowed && r.scope_allowed && !r.expired };
   }
 
   async revokeKey(keyId: string): Promise<'revoked' | 'already-gone'> {
-    const res = await this.#http.send({ method: 'DELETE', path: `${this.#t}/api-keys/${seg(keyId)}`, okStatuses: [404] });
+    const res = await this.#http.send({
+      method: 'DELETE',
+      path: `${this.#t}/api-keys/${seg(keyId)}`,
+      okStatuses: [404],
+    });
     return res.status === 404 ? 'already-gone' : 'revoked';
   }
 
   async listEndpoints(fleetId: string): Promise<ThothEndpoint[]> {
     // Unpaged and unfiltered (the API offers neither): streamed row by row, see json-stream.ts.
     const previous = this.#previousRows.get(fleetId) ?? new Map<string, ThothEndpoint>();
-    const r = await this.#http.jsonArrays({ method: 'GET', path: `${this.#t}/endpoints?fleet_id=${seg(fleetId)}` }, ['data'], (raw, _array, row) => readEndpoint(raw, row, this.#interned, previous));
-    if (!wasStreamed(r.rest, 'data')) throw new ResponseShapeError('thoth', 'GET endpoints', 'missing or malformed field(s): data');
+    const r = await this.#http.jsonArrays(
+      { method: 'GET', path: `${this.#t}/endpoints?fleet_id=${seg(fleetId)}` },
+      ['data'],
+      (raw, _array, row) => readEndpoint(raw, row, this.#interned, previous),
+    );
+    if (!wasStreamed(r.rest, 'data'))
+      throw new ResponseShapeError('thoth', 'GET endpoints', 'missing or malformed field(s): data');
     // Forget endpoints that left the fleet (and rows of an attempt that was cut off and retried).
     if (previous.size > r.items.length) {
       previous.clear();
@@ -215,7 +254,8 @@ class ThothClient implements ThothApi {
 
 const optionalText = (v: unknown, field: string, row: number): string | undefined => {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ResponseShapeError('thoth', 'GET endpoints', `missing or malformed field(s): data.${row}.${field}`);
+  if (typeof v !== 'string')
+    throw new ResponseShapeError('thoth', 'GET endpoints', `missing or malformed field(s): data.${row}.${field}`);
   return v;
 };
 
@@ -240,18 +280,34 @@ class Interner {
  * two polls most endpoints did not check in, and keeping 50,000 fresh copies alive through
  * every poll is most of what a poll costs in memory.
  */
-function readEndpoint(raw: unknown, row: number, interned: Interner, previous: Map<string, ThothEndpoint>): ThothEndpoint {
+function readEndpoint(
+  raw: unknown,
+  row: number,
+  interned: Interner,
+  previous: Map<string, ThothEndpoint>,
+): ThothEndpoint {
   const r = asRecord(raw);
   const endpointId = r?.['endpoint_id'];
-  if (!r || typeof endpointId !== 'string') throw new ResponseShapeError('thoth', 'GET endpoints', `missing or malformed field(s): data.${row}.endpoint_id`);
+  if (!r || typeof endpointId !== 'string')
+    throw new ResponseShapeError('thoth', 'GET endpoints', `missing or malformed field(s): data.${row}.endpoint_id`);
   const hostname = optionalText(r['hostname'], 'hostname', row) ?? endpointId;
   const fleetId = interned.get(optionalText(r['fleet_id'], 'fleet_id', row));
   const keyId = interned.get(optionalText(r['managed_runtime_key_id'], 'managed_runtime_key_id', row)) || undefined;
   const seenMs = Date.parse(optionalText(r['last_seen'], 'last_seen', row) ?? '');
   const before = previous.get(endpointId);
-  if (before && before.hostname === hostname && before.fleetId === fleetId && before.keyId === keyId && (before.lastSeen === undefined ? Number.isNaN(seenMs) : before.lastSeen === seenMs)) return before;
+  if (
+    before &&
+    before.hostname === hostname &&
+    before.fleetId === fleetId &&
+    before.keyId === keyId &&
+    (before.lastSeen === undefined ? Number.isNaN(seenMs) : before.lastSeen === seenMs)
+  )
+    return before;
   // A row whose heartbeat moved keeps the previous row's strings: the parsed copies die young.
-  const e: { -readonly [K in keyof ThothEndpoint]: ThothEndpoint[K] } = { endpointId: before?.endpointId ?? endpointId, hostname: before?.hostname === hostname ? before.hostname : hostname };
+  const e: { -readonly [K in keyof ThothEndpoint]: ThothEndpoint[K] } = {
+    endpointId: before?.endpointId ?? endpointId,
+    hostname: before?.hostname === hostname ? before.hostname : hostname,
+  };
   if (fleetId !== undefined) e.fleetId = fleetId;
   if (keyId !== undefined) e.keyId = keyId;
   if (!Number.isNaN(seenMs)) e.lastSeen = seenMs;

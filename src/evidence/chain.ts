@@ -144,7 +144,12 @@ export type ChainCheck = { ok: true } | { ok: false; index: number; problem: str
 export function verifyChain(record: EvidenceRecord): ChainCheck {
   const v1 = record.schema === EVIDENCE_SCHEMA_V1;
   if (!v1 && record.events.length === 0) {
-    return { ok: false, index: 0, problem: 'the record has no events; a record is created together with its first event, so an empty one is not evidence' };
+    return {
+      ok: false,
+      index: 0,
+      problem:
+        'the record has no events; a record is created together with its first event, so an empty one is not evidence',
+    };
   }
   let prev: string;
   try {
@@ -187,7 +192,8 @@ export function verifyChain(record: EvidenceRecord): ChainCheck {
     return {
       ok: false,
       index: newest,
-      problem: "chain.record of the newest event does not match the record's top-level fields (a field such as state, oldKey, newKey, lease or validation was edited, added or removed, or newer events were dropped)",
+      problem:
+        "chain.record of the newest event does not match the record's top-level fields (a field such as state, oldKey, newKey, lease or validation was edited, added or removed, or newer events were dropped)",
     };
   }
   return { ok: true };
@@ -210,7 +216,8 @@ export function withMac(record: EvidenceRecord, key: Buffer | undefined): Eviden
 
 /** Constant-time check of the record's MAC; the problem, or undefined when it holds. */
 export function macProblem(record: EvidenceRecord, key: Buffer): string | undefined {
-  if (record.mac === undefined) return 'the record carries no mac, but evidence-hmac-key is set: every record this action acts on must be sealed with that key';
+  if (record.mac === undefined)
+    return 'the record carries no mac, but evidence-hmac-key is set: every record this action acts on must be sealed with that key';
   const expected = Buffer.from(computeMac(record, key), 'utf8');
   const actual = Buffer.from(record.mac, 'utf8');
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {

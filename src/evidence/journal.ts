@@ -63,7 +63,14 @@ export class Journal {
   /** What the last read found worth telling the user without stopping (e.g. an unchecked MAC). */
   warnings: string[] = [];
 
-  private constructor(files: RepoFiles, branch: string, intent: Intent, run: RunInfo, now: () => Date, opts: JournalOptions) {
+  private constructor(
+    files: RepoFiles,
+    branch: string,
+    intent: Intent,
+    run: RunInfo,
+    now: () => Date,
+    opts: JournalOptions,
+  ) {
     this.#files = files;
     this.#branch = branch;
     this.path = intent.evidencePath;
@@ -73,7 +80,14 @@ export class Journal {
     this.#opts = opts;
   }
 
-  static async open(files: RepoFiles, branch: string, intent: Intent, run: RunInfo, now: () => Date, opts: JournalOptions = {}): Promise<Journal> {
+  static async open(
+    files: RepoFiles,
+    branch: string,
+    intent: Intent,
+    run: RunInfo,
+    now: () => Date,
+    opts: JournalOptions = {},
+  ): Promise<Journal> {
     const j = new Journal(files, branch, intent, run, now, opts);
     await j.reload();
     return j;
@@ -107,7 +121,9 @@ export class Journal {
       const unchecked = `${this.path}: the record carries a mac, but evidence-hmac-key is not set, so only its hash chain was checked`;
       if (!this.#opts.readOnly) {
         // Writing would either leave a MAC that no longer matches or silently drop the seal.
-        throw new EvidenceError(`${unchecked}; a run that changes the record needs the key: pass evidence-hmac-key (the key the record was sealed with) to this step. Nothing was changed for this intent`);
+        throw new EvidenceError(
+          `${unchecked}; a run that changes the record needs the key: pass evidence-hmac-key (the key the record was sealed with) to this step. Nothing was changed for this intent`,
+        );
       }
       warnings.push(unchecked);
     }
@@ -173,7 +189,10 @@ export class Journal {
     const written = this.#written?.events.length ?? 0;
     // Events since the last write: the staged ones, then this commit's own.
     const fresh = next.events.slice(Math.min(written, next.events.length));
-    if (fresh.length === 0) throw new Error('Journal.commit needs at least one event: the chain commits to the record through its newest event');
+    if (fresh.length === 0)
+      throw new Error(
+        'Journal.commit needs at least one event: the chain commits to the record through its newest event',
+      );
     const text = serializeRecord(next);
     const message = `thoth-rotate: ${next.name} ${next.state} (${fresh.map((e) => e.step).join(', ')})`;
     try {
@@ -189,7 +208,9 @@ export class Journal {
     this.#record = next;
     this.#written = next;
     for (const e of fresh) log.info(`[${next.name}] ${e.step}: ${e.outcome} — ${redact(e.detail)}`);
-    log.info(`[${next.name}] evidence: state ${next.state}${this.lastCommit ? ` (commit ${this.lastCommit.slice(0, 12)})` : ''}`);
+    log.info(
+      `[${next.name}] evidence: state ${next.state}${this.lastCommit ? ` (commit ${this.lastCommit.slice(0, 12)})` : ''}`,
+    );
     return next;
   }
 
@@ -197,7 +218,9 @@ export class Journal {
   #next(p: Change): EvidenceRecord {
     const from = p.base ?? this.#record!;
     if (from.schema !== EVIDENCE_SCHEMA) {
-      throw new EvidenceError(`${this.path}: is a ${from.schema} record, which this version reads but does not extend; nothing was changed. Move it aside (e.g. rename it to .v1.json) and re-run: a new record is started`);
+      throw new EvidenceError(
+        `${this.path}: is a ${from.schema} record, which this version reads but does not extend; nothing was changed. Move it aside (e.g. rename it to .v1.json) and re-run: a new record is started`,
+      );
     }
     let next: EvidenceRecord = { ...from, ...(p.set ?? {}) };
     if (p.state) next.state = p.state;

@@ -17,7 +17,12 @@ export interface PinnedTarget {
   readonly key: { readonly scope: 'fleet' | 'endpoint'; readonly endpointId?: string; readonly permissions: string[] };
   readonly mdm: {
     readonly provider: string;
-    readonly jamf?: { readonly url: string; readonly profileId: number; readonly groupId: number; readonly healthAttribute?: string };
+    readonly jamf?: {
+      readonly url: string;
+      readonly profileId: number;
+      readonly groupId: number;
+      readonly healthAttribute?: string;
+    };
     readonly intune?: {
       readonly graphUrl: string;
       readonly loginUrl: string;
@@ -25,7 +30,12 @@ export interface PinnedTarget {
       readonly macos?: { readonly configurationId: string };
       readonly windows?: { readonly remediationId: string; readonly template: string };
     };
-    readonly settings: { readonly domain: string; readonly apiKey: string; readonly keyId: string; readonly revokedKeyIds: string };
+    readonly settings: {
+      readonly domain: string;
+      readonly apiKey: string;
+      readonly keyId: string;
+      readonly revokedKeyIds: string;
+    };
   };
   readonly validation: { readonly minHealthy: number; readonly activeWithinMs: number; readonly windowMs: number };
   readonly rollback: { readonly onValidationFailure: string };
@@ -39,7 +49,14 @@ export const pinnedTargetSchema = z.strictObject({
   key: z.strictObject({ scope: z.enum(['fleet', 'endpoint']), endpointId: str.optional(), permissions: z.array(str) }),
   mdm: z.strictObject({
     provider: str,
-    jamf: z.strictObject({ url: str, profileId: z.number().int(), groupId: z.number().int(), healthAttribute: str.optional() }).optional(),
+    jamf: z
+      .strictObject({
+        url: str,
+        profileId: z.number().int(),
+        groupId: z.number().int(),
+        healthAttribute: str.optional(),
+      })
+      .optional(),
     intune: z
       .strictObject({
         graphUrl: str,
@@ -64,22 +81,44 @@ export function pinTarget(intent: Intent): PinnedTarget {
   return {
     controlPlaneUrl: intent.controlPlaneUrl,
     fleet: { id: intent.fleet.id, region: intent.fleet.region },
-    key: { scope: intent.key.scope, ...(intent.key.endpointId !== undefined && { endpointId: intent.key.endpointId }), permissions: [...intent.key.permissions].sort() },
+    key: {
+      scope: intent.key.scope,
+      ...(intent.key.endpointId !== undefined && { endpointId: intent.key.endpointId }),
+      permissions: [...intent.key.permissions].sort(),
+    },
     mdm: {
       provider: intent.mdm.provider,
-      ...(jamf && { jamf: { url: jamf.url, profileId: jamf.profileId, groupId: jamf.groupId, ...(jamf.healthAttribute !== undefined && { healthAttribute: jamf.healthAttribute }) } }),
+      ...(jamf && {
+        jamf: {
+          url: jamf.url,
+          profileId: jamf.profileId,
+          groupId: jamf.groupId,
+          ...(jamf.healthAttribute !== undefined && { healthAttribute: jamf.healthAttribute }),
+        },
+      }),
       ...(intune && {
         intune: {
           graphUrl: intune.graphUrl,
           loginUrl: intune.loginUrl,
           groupId: intune.groupId,
           ...(intune.macos && { macos: { configurationId: intune.macos.configurationId } }),
-          ...(intune.windows && { windows: { remediationId: intune.windows.remediationId, template: intune.windows.template } }),
+          ...(intune.windows && {
+            windows: { remediationId: intune.windows.remediationId, template: intune.windows.template },
+          }),
         },
       }),
-      settings: { domain: intent.mdm.settings.domain, apiKey: intent.mdm.settings.apiKey, keyId: intent.mdm.settings.keyId, revokedKeyIds: intent.mdm.settings.revokedKeyIds },
+      settings: {
+        domain: intent.mdm.settings.domain,
+        apiKey: intent.mdm.settings.apiKey,
+        keyId: intent.mdm.settings.keyId,
+        revokedKeyIds: intent.mdm.settings.revokedKeyIds,
+      },
     },
-    validation: { minHealthy: intent.validation.minHealthy, activeWithinMs: intent.validation.activeWithinMs, windowMs: intent.validation.windowMs },
+    validation: {
+      minHealthy: intent.validation.minHealthy,
+      activeWithinMs: intent.validation.activeWithinMs,
+      windowMs: intent.validation.windowMs,
+    },
     rollback: { onValidationFailure: intent.rollback.onValidationFailure },
   };
 }

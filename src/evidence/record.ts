@@ -12,7 +12,17 @@ import type { SealedBlob } from './seal.js';
 
 export type { SealedBlob } from './seal.js';
 export type { PinnedTarget } from './pinning.js';
-export { canonicalJson, computeMac, EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_V1, fingerprint, genesisHash, recordDigest, verifyChain, withMac } from './chain.js';
+export {
+  canonicalJson,
+  computeMac,
+  EVIDENCE_SCHEMA,
+  EVIDENCE_SCHEMA_V1,
+  fingerprint,
+  genesisHash,
+  recordDigest,
+  verifyChain,
+  withMac,
+} from './chain.js';
 
 export type EvidenceSchema = typeof EVIDENCE_SCHEMA | typeof EVIDENCE_SCHEMA_V1;
 
@@ -127,14 +137,16 @@ export class EvidenceError extends Error {
   }
 }
 
-
 const isoUtc = z.iso.datetime();
 const nonEmpty = z.string().min(1);
 const keyRef = z.looseObject({
   keyId: nonEmpty,
   prefix: z.string().optional(),
   expiresAt: z.string().optional(),
-  fingerprint: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').optional(),
+  fingerprint: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>')
+    .optional(),
 });
 const count = z.number().int().nonnegative();
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
@@ -157,7 +169,8 @@ const newEventSchema = z.looseObject(eventBody);
  * mask, and scrubbing after hashing would break the chain.
  */
 export function appendEvent(record: EvidenceRecord, e: Omit<EvidenceEvent, 'chain'>): EvidenceRecord {
-  if (record.schema !== EVIDENCE_SCHEMA) throw new EvidenceError(`cannot append to a ${record.schema} record: only ${EVIDENCE_SCHEMA} records are written`);
+  if (record.schema !== EVIDENCE_SCHEMA)
+    throw new EvidenceError(`cannot append to a ${record.schema} record: only ${EVIDENCE_SCHEMA} records are written`);
   // Refuse now what parseRecord would refuse on the next run: a record that cannot be read
   // back would strand the rotation mid-way.
   const check = newEventSchema.safeParse(e);
@@ -165,7 +178,12 @@ export function appendEvent(record: EvidenceRecord, e: Omit<EvidenceEvent, 'chai
     const i = check.error.issues[0]!;
     throw new EvidenceError(`evidence event ${JSON.stringify(e.step)}: ${i.path.join('.') || '(root)'}: ${i.message}`);
   }
-  const body: Omit<EvidenceEvent, 'chain'> = { ...e, step: redact(e.step), detail: redact(e.detail), run: { ...e.run } };
+  const body: Omit<EvidenceEvent, 'chain'> = {
+    ...e,
+    step: redact(e.step),
+    detail: redact(e.detail),
+    run: { ...e.run },
+  };
   return { ...record, events: [...record.events, chainEvent(record, body)] };
 }
 
@@ -176,7 +194,13 @@ export function appendEvent(record: EvidenceRecord, e: Omit<EvidenceEvent, 'chai
  */
 export function scrubFields(record: EvidenceRecord): EvidenceRecord {
   const scrub = (v: unknown): unknown =>
-    typeof v === 'string' ? redact(v) : Array.isArray(v) ? v.map(scrub) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x)])) : v;
+    typeof v === 'string'
+      ? redact(v)
+      : Array.isArray(v)
+        ? v.map(scrub)
+        : v !== null && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x)]))
+          : v;
   const { events, ...fields } = record;
   return { ...(scrub(fields) as object), events } as EvidenceRecord;
 }
@@ -211,12 +235,22 @@ export function serializeRecord(r: EvidenceRecord): string {
   const known = new Set<string>([...FIELD_ORDER, 'mac', 'events']);
   const ordered: Record<string, unknown> = {};
   for (const k of FIELD_ORDER) if (r[k] !== undefined) ordered[k] = r[k];
-  for (const k of Object.keys(r).filter((k) => !known.has(k)).sort()) {
+  for (const k of Object.keys(r)
+    .filter((k) => !known.has(k))
+    .sort()) {
     if (r[k] !== undefined) ordered[k] = r[k];
   }
   if (r.mac !== undefined) ordered['mac'] = r.mac;
   // Fixed key order per event too, so a record reads the same whichever run wrote it.
-  ordered['events'] = r.events.map(({ at, step, outcome, detail, run, chain, ...rest }) => ({ at, step, outcome, detail, ...rest, run, chain }));
+  ordered['events'] = r.events.map(({ at, step, outcome, detail, run, chain, ...rest }) => ({
+    at,
+    step,
+    outcome,
+    detail,
+    ...rest,
+    run,
+    chain,
+  }));
   return `${redact(JSON.stringify(ordered, null, 2))}\n`;
 }
 
@@ -268,12 +302,19 @@ const recordSchema = z.looseObject({
   ...recordFields,
   schema: z.literal(EVIDENCE_SCHEMA),
   target: pinnedTargetSchema,
-  mac: z.string().regex(/^hmac-sha256:[0-9a-f]{64}$/, 'must be hmac-sha256:<64 hex>').optional(),
+  mac: z
+    .string()
+    .regex(/^hmac-sha256:[0-9a-f]{64}$/, 'must be hmac-sha256:<64 hex>')
+    .optional(),
   events: z.array(eventSchema),
 });
 
 /** v1: what the action wrote before the chain committed to the record's fields. Read, never written. */
-const recordSchemaV1 = z.looseObject({ ...recordFields, schema: z.literal(EVIDENCE_SCHEMA_V1), events: z.array(eventSchemaV1) });
+const recordSchemaV1 = z.looseObject({
+  ...recordFields,
+  schema: z.literal(EVIDENCE_SCHEMA_V1),
+  events: z.array(eventSchemaV1),
+});
 
 export interface ParseOptions {
   /** `evidence-hmac-key`: when given, the record must carry a MAC made with it. */
@@ -302,15 +343,21 @@ export function parseRecord(text: string, file: string, opts: ParseOptions = {})
   const v1 = (raw as { schema?: unknown } | null)?.schema === EVIDENCE_SCHEMA_V1;
   const parsed = (v1 ? recordSchemaV1 : recordSchema).safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
     const more = parsed.error.issues.length > 5 ? ` (and ${parsed.error.issues.length - 5} more)` : '';
-    throw new EvidenceError(`${file}: not a ${v1 ? EVIDENCE_SCHEMA_V1 : EVIDENCE_SCHEMA} evidence record: ${issues.join('; ')}${more}`);
+    throw new EvidenceError(
+      `${file}: not a ${v1 ? EVIDENCE_SCHEMA_V1 : EVIDENCE_SCHEMA} evidence record: ${issues.join('; ')}${more}`,
+    );
   }
   // zod's optional() admits explicit `undefined`, which JSON cannot produce: the cast is exact.
   const record = parsed.data as unknown as EvidenceRecord;
   const chain = verifyChain(record);
   if (!chain.ok) {
-    throw new EvidenceError(`${file}: evidence chain broken at events[${chain.index}]: ${chain.problem}; nothing is done for this intent until the record verifies (restore it from the evidence branch's history)`);
+    throw new EvidenceError(
+      `${file}: evidence chain broken at events[${chain.index}]: ${chain.problem}; nothing is done for this intent until the record verifies (restore it from the evidence branch's history)`,
+    );
   }
   if (v1 && !TERMINAL_STATES.includes(record.state)) {
     throw new EvidenceError(

@@ -109,6 +109,8 @@ export function unseal(blob: SealedBlob, key: Buffer, expectedAad: string): stri
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
   } catch {
     // Deliberately drop node's message: nothing about the data should reach a log.
-    throw new SealError('cannot unseal the rollback snapshot: wrong rollback-seal-key, or the sealed data was modified');
+    throw new SealError(
+      'cannot unseal the rollback snapshot: wrong rollback-seal-key, or the sealed data was modified',
+    );
   }
 }

@@ -48,7 +48,8 @@ export interface HostEntryProblem {
   readonly fix: string;
 }
 
-const ENTRY_FIX = 'write host, host:port or *.domain, without scheme, path or user, comma or newline separated, e.g. jamf.example.com:8443';
+const ENTRY_FIX =
+  'write host, host:port or *.domain, without scheme, path or user, comma or newline separated, e.g. jamf.example.com:8443';
 
 export class AllowedHosts {
   readonly #entries: readonly HostEntry[];
@@ -66,7 +67,10 @@ export class AllowedHosts {
 
   /** Parses the input's text; empty text means the default list. Each bad entry is one problem. */
   static parse(text: string): { hosts: AllowedHosts; problems: readonly HostEntryProblem[] } {
-    const texts = text.split(/[,\r\n]/).map((s) => s.trim()).filter(Boolean);
+    const texts = text
+      .split(/[,\r\n]/)
+      .map((s) => s.trim())
+      .filter(Boolean);
     const isDefault = texts.length === 0;
     const problems: HostEntryProblem[] = [];
     const entries: HostEntry[] = [];
@@ -82,9 +86,11 @@ export class AllowedHosts {
   allows(url: string | URL): boolean {
     const t = target(url);
     if (!t) return false;
-    return this.#entries.some((e) =>
-      (e.port === undefined ? t.https && t.port === 443 : e.port === t.port) &&
-      (e.wildcard ? t.host.endsWith(`.${e.host}`) : t.host === e.host));
+    return this.#entries.some(
+      (e) =>
+        (e.port === undefined ? t.https && t.port === 443 : e.port === t.port) &&
+        (e.wildcard ? t.host.endsWith(`.${e.host}`) : t.host === e.host),
+    );
   }
 }
 
@@ -112,18 +118,25 @@ const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
 
 function parseEntry(text: string): HostEntry | HostEntryProblem {
   const bad = (why: string, fix = ENTRY_FIX): HostEntryProblem => ({ problem: `${JSON.stringify(text)} ${why}`, fix });
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return bad('is a URL, not a host', `write only the host (and port), e.g. ${hostEntryFor(text)}`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+    return bad('is a URL, not a host', `write only the host (and port), e.g. ${hostEntryFor(text)}`);
   if (/[\s/\\@?#%]/.test(text)) return bad('is not a host: it contains a space, "/", "\\", "@", "?", "#" or "%"');
   const wildcard = text.startsWith('*.');
   const rest = wildcard ? text.slice(2) : text;
-  if (rest.includes('*')) return bad('has a "*" that is not the whole first label', 'write a wildcard as *.example.com; it matches every name below example.com');
-  if (!rest.startsWith('[') && rest.split(':').length > 2) return bad('looks like an IPv6 address without brackets', 'write IPv6 addresses in brackets, e.g. [::1]:8443');
+  if (rest.includes('*'))
+    return bad(
+      'has a "*" that is not the whole first label',
+      'write a wildcard as *.example.com; it matches every name below example.com',
+    );
+  if (!rest.startsWith('[') && rest.split(':').length > 2)
+    return bad('looks like an IPv6 address without brackets', 'write IPv6 addresses in brackets, e.g. [::1]:8443');
   const m = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d*))?$/.exec(rest);
   if (!m || m[1] === '') return bad('is not host, host:port or *.domain');
   let port: number | undefined;
   if (m[2] !== undefined) {
     port = Number(m[2]);
-    if (m[2] === '' || !Number.isInteger(port) || port < 1 || port > 65535) return bad('has a port that is not a number from 1 to 65535');
+    if (m[2] === '' || !Number.isInteger(port) || port < 1 || port > 65535)
+      return bad('has a port that is not a number from 1 to 65535');
   }
   let host: string;
   try {
@@ -134,7 +147,10 @@ function parseEntry(text: string): HostEntry | HostEntryProblem {
   const ip = host.startsWith('[') || IPV4.test(host);
   if (host === '' || (!ip && host.split('.').includes(''))) return bad('is not a valid host name (an empty label)');
   if (wildcard && (ip || !host.includes('.'))) {
-    return bad('is a wildcard over an IP address or a top-level domain', 'put a wildcard only in front of a domain of two labels or more, e.g. *.example.com, or list the exact hosts');
+    return bad(
+      'is a wildcard over an IP address or a top-level domain',
+      'put a wildcard only in front of a domain of two labels or more, e.g. *.example.com, or list the exact hosts',
+    );
   }
   return { host, wildcard, ...(port === undefined ? {} : { port }) };
 }
@@ -158,10 +174,12 @@ export function restrictCredentialsTo(hosts: AllowedHosts): void {
 export function assertCredentialHost(system: SystemName, url: string): void {
   if (!installed || installed.allows(url)) return;
   const entry = hostEntryFor(url);
-  throw new ConfigError([{
-    file: 'inputs',
-    field: 'allowed-hosts',
-    problem: `${system}: refusing to send credentials to ${entry}, which allowed-hosts does not list`,
-    fix: `add ${entry} to the allowed-hosts input of the workflow if it is your ${system} server`,
-  }]);
+  throw new ConfigError([
+    {
+      file: 'inputs',
+      field: 'allowed-hosts',
+      problem: `${system}: refusing to send credentials to ${entry}, which allowed-hosts does not list`,
+      fix: `add ${entry} to the allowed-hosts input of the workflow if it is your ${system} server`,
+    },
+  ]);
 }

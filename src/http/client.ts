@@ -3,7 +3,13 @@ import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { HttpError, InvariantError, type SystemName } from '../errors.js';
 import { redact } from '../secrets.js';
 import { assertCredentialHost } from './allowed-hosts.js';
-import { DEFAULT_STREAM_LIMITS, JsonArraySplitter, JsonStreamError, JsonStreamLimit, type StreamLimits } from './json-stream.js';
+import {
+  DEFAULT_STREAM_LIMITS,
+  JsonArraySplitter,
+  JsonStreamError,
+  JsonStreamLimit,
+  type StreamLimits,
+} from './json-stream.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, type RetryPolicy } from './retry.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -89,16 +95,24 @@ class ElementRefused {
 }
 
 /** A BodyConsumer for `HttpClient.send` that yields a {@link StreamedJson} (see `jsonArrays`). */
-export function streamJsonArrays<T>(arrays: readonly string[], each: (element: unknown, array: string, index: number) => T, limits: StreamLimits = DEFAULT_STREAM_LIMITS): BodyConsumer {
+export function streamJsonArrays<T>(
+  arrays: readonly string[],
+  each: (element: unknown, array: string, index: number) => T,
+  limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+): BodyConsumer {
   return async (body) => {
     const items: T[] = [];
-    const splitter = new JsonArraySplitter(arrays, (el, array, index) => {
-      try {
-        items.push(each(el, array, index));
-      } catch (e) {
-        throw new ElementRefused(e);
-      }
-    }, limits);
+    const splitter = new JsonArraySplitter(
+      arrays,
+      (el, array, index) => {
+        try {
+          items.push(each(el, array, index));
+        } catch (e) {
+          throw new ElementRefused(e);
+        }
+      },
+      limits,
+    );
     const decoder = new TextDecoder('utf-8');
     let bytes = 0;
     for await (const chunk of body) {
@@ -150,7 +164,9 @@ export function effectiveTimeoutMs(requested: number | undefined): number {
 /** The retry policy a client actually uses: `policy` with the test override of the base delay. */
 export function effectiveRetryPolicy(policy: RetryPolicy = DEFAULT_RETRY): RetryPolicy {
   const base = httpTestOverrides().retryBaseMs;
-  return base === undefined ? policy : { ...policy, baseDelayMs: base, maxDelayMs: Math.min(policy.maxDelayMs, base * 8) };
+  return base === undefined
+    ? policy
+    : { ...policy, baseDelayMs: base, maxDelayMs: Math.min(policy.maxDelayMs, base * 8) };
 }
 
 /** Percent-encode one path segment (ids from intents and API responses). */
@@ -185,7 +201,9 @@ export class HttpClient {
     // Honours HTTPS_PROXY/NO_PROXY like the runner's own tools; loopback is never proxied.
     this.#dispatcher = new EnvHttpProxyAgent({
       connections: opts.maxConnections ?? 8,
-      noProxy: [process.env['NO_PROXY'] ?? process.env['no_proxy'] ?? '', 'localhost,127.0.0.1,::1'].filter(Boolean).join(','),
+      noProxy: [process.env['NO_PROXY'] ?? process.env['no_proxy'] ?? '', 'localhost,127.0.0.1,::1']
+        .filter(Boolean)
+        .join(','),
     });
   }
 
@@ -205,7 +223,9 @@ export class HttpClient {
         if (e instanceof ElementRefused) throw e.error;
         const err = this.#transportError(req, e);
         if (attempt >= attempts) throw err;
-        log.debug(`${this.system}: ${req.method} ${this.#logPath(req)} network error, retry ${attempt}/${attempts - 1}`);
+        log.debug(
+          `${this.system}: ${req.method} ${this.#logPath(req)} network error, retry ${attempt}/${attempts - 1}`,
+        );
         await sleep(backoffDelay(policy, attempt));
         continue;
       }
@@ -222,7 +242,9 @@ export class HttpClient {
         const after = parseRetryAfter(res.headers['retry-after'], Date.now());
         if (after === undefined || after <= policy.maxRetryAfterMs) {
           const wait = after ?? backoffDelay(policy, attempt);
-          log.debug(`${this.system}: ${req.method} ${this.#logPath(req)} HTTP ${res.status}, retry ${attempt}/${attempts - 1} in ${wait} ms`);
+          log.debug(
+            `${this.system}: ${req.method} ${this.#logPath(req)} HTTP ${res.status}, retry ${attempt}/${attempts - 1} in ${wait} ms`,
+          );
           await sleep(wait);
           continue;
         }
@@ -238,7 +260,14 @@ export class HttpClient {
     try {
       return JSON.parse(res.text);
     } catch {
-      throw new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: res.status, detail: 'response is not JSON', retryable: false });
+      throw new HttpError({
+        system: this.system,
+        method: req.method,
+        path: this.#logPath(req),
+        status: res.status,
+        detail: 'response is not JSON',
+        retryable: false,
+      });
     }
   }
 
@@ -247,8 +276,15 @@ export class HttpClient {
    * element is parsed as it arrives and handed to `each`, which keeps only what the caller
    * needs (see json-stream.ts). An element `each` throws on fails the call, unretried.
    */
-  async jsonArrays<T>(req: HttpRequest, arrays: readonly string[], each: (element: unknown, array: string, index: number) => T): Promise<StreamedJson<T>> {
-    const res = await this.send({ ...req, headers: { accept: 'application/json', ...req.headers } }, streamJsonArrays(arrays, each, this.#opts.streamLimits));
+  async jsonArrays<T>(
+    req: HttpRequest,
+    arrays: readonly string[],
+    each: (element: unknown, array: string, index: number) => T,
+  ): Promise<StreamedJson<T>> {
+    const res = await this.send(
+      { ...req, headers: { accept: 'application/json', ...req.headers } },
+      streamJsonArrays(arrays, each, this.#opts.streamLimits),
+    );
     return res.streamed as StreamedJson<T>;
   }
 
@@ -264,7 +300,9 @@ export class HttpClient {
   #url(req: HttpRequest): string {
     const url = this.#origin + this.#basePath + req.path;
     if (!req.path.startsWith('/') || new URL(url).origin !== this.#origin) {
-      throw new InvariantError(`${this.system}: request path ${JSON.stringify(req.path.slice(0, 80))} leaves ${this.#origin}; refused`);
+      throw new InvariantError(
+        `${this.system}: request path ${JSON.stringify(req.path.slice(0, 80))} leaves ${this.#origin}; refused`,
+      );
     }
     return url;
   }
@@ -292,21 +330,39 @@ export class HttpClient {
       maxRedirections: 0,
     } as Parameters<typeof request>[1]);
     const flat: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+    for (const [k, v] of Object.entries(res.headers))
+      if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
     this.#keepCookies(res.headers['set-cookie']);
     const refused = (e: unknown): never => {
       // A body we refused (too large, not the JSON expected) is final: asking again would fetch it again.
-      const detail = e instanceof ResponseTooLarge ? e.message : e instanceof JsonStreamLimit ? `response refused: ${e.message}` : e instanceof JsonStreamError ? `response is not the JSON expected (${e.message})` : undefined;
+      const detail =
+        e instanceof ResponseTooLarge
+          ? e.message
+          : e instanceof JsonStreamLimit
+            ? `response refused: ${e.message}`
+            : e instanceof JsonStreamError
+              ? `response is not the JSON expected (${e.message})`
+              : undefined;
       if (detail === undefined) throw e;
-      throw new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: res.statusCode, detail, retryable: false });
+      throw new HttpError({
+        system: this.system,
+        method: req.method,
+        path: this.#logPath(req),
+        status: res.statusCode,
+        detail,
+        retryable: false,
+      });
     };
     if (stream && res.statusCode >= 200 && res.statusCode < 300) {
-      const streamed = await stream(this.#limited(res.body, this.#opts.maxStreamedBytes ?? MAX_STREAMED_BYTES)).catch(refused);
+      const streamed = await stream(this.#limited(res.body, this.#opts.maxStreamedBytes ?? MAX_STREAMED_BYTES)).catch(
+        refused,
+      );
       return { status: res.statusCode, headers: flat, text: '', streamed };
     }
     const chunks: Buffer[] = [];
     await (async () => {
-      for await (const chunk of this.#limited(res.body, this.#opts.maxResponseBytes ?? MAX_RESPONSE_BYTES)) chunks.push(chunk);
+      for await (const chunk of this.#limited(res.body, this.#opts.maxResponseBytes ?? MAX_RESPONSE_BYTES))
+        chunks.push(chunk);
     })().catch(refused);
     return { status: res.statusCode, headers: flat, text: Buffer.concat(chunks).toString('utf8') };
   }
@@ -343,10 +399,18 @@ export class HttpClient {
 
   #transportError(req: HttpRequest, e: unknown): HttpError {
     const cause = e as { code?: string; name?: string; message?: string };
-    const what = cause.name === 'TimeoutError' || cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT'
-      ? `no answer within ${effectiveTimeoutMs(this.#opts.timeoutMs)} ms`
-      : (cause.code ?? cause.message ?? 'connection failed');
-    return new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: 0, detail: redact(String(what)), retryable: true });
+    const what =
+      cause.name === 'TimeoutError' || cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT'
+        ? `no answer within ${effectiveTimeoutMs(this.#opts.timeoutMs)} ms`
+        : (cause.code ?? cause.message ?? 'connection failed');
+    return new HttpError({
+      system: this.system,
+      method: req.method,
+      path: this.#logPath(req),
+      status: 0,
+      detail: redact(String(what)),
+      retryable: true,
+    });
   }
 
   #statusError(req: HttpRequest, res: HttpResponse, retryable: boolean): HttpError {
@@ -363,6 +427,14 @@ export class HttpClient {
       message = 'blocked by a WAF or ingress (HTML 403); check the URL and network path';
     }
     message = redact(message.replace(/\s+/g, ' ').trim()).slice(0, 300);
-    return new HttpError({ system: this.system, method: req.method, path: this.#logPath(req), status: res.status, code, detail: message, retryable });
+    return new HttpError({
+      system: this.system,
+      method: req.method,
+      path: this.#logPath(req),
+      status: res.status,
+      code,
+      detail: message,
+      retryable,
+    });
   }
 }

@@ -55,7 +55,11 @@ export interface StreamLimits {
  * ~730 bytes, so 1 MiB is far above any real element; 1,000,000 elements is ten times the
  * largest fleet the benchmark runs (100,000 endpoints).
  */
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxElementChars: 1024 * 1024, maxElements: 1_000_000, maxRestChars: 1024 * 1024 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  maxElementChars: 1024 * 1024,
+  maxElements: 1_000_000,
+  maxRestChars: 1024 * 1024,
+};
 
 export class JsonArraySplitter {
   readonly #arrays: ReadonlySet<string>;
@@ -84,7 +88,11 @@ export class JsonArraySplitter {
   #sawComma = false;
   readonly #limits: StreamLimits;
 
-  constructor(arrays: readonly string[], onElement: (value: unknown, array: string, index: number) => void, limits: StreamLimits = DEFAULT_STREAM_LIMITS) {
+  constructor(
+    arrays: readonly string[],
+    onElement: (value: unknown, array: string, index: number) => void,
+    limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+  ) {
     this.#arrays = new Set(arrays);
     this.#onElement = onElement;
     this.#limits = limits;
@@ -149,16 +157,22 @@ export class JsonArraySplitter {
   /** Text of the object outside the streamed arrays, kept for `end`. */
   #keep(text: string): void {
     this.#skeleton += text;
-    if (this.#skeleton.length > this.#limits.maxRestChars) throw new JsonStreamLimit(`the object outside its streamed arrays is larger than ${this.#limits.maxRestChars} characters`);
+    if (this.#skeleton.length > this.#limits.maxRestChars)
+      throw new JsonStreamLimit(
+        `the object outside its streamed arrays is larger than ${this.#limits.maxRestChars} characters`,
+      );
   }
 
   #tooLarge(): JsonStreamLimit {
-    return new JsonStreamLimit(`element ${this.#elementsInArray} of ${this.#streaming ?? 'the listing'} is larger than ${this.#limits.maxElementChars} characters`);
+    return new JsonStreamLimit(
+      `element ${this.#elementsInArray} of ${this.#streaming ?? 'the listing'} is larger than ${this.#limits.maxElementChars} characters`,
+    );
   }
 
   /** The object with every streamed array left empty. */
   end(): Record<string, unknown> {
-    if (this.#depth !== 0 || this.#inString || this.#streaming !== undefined || this.#rootIsObject !== true) throw new JsonStreamError('not a complete JSON object');
+    if (this.#depth !== 0 || this.#inString || this.#streaming !== undefined || this.#rootIsObject !== true)
+      throw new JsonStreamError('not a complete JSON object');
     let rest: unknown;
     try {
       rest = JSON.parse(this.#skeleton);
@@ -227,7 +241,8 @@ export class JsonArraySplitter {
       return;
     }
     if (!closing) this.#sawComma = true;
-    if (++this.#elements > this.#limits.maxElements) throw new JsonStreamLimit(`more than ${this.#limits.maxElements} elements`);
+    if (++this.#elements > this.#limits.maxElements)
+      throw new JsonStreamLimit(`more than ${this.#limits.maxElements} elements`);
     let value: unknown;
     try {
       value = JSON.parse(text);

@@ -58,7 +58,8 @@ export class WritePacer {
   waitedMs = 0;
 
   constructor(o: PacerOptions) {
-    if (!Number.isSafeInteger(o.writes) || o.writes < 1) throw new RangeError('pacer: writes must be a positive integer');
+    if (!Number.isSafeInteger(o.writes) || o.writes < 1)
+      throw new RangeError('pacer: writes must be a positive integer');
     if (!(o.windowMs > 0)) throw new RangeError('pacer: windowMs must be positive');
     this.capacity = o.writes;
     this.windowMs = o.windowMs;

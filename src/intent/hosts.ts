@@ -34,7 +34,13 @@ export function hostFindings(raw: Record<string, unknown>, allowed: AllowedHosts
     const apex = cp['apexDomain'] ?? DEFAULTS.apexDomain;
     const host = typeof apex === 'string' ? `grid.${raw['tenant']}.${apex}`.toLowerCase() : '';
     const path = cp['apexDomain'] !== undefined ? ['controlPlane', 'apexDomain'] : ['tenant'];
-    if (isHostname(host)) check(path, `https://${host}`, `the Thoth credential (for the default control plane https://${host})`, `${path.join('.')}, or set controlPlane.url`);
+    if (isHostname(host))
+      check(
+        path,
+        `https://${host}`,
+        `the Thoth credential (for the default control plane https://${host})`,
+        `${path.join('.')}, or set controlPlane.url`,
+      );
   }
 
   const mdm = map(raw['mdm']);
@@ -42,8 +48,16 @@ export function hostFindings(raw: Record<string, unknown>, allowed: AllowedHosts
   if (isPlainMap(jamf)) check(['mdm', 'jamf', 'url'], url(jamf['url']), 'the Jamf client secret');
   const intune = mdm['intune'];
   if (isPlainMap(intune)) {
-    check(['mdm', 'intune', 'graphUrl'], intune['graphUrl'] === undefined ? DEFAULTS.graphUrl : url(intune['graphUrl']), 'the Graph access token');
-    check(['mdm', 'intune', 'loginUrl'], intune['loginUrl'] === undefined ? DEFAULTS.loginUrl : url(intune['loginUrl']), 'the Entra client secret');
+    check(
+      ['mdm', 'intune', 'graphUrl'],
+      intune['graphUrl'] === undefined ? DEFAULTS.graphUrl : url(intune['graphUrl']),
+      'the Graph access token',
+    );
+    check(
+      ['mdm', 'intune', 'loginUrl'],
+      intune['loginUrl'] === undefined ? DEFAULTS.loginUrl : url(intune['loginUrl']),
+      'the Entra client secret',
+    );
   }
   return out;
 }

@@ -31,7 +31,13 @@ export const DEFAULTS = {
   apexDomain: 'atensecurity.com',
   graphUrl: 'https://graph.microsoft.com',
   loginUrl: 'https://login.microsoftonline.com',
-  validation: { windowMs: 86_400_000, minHealthy: 0.95, activeWithinMs: 7 * 86_400_000, timeoutMs: 1_800_000, pollIntervalMs: 30_000 },
+  validation: {
+    windowMs: 86_400_000,
+    minHealthy: 0.95,
+    activeWithinMs: 7 * 86_400_000,
+    timeoutMs: 1_800_000,
+    pollIntervalMs: 30_000,
+  },
   settings: {
     domain: 'com.atensecurity.thoth',
     apiKey: 'THOTH_API_KEY',
@@ -54,9 +60,16 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * (no `/`, `%`, whitespace, `..`) makes a traversal or a confusing id fail here,
  * with a message, instead of as an odd 404 from a server.
  */
-function idRule(what: string, example: string, re = SAFE_ID, max = 128, chars = 'letters, digits, ".", "_" and "-"'): Check {
+function idRule(
+  what: string,
+  example: string,
+  re = SAFE_ID,
+  max = 128,
+  chars = 'letters, digits, ".", "_" and "-"',
+): Check {
   return (v) => {
-    if (v.length > max) return { problem: `is ${v.length} characters long (at most ${max})`, fix: `use ${what}, e.g. ${example}` };
+    if (v.length > max)
+      return { problem: `is ${v.length} characters long (at most ${max})`, fix: `use ${what}, e.g. ${example}` };
     if (re.test(v) && !v.includes('..')) return undefined;
     return {
       problem: `${q(v)} is not a safe id for a URL path`,
@@ -72,34 +85,55 @@ const checkName: Check = (v) =>
         problem: v.length > 63 ? `is ${v.length} characters long (at most 63)` : `${q(v)} is not a valid name`,
         fix: 'use 1-63 lower-case letters, digits and "-", not starting or ending with "-", e.g. corpsec-macos-2026-12',
       };
-const checkText = (max: number): Check => (v) =>
-  v.trim() === '' ? { problem: 'is empty', fix: 'set a value or remove the key' }
-  : v.length > max ? { problem: `is ${v.length} characters long (at most ${max})`, fix: 'shorten it' }
-  : CONTROL.test(v) ? { problem: 'contains control characters', fix: 'use plain single-line text' }
-  : undefined;
+const checkText =
+  (max: number): Check =>
+  (v) =>
+    v.trim() === ''
+      ? { problem: 'is empty', fix: 'set a value or remove the key' }
+      : v.length > max
+        ? { problem: `is ${v.length} characters long (at most ${max})`, fix: 'shorten it' }
+        : CONTROL.test(v)
+          ? { problem: 'contains control characters', fix: 'use plain single-line text' }
+          : undefined;
 export const isHostname = (v: string): boolean =>
   v.length <= 253 && v.split('.').length >= 2 && v.split('.').every((l) => DNS_LABEL.test(l));
 const checkHostname: Check = (v) =>
-  isHostname(v) ? undefined : { problem: `${q(v)} is not a domain name`, fix: 'use a DNS name such as atensecurity.com, without scheme or path' };
+  isHostname(v)
+    ? undefined
+    : {
+        problem: `${q(v)} is not a domain name`,
+        fix: 'use a DNS name such as atensecurity.com, without scheme or path',
+      };
 const checkDomain: Check = (v) =>
-  isHostname(v) ? undefined : { problem: `${q(v)} is not a reverse-DNS preference domain`, fix: 'use a form like com.atensecurity.thoth' };
+  isHostname(v)
+    ? undefined
+    : { problem: `${q(v)} is not a reverse-DNS preference domain`, fix: 'use a form like com.atensecurity.thoth' };
 const checkSettingName: Check = (v) =>
   /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(v) && v.length <= 128
     ? undefined
-    : { problem: `${q(v)} is not a valid setting name`, fix: 'use letters, digits, "_", "." and "-", starting with a letter or "_", e.g. THOTH_API_KEY' };
+    : {
+        problem: `${q(v)} is not a valid setting name`,
+        fix: 'use letters, digits, "_", "." and "-", starting with a letter or "_", e.g. THOTH_API_KEY',
+      };
 
 /** A repository-relative path: forward slashes, no absolute path, no `..`. */
 export function checkRepoPath(v: string, example: string, strictChars = false): Finding | undefined {
   const fix = `use a path relative to the repository root, with forward slashes and no "..", e.g. ${example}`;
   if (v === '' || CONTROL.test(v)) return { problem: 'is empty or contains control characters', fix };
-  if (v.startsWith('/') || /^[A-Za-z]:/.test(v) || v.includes('\\')) return { problem: `${q(v)} is not repository-relative`, fix };
+  if (v.startsWith('/') || /^[A-Za-z]:/.test(v) || v.includes('\\'))
+    return { problem: `${q(v)} is not repository-relative`, fix };
   if (v.split('/').includes('..')) return { problem: `${q(v)} leaves the repository through ".."`, fix };
   if (normaliseRepoPath(v) === '') return { problem: `${q(v)} is the repository root itself`, fix };
-  if (strictChars && !/^[A-Za-z0-9._/-]+$/.test(v)) return { problem: `${q(v)} contains characters other than letters, digits, ".", "_", "-" and "/"`, fix };
+  if (strictChars && !/^[A-Za-z0-9._/-]+$/.test(v))
+    return { problem: `${q(v)} contains characters other than letters, digits, ".", "_", "-" and "/"`, fix };
   return undefined;
 }
 /** `a/./b//c/` → `a/b/c`. Only for paths that passed `checkRepoPath`. */
-export const normaliseRepoPath = (v: string): string => v.split('/').filter((s) => s !== '' && s !== '.').join('/');
+export const normaliseRepoPath = (v: string): string =>
+  v
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .join('/');
 
 const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
@@ -114,11 +148,18 @@ export function parseUrl(v: string): Parsed<string> {
     return { problem: `${q(v)} is not an absolute URL`, fix: 'write it as https://host[/path]' };
   }
   // Never echo a URL that carries a password.
-  if (u.username || u.password) return { problem: 'contains credentials', fix: 'remove the user:password@ part; credentials come only from the action\'s secret inputs' };
+  if (u.username || u.password)
+    return {
+      problem: 'contains credentials',
+      fix: "remove the user:password@ part; credentials come only from the action's secret inputs",
+    };
   const bare = `${u.host}${u.pathname.replace(/\/+$/, '')}`;
-  if (u.protocol === 'http:' && !isLoopback(u.hostname)) return { problem: 'http is allowed only for loopback hosts', fix: `use https://${bare}` };
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') return { problem: `${q(u.protocol)} is not an allowed scheme`, fix: `use https://${bare}` };
-  if (v.includes('?') || v.includes('#')) return { problem: 'must not have a query or fragment', fix: 'remove everything from the "?" or "#"' };
+  if (u.protocol === 'http:' && !isLoopback(u.hostname))
+    return { problem: 'http is allowed only for loopback hosts', fix: `use https://${bare}` };
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    return { problem: `${q(u.protocol)} is not an allowed scheme`, fix: `use https://${bare}` };
+  if (v.includes('?') || v.includes('#'))
+    return { problem: 'must not have a query or fragment', fix: 'remove everything from the "?" or "#"' };
   return { value: `${u.protocol}//${bare}` };
 }
 
@@ -134,7 +175,13 @@ export function parseShare(v: unknown): Parsed<number> {
   const fix = 'write a percentage above 0% and at most 100%, e.g. 95%, or a fraction such as 0.95';
   if (typeof v === 'number') {
     if (v > 0 && v <= 1) return { value: v };
-    return { problem: v > 1 && v <= 100 ? `${v} is not a fraction between 0 and 1; did you mean ${v}%?` : `${v} is not between 0 and 1`, fix };
+    return {
+      problem:
+        v > 1 && v <= 100
+          ? `${v} is not a fraction between 0 and 1; did you mean ${v}%?`
+          : `${v} is not between 0 and 1`,
+      fix,
+    };
   }
   if (typeof v !== 'string') return { problem: `expected a percentage, got ${describe(v)}`, fix };
   const m = /^(\d{1,3}(?:\.\d+)?)%$/.exec(v);
@@ -170,19 +217,35 @@ function parsed<T>(fn: (v: string) => Parsed<T>) {
 }
 const str = (check: Check) => parsed((v) => check(v) ?? { value: v });
 const oneOf = <const T extends string>(values: readonly T[], noun: string) =>
-  parsed((v): Parsed<T> =>
-    (values as readonly string[]).includes(v) ? { value: v as T } : { problem: `${q(v)} is not ${noun}`, fix: `use ${orList(values)}` });
+  parsed(
+    (v): Parsed<T> =>
+      (values as readonly string[]).includes(v)
+        ? { value: v as T }
+        : { problem: `${q(v)} is not ${noun}`, fix: `use ${orList(values)}` },
+  );
 const duration = () => parsed(parseDurationField);
 const url = () => parsed(parseUrl);
 const instant = () =>
   parsed((v): Parsed<Date> => {
     const at = parseInstant(v);
-    return at ? { value: at } : { problem: `${q(v)} is not an ISO-8601 time with a time zone`, fix: 'write e.g. 2026-12-01T14:00:00Z or 2026-12-01T15:00:00+01:00' };
+    return at
+      ? { value: at }
+      : {
+          problem: `${q(v)} is not an ISO-8601 time with a time zone`,
+          fix: 'write e.g. 2026-12-01T14:00:00Z or 2026-12-01T15:00:00+01:00',
+        };
   });
-const cron = () => str((v) => { const p = cronProblem(v); return p ? { problem: `${q(v)} ${p}`, fix: 'write 5 fields in UTC, e.g. "0 14 * * 2" for Tuesdays 14:00' } : undefined; });
+const cron = () =>
+  str((v) => {
+    const p = cronProblem(v);
+    return p
+      ? { problem: `${q(v)} ${p}`, fix: 'write 5 fields in UTC, e.g. "0 14 * * 2" for Tuesdays 14:00' }
+      : undefined;
+  });
 const positiveInt = () =>
   z.number().superRefine((v, ctx) => {
-    if (!Number.isSafeInteger(v) || v <= 0) issue(ctx, { problem: `${v} is not a positive integer`, fix: 'use the numeric id shown in Jamf Pro, e.g. 123' });
+    if (!Number.isSafeInteger(v) || v <= 0)
+      issue(ctx, { problem: `${v} is not a positive integer`, fix: 'use the numeric id shown in Jamf Pro, e.g. 123' });
   });
 const share = () =>
   z.unknown().transform((v, ctx): number => {
@@ -199,79 +262,141 @@ const WHEN = 'an ISO-8601 time with a zone, e.g. 2026-12-01T14:00:00Z';
 
 /** The file as written. `.describe()` texts complete "set <field> to …" in messages. */
 export const intentFileSchema = z.strictObject({
-  version: z.number().superRefine((v, ctx) => {
-    if (v !== 1) issue(ctx, { problem: `${v} is not a supported version`, fix: 'set version: 1, the only intent format this action understands' });
-  }).describe('1'),
+  version: z
+    .number()
+    .superRefine((v, ctx) => {
+      if (v !== 1)
+        issue(ctx, {
+          problem: `${v} is not a supported version`,
+          fix: 'set version: 1, the only intent format this action understands',
+        });
+    })
+    .describe('1'),
   name: str(checkName).describe('a unique lower-case id for this rotation, e.g. corpsec-macos-2026-12'),
   ticket: str(checkText(200)).describe('the change reference, e.g. SEC-1234').optional(),
   tenant: id('your Thoth tenant id', 'acme'),
-  controlPlane: z.strictObject({
-    url: url().describe('the control-plane base URL, e.g. https://grid.acme.atensecurity.com').optional(),
-    apexDomain: str(checkHostname).describe('the apex domain, e.g. atensecurity.com').optional(),
-  }).describe('a map with url and/or apexDomain').optional(),
-  fleet: z.strictObject({
-    id: id("the fleet's id", 'flt-corpsec-macos'),
-    region: str(idRule('a region', 'us-east-1', /^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$/, 32, 'letters, digits and "-"'))
-      .describe("the fleet's control-plane region, e.g. us-east-1"),
-  }).describe('a map with id and region'),
-  key: z.strictObject({
-    scope: oneOf(['fleet', 'endpoint'], 'a key scope').describe('fleet or endpoint'),
-    endpointId: str(idRule('the endpoint id', 'corpsec-mbp-01', /^[a-z0-9]+(-[a-z0-9]+)*$/, 128, 'lower-case letters, digits and single "-"'))
-      .describe("the endpoint's id, e.g. corpsec-mbp-01").optional(),
-    permissions: z.array(oneOf(PERMISSIONS, 'a permission').describe('read, write or execute'))
-      .describe('a list of read, write and/or execute, e.g. [read, execute]'),
-    ttl: dur('90d').optional(),
-  }).describe('a map with scope and permissions'),
-  current: z.strictObject({ keyId: str(checkKeyId).describe('the id of the key being replaced, e.g. key_old123') })
-    .describe('a map with keyId').optional(),
-  window: z.strictObject({
-    start: instant().describe(WHEN).optional(),
-    end: instant().describe(WHEN).optional(),
-    schedule: cron().describe('a 5-field cron expression in UTC, e.g. "0 14 * * 2"').optional(),
-    duration: dur('4h').optional(),
-  }).describe('a map with start and end, or schedule and duration').optional(),
-  validation: z.strictObject({
-    window: dur('24h').optional(),
-    minHealthy: share().describe('a percentage such as 95%').optional(),
-    activeWithin: dur('7d').optional(),
-    timeout: dur('30m').optional(),
-    pollInterval: dur('30s').optional(),
-  }).describe('a map of validation settings').optional(),
-  mdm: z.strictObject({
-    provider: oneOf(['jamf', 'intune'], 'an MDM provider').describe('jamf or intune'),
-    jamf: z.strictObject({
-      url: url().describe('your Jamf Pro URL, e.g. https://acme.jamfcloud.com'),
-      profileId: positiveInt().describe('the numeric id of the configuration profile, e.g. 123'),
-      groupId: positiveInt().describe('the numeric id of the computer group, e.g. 45'),
-      healthAttribute: str(checkText(255)).describe('the extension attribute name, e.g. Thoth Health').optional(),
-    }).describe('a map with url, profileId and groupId').optional(),
-    intune: z.strictObject({
-      graphUrl: url().describe('the Graph URL, e.g. https://graph.microsoft.com').optional(),
-      loginUrl: url().describe('the login URL, e.g. https://login.microsoftonline.com').optional(),
-      groupId: id('the Entra group id of the target devices', '7f0c1a2b-…'),
-      macos: z.strictObject({ configurationId: id('the macOS custom configuration id', '9a1b2c3d-…') })
-        .describe('a map with configurationId').optional(),
-      windows: z.strictObject({
-        remediationId: id('the remediation script id', '5b2c3d4e-…'),
-        template: str((v) => checkRepoPath(v, '.thoth/templates/thoth-key.ps1')).describe('the repository path of the template, e.g. .thoth/templates/thoth-key.ps1'),
-        // Required: Intune runs the remediation script only when the detection script exits 1
-        // (memdocs intune/fundamentals/remediations.md), so without one rendered for the new key
-        // id the devices would never install it.
-        detectionTemplate: str((v) => checkRepoPath(v, '.thoth/templates/thoth-detect.ps1'))
-          .describe('the repository path of the detection script template, e.g. .thoth/templates/thoth-detect.ps1 (Intune runs the remediation script only when the detection script exits 1)'),
-      }).describe('a map with remediationId, template and detectionTemplate').optional(),
-    }).describe('a map with groupId and macos and/or windows').optional(),
-    settings: z.strictObject({
-      domain: str(checkDomain).describe('a preference domain, e.g. com.atensecurity.thoth').optional(),
-      apiKey: str(checkSettingName).describe('a setting name, e.g. THOTH_API_KEY').optional(),
-      keyId: str(checkSettingName).describe('a setting name, e.g. THOTH_API_KEY_ID').optional(),
-      revokedKeyIds: str(checkSettingName).describe('a setting name, e.g. THOTH_REVOKED_API_KEY_IDS').optional(),
-    }).describe('a map of setting names').optional(),
-  }).describe('a map with provider and a jamf or intune block'),
-  rollback: z.strictObject({ onValidationFailure: oneOf(['restore', 'hold'], 'a rollback action').describe('restore or hold').optional() })
-    .describe('a map with onValidationFailure').optional(),
-  evidence: z.strictObject({ path: str((v) => checkRepoPath(v, '.thoth/evidence', true)).describe('a repository folder, e.g. .thoth/evidence').optional() })
-    .describe('a map with path').optional(),
+  controlPlane: z
+    .strictObject({
+      url: url().describe('the control-plane base URL, e.g. https://grid.acme.atensecurity.com').optional(),
+      apexDomain: str(checkHostname).describe('the apex domain, e.g. atensecurity.com').optional(),
+    })
+    .describe('a map with url and/or apexDomain')
+    .optional(),
+  fleet: z
+    .strictObject({
+      id: id("the fleet's id", 'flt-corpsec-macos'),
+      region: str(
+        idRule('a region', 'us-east-1', /^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$/, 32, 'letters, digits and "-"'),
+      ).describe("the fleet's control-plane region, e.g. us-east-1"),
+    })
+    .describe('a map with id and region'),
+  key: z
+    .strictObject({
+      scope: oneOf(['fleet', 'endpoint'], 'a key scope').describe('fleet or endpoint'),
+      endpointId: str(
+        idRule(
+          'the endpoint id',
+          'corpsec-mbp-01',
+          /^[a-z0-9]+(-[a-z0-9]+)*$/,
+          128,
+          'lower-case letters, digits and single "-"',
+        ),
+      )
+        .describe("the endpoint's id, e.g. corpsec-mbp-01")
+        .optional(),
+      permissions: z
+        .array(oneOf(PERMISSIONS, 'a permission').describe('read, write or execute'))
+        .describe('a list of read, write and/or execute, e.g. [read, execute]'),
+      ttl: dur('90d').optional(),
+    })
+    .describe('a map with scope and permissions'),
+  current: z
+    .strictObject({ keyId: str(checkKeyId).describe('the id of the key being replaced, e.g. key_old123') })
+    .describe('a map with keyId')
+    .optional(),
+  window: z
+    .strictObject({
+      start: instant().describe(WHEN).optional(),
+      end: instant().describe(WHEN).optional(),
+      schedule: cron().describe('a 5-field cron expression in UTC, e.g. "0 14 * * 2"').optional(),
+      duration: dur('4h').optional(),
+    })
+    .describe('a map with start and end, or schedule and duration')
+    .optional(),
+  validation: z
+    .strictObject({
+      window: dur('24h').optional(),
+      minHealthy: share().describe('a percentage such as 95%').optional(),
+      activeWithin: dur('7d').optional(),
+      timeout: dur('30m').optional(),
+      pollInterval: dur('30s').optional(),
+    })
+    .describe('a map of validation settings')
+    .optional(),
+  mdm: z
+    .strictObject({
+      provider: oneOf(['jamf', 'intune'], 'an MDM provider').describe('jamf or intune'),
+      jamf: z
+        .strictObject({
+          url: url().describe('your Jamf Pro URL, e.g. https://acme.jamfcloud.com'),
+          profileId: positiveInt().describe('the numeric id of the configuration profile, e.g. 123'),
+          groupId: positiveInt().describe('the numeric id of the computer group, e.g. 45'),
+          healthAttribute: str(checkText(255)).describe('the extension attribute name, e.g. Thoth Health').optional(),
+        })
+        .describe('a map with url, profileId and groupId')
+        .optional(),
+      intune: z
+        .strictObject({
+          graphUrl: url().describe('the Graph URL, e.g. https://graph.microsoft.com').optional(),
+          loginUrl: url().describe('the login URL, e.g. https://login.microsoftonline.com').optional(),
+          groupId: id('the Entra group id of the target devices', '7f0c1a2b-…'),
+          macos: z
+            .strictObject({ configurationId: id('the macOS custom configuration id', '9a1b2c3d-…') })
+            .describe('a map with configurationId')
+            .optional(),
+          windows: z
+            .strictObject({
+              remediationId: id('the remediation script id', '5b2c3d4e-…'),
+              template: str((v) => checkRepoPath(v, '.thoth/templates/thoth-key.ps1')).describe(
+                'the repository path of the template, e.g. .thoth/templates/thoth-key.ps1',
+              ),
+              // Required: Intune runs the remediation script only when the detection script exits 1
+              // (memdocs intune/fundamentals/remediations.md), so without one rendered for the new key
+              // id the devices would never install it.
+              detectionTemplate: str((v) => checkRepoPath(v, '.thoth/templates/thoth-detect.ps1')).describe(
+                'the repository path of the detection script template, e.g. .thoth/templates/thoth-detect.ps1 (Intune runs the remediation script only when the detection script exits 1)',
+              ),
+            })
+            .describe('a map with remediationId, template and detectionTemplate')
+            .optional(),
+        })
+        .describe('a map with groupId and macos and/or windows')
+        .optional(),
+      settings: z
+        .strictObject({
+          domain: str(checkDomain).describe('a preference domain, e.g. com.atensecurity.thoth').optional(),
+          apiKey: str(checkSettingName).describe('a setting name, e.g. THOTH_API_KEY').optional(),
+          keyId: str(checkSettingName).describe('a setting name, e.g. THOTH_API_KEY_ID').optional(),
+          revokedKeyIds: str(checkSettingName).describe('a setting name, e.g. THOTH_REVOKED_API_KEY_IDS').optional(),
+        })
+        .describe('a map of setting names')
+        .optional(),
+    })
+    .describe('a map with provider and a jamf or intune block'),
+  rollback: z
+    .strictObject({
+      onValidationFailure: oneOf(['restore', 'hold'], 'a rollback action').describe('restore or hold').optional(),
+    })
+    .describe('a map with onValidationFailure')
+    .optional(),
+  evidence: z
+    .strictObject({
+      path: str((v) => checkRepoPath(v, '.thoth/evidence', true))
+        .describe('a repository folder, e.g. .thoth/evidence')
+        .optional(),
+    })
+    .describe('a map with path')
+    .optional(),
 });
 export type IntentFile = z.output<typeof intentFileSchema>;
 export type PathSeg = string | number;
@@ -309,11 +434,17 @@ const SETTING_FIELDS = ['apiKey', 'keyId', 'revokedKeyIds'] as const;
  */
 function settingNameFindings(names: Record<string, unknown>): Located[] {
   const out: Located[] = [];
-  const effective = SETTING_FIELDS.map((k) => ({ k, v: names[k] ?? DEFAULTS.settings[k], set: names[k] !== undefined }));
+  const effective = SETTING_FIELDS.map((k) => ({
+    k,
+    v: names[k] ?? DEFAULTS.settings[k],
+    set: names[k] !== undefined,
+  }));
   for (let j = 1; j < effective.length; j++) {
     const b = effective[j]!;
     if (typeof b.v !== 'string') continue;
-    const a = effective.slice(0, j).find((x) => typeof x.v === 'string' && x.v.toLowerCase() === (b.v as string).toLowerCase());
+    const a = effective
+      .slice(0, j)
+      .find((x) => typeof x.v === 'string' && x.v.toLowerCase() === (b.v as string).toLowerCase());
     if (!a) continue;
     const [at, other] = b.set ? [b, a] : [a, b];
     out.push({
@@ -348,16 +479,31 @@ export function crossFieldFindings(doc: Record<string, unknown>): Located[] {
   const out: Located[] = [];
   const key = mapAt(doc['key']);
   if (key['scope'] === 'endpoint' && !('endpointId' in key)) {
-    out.push({ path: ['key', 'endpointId'], problem: 'required when key.scope is endpoint', fix: `set key.endpointId to ${hintAt(['key', 'endpointId'])}, or use scope: fleet` });
+    out.push({
+      path: ['key', 'endpointId'],
+      problem: 'required when key.scope is endpoint',
+      fix: `set key.endpointId to ${hintAt(['key', 'endpointId'])}, or use scope: fleet`,
+    });
   }
   if (key['scope'] === 'fleet' && 'endpointId' in key) {
-    out.push({ path: ['key', 'endpointId'], at: 'key', problem: 'is only allowed when key.scope is endpoint', fix: 'remove it, or set key.scope: endpoint for a single-endpoint key' });
+    out.push({
+      path: ['key', 'endpointId'],
+      at: 'key',
+      problem: 'is only allowed when key.scope is endpoint',
+      fix: 'remove it, or set key.scope: endpoint for a single-endpoint key',
+    });
   }
   const perms = key['permissions'];
   if (Array.isArray(perms)) {
-    if (perms.length === 0) out.push({ path: ['key', 'permissions'], problem: 'is empty', fix: 'list at least one of read, write, execute, e.g. [read, execute]' });
+    if (perms.length === 0)
+      out.push({
+        path: ['key', 'permissions'],
+        problem: 'is empty',
+        fix: 'list at least one of read, write, execute, e.g. [read, execute]',
+      });
     perms.forEach((p, i) => {
-      if (typeof p === 'string' && perms.indexOf(p) < i) out.push({ path: ['key', 'permissions', i], problem: `${q(p)} is listed twice`, fix: 'remove the duplicate' });
+      if (typeof p === 'string' && perms.indexOf(p) < i)
+        out.push({ path: ['key', 'permissions', i], problem: `${q(p)} is listed twice`, fix: 'remove the duplicate' });
     });
   }
   if (isPlainMap(doc['window'])) out.push(...windowFindings(doc['window']));
@@ -381,15 +527,28 @@ export function crossFieldFindings(doc: Record<string, unknown>): Located[] {
   if (provider === 'jamf' || provider === 'intune') {
     const other = provider === 'jamf' ? 'intune' : 'jamf';
     if (!(provider in mdm)) {
-      out.push({ path: ['mdm', provider], problem: `required when mdm.provider is ${provider}`, fix: `add mdm.${provider}: ${hintAt(['mdm', provider])}` });
+      out.push({
+        path: ['mdm', provider],
+        problem: `required when mdm.provider is ${provider}`,
+        fix: `add mdm.${provider}: ${hintAt(['mdm', provider])}`,
+      });
     }
     if (other in mdm) {
-      out.push({ path: ['mdm', other], at: 'key', problem: `is not allowed when mdm.provider is ${provider}`, fix: `remove mdm.${other}, or set mdm.provider: ${other}` });
+      out.push({
+        path: ['mdm', other],
+        at: 'key',
+        problem: `is not allowed when mdm.provider is ${provider}`,
+        fix: `remove mdm.${other}, or set mdm.provider: ${other}`,
+      });
     }
   }
   const intune = mdm['intune'];
   if (isPlainMap(intune) && !('macos' in intune) && !('windows' in intune)) {
-    out.push({ path: ['mdm', 'intune'], problem: 'has neither macos nor windows', fix: 'add mdm.intune.macos with configurationId, mdm.intune.windows with remediationId, template and detectionTemplate, or both' });
+    out.push({
+      path: ['mdm', 'intune'],
+      problem: 'has neither macos nor windows',
+      fix: 'add mdm.intune.macos with configurationId, mdm.intune.windows with remediationId, template and detectionTemplate, or both',
+    });
   }
   out.push(...settingNameFindings(mapAt(mdm['settings'])));
 
@@ -397,7 +556,11 @@ export function crossFieldFindings(doc: Record<string, unknown>): Located[] {
   const tenant = doc['tenant'];
   const cp = mapAt(doc['controlPlane']);
   if (cp['url'] === undefined && typeof tenant === 'string' && SAFE_ID.test(tenant) && !DNS_LABEL.test(tenant)) {
-    out.push({ path: ['tenant'], problem: `${q(tenant)} cannot be a host name label in the default control-plane URL https://grid.<tenant>.<apexDomain>`, fix: 'set controlPlane.url to the control plane\'s address' });
+    out.push({
+      path: ['tenant'],
+      problem: `${q(tenant)} cannot be a host name label in the default control-plane URL https://grid.<tenant>.<apexDomain>`,
+      fix: "set controlPlane.url to the control plane's address",
+    });
   }
   return out;
 }

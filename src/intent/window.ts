@@ -6,8 +6,7 @@ import type { RotationWindow } from './types.js';
  * "is it open now" decision. Everything is UTC; no local time zone is ever used.
  */
 
-const INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
 
 /**
  * An ISO-8601 instant with an explicit offset (`2026-12-01T14:00:00Z`,
@@ -19,7 +18,11 @@ export function parseInstant(text: string): Date | undefined {
   const m = INSTANT.exec(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [
-    number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   const second = Number(m[6] ?? '0');
   const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
@@ -78,8 +81,16 @@ export function windowFindings(w: Record<string, unknown>): WindowFinding[] {
   if (once.length === 0 && recurring.length === 0) return [{ path: ['window'], problem: 'is empty', fix }];
   const [a, b] = once.length > 0 ? ['start', 'end'] : ['schedule', 'duration'];
   const out: WindowFinding[] = [];
-  for (const [k, other] of [[a!, b!], [b!, a!]] as const) {
-    if (!(k in w)) out.push({ path: ['window', k], problem: `required together with window.${other}`, fix: `add window.${k}, or ${fix}` });
+  for (const [k, other] of [
+    [a!, b!],
+    [b!, a!],
+  ] as const) {
+    if (!(k in w))
+      out.push({
+        path: ['window', k],
+        problem: `required together with window.${other}`,
+        fix: `add window.${k}, or ${fix}`,
+      });
   }
   const start = typeof w['start'] === 'string' ? parseInstant(w['start']) : undefined;
   const end = typeof w['end'] === 'string' ? parseInstant(w['end']) : undefined;

@@ -1,5 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { createGraphClient, type GraphApi, type GraphStats, type ManagedDevice, type RemediationScripts, type RunState, type SyncFailure } from '../clients/graph.js';
+import {
+  createGraphClient,
+  type GraphApi,
+  type GraphStats,
+  type ManagedDevice,
+  type RemediationScripts,
+  type RunState,
+  type SyncFailure,
+} from '../clients/graph.js';
 import { WritePacer } from '../http/pacer.js';
 import { log } from '../log.js';
 import type { Intent, IntuneTarget, SettingNames } from '../intent/types.js';
@@ -7,9 +15,22 @@ import { parseHealth, type HealthReport, type MdmDeviceObs } from '../rotation/v
 import { SecretValue } from '../secret-value.js';
 import type { Settings } from '../settings.js';
 import { readManagedSettings, writeManagedSettings } from './mobileconfig.js';
-import { mergeReadValues, readBackProblem, type ConfigSnapshot, type DesiredValues, type MdmDevice, type MdmProvider, type SnapshotItem } from './provider.js';
+import {
+  mergeReadValues,
+  readBackProblem,
+  type ConfigSnapshot,
+  type DesiredValues,
+  type MdmDevice,
+  type MdmProvider,
+  type SnapshotItem,
+} from './provider.js';
 import { mdmText, ReadValue, sameKeyId, type KeyIdValue } from './read-value.js';
-import { readDetectionValues, readRenderedValues, renderDetectionTemplate, renderTemplate } from './windows-template.js';
+import {
+  readDetectionValues,
+  readRenderedValues,
+  renderDetectionTemplate,
+  renderTemplate,
+} from './windows-template.js';
 import { DETECTION_OUTPUT_LIMIT, runReport } from './run-state.js';
 
 type Kind = 'intune-macos' | 'intune-windows';
@@ -48,7 +69,10 @@ function validTime(s: string | null | undefined): number | undefined {
 }
 /** The snapshot item of a remediation: both scripts, base64 as Graph returned them. */
 const windowsItem = (id: string, s: RemediationScripts): SnapshotItem => ({
-  kind: 'intune-windows', id, raw: s.remediationScriptContent, ...(s.detectionScriptContent !== undefined ? { detectionRaw: s.detectionScriptContent } : {}),
+  kind: 'intune-windows',
+  id,
+  raw: s.remediationScriptContent,
+  ...(s.detectionScriptContent !== undefined ? { detectionRaw: s.detectionScriptContent } : {}),
 });
 
 /**
@@ -107,7 +131,10 @@ export class IntuneProvider implements MdmProvider {
   }
 
   snapshotFrom(items: readonly SnapshotItem[]): ConfigSnapshot {
-    const wanted: Kind[] = [...(this.#target.macos ? ['intune-macos' as const] : []), ...(this.#target.windows ? ['intune-windows' as const] : [])];
+    const wanted: Kind[] = [
+      ...(this.#target.macos ? ['intune-macos' as const] : []),
+      ...(this.#target.windows ? ['intune-windows' as const] : []),
+    ];
     const kept: SnapshotItem[] = [];
     const reads: Read[] = [];
     for (const kind of wanted) {
@@ -122,19 +149,36 @@ export class IntuneProvider implements MdmProvider {
 
   #readMac(item: SnapshotItem): Read {
     const v = readManagedSettings(unb64(item.raw, `macOS configuration ${item.id} payload`), this.#names);
-    return { item, keyId: v.keyId, apiKey: v.apiKey !== undefined ? new SecretValue(v.apiKey) : undefined, revokedKeyIds: v.revokedKeyIds };
+    return {
+      item,
+      keyId: v.keyId,
+      apiKey: v.apiKey !== undefined ? new SecretValue(v.apiKey) : undefined,
+      revokedKeyIds: v.revokedKeyIds,
+    };
   }
 
   #readWindows(item: SnapshotItem): Read | undefined {
-    if (item.detectionRaw !== undefined && !readDetectionValues(this.#o.detectionTemplate!, unb64(item.detectionRaw, `remediation ${item.id} detection script`))) {
-      this.#once('info', `intune: the detection script of remediation ${item.id} was not rendered from ${this.#target.windows?.detectionTemplate ?? 'the detection template'}; the next write replaces it with the rendered template`);
+    if (
+      item.detectionRaw !== undefined &&
+      !readDetectionValues(
+        this.#o.detectionTemplate!,
+        unb64(item.detectionRaw, `remediation ${item.id} detection script`),
+      )
+    ) {
+      this.#once(
+        'info',
+        `intune: the detection script of remediation ${item.id} was not rendered from ${this.#target.windows?.detectionTemplate ?? 'the detection template'}; the next write replaces it with the rendered template`,
+      );
     }
     const v = readRenderedValues(this.#o.template!, unb64(item.raw, `remediation ${item.id} script`));
     if (v) return { item, keyId: v.keyId, apiKey: new SecretValue(v.apiKey), revokedKeyIds: v.revokedKeyIds };
     // A script written by hand (first rotation) cannot be read back; the intent names its key.
     // It goes the same way as a value read (checked against the tenant's keys before use).
     const current = this.#o.currentKeyId;
-    this.#once('warning', `intune: remediation ${item.id} was not rendered from ${this.#target.windows?.template ?? 'the template'}; ${current ? `taking its key id from current.keyId (${current})` : 'its key id is unknown (set current.keyId)'}; the next write replaces it with the rendered template`);
+    this.#once(
+      'warning',
+      `intune: remediation ${item.id} was not rendered from ${this.#target.windows?.template ?? 'the template'}; ${current ? `taking its key id from current.keyId (${current})` : 'its key id is unknown (set current.keyId)'}; the next write replaces it with the rendered template`,
+    );
     return current ? { item, keyId: new ReadValue(current, 'current.keyId'), revokedKeyIds: [] } : undefined;
   }
 
@@ -153,14 +197,23 @@ export class IntuneProvider implements MdmProvider {
   }
 
   async #write(item: SnapshotItem, values: DesiredValues): Promise<void> {
-    const wanted = { apiKey: values.apiKey.reveal(), keyId: mdmText(values.keyId), revokedKeyIds: values.revokedKeyIds.map(mdmText) };
+    const wanted = {
+      apiKey: values.apiKey.reveal(),
+      keyId: mdmText(values.keyId),
+      revokedKeyIds: values.revokedKeyIds.map(mdmText),
+    };
     if (item.kind === 'intune-macos') {
       const next = writeManagedSettings(unb64(item.raw, `macOS configuration ${item.id} payload`), this.#names, wanted);
       await this.#patchMac(item.id, b64(next));
     } else {
       // The detection script gets the ids only: it compares, the remediation script installs.
       await this.#api.patchRemediationScript(item.id, {
-        detectionScriptContent: b64(renderDetectionTemplate(this.#o.detectionTemplate!, { keyId: wanted.keyId, revokedKeyIds: wanted.revokedKeyIds })),
+        detectionScriptContent: b64(
+          renderDetectionTemplate(this.#o.detectionTemplate!, {
+            keyId: wanted.keyId,
+            revokedKeyIds: wanted.revokedKeyIds,
+          }),
+        ),
         remediationScriptContent: b64(renderTemplate(this.#o.template!, wanted)),
       });
     }
@@ -170,9 +223,18 @@ export class IntuneProvider implements MdmProvider {
     const problem = readBackProblem(values, back);
     if (problem) throw new Error(`intune: ${item.kind} ${item.id} did not read back as written (${problem})`);
     if (item.kind === 'intune-windows') {
-      const detection = fetched.detectionRaw === undefined ? undefined : readDetectionValues(this.#o.detectionTemplate!, unb64(fetched.detectionRaw, `remediation ${item.id} detection script`));
+      const detection =
+        fetched.detectionRaw === undefined
+          ? undefined
+          : readDetectionValues(
+              this.#o.detectionTemplate!,
+              unb64(fetched.detectionRaw, `remediation ${item.id} detection script`),
+            );
       const detectionProblem = readBackProblem(values, detection);
-      if (detectionProblem) throw new Error(`intune: the detection script of ${item.kind} ${item.id} did not read back as written (${detectionProblem})`);
+      if (detectionProblem)
+        throw new Error(
+          `intune: the detection script of ${item.kind} ${item.id} did not read back as written (${detectionProblem})`,
+        );
     }
     this.#delivered = values.keyId;
   }
@@ -184,10 +246,15 @@ export class IntuneProvider implements MdmProvider {
   /** PATCH the document back verbatim, then confirm Graph serves the same bytes. */
   async #restore(item: SnapshotItem): Promise<void> {
     if (item.kind === 'intune-macos') await this.#patchMac(item.id, item.raw);
-    else if (item.kind === 'intune-windows') await this.#api.patchRemediationScript(item.id, { remediationScriptContent: item.raw, ...(item.detectionRaw !== undefined ? { detectionScriptContent: item.detectionRaw } : {}) });
+    else if (item.kind === 'intune-windows')
+      await this.#api.patchRemediationScript(item.id, {
+        remediationScriptContent: item.raw,
+        ...(item.detectionRaw !== undefined ? { detectionScriptContent: item.detectionRaw } : {}),
+      });
     else throw new Error(`intune: cannot restore a ${item.kind} document`);
     const back = await this.#fetch(item);
-    const same = (a: string | undefined, b: string | undefined): boolean => a !== undefined && b !== undefined && Buffer.from(a, 'base64').equals(Buffer.from(b, 'base64'));
+    const same = (a: string | undefined, b: string | undefined): boolean =>
+      a !== undefined && b !== undefined && Buffer.from(a, 'base64').equals(Buffer.from(b, 'base64'));
     if (!same(back.raw, item.raw) || (item.detectionRaw !== undefined && !same(back.detectionRaw, item.detectionRaw))) {
       throw new Error(`intune: ${item.kind} ${item.id} does not read back as the snapshot after the restore`);
     }
@@ -203,12 +270,20 @@ export class IntuneProvider implements MdmProvider {
   async #patchMac(id: string, payload: string): Promise<void> {
     // payloadName / payloadFileName go with every PATCH (spec mdm.md); a sealed snapshot lacks them.
     const meta = this.#macMeta.get(id) ?? (await this.#api.getMacosConfiguration(id));
-    await this.#api.patchMacosConfiguration(id, { payloadName: meta.payloadName, payloadFileName: meta.payloadFileName, payload });
+    await this.#api.patchMacosConfiguration(id, {
+      payloadName: meta.payloadName,
+      payloadFileName: meta.payloadFileName,
+      payload,
+    });
   }
 
   async members(): Promise<MdmDevice[]> {
     const { groupId } = this.#target;
-    const [entra, users, all] = await Promise.all([this.#api.groupDevices(groupId), this.#api.groupUsers(groupId), this.#api.managedDevices()]);
+    const [entra, users, all] = await Promise.all([
+      this.#api.groupDevices(groupId),
+      this.#api.groupUsers(groupId),
+      this.#api.managedDevices(),
+    ]);
     this.#tenantDevices = all.length;
     // Join Entra deviceId ↔ managedDevice.azureADDeviceId in memory, ids compared case-insensitively.
     const byEntraId = new Map<string, ManagedDevice>();
@@ -217,7 +292,8 @@ export class IntuneProvider implements MdmProvider {
       if (!k || k === ZERO_GUID) continue;
       const had = byEntraId.get(k);
       // A re-enrolled machine can leave a stale record behind: the one that synced last is the machine.
-      if (!had || (Date.parse(m.lastSyncDateTime ?? '') || 0) > (Date.parse(had.lastSyncDateTime ?? '') || 0)) byEntraId.set(k, m);
+      if (!had || (Date.parse(m.lastSyncDateTime ?? '') || 0) > (Date.parse(had.lastSyncDateTime ?? '') || 0))
+        byEntraId.set(k, m);
     }
     const found = new Map<string, ManagedDevice>();
     let unmanaged = 0;
@@ -230,7 +306,10 @@ export class IntuneProvider implements MdmProvider {
     for (const m of viaUsers) found.set(m.id, m);
     const devices = [...found.values()].filter((m) => this.#targets(m));
     const skipped = found.size - devices.length;
-    this.#once('info', `intune: group ${groupId}: ${entra.length} device member(s), ${users.length} user member(s) with ${viaUsers.length} managed device(s); ${devices.length} device(s) targeted${unmanaged ? `, ${unmanaged} Entra device(s) not managed by Intune` : ''}${skipped ? `, ${skipped} on a platform this intent does not configure (skipped)` : ''}`);
+    this.#once(
+      'info',
+      `intune: group ${groupId}: ${entra.length} device member(s), ${users.length} user member(s) with ${viaUsers.length} managed device(s); ${devices.length} device(s) targeted${unmanaged ? `, ${unmanaged} Entra device(s) not managed by Intune` : ''}${skipped ? `, ${skipped} on a platform this intent does not configure (skipped)` : ''}`,
+    );
     return this.#observations(devices);
   }
 
@@ -264,20 +343,30 @@ export class IntuneProvider implements MdmProvider {
     if (failed.length === 0) return;
     const why = new Map<string, number>();
     for (const f of failed) {
-      const k = f.status === 404 ? '404 device gone' : f.status === 0 ? 'no answer' : `${f.status}${f.code ? ` ${f.code}` : ''}`;
+      const k =
+        f.status === 404
+          ? '404 device gone'
+          : f.status === 0
+            ? 'no answer'
+            : `${f.status}${f.code ? ` ${f.code}` : ''}`;
       why.set(k, (why.get(k) ?? 0) + 1);
     }
     const denied = failed.some((f) => f.status === 403)
       ? `; a 403 means the Entra app lacks the permission for device actions (DeviceManagementManagedDevices.PrivilegedOperations.All, see the README)`
       : '';
-    (this.#o.warning ?? log.warning)(`intune: ${action} not accepted for ${failed.length} device(s): ${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')}${denied}`);
+    (this.#o.warning ?? log.warning)(
+      `intune: ${action} not accepted for ${failed.length} device(s): ${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')}${denied}`,
+    );
   }
 
   async observe(devices: readonly MdmDevice[], narrowed?: Promise<readonly MdmDevice[]>): Promise<MdmDeviceObs[]> {
     // Whichever takes fewer requests: the devices 20 per $batch, or a listing of the tenant
     // (also far lighter on Intune's read budget, which counts each item of a $batch). When even
     // all of `devices` call for the listing, it starts at once, beside the control plane's read.
-    const listPages = this.#tenantDevices === undefined ? Infinity : Math.max(1, Math.ceil(this.#tenantDevices / (this.#o.listPageSize ?? 1000)));
+    const listPages =
+      this.#tenantDevices === undefined
+        ? Infinity
+        : Math.max(1, Math.ceil(this.#tenantDevices / (this.#o.listPageSize ?? 1000)));
     const byBatch = (n: number): boolean => Math.ceil(n / 20) <= listPages;
     const listing = !byBatch(devices.length) ? this.#api.managedDevices() : undefined;
     if (narrowed) devices = await narrowed;
@@ -286,15 +375,18 @@ export class IntuneProvider implements MdmProvider {
       return [];
     }
     const want = new Set(devices.map((d) => d.mdmId.toLowerCase()));
-    const fresh = listing || !byBatch(want.size)
-      ? (await (listing ?? this.#api.managedDevices())).filter((m) => want.has(m.id.toLowerCase()))
-      : await this.#api.managedDevicesById([...want]);
+    const fresh =
+      listing || !byBatch(want.size)
+        ? (await (listing ?? this.#api.managedDevices())).filter((m) => want.has(m.id.toLowerCase()))
+        : await this.#api.managedDevicesById([...want]);
     return this.#observations(fresh);
   }
 
   async close(): Promise<void> {
     const s = this.#api.stats();
-    (this.#o.info ?? log.info)(`graph: ${s.requests} HTTP request(s) carrying ${s.batchedRequests} $batch item(s); ${s.writes} write(s); ${s.throttled} throttled (429)`);
+    (this.#o.info ?? log.info)(
+      `graph: ${s.requests} HTTP request(s) carrying ${s.batchedRequests} $batch item(s); ${s.writes} write(s); ${s.throttled} throttled (429)`,
+    );
     await this.#api.close();
   }
 
@@ -338,7 +430,17 @@ export class IntuneProvider implements MdmProvider {
         healthAt = run?.at?.getTime();
         if (run?.cut) cut++;
         if (healthAt !== undefined && (lastContact === undefined || healthAt > lastContact)) lastContact = healthAt;
-        if (run && healthAt !== undefined && this.#refreshedAt !== undefined && healthAt > this.#refreshedAt && run.detectionPassed && health.keyId !== undefined && this.#delivered !== undefined && !sameKeyId(this.#delivered, health.keyId)) noRemediation++;
+        if (
+          run &&
+          healthAt !== undefined &&
+          this.#refreshedAt !== undefined &&
+          healthAt > this.#refreshedAt &&
+          run.detectionPassed &&
+          health.keyId !== undefined &&
+          this.#delivered !== undefined &&
+          !sameKeyId(this.#delivered, health.keyId)
+        )
+          noRemediation++;
       }
       return {
         mdmId: m.id,
@@ -350,10 +452,18 @@ export class IntuneProvider implements MdmProvider {
       };
     });
     if (cut > 0) {
-      this.#once('warning', `intune: ${cut} Windows device(s) printed ${DETECTION_OUTPUT_LIMIT} characters or more from the detection script; Intune keeps only the first ${DETECTION_OUTPUT_LIMIT}, so their health is not used. Make the detection script print compact health JSON (see the README)`, 'cut');
+      this.#once(
+        'warning',
+        `intune: ${cut} Windows device(s) printed ${DETECTION_OUTPUT_LIMIT} characters or more from the detection script; Intune keeps only the first ${DETECTION_OUTPUT_LIMIT}, so their health is not used. Make the detection script print compact health JSON (see the README)`,
+        'cut',
+      );
     }
     if (noRemediation > 0) {
-      this.#once('warning', `intune: ${noRemediation} Windows device(s) ran the detection script after the refresh and it exited 0 while the device reports another key than the one delivered, so Intune did not run the remediation script; the detection script must exit 1 when the installed key id differs from {{THOTH_API_KEY_ID}}`, 'no-remediation');
+      this.#once(
+        'warning',
+        `intune: ${noRemediation} Windows device(s) ran the detection script after the refresh and it exited 0 while the device reports another key than the one delivered, so Intune did not run the remediation script; the detection script must exit 1 when the installed key id differs from {{THOTH_API_KEY_ID}}`,
+        'no-remediation',
+      );
     }
     return out;
   }
@@ -384,15 +494,29 @@ export async function createIntuneProvider(settings: Settings, intent: Intent): 
   const target = intent.mdm.intune;
   const azure = settings.azure;
   if (!target) throw new Error('intune: the intent has no mdm.intune block');
-  if (!azure) throw new Error('intune: azure-tenant-id, azure-client-id and azure-client-secret are required for mdm.provider intune');
+  if (!azure)
+    throw new Error(
+      'intune: azure-tenant-id, azure-client-id and azure-client-secret are required for mdm.provider intune',
+    );
   // The loader checked the placeholders at plan time; read the same files once for this run.
   const template = target.windows ? await readFile(target.windows.templatePath, 'utf8') : undefined;
   const detectionTemplate = target.windows ? await readFile(target.windows.detectionTemplatePath, 'utf8') : undefined;
   const app = `${target.graphUrl}|${azure.tenantId}|${azure.clientId}`;
   const budget = settings.graphWriteBudget;
   const pacer = sharedPacer(`${app}|devices`, budget);
-  const configPacer = sharedPacer(`${app}|configuration`, { writes: Math.max(1, Math.floor(budget.writes / 2)), windowMs: budget.windowMs });
-  const api = createGraphClient({ graphUrl: target.graphUrl, loginUrl: target.loginUrl, tenantId: azure.tenantId, clientId: azure.clientId, clientSecret: azure.clientSecret, pacer, configPacer });
+  const configPacer = sharedPacer(`${app}|configuration`, {
+    writes: Math.max(1, Math.floor(budget.writes / 2)),
+    windowMs: budget.windowMs,
+  });
+  const api = createGraphClient({
+    graphUrl: target.graphUrl,
+    loginUrl: target.loginUrl,
+    tenantId: azure.tenantId,
+    clientId: azure.clientId,
+    clientSecret: azure.clientSecret,
+    pacer,
+    configPacer,
+  });
   return new IntuneProvider(api, target, intent.mdm.settings, {
     ...(template !== undefined ? { template } : {}),
     ...(detectionTemplate !== undefined ? { detectionTemplate } : {}),

@@ -50,23 +50,34 @@ const parser = new XMLParser({
 
 /** XML 1.0 Char production: anything else cannot appear in a document, even as a reference. */
 const isXmlChar = (cp: number): boolean =>
-  cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+  cp === 0x9 ||
+  cp === 0xa ||
+  cp === 0xd ||
+  (cp >= 0x20 && cp <= 0xd7ff) ||
+  (cp >= 0xe000 && cp <= 0xfffd) ||
+  (cp >= 0x10000 && cp <= 0x10ffff);
 
 const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 /** Line-end normalisation (XML 1.0 §2.11) then the five entities and numeric references. */
 function decodeText(raw: string, call: string): string {
-  return raw.replace(/\r\n?/g, '\n').replace(/&(#[xX][0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z][A-Za-z0-9]*)?(;)?/g, (m, ref: string | undefined, semi: string | undefined) => {
-    if (ref === undefined || semi === undefined) throw new ResponseShapeError('jamf', call, 'bare "&" in XML text');
-    if (ref.startsWith('#')) {
-      const cp = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      if (!isXmlChar(cp)) throw new ResponseShapeError('jamf', call, `character reference ${m} is not an XML character`);
-      return String.fromCodePoint(cp);
-    }
-    const ch = PREDEFINED[ref];
-    if (ch === undefined) throw new ResponseShapeError('jamf', call, `undeclared entity &${ref.slice(0, 20)};`);
-    return ch;
-  });
+  return raw
+    .replace(/\r\n?/g, '\n')
+    .replace(
+      /&(#[xX][0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z][A-Za-z0-9]*)?(;)?/g,
+      (m, ref: string | undefined, semi: string | undefined) => {
+        if (ref === undefined || semi === undefined) throw new ResponseShapeError('jamf', call, 'bare "&" in XML text');
+        if (ref.startsWith('#')) {
+          const cp = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+          if (!isXmlChar(cp))
+            throw new ResponseShapeError('jamf', call, `character reference ${m} is not an XML character`);
+          return String.fromCodePoint(cp);
+        }
+        const ch = PREDEFINED[ref];
+        if (ch === undefined) throw new ResponseShapeError('jamf', call, `undeclared entity &${ref.slice(0, 20)};`);
+        return ch;
+      },
+    );
 }
 
 function parseDoc(xml: string, max: number, call: string): XNode[] {
@@ -76,7 +87,12 @@ function parseDoc(xml: string, max: number, call: string): XNode[] {
     throw new ResponseShapeError('jamf', call, 'XML declares entities (DOCTYPE internal subset); refusing to parse it');
   }
   const v = XMLValidator.validate(xml);
-  if (v !== true) throw new ResponseShapeError('jamf', call, `not well-formed XML (${v.err.code} at line ${v.err.line}, column ${v.err.col})`);
+  if (v !== true)
+    throw new ResponseShapeError(
+      'jamf',
+      call,
+      `not well-formed XML (${v.err.code} at line ${v.err.line}, column ${v.err.col})`,
+    );
   try {
     return parser.parse(xml) as XNode[];
   } catch {
@@ -110,7 +126,8 @@ function textOf(n: XNode | undefined, call: string): string | undefined {
     const tag = tagOf(c);
     if (tag === '#text') out += decodeText(String(c['#text']), call);
     else if (tag === '#cdata') {
-      for (const t of (c['#cdata'] as XNode[] | undefined) ?? []) out += String(t['#text'] ?? '').replace(/\r\n?/g, '\n');
+      for (const t of (c['#cdata'] as XNode[] | undefined) ?? [])
+        out += String(t['#text'] ?? '').replace(/\r\n?/g, '\n');
     } else if (tag !== '#comment') throw new ResponseShapeError('jamf', call, `<${tag}> found where text was expected`);
   }
   return out;
@@ -118,7 +135,8 @@ function textOf(n: XNode | undefined, call: string): string | undefined {
 
 function intOf(n: XNode | undefined, field: string, call: string): number {
   const t = textOf(n, call)?.trim();
-  if (t === undefined || !/^\d{1,15}$/.test(t)) throw new ResponseShapeError('jamf', call, `${field} is not a non-negative integer`);
+  if (t === undefined || !/^\d{1,15}$/.test(t))
+    throw new ResponseShapeError('jamf', call, `${field} is not a non-negative integer`);
   return Number(t);
 }
 
@@ -136,10 +154,18 @@ export function parseJamfProfile(xml: string): JamfProfile {
   const g = children(general);
   const payloads = textOf(first(g, 'payloads'), PROFILE_CALL);
   if (payloads === undefined || payloads.trim() === '') {
-    throw new ResponseShapeError('jamf', PROFILE_CALL, 'general.payloads is missing or empty (the profile has no payload to update)');
+    throw new ResponseShapeError(
+      'jamf',
+      PROFILE_CALL,
+      'general.payloads is missing or empty (the profile has no payload to update)',
+    );
   }
   if (payloads.length > MAX_PAYLOADS_CHARS) {
-    throw new ResponseShapeError('jamf', PROFILE_CALL, `general.payloads is larger than ${MAX_PAYLOADS_CHARS} characters`);
+    throw new ResponseShapeError(
+      'jamf',
+      PROFILE_CALL,
+      `general.payloads is larger than ${MAX_PAYLOADS_CHARS} characters`,
+    );
   }
   const uuid = textOf(first(g, 'uuid'), PROFILE_CALL)?.trim();
   const redeploy = textOf(first(g, 'redeploy_on_update'), PROFILE_CALL)?.trim();
@@ -160,11 +186,23 @@ export function parseJamfProfile(xml: string): JamfProfile {
 export function escapeXmlText(text: string): string {
   for (const ch of text) {
     if (!isXmlChar(ch.codePointAt(0)!)) {
-      throw new RangeError(`text contains U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which XML cannot carry`);
+      throw new RangeError(
+        `text contains U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which XML cannot carry`,
+      );
     }
   }
   return text.replace(/[&<>"'\r]/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : c === "'" ? '&apos;' : '&#13;',
+    c === '&'
+      ? '&amp;'
+      : c === '<'
+        ? '&lt;'
+        : c === '>'
+          ? '&gt;'
+          : c === '"'
+            ? '&quot;'
+            : c === "'"
+              ? '&apos;'
+              : '&#13;',
   );
 }
 
@@ -174,7 +212,8 @@ export function escapeXmlText(text: string): string {
  * scoped ones). Name, scope and the rest are left out so they cannot be overwritten.
  */
 export function buildJamfProfileUpdate(payloads: string): string {
-  if (payloads.length > MAX_PAYLOADS_CHARS) throw new RangeError(`payloads larger than ${MAX_PAYLOADS_CHARS} characters`);
+  if (payloads.length > MAX_PAYLOADS_CHARS)
+    throw new RangeError(`payloads larger than ${MAX_PAYLOADS_CHARS} characters`);
   return (
     '<os_x_configuration_profile><general><payloads>' +
     escapeXmlText(payloads) +

@@ -3,7 +3,14 @@ import type { JamfTarget, SettingNames } from '../intent/types.js';
 import { parseHealth, type HealthReport, type MdmDeviceObs } from '../rotation/verdict.js';
 import { SecretValue } from '../secret-value.js';
 import { readManagedSettings, writeManagedSettings } from './mobileconfig.js';
-import { readBackProblem, type ConfigSnapshot, type DesiredValues, type MdmDevice, type MdmProvider, type SnapshotItem } from './provider.js';
+import {
+  readBackProblem,
+  type ConfigSnapshot,
+  type DesiredValues,
+  type MdmDevice,
+  type MdmProvider,
+  type SnapshotItem,
+} from './provider.js';
 import { mdmText, type KeyIdValue } from './read-value.js';
 
 /** Jamf Pro: a macOS configuration profile carries the settings; blank push refreshes. */
@@ -41,7 +48,11 @@ export class JamfProvider implements MdmProvider {
 
   async writeConfig(base: ConfigSnapshot, values: DesiredValues): Promise<void> {
     const item = base.items[0]!;
-    const next = writeManagedSettings(item.raw, this.#names, { apiKey: values.apiKey.reveal(), keyId: mdmText(values.keyId), revokedKeyIds: values.revokedKeyIds.map(mdmText) });
+    const next = writeManagedSettings(item.raw, this.#names, {
+      apiKey: values.apiKey.reveal(),
+      keyId: mdmText(values.keyId),
+      revokedKeyIds: values.revokedKeyIds.map(mdmText),
+    });
     await this.#api.putProfilePayloads(this.#target.profileId, next);
     await this.#confirm(values.keyId, values.revokedKeyIds);
   }
@@ -82,7 +93,12 @@ export class JamfProvider implements MdmProvider {
     if (narrowed) devices = await narrowed;
     if (devices.length === 0) return [];
     const since = this.#refreshedAt ? { contactedSince: this.#refreshedAt } : {};
-    return this.#api.inventory(devices.map((d) => Number(d.mdmId)), this.#target.healthAttribute, (c) => this.#toDevice(c), since);
+    return this.#api.inventory(
+      devices.map((d) => Number(d.mdmId)),
+      this.#target.healthAttribute,
+      (c) => this.#toDevice(c),
+      since,
+    );
   }
 
   async close(): Promise<void> {

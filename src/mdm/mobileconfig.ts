@@ -53,7 +53,8 @@ function screen(xml: string): void {
       );
     }
     // DER of a CMS SignedData starts with SEQUENCE (0x30); decoded as text that is "0".
-    const signed = xml.charCodeAt(0) === 0x30 || xml.includes('\u0006\u0009\u002a\u0086\u0048\u0086\u00f7\u000d\u0001\u0007\u0002');
+    const signed =
+      xml.charCodeAt(0) === 0x30 || xml.includes('\u0006\u0009\u002a\u0086\u0048\u0086\u00f7\u000d\u0001\u0007\u0002');
     throw new MobileconfigError(
       signed
         ? 'configuration profile is signed (CMS/PKCS#7); the action cannot edit a signed profile without breaking the signature. Upload an unsigned profile (Jamf signs on delivery) and run again'
@@ -63,7 +64,9 @@ function screen(xml: string): void {
   // The Apple DOCTYPE has no internal subset; anything with one (or any ENTITY declaration)
   // is an entity-expansion attempt (billion laughs) or an external-entity probe.
   if (declaresEntities(xml)) {
-    throw new MobileconfigError('configuration profile declares XML entities (DOCTYPE internal subset); refusing to parse it');
+    throw new MobileconfigError(
+      'configuration profile declares XML entities (DOCTYPE internal subset); refusing to parse it',
+    );
   }
 }
 
@@ -78,7 +81,9 @@ function parsePlist(input: string): Dict {
   const xml = input.trimStart();
   const v = XMLValidator.validate(xml);
   if (v !== true) {
-    throw new MobileconfigError(`configuration profile is not well-formed XML (${v.err.code} at line ${v.err.line}, column ${v.err.col})`);
+    throw new MobileconfigError(
+      `configuration profile is not well-formed XML (${v.err.code} at line ${v.err.line}, column ${v.err.col})`,
+    );
   }
   const original = console.error;
   let xmlErrors = 0;
@@ -89,9 +94,11 @@ function parsePlist(input: string): Dict {
   try {
     root = parse(xml);
   } catch (e) {
-    const msg = e instanceof Error && /^(Invalid PLIST tag|Missing key|Unexpected <key>|__proto__|malformed document|Cannot parse)/.test(e.message)
-      ? `: ${e.message.split('\n')[0]}`
-      : '';
+    const msg =
+      e instanceof Error &&
+      /^(Invalid PLIST tag|Missing key|Unexpected <key>|__proto__|malformed document|Cannot parse)/.test(e.message)
+        ? `: ${e.message.split('\n')[0]}`
+        : '';
     throw new MobileconfigError(`configuration profile is not a valid property list${msg}`);
   } finally {
     console.error = original;
@@ -127,7 +134,9 @@ function locate(root: Dict, names: SettingNames): Located {
   }
   const { PayloadUUID: uuid, PayloadIdentifier: ident, PayloadContent: payloads } = root;
   if (typeof uuid !== 'string' || uuid === '' || typeof ident !== 'string' || ident === '') {
-    throw new MobileconfigError('configuration profile has no top-level PayloadUUID / PayloadIdentifier; it is not a configuration profile');
+    throw new MobileconfigError(
+      'configuration profile has no top-level PayloadUUID / PayloadIdentifier; it is not a configuration profile',
+    );
   }
   if (!Array.isArray(payloads)) {
     throw new MobileconfigError('configuration profile has no PayloadContent array');
@@ -135,7 +144,12 @@ function locate(root: Dict, names: SettingNames): Located {
   const domain = names.domain;
   const hits: { payload: Dict; index: number }[] = [];
   payloads.forEach((p, index) => {
-    if (isDict(p) && p.PayloadType === PREFERENCES_PAYLOAD_TYPE && isDict(p.PayloadContent) && Object.hasOwn(p.PayloadContent, domain)) {
+    if (
+      isDict(p) &&
+      p.PayloadType === PREFERENCES_PAYLOAD_TYPE &&
+      isDict(p.PayloadContent) &&
+      Object.hasOwn(p.PayloadContent, domain)
+    ) {
       hits.push({ payload: p, index });
     }
   });
@@ -159,7 +173,9 @@ function locate(root: Dict, names: SettingNames): Located {
   if (!isDict(domainDict)) throw new MobileconfigError(`${where}: ${domain} is not a dict`);
   const forced = domainDict.Forced;
   if (!Array.isArray(forced) || forced.length === 0) {
-    const setOnce = Object.hasOwn(domainDict, 'Set-Once') ? ' (its settings are under Set-Once, which endpoints apply only once; use Forced)' : '';
+    const setOnce = Object.hasOwn(domainDict, 'Set-Once')
+      ? ' (its settings are under Set-Once, which endpoints apply only once; use Forced)'
+      : '';
     throw new MobileconfigError(`${where}: ${domain} has no Forced array${setOnce}`);
   }
   const first = forced[0];
@@ -186,7 +202,9 @@ export function parseRevokedIds(value: PlistValue | undefined, key: string): str
         if (!Array.isArray(parsed)) throw new Error('not an array');
         list = parsed;
       } catch {
-        throw new MobileconfigError(`setting ${key} holds a string that starts with "[" but is not a JSON array of strings`);
+        throw new MobileconfigError(
+          `setting ${key} holds a string that starts with "[" but is not a JSON array of strings`,
+        );
       }
     } else list = text.split(/[\s,]+/);
   } else throw new MobileconfigError(`setting ${key} must be an array of strings`);
@@ -226,7 +244,9 @@ export function readManagedSettings(xml: string, names: SettingNames): ReadSetti
   const { settings, identity } = locate(root, names);
   const apiKey = optionalString(settings, names.apiKey);
   const keyId = optionalString(settings, names.keyId)?.trim();
-  const revokedKeyIds = parseRevokedIds(settings[names.revokedKeyIds], names.revokedKeyIds).map((id) => new ReadValue(id, names.revokedKeyIds));
+  const revokedKeyIds = parseRevokedIds(settings[names.revokedKeyIds], names.revokedKeyIds).map(
+    (id) => new ReadValue(id, names.revokedKeyIds),
+  );
   return {
     ...(apiKey !== undefined ? { apiKey } : {}),
     ...(keyId ? { keyId: new ReadValue(keyId, names.keyId) } : {}),
@@ -265,9 +285,13 @@ export function writeManagedSettings(xml: string, names: SettingNames, values: M
   }
   // Named by position, never quoted: the revoked ids are written back as read, and a read value
   // is shown only once the control plane lists it (read-value.ts).
-  if (!SAFE_ID.test(values.keyId)) throw new MobileconfigError(`the new value for ${names.keyId} is not of the form [A-Za-z0-9_.:-]+`);
+  if (!SAFE_ID.test(values.keyId))
+    throw new MobileconfigError(`the new value for ${names.keyId} is not of the form [A-Za-z0-9_.:-]+`);
   values.revokedKeyIds.forEach((id, i) => {
-    if (!SAFE_ID.test(id)) throw new MobileconfigError(`entry ${i + 1} of ${names.revokedKeyIds} is not of the form [A-Za-z0-9_.:-]+; remove it from the list`);
+    if (!SAFE_ID.test(id))
+      throw new MobileconfigError(
+        `entry ${i + 1} of ${names.revokedKeyIds} is not of the form [A-Za-z0-9_.:-]+; remove it from the list`,
+      );
   });
   const original = parsePlist(xml);
   maskAll(original, names);

@@ -71,15 +71,26 @@ export interface MdmDevice extends MdmDeviceObs {
 
 /** Values read from several documents must agree, or the fleet is already split. */
 export function mergeReadValues(
-  reads: readonly { item: SnapshotItem; keyId?: ReadValue | undefined; apiKey?: SecretValue | undefined; revokedKeyIds: readonly ReadValue[] }[],
+  reads: readonly {
+    item: SnapshotItem;
+    keyId?: ReadValue | undefined;
+    apiKey?: SecretValue | undefined;
+    revokedKeyIds: readonly ReadValue[];
+  }[],
 ): Pick<ConfigSnapshot, 'keyId' | 'apiKey' | 'revokedKeyIds'> {
   const first = reads[0];
   const split = reads.filter((r) => (r.keyId === undefined ? first?.keyId !== undefined : !r.keyId.is(first?.keyId)));
   if (split.length > 0) {
     // The values are not quoted: they are not yet known to be key ids (read-value.ts).
-    throw new Error(`MDM configurations disagree on the deployed key id (${reads.map((r) => `${r.item.kind} ${r.item.id}`).join(', ')} do not carry the same value); make them carry the same key before rotating`);
+    throw new Error(
+      `MDM configurations disagree on the deployed key id (${reads.map((r) => `${r.item.kind} ${r.item.id}`).join(', ')} do not carry the same value); make them carry the same key before rotating`,
+    );
   }
-  return { keyId: first?.keyId, apiKey: first?.apiKey, revokedKeyIds: uniqueKeyIds(reads.flatMap((r) => r.revokedKeyIds)) };
+  return {
+    keyId: first?.keyId,
+    apiKey: first?.apiKey,
+    revokedKeyIds: uniqueKeyIds(reads.flatMap((r) => r.revokedKeyIds)),
+  };
 }
 
 /**
@@ -87,7 +98,10 @@ export function mergeReadValues(
  * was read back is never quoted (it is not known to be a key id): only the wanted values,
  * described by {@link describeKeyIds}.
  */
-export function readBackProblem(want: { keyId: KeyIdValue | undefined; revokedKeyIds: readonly KeyIdValue[] }, back: { keyId?: ReadValue | undefined; revokedKeyIds: readonly ReadValue[] } | undefined): string | undefined {
+export function readBackProblem(
+  want: { keyId: KeyIdValue | undefined; revokedKeyIds: readonly KeyIdValue[] },
+  back: { keyId?: ReadValue | undefined; revokedKeyIds: readonly ReadValue[] } | undefined,
+): string | undefined {
   const keyOk = sameKeyId(back?.keyId, want.keyId);
   const missing = want.revokedKeyIds.filter((id) => !back?.revokedKeyIds.some((b) => b.is(id)));
   if (keyOk && missing.length === 0) return undefined;

@@ -106,7 +106,10 @@ export function describeKeyIds(list: readonly KeyIdValue[]): string {
  * Releases a list against the tenant's keys: the listed ids, and the values that are not
  * (masked before this returns, still opaque).
  */
-export function releaseAll(values: readonly ReadValue[], keys: readonly { readonly key_id: string }[]): { listed: string[]; unrecognised: ReadValue[] } {
+export function releaseAll(
+  values: readonly ReadValue[],
+  keys: readonly { readonly key_id: string }[],
+): { listed: string[]; unrecognised: ReadValue[] } {
   const listed: string[] = [];
   const unrecognised: ReadValue[] = [];
   for (const v of values) {

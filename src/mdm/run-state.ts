@@ -39,7 +39,8 @@ export function runReport(s: RunState): RunReport {
   const at = s.lastStateUpdateDateTime ? new Date(s.lastStateUpdateDateTime) : undefined;
   const detectionPassed = s.detectionState === 'success' || s.remediationState === 'skipped';
   const post = s.postRemediationDetectionScriptOutput;
-  const output = !detectionPassed && typeof post === 'string' && post.trim() !== '' ? post : s.preRemediationDetectionScriptOutput;
+  const output =
+    !detectionPassed && typeof post === 'string' && post.trim() !== '' ? post : s.preRemediationDetectionScriptOutput;
   const cut = typeof output === 'string' && output.length >= DETECTION_OUTPUT_LIMIT;
   return {
     ...(at && !Number.isNaN(at.getTime()) ? { at } : {}),

@@ -74,11 +74,18 @@ function checkTemplate(template: string, kind: ScriptKind): void {
     throw new WindowsTemplateError(`${NAME[kind]} must be text of at most ${MAX_SCRIPT_CHARS} characters`);
   }
   const missing = missingPlaceholders(template, kind);
-  if (missing.length > 0) throw new WindowsTemplateError(`${NAME[kind]} lacks the placeholder(s) ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new WindowsTemplateError(`${NAME[kind]} lacks the placeholder(s) ${missing.join(', ')}`);
   const forbidden = forbiddenPlaceholders(template, kind);
-  if (forbidden.length > 0) throw new WindowsTemplateError(`${NAME[kind]} holds ${forbidden.join(', ')}; the detection script needs only the key id and the revoked ids`);
+  if (forbidden.length > 0)
+    throw new WindowsTemplateError(
+      `${NAME[kind]} holds ${forbidden.join(', ')}; the detection script needs only the key id and the revoked ids`,
+    );
   const ambiguous = ambiguousPlaceholder(template);
-  if (ambiguous) throw new WindowsTemplateError(`${NAME[kind]}: ${ambiguous}; put a quote or a space after it so its value can be read back`);
+  if (ambiguous)
+    throw new WindowsTemplateError(
+      `${NAME[kind]}: ${ambiguous}; put a quote or a space after it so its value can be read back`,
+    );
 }
 
 /** `["key_a","key_b"]`: compact JSON, safe inside single- or double-quoted PowerShell strings. */
@@ -94,7 +101,9 @@ export type DetectionValues = Omit<ManagedValues, 'apiKey'>;
 export function renderTemplate(template: string, values: ManagedValues): string {
   registerSecret(values.apiKey);
   if (!VALUE.test(values.apiKey)) {
-    throw new WindowsTemplateError('the api key contains characters outside [A-Za-z0-9_.:-]; it cannot be placed in the script safely');
+    throw new WindowsTemplateError(
+      'the api key contains characters outside [A-Za-z0-9_.:-]; it cannot be placed in the script safely',
+    );
   }
   return render(template, 'remediation', values);
 }
@@ -108,9 +117,11 @@ function render(template: string, kind: ScriptKind, values: ManagedValues): stri
   checkTemplate(template, kind);
   // Named by position, never quoted: revoked ids are written back as read, and a read value is
   // shown only once the control plane lists it (read-value.ts).
-  if (!VALUE.test(values.keyId)) throw new WindowsTemplateError('the key id contains characters outside [A-Za-z0-9_.:-]');
+  if (!VALUE.test(values.keyId))
+    throw new WindowsTemplateError('the key id contains characters outside [A-Za-z0-9_.:-]');
   values.revokedKeyIds.forEach((v, i) => {
-    if (!VALUE.test(v)) throw new WindowsTemplateError(`revoked key id ${i + 1} contains characters outside [A-Za-z0-9_.:-]`);
+    if (!VALUE.test(v))
+      throw new WindowsTemplateError(`revoked key id ${i + 1} contains characters outside [A-Za-z0-9_.:-]`);
   });
   const rendered: Record<Field, string> = {
     apiKey: values.apiKey,
@@ -139,7 +150,13 @@ function partsOf(template: string): Part[] {
 
 /** [A-Za-z0-9_.:-], the value charset, by code unit. */
 const isValueChar = (c: number): boolean =>
-  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x3a || c === 0x2d;
+  (c >= 0x30 && c <= 0x39) ||
+  (c >= 0x41 && c <= 0x5a) ||
+  (c >= 0x61 && c <= 0x7a) ||
+  c === 0x5f ||
+  c === 0x2e ||
+  c === 0x3a ||
+  c === 0x2d;
 
 /** Length of the run of value characters at `at`. */
 function valueRun(s: string, at: number): number {
@@ -159,7 +176,8 @@ export function ambiguousPlaceholder(template: string): string | undefined {
   for (const [i, p] of parts.entries()) {
     if (!('field' in p) || p.field === 'revokedKeyIds') continue;
     const next = parts[i + 1];
-    if (next && 'field' in next && next.field !== 'revokedKeyIds') return `${PLACEHOLDERS[p.field]} is directly followed by ${PLACEHOLDERS[next.field]}`;
+    if (next && 'field' in next && next.field !== 'revokedKeyIds')
+      return `${PLACEHOLDERS[p.field]} is directly followed by ${PLACEHOLDERS[next.field]}`;
     if (next && 'literal' in next && isValueChar(next.literal.charCodeAt(0))) {
       return `${PLACEHOLDERS[p.field]} is directly followed by "${next.literal[0]}", a character a value may contain`;
     }
@@ -217,7 +235,11 @@ export function readDetectionValues(template: string, script: string): DetectedV
   return v && { keyId: v.keyId, revokedKeyIds: v.revokedKeyIds };
 }
 
-function readValues(template: string, script: string, kind: ScriptKind): (DetectedValues & { apiKey?: string }) | undefined {
+function readValues(
+  template: string,
+  script: string,
+  kind: ScriptKind,
+): (DetectedValues & { apiKey?: string }) | undefined {
   checkTemplate(template, kind);
   if (typeof script !== 'string' || script.length > MAX_SCRIPT_CHARS) return undefined;
   const text = normalise(script);

@@ -12,7 +12,12 @@ import { StaleWriteError } from '../clients/github-contents.js';
 import { openEvidenceRepo, withIntent, type ModeResult } from './common.js';
 
 /** Start rotations that are due and continue those in flight, one intent after another. */
-export async function applyMode(settings: Settings, intents: readonly Intent[], factory: AdapterFactory, now: () => Date = () => new Date()): Promise<ModeResult> {
+export async function applyMode(
+  settings: Settings,
+  intents: readonly Intent[],
+  factory: AdapterFactory,
+  now: () => Date = () => new Date(),
+): Promise<ModeResult> {
   const repo = await openEvidenceRepo(settings);
   if (!repo) throw new Error('apply needs github-token and GITHUB_REPOSITORY to keep evidence');
   const run = currentRun();
@@ -25,7 +30,17 @@ export async function applyMode(settings: Settings, intents: readonly Intent[], 
           // Throws, naming the file, for a record that does not verify or is not this intent's: that
           // intent stops here, before anything is mutated, and the others go on.
           journal = await Journal.open(repo.files, repo.branch, intent, run, now, { macKey: settings.evidenceHmacKey });
-          const deps = { intent, thoth: a.thoth, mdm: a.mdm, journal, run, now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), log, sealKey: settings.rollbackSealKey };
+          const deps = {
+            intent,
+            thoth: a.thoth,
+            mdm: a.mdm,
+            journal,
+            run,
+            now,
+            sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+            log,
+            sealKey: settings.rollbackSealKey,
+          };
           try {
             const result = await rotate(deps);
             // Every path commits what it staged; should one not, the events still reach the record.
@@ -38,7 +53,12 @@ export async function applyMode(settings: Settings, intents: readonly Intent[], 
               // rotation now. Losing that race is not a failure of this run.
               await journal.reload().catch(() => undefined);
               log.info(`${intent.name}: another run advanced this rotation at the same time; leaving it to that run`);
-              return outcome(deps, journal.record, 'busy', 'another run advanced this rotation at the same time; not touching it');
+              return outcome(
+                deps,
+                journal.record,
+                'busy',
+                'another run advanced this rotation at the same time; not touching it',
+              );
             }
             throw e;
           }

@@ -15,7 +15,11 @@ export interface EvidenceRepo {
 export async function openEvidenceRepo(settings: Settings): Promise<EvidenceRepo | undefined> {
   const repo = repository();
   if (!settings.githubToken || !repo) return undefined;
-  const files = createRepoFiles({ token: settings.githubToken, ...repo, ...(process.env['GITHUB_API_URL'] ? { apiUrl: process.env['GITHUB_API_URL'] } : {}) });
+  const files = createRepoFiles({
+    token: settings.githubToken,
+    ...repo,
+    ...(process.env['GITHUB_API_URL'] ? { apiUrl: process.env['GITHUB_API_URL'] } : {}),
+  });
   const branch = settings.evidenceBranch ?? (await files.defaultBranch());
   return { files, branch };
 }
@@ -28,7 +32,12 @@ export interface ModeResult {
 }
 
 /** Run `fn` for one intent inside a log group, with adapters closed afterwards. */
-export async function withIntent<T>(settings: Settings, intent: Intent, factory: AdapterFactory, fn: (a: Adapters) => Promise<T>): Promise<T> {
+export async function withIntent<T>(
+  settings: Settings,
+  intent: Intent,
+  factory: AdapterFactory,
+  fn: (a: Adapters) => Promise<T>,
+): Promise<T> {
   log.startGroup(`${intent.name} (fleet ${intent.fleet.id}, ${intent.mdm.provider})`);
   const adapters = await factory(settings, intent);
   try {
@@ -38,4 +47,3 @@ export async function withIntent<T>(settings: Settings, intent: Intent, factory:
     log.endGroup();
   }
 }
-

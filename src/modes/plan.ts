@@ -15,9 +15,16 @@ import { openEvidenceRepo, withIntent, type ModeResult } from './common.js';
 const DUE: ReadonlySet<Step['kind']> = new Set(['begin', 'recover-undeployed', 'refresh', 'validate', 'revoke-old']);
 
 /** What `apply` would do for each intent, from reads only: no system is mutated. */
-export async function planMode(settings: Settings, intents: readonly Intent[], factory: AdapterFactory, now: () => Date = () => new Date()): Promise<ModeResult> {
+export async function planMode(
+  settings: Settings,
+  intents: readonly Intent[],
+  factory: AdapterFactory,
+  now: () => Date = () => new Date(),
+): Promise<ModeResult> {
   const repo = await openEvidenceRepo(settings).catch(() => undefined);
-  const notes: string[] = repo ? [] : ['evidence not read (no github-token or repository): plan assumes no rotation is in flight'];
+  const notes: string[] = repo
+    ? []
+    : ['evidence not read (no github-token or repository): plan assumes no rotation is in flight'];
   const outcomes: RotationOutcome[] = [];
   const include: { intent: string; fleet: string }[] = [];
   const run = currentRun();
@@ -25,28 +32,69 @@ export async function planMode(settings: Settings, intents: readonly Intent[], f
     const o = await withIntent(settings, intent, factory, async (a) => {
       let journal: Journal | undefined;
       try {
-        journal = repo ? await Journal.open(repo.files, repo.branch, intent, run, now, { macKey: settings.evidenceHmacKey, readOnly: true }) : undefined;
+        journal = repo
+          ? await Journal.open(repo.files, repo.branch, intent, run, now, {
+              macKey: settings.evidenceHmacKey,
+              readOnly: true,
+            })
+          : undefined;
       } catch (e) {
         // A record apply would refuse (does not verify, not this intent's, target changed in flight) fails this intent only.
         log.warning(`${intent.name}: ${errorMessage(e)}`);
-        return { name: intent.name, fleet: intent.fleet.id, state: 'pending', evidencePath: intent.evidencePath, status: 'failed' as const, message: errorMessage(e), warnings: [] };
+        return {
+          name: intent.name,
+          fleet: intent.fleet.id,
+          state: 'pending',
+          evidencePath: intent.evidencePath,
+          status: 'failed' as const,
+          message: errorMessage(e),
+          warnings: [],
+        };
       }
       for (const w of journal?.warnings ?? []) log.warning(w);
       const record = journal?.record;
       const win = intent.window ? windowStatus(intent.window, now()) : { open: false };
-      const step = nextStep({ record, run, now: now(), windowOpen: win.open, opensAt: win.opensAt, validationWindowMs: intent.validation.windowMs });
+      const step = nextStep({
+        record,
+        run,
+        now: now(),
+        windowOpen: win.open,
+        opensAt: win.opensAt,
+        validationWindowMs: intent.validation.windowMs,
+      });
       try {
         const pre = await preflight({ intent, thoth: a.thoth, mdm: a.mdm, now });
-        const base = { name: intent.name, fleet: intent.fleet.id, state: record?.state ?? 'pending', newKeyId: record?.newKey?.keyId, oldKeyId: record?.oldKey?.keyId ?? (pre.oldKeyId || undefined), evidencePath: intent.evidencePath };
+        const base = {
+          name: intent.name,
+          fleet: intent.fleet.id,
+          state: record?.state ?? 'pending',
+          newKeyId: record?.newKey?.keyId,
+          oldKeyId: record?.oldKey?.keyId ?? (pre.oldKeyId || undefined),
+          evidencePath: intent.evidencePath,
+        };
         const warnings = [...(journal?.warnings ?? []), ...pre.warnings];
-        if (pre.problems.length > 0) return { ...base, status: 'failed' as const, message: pre.problems.join('; '), warnings };
+        if (pre.problems.length > 0)
+          return { ...base, status: 'failed' as const, message: pre.problems.join('; '), warnings };
         if (DUE.has(step.kind)) include.push({ intent: intent.path, fleet: intent.fleet.id });
         const message = describe(step, intent, pre.memberCount, pre.activeCount, pre.oldKeyId);
         log.info(`plan: ${message}`);
-        return { ...base, status: 'planned' as const, message: describe(step, intent, pre.memberCount, pre.activeCount, pre.oldKeyId), warnings: [...warnings, ...(intent.window ? [] : ['no window: apply will refuse this intent'])] };
+        return {
+          ...base,
+          status: 'planned' as const,
+          message: describe(step, intent, pre.memberCount, pre.activeCount, pre.oldKeyId),
+          warnings: [...warnings, ...(intent.window ? [] : ['no window: apply will refuse this intent'])],
+        };
       } catch (e) {
         log.warning(`${intent.name}: ${errorMessage(e)}`);
-        return { name: intent.name, fleet: intent.fleet.id, state: record?.state ?? 'pending', evidencePath: intent.evidencePath, status: 'failed' as const, message: errorMessage(e), warnings: [] };
+        return {
+          name: intent.name,
+          fleet: intent.fleet.id,
+          state: record?.state ?? 'pending',
+          evidencePath: intent.evidencePath,
+          status: 'failed' as const,
+          message: errorMessage(e),
+          warnings: [],
+        };
       }
     });
     outcomes.push(o);

@@ -15,7 +15,12 @@ import { openEvidenceRepo, type ModeResult } from './common.js';
  * the tenants' key lists and the intents' fleets first; one bad id and nothing
  * is revoked. Runs regardless of the rotation window.
  */
-export async function revokeMode(settings: Settings, intents: readonly Intent[], factory: AdapterFactory, now: () => Date = () => new Date()): Promise<ModeResult> {
+export async function revokeMode(
+  settings: Settings,
+  intents: readonly Intent[],
+  factory: AdapterFactory,
+  now: () => Date = () => new Date(),
+): Promise<ModeResult> {
   const repo = await openEvidenceRepo(settings);
   if (!repo) throw new Error('revoke needs github-token and GITHUB_REPOSITORY to keep evidence');
   const adapters = new Map<Intent, Adapters>();
@@ -32,14 +37,43 @@ export async function revokeMode(settings: Settings, intents: readonly Intent[],
       let journal: Journal | undefined;
       try {
         journal = await Journal.open(repo.files, repo.branch, t.intent, run, now, { macKey: settings.evidenceHmacKey });
-        outcomes.push(await revokeForIntent({ intent: t.intent, thoth: a.thoth, mdm: a.mdm, journal, run, now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), log, sealKey: settings.rollbackSealKey }, { keyIds: t.keyIds, reason: settings.reason ?? '', replace: settings.replace }));
+        outcomes.push(
+          await revokeForIntent(
+            {
+              intent: t.intent,
+              thoth: a.thoth,
+              mdm: a.mdm,
+              journal,
+              run,
+              now,
+              sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+              log,
+              sealKey: settings.rollbackSealKey,
+            },
+            { keyIds: t.keyIds, reason: settings.reason ?? '', replace: settings.replace },
+          ),
+        );
       } catch (e) {
         log.warning(`${t.intent.name}: ${errorMessage(e)}`);
         // Record what happened and free the rotation for the next run.
         if (journal?.record?.lease) {
-          await journal.commit({ lease: null, events: [{ step: 'error', outcome: 'failed', detail: `revocation stopped: ${errorMessage(e)}` }] }).catch(() => undefined);
+          await journal
+            .commit({
+              lease: null,
+              events: [{ step: 'error', outcome: 'failed', detail: `revocation stopped: ${errorMessage(e)}` }],
+            })
+            .catch(() => undefined);
         }
-        outcomes.push({ name: t.intent.name, fleet: t.intent.fleet.id, state: journal?.record?.state ?? 'pending', status: 'failed', message: errorMessage(e), evidencePath: t.intent.evidencePath, evidenceCommit: journal?.lastCommit, warnings: [] });
+        outcomes.push({
+          name: t.intent.name,
+          fleet: t.intent.fleet.id,
+          state: journal?.record?.state ?? 'pending',
+          status: 'failed',
+          message: errorMessage(e),
+          evidencePath: t.intent.evidencePath,
+          evidenceCommit: journal?.lastCommit,
+          warnings: [],
+        });
       } finally {
         log.endGroup();
       }
@@ -51,7 +85,11 @@ export async function revokeMode(settings: Settings, intents: readonly Intent[],
 }
 
 /** Key lists (once per control plane and tenant) and, when needed, endpoint → fleet maps. */
-async function readTenants(intents: readonly Intent[], adapters: Map<Intent, Adapters>, keyIds: readonly string[]): Promise<Map<Intent, TenantView>> {
+async function readTenants(
+  intents: readonly Intent[],
+  adapters: Map<Intent, Adapters>,
+  keyIds: readonly string[],
+): Promise<Map<Intent, TenantView>> {
   const keysByTenant = new Map<string, Awaited<ReturnType<Adapters['thoth']['listKeys']>>>();
   const views = new Map<Intent, TenantView>();
   for (const intent of intents) {
@@ -60,7 +98,9 @@ async function readTenants(intents: readonly Intent[], adapters: Map<Intent, Ada
     if (!keysByTenant.has(tenantKey)) keysByTenant.set(tenantKey, await thoth.listKeys());
     const keys = keysByTenant.get(tenantKey)!;
     const endpointScoped = keys.some((k) => keyIds.includes(k.key_id) && k.scope_level === 'endpoint');
-    const endpointFleet = endpointScoped ? endpointFleetMap(await thoth.listEndpoints(intent.fleet.id), intent.fleet.id) : new Map<string, string>();
+    const endpointFleet = endpointScoped
+      ? endpointFleetMap(await thoth.listEndpoints(intent.fleet.id), intent.fleet.id)
+      : new Map<string, string>();
     views.set(intent, { keys, endpointFleet });
   }
   return views;

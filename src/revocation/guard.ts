@@ -54,7 +54,11 @@ export function decideRevocation(keyId: string, scope: GuardScope, live: LiveKey
 }
 
 /** Why the key's live scope is not this intent's fleet or one of its endpoints; undefined when it is. */
-function scopeMismatch(row: ApiKeyRow, scope: GuardScope, endpointFleet: ReadonlyMap<string, string> | undefined): string | undefined {
+function scopeMismatch(
+  row: ApiKeyRow,
+  scope: GuardScope,
+  endpointFleet: ReadonlyMap<string, string> | undefined,
+): string | undefined {
   const level = row.scope_level ?? '';
   const target = row.scope_target_id ?? '';
   if (level === 'endpoint' && target !== '' && target === scope.endpointId) return undefined;
@@ -80,13 +84,25 @@ type GuardDeps = Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'>;
  * One key list and one configuration read (each skipped when `known`), in parallel; the fleet's
  * endpoint listing only when a key to decide is scoped to an endpoint other than the intent's own.
  */
-export async function readLiveKeyState(d: GuardDeps, keyIds: readonly string[], known: KnownLiveState = {}): Promise<LiveKeyState> {
+export async function readLiveKeyState(
+  d: GuardDeps,
+  keyIds: readonly string[],
+  known: KnownLiveState = {},
+): Promise<LiveKeyState> {
   const [keys, deliveredKeyId] = await Promise.all([
     known.keys ?? d.thoth.listKeys(),
     known.delivered ? known.delivered.keyId : d.mdm.readConfig().then((c) => c.keyId),
   ]);
-  const needsListing = keys.some((k) => keyIds.includes(k.key_id) && k.active !== false && k.scope_level === 'endpoint' && k.scope_target_id !== d.intent.key.endpointId);
-  const endpointFleet = needsListing ? endpointFleetMap(await d.thoth.listEndpoints(d.intent.fleet.id), d.intent.fleet.id) : undefined;
+  const needsListing = keys.some(
+    (k) =>
+      keyIds.includes(k.key_id) &&
+      k.active !== false &&
+      k.scope_level === 'endpoint' &&
+      k.scope_target_id !== d.intent.key.endpointId,
+  );
+  const endpointFleet = needsListing
+    ? endpointFleetMap(await d.thoth.listEndpoints(d.intent.fleet.id), d.intent.fleet.id)
+    : undefined;
   return { keys, deliveredKeyId, endpointFleet };
 }
 
@@ -105,7 +121,11 @@ export class RevocationRefused extends Error {
 
   /** One evidence event per refused key. */
   events(): EventInput[] {
-    return this.refusals.map((r) => ({ step: 'revoke-refused', outcome: 'failed', detail: `${r.keyId} not revoked: ${r.why}` }));
+    return this.refusals.map((r) => ({
+      step: 'revoke-refused',
+      outcome: 'failed',
+      detail: `${r.keyId} not revoked: ${r.why}`,
+    }));
   }
 }
 
@@ -120,15 +140,26 @@ export interface Revocation {
  * any DELETE of the batch: one key the rotation does not own means its record cannot be
  * trusted for the others either. A key already gone or inactive costs no request.
  */
-export async function revokeChecked(d: GuardDeps, keyIds: readonly string[], o: { known?: KnownLiveState; deliveredAllowed?: string | undefined } = {}): Promise<Revocation[]> {
+export async function revokeChecked(
+  d: GuardDeps,
+  keyIds: readonly string[],
+  o: { known?: KnownLiveState; deliveredAllowed?: string | undefined } = {},
+): Promise<Revocation[]> {
   const ids = [...new Set(keyIds)];
   if (ids.length === 0) return [];
   const live = await readLiveKeyState(d, ids, o.known);
-  const scope: GuardScope = { fleetId: d.intent.fleet.id, endpointId: d.intent.key.endpointId, deliveredAllowed: o.deliveredAllowed };
+  const scope: GuardScope = {
+    fleetId: d.intent.fleet.id,
+    endpointId: d.intent.key.endpointId,
+    deliveredAllowed: o.deliveredAllowed,
+  };
   const decided = ids.map((keyId) => ({ keyId, decision: decideRevocation(keyId, scope, live) }));
-  const refused = decided.flatMap(({ keyId, decision }) => (decision.kind === 'refuse' ? [{ keyId, why: decision.why }] : []));
+  const refused = decided.flatMap(({ keyId, decision }) =>
+    decision.kind === 'refuse' ? [{ keyId, why: decision.why }] : [],
+  );
   if (refused.length > 0) throw new RevocationRefused(refused);
   const done: Revocation[] = [];
-  for (const { keyId, decision } of decided) done.push({ keyId, result: decision.kind === 'revoke' ? await d.thoth.revokeKey(keyId) : 'already-gone' });
+  for (const { keyId, decision } of decided)
+    done.push({ keyId, result: decision.kind === 'revoke' ? await d.thoth.revokeKey(keyId) : 'already-gone' });
   return done;
 }

@@ -4,7 +4,13 @@ import { pinTarget } from '../evidence/pinning.js';
 import { fingerprint, type EvidenceRecord, type KeyRef } from '../evidence/record.js';
 import type { ConfigSnapshot, DesiredValues, MdmDevice } from '../mdm/provider.js';
 import { describeKeyIds, type KeyIdValue } from '../mdm/read-value.js';
-import { keyResource, leaseUntil, waitBeforeNextPoll, type RotationDeps, type RotationOutcome } from '../rotation/context.js';
+import {
+  keyResource,
+  leaseUntil,
+  waitBeforeNextPoll,
+  type RotationDeps,
+  type RotationOutcome,
+} from '../rotation/context.js';
 import { isMintedBy, keyOwner, mintedKeyName } from '../rotation/key-name.js';
 import { outcome } from '../rotation/outcome.js';
 import type { SecretValue } from '../secret-value.js';
@@ -37,7 +43,13 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
     // A finished rotation's record may pin an older target: this revocation acts on the intent's.
     set: { reason: req.reason, target: pinTarget(intent) },
     lease: { run: d.run, until: leaseUntil(intent, d.now()) },
-    events: [{ step: 'revoke-request', outcome: 'info', detail: `emergency revocation of ${req.keyIds.join(', ')} by ${d.run.actor}: ${req.reason}${deployed ? ` (${deployed} is the deployed key; replace=${req.replace})` : ''}` }],
+    events: [
+      {
+        step: 'revoke-request',
+        outcome: 'info',
+        detail: `emergency revocation of ${req.keyIds.join(', ')} by ${d.run.actor}: ${req.reason}${deployed ? ` (${deployed} is the deployed key; replace=${req.replace})` : ''}`,
+      },
+    ],
   });
 
   // Emergency replacements an earlier, interrupted revocation minted and the configuration does
@@ -45,7 +57,15 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
   // so devices may hold one: they are revoked only once this run's configuration is out (step 5).
   const keys = await d.thoth.listKeys();
   const owner = keyOwner(intent);
-  const strays = keys.filter((k) => k.active !== false && isMintedBy(k.name, owner, 'emergency') && !snapshot.keyId?.is(k.key_id) && !req.keyIds.includes(k.key_id)).map((k) => k.key_id);
+  const strays = keys
+    .filter(
+      (k) =>
+        k.active !== false &&
+        isMintedBy(k.name, owner, 'emergency') &&
+        !snapshot.keyId?.is(k.key_id) &&
+        !req.keyIds.includes(k.key_id),
+    )
+    .map((k) => k.key_id);
 
   // The configuration must keep delivering a key that works (spec §7). One that the control
   // plane already lists as revoked means a stale read or an already broken fleet: writing it
@@ -60,7 +80,11 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
 
   // 1. Keys the fleet does not deliver stop working now: checked against the key list and the
   // configuration this step read above (guard.ts), all of them before the first DELETE.
-  const revokedKeys: KeyRef[] = await revokeRecorded(d, req.keyIds.filter((k) => k !== deployed), { known: { keys, delivered: { keyId: snapshot.keyId } } });
+  const revokedKeys: KeyRef[] = await revokeRecorded(
+    d,
+    req.keyIds.filter((k) => k !== deployed),
+    { known: { keys, delivered: { keyId: snapshot.keyId } } },
+  );
 
   // 2. Replace the deployed key before it dies, so the group always holds a valid key.
   let replacement: { keyId: string; apiKey: SecretValue } | undefined;
@@ -69,9 +93,14 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
   try {
     if (deployed && req.replace) {
       replacement = await mintReplacement(d);
-      if (!replacement) warnings.push(`replacement key could not be authorized; ${deployed} is revoked anyway and the fleet loses access until a new key is deployed`);
+      if (!replacement)
+        warnings.push(
+          `replacement key could not be authorized; ${deployed} is revoked anyway and the fleet loses access until a new key is deployed`,
+        );
     } else if (deployed) {
-      warnings.push(`replace is false: ${deployed} is the deployed key, so the fleet loses access to the control plane until a new key is deployed`);
+      warnings.push(
+        `replace is false: ${deployed} is the deployed key, so the fleet loses access to the control plane until a new key is deployed`,
+      );
     }
 
     // 3. The configuration carries the revoked list (and the replacement, if any).
@@ -79,13 +108,30 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
     const values = desired(snapshot, replacement, revokedList);
     await d.mdm.writeConfig(snapshot, values);
     const delivers = replacement ? `${replacement.keyId} (replacement)` : 'the key it delivered before';
-    await journal.commit({ events: [{ step: 'mdm-update', outcome: 'ok', detail: `configuration delivers ${delivers} and revoked ids ${describeKeyIds(revokedList)}` }] });
+    await journal.commit({
+      events: [
+        {
+          step: 'mdm-update',
+          outcome: 'ok',
+          detail: `configuration delivers ${delivers} and revoked ids ${describeKeyIds(revokedList)}`,
+        },
+      ],
+    });
 
     // 4. Force check-in.
     devices = await d.mdm.members();
     refreshSentAt = d.now();
     const refused = await d.mdm.refresh(devices);
-    await journal.commit({ set: { refreshSentAt: refreshSentAt.toISOString() }, events: [{ step: 'refresh', outcome: refused.length ? 'info' : 'ok', detail: `check-in forced on ${devices.length - refused.length} of ${devices.length} device(s)` }] });
+    await journal.commit({
+      set: { refreshSentAt: refreshSentAt.toISOString() },
+      events: [
+        {
+          step: 'refresh',
+          outcome: refused.length ? 'info' : 'ok',
+          detail: `check-in forced on ${devices.length - refused.length} of ${devices.length} device(s)`,
+        },
+      ],
+    });
   } catch (e) {
     // A replacement whose plaintext dies with this run and that never reached the MDM is revoked now.
     await revokeUndelivered(d, replacement?.keyId);
@@ -99,19 +145,48 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
   if (deployed || strays.length) {
     const live = await readLiveKeyState(d, [...(deployed ? [deployed] : []), ...strays]);
     const known = { keys: live.keys, delivered: { keyId: live.deliveredKeyId } };
-    if (deployed) revokedKeys.push(...(await revokeRecorded(d, [deployed], { known, deliveredAllowed: replacement ? undefined : deployed })));
+    if (deployed)
+      revokedKeys.push(
+        ...(await revokeRecorded(d, [deployed], { known, deliveredAllowed: replacement ? undefined : deployed })),
+      );
     for (const r of await revokeChecked(d, strays, { known })) {
-      await journal.commit({ events: [{ step: 'revoke-lost-key', outcome: 'ok', detail: `${r.result === 'revoked' ? 'revoked' : 'already gone:'} ${r.keyId}, a replacement minted by an interrupted revocation that the configuration no longer delivers` }] });
+      await journal.commit({
+        events: [
+          {
+            step: 'revoke-lost-key',
+            outcome: 'ok',
+            detail: `${r.result === 'revoked' ? 'revoked' : 'already gone:'} ${r.keyId}, a replacement minted by an interrupted revocation that the configuration no longer delivers`,
+          },
+        ],
+      });
     }
   }
 
   // 6. Validate: keys inactive, no endpoint that checked in still on a revoked key.
-  const check = await pollRevocation(d, new Set(req.keyIds), devices, refreshSentAt, deployed && !replacement ? deployed : undefined);
+  const check = await pollRevocation(
+    d,
+    new Set(req.keyIds),
+    devices,
+    refreshSentAt,
+    deployed && !replacement ? deployed : undefined,
+  );
   const lostAccess = check.offenders.filter((o) => o.keyId === deployed && !replacement);
   const offenders = check.offenders.filter((o) => !lostAccess.includes(o));
   const ok = check.stillActive.length === 0 && offenders.length === 0;
-  if (offenders.length) warnings.push(`${offenders.length} endpoint(s) checked in and still report a revoked key: ${offenders.slice(0, 20).map((e) => `${e.name} (${e.keyId})`).join(', ')}${offenders.length > 20 ? ' …' : ''}`);
-  if (check.notCheckedIn.length) warnings.push(`${check.notCheckedIn.length} active endpoint(s) on a revoked key have not checked in since: ${check.notCheckedIn.slice(0, 20).map((e) => e.name).join(', ')}${check.notCheckedIn.length > 20 ? ' …' : ''}`);
+  if (offenders.length)
+    warnings.push(
+      `${offenders.length} endpoint(s) checked in and still report a revoked key: ${offenders
+        .slice(0, 20)
+        .map((e) => `${e.name} (${e.keyId})`)
+        .join(', ')}${offenders.length > 20 ? ' …' : ''}`,
+    );
+  if (check.notCheckedIn.length)
+    warnings.push(
+      `${check.notCheckedIn.length} active endpoint(s) on a revoked key have not checked in since: ${check.notCheckedIn
+        .slice(0, 20)
+        .map((e) => e.name)
+        .join(', ')}${check.notCheckedIn.length > 20 ? ' …' : ''}`,
+    );
   const line = `${check.checkedIn}/${check.active} active endpoint(s) checked in since the refresh; ${offenders.length} still on a revoked key; ${check.notCheckedIn.length} on a revoked key not checked in${lostAccess.length ? `; ${lostAccess.length} without a valid key` : ''}; control plane still accepts: ${check.stillActive.join(', ') || 'none'}`;
   const set: Partial<EvidenceRecord> = { revokedKeys: mergeRefs(base.revokedKeys ?? [], revokedKeys) };
   if (replacement) {
@@ -124,19 +199,63 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
     lease: null,
     events: [
       { step: 'validate-revocation', outcome: ok ? 'ok' : 'failed', detail: line },
-      ...(offenders.length ? [{ step: 'offenders', outcome: 'failed' as const, detail: offenders.slice(0, 50).map((e) => `${e.name} (${e.id}) on ${e.keyId}`).join(', ') }] : []),
-      ...(check.notCheckedIn.length ? [{ step: 'stragglers', outcome: 'info' as const, detail: `not checked in since the refresh: ${check.notCheckedIn.slice(0, 50).map((e) => `${e.name} (${e.id})`).join(', ')}` }] : []),
+      ...(offenders.length
+        ? [
+            {
+              step: 'offenders',
+              outcome: 'failed' as const,
+              detail: offenders
+                .slice(0, 50)
+                .map((e) => `${e.name} (${e.id}) on ${e.keyId}`)
+                .join(', '),
+            },
+          ]
+        : []),
+      ...(check.notCheckedIn.length
+        ? [
+            {
+              step: 'stragglers',
+              outcome: 'info' as const,
+              detail: `not checked in since the refresh: ${check.notCheckedIn
+                .slice(0, 50)
+                .map((e) => `${e.name} (${e.id})`)
+                .join(', ')}`,
+            },
+          ]
+        : []),
     ],
   });
-  const result = outcome(d, journal.record, ok ? 'revoked' : 'failed', ok ? `revoked ${req.keyIds.join(', ')}; ${line}` : `revocation not confirmed: ${line}`, warnings);
-  return { ...result, revokedKeyIds: revokedKeys.map((k) => k.keyId), ...(replacement ? { apiKey: replacement.apiKey, newKeyId: replacement.keyId } : {}) };
+  const result = outcome(
+    d,
+    journal.record,
+    ok ? 'revoked' : 'failed',
+    ok ? `revoked ${req.keyIds.join(', ')}; ${line}` : `revocation not confirmed: ${line}`,
+    warnings,
+  );
+  return {
+    ...result,
+    revokedKeyIds: revokedKeys.map((k) => k.keyId),
+    ...(replacement ? { apiKey: replacement.apiKey, newKeyId: replacement.keyId } : {}),
+  };
 }
 
 /** Revoke through the guard (all or none of `keyIds`), one evidence event per key. */
-async function revokeRecorded(d: RotationDeps, keyIds: readonly string[], o: { known?: KnownLiveState; deliveredAllowed?: string | undefined }): Promise<KeyRef[]> {
+async function revokeRecorded(
+  d: RotationDeps,
+  keyIds: readonly string[],
+  o: { known?: KnownLiveState; deliveredAllowed?: string | undefined },
+): Promise<KeyRef[]> {
   const out: KeyRef[] = [];
   for (const r of await revokeChecked(d, keyIds, o)) {
-    await d.journal.commit({ events: [{ step: 'revoke-key', outcome: 'ok', detail: r.result === 'revoked' ? `revoked ${r.keyId} in the control plane` : `${r.keyId} was already revoked` }] });
+    await d.journal.commit({
+      events: [
+        {
+          step: 'revoke-key',
+          outcome: 'ok',
+          detail: r.result === 'revoked' ? `revoked ${r.keyId} in the control plane` : `${r.keyId} was already revoked`,
+        },
+      ],
+    });
     out.push({ keyId: r.keyId });
   }
   return out;
@@ -159,10 +278,20 @@ async function mintReplacement(d: RotationDeps): Promise<{ keyId: string; apiKey
     jitReason: `emergency replacement (thoth-rotate ${intent.name})`,
   });
   try {
-    await d.journal.commit({ events: [{ step: 'create-key', outcome: 'ok', detail: `created replacement ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}` }] });
+    await d.journal.commit({
+      events: [
+        {
+          step: 'create-key',
+          outcome: 'ok',
+          detail: `created replacement ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}`,
+        },
+      ],
+    });
   } catch (e) {
     await revokeChecked(d, [created.keyId]).catch(() => undefined);
-    throw new Error(`could not record replacement ${created.keyId} in evidence, so it was revoked and the deployed key left as it is: ${errorMessage(e)}`);
+    throw new Error(
+      `could not record replacement ${created.keyId} in evidence, so it was revoked and the deployed key left as it is: ${errorMessage(e)}`,
+    );
   }
   const denied: string[] = [];
   for (const permission of intent.key.permissions) {
@@ -171,16 +300,34 @@ async function mintReplacement(d: RotationDeps): Promise<{ keyId: string; apiKey
       r = await thoth.authorize({ keyId: created.keyId, apiKey: created.apiKey, permission, ...keyResource(intent) });
     } catch (e) {
       await revokeChecked(d, [created.keyId]).catch(() => undefined);
-      throw new Error(`replacement ${created.keyId} could not be checked (${errorMessage(e)}); it was revoked and the deployed key left valid. Re-run, or set replace: false to revoke without a replacement`);
+      throw new Error(
+        `replacement ${created.keyId} could not be checked (${errorMessage(e)}); it was revoked and the deployed key left valid. Re-run, or set replace: false to revoke without a replacement`,
+      );
     }
     if (!r.authorized) denied.push(permission);
   }
   if (denied.length > 0) {
     await revokeChecked(d, [created.keyId]);
-    await d.journal.commit({ events: [{ step: 'authorize', outcome: 'failed', detail: `replacement ${created.keyId} not authorized for ${denied.join(', ')}; revoked` }] });
+    await d.journal.commit({
+      events: [
+        {
+          step: 'authorize',
+          outcome: 'failed',
+          detail: `replacement ${created.keyId} not authorized for ${denied.join(', ')}; revoked`,
+        },
+      ],
+    });
     return undefined;
   }
-  await d.journal.commit({ events: [{ step: 'authorize', outcome: 'ok', detail: `replacement ${created.keyId} authorized for ${intent.key.permissions.join(', ')}` }] });
+  await d.journal.commit({
+    events: [
+      {
+        step: 'authorize',
+        outcome: 'ok',
+        detail: `replacement ${created.keyId} authorized for ${intent.key.permissions.join(', ')}`,
+      },
+    ],
+  });
   return { keyId: created.keyId, apiKey: created.apiKey };
 }
 
@@ -194,22 +341,43 @@ async function revokeUndelivered(d: RotationDeps, knownId: string | undefined): 
   try {
     const name = mintedKeyName(keyOwner(d.intent), 'emergency', d.run);
     const keys = await d.thoth.listKeys();
-    const mine = keys.filter((k) => k.active !== false && (k.key_id === knownId || k.name === name)).map((k) => k.key_id);
+    const mine = keys
+      .filter((k) => k.active !== false && (k.key_id === knownId || k.name === name))
+      .map((k) => k.key_id);
     if (mine.length === 0) return;
     const served = (await d.mdm.readConfig()).keyId;
     const lost = mine.filter((id) => !served?.is(id));
     await revokeChecked(d, lost, { known: { keys, delivered: { keyId: served } } });
     if (lost.length) {
-      await d.journal.commit({ events: [{ step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${lost.join(', ')}: replacement minted by this run that never reached the configuration` }] }).catch(() => undefined);
+      await d.journal
+        .commit({
+          events: [
+            {
+              step: 'revoke-new-key',
+              outcome: 'ok',
+              detail: `revoked ${lost.join(', ')}: replacement minted by this run that never reached the configuration`,
+            },
+          ],
+        })
+        .catch(() => undefined);
     }
   } catch (e) {
-    d.log.warning(`could not clean up this run's replacement key: ${errorMessage(e)}; the next revocation run revokes it`);
+    d.log.warning(
+      `could not clean up this run's replacement key: ${errorMessage(e)}; the next revocation run revokes it`,
+    );
   }
 }
 
-function desired(snapshot: ConfigSnapshot, replacement: { keyId: string; apiKey: SecretValue } | undefined, revoked: KeyIdValue[]): DesiredValues {
+function desired(
+  snapshot: ConfigSnapshot,
+  replacement: { keyId: string; apiKey: SecretValue } | undefined,
+  revoked: KeyIdValue[],
+): DesiredValues {
   if (replacement) return { apiKey: replacement.apiKey, keyId: replacement.keyId, revokedKeyIds: revoked };
-  if (!snapshot.apiKey || !snapshot.keyId) throw new Error('the MDM configuration carries no key to keep; cannot deliver the revoked list without a replacement (set replace: true)');
+  if (!snapshot.apiKey || !snapshot.keyId)
+    throw new Error(
+      'the MDM configuration carries no key to keep; cannot deliver the revoked list without a replacement (set replace: true)',
+    );
   return { apiKey: snapshot.apiKey, keyId: snapshot.keyId, revokedKeyIds: revoked };
 }
 
@@ -220,12 +388,22 @@ function mergeRefs(a: readonly KeyRef[], b: readonly KeyRef[]): KeyRef[] {
 }
 
 /** Poll until the revocation is confirmed everywhere it can be, or validation.timeout. */
-async function pollRevocation(d: RotationDeps, revoked: Set<string>, devices: Parameters<RotationDeps['mdm']['observe']>[0], refreshSentAt: Date, expectedLoss: string | undefined): Promise<RevocationCheck> {
+async function pollRevocation(
+  d: RotationDeps,
+  revoked: Set<string>,
+  devices: Parameters<RotationDeps['mdm']['observe']>[0],
+  refreshSentAt: Date,
+  expectedLoss: string | undefined,
+): Promise<RevocationCheck> {
   const { timeoutMs, pollIntervalMs, activeWithinMs, minHealthy } = d.intent.validation;
   const deadline = refreshSentAt.getTime() + timeoutMs;
   for (;;) {
     const started = d.now().getTime();
-    const [keys, endpoints, obs] = await Promise.all([d.thoth.listKeys(), d.thoth.listEndpoints(d.intent.fleet.id), d.mdm.observe(devices)]);
+    const [keys, endpoints, obs] = await Promise.all([
+      d.thoth.listKeys(),
+      d.thoth.listEndpoints(d.intent.fleet.id),
+      d.mdm.observe(devices),
+    ]);
     const check = checkRevocation({
       revoked,
       keys,
@@ -236,7 +414,9 @@ async function pollRevocation(d: RotationDeps, revoked: Set<string>, devices: Pa
     });
     const offenders = check.offenders.filter((o) => o.keyId !== expectedLoss);
     const enough = check.active === 0 || check.checkedIn / check.active >= minHealthy;
-    d.log.info(`revocation poll: ${check.checkedIn}/${check.active} checked in, ${offenders.length} on a revoked key, ${check.stillActive.length} key(s) still active`);
+    d.log.info(
+      `revocation poll: ${check.checkedIn}/${check.active} checked in, ${offenders.length} on a revoked key, ${check.stillActive.length} key(s) still active`,
+    );
     if (check.stillActive.length === 0 && offenders.length === 0 && enough) return check;
     const wait = waitBeforeNextPoll(d.now().getTime(), started, pollIntervalMs, deadline);
     if (wait === undefined) return check;

@@ -20,7 +20,11 @@ export interface TenantView {
  * Pure: an unknown id, another tenant's key, or a key of no intent's fleet is a
  * problem (one per id), and any problem means nothing is revoked.
  */
-export function assignKeys(keyIds: readonly string[], intents: readonly Intent[], viewOf: (intent: Intent) => TenantView): { targets: RevocationTarget[]; problems: string[] } {
+export function assignKeys(
+  keyIds: readonly string[],
+  intents: readonly Intent[],
+  viewOf: (intent: Intent) => TenantView,
+): { targets: RevocationTarget[]; problems: string[] } {
   const problems: string[] = [];
   const byIntent = new Map<Intent, string[]>();
   for (const id of keyIds) {
@@ -34,9 +38,13 @@ export function assignKeys(keyIds: readonly string[], intents: readonly Intent[]
       if (fleetOfKey(row, view.endpointFleet) === intent.fleet.id) owners.push(intent);
     }
     if (!known) {
-      problems.push(`key-ids: ${id} is not in the key list of tenant ${[...new Set(intents.map((i) => i.tenant))].join(', ')} (mistyped, another tenant's key, or already deleted)`);
+      problems.push(
+        `key-ids: ${id} is not in the key list of tenant ${[...new Set(intents.map((i) => i.tenant))].join(', ')} (mistyped, another tenant's key, or already deleted)`,
+      );
     } else if (owners.length === 0) {
-      problems.push(`key-ids: ${id} does not belong to the fleet of any intent (${[...new Set(intents.map((i) => i.fleet.id))].join(', ')}); add an intent for its fleet or revoke it in the Thoth console`);
+      problems.push(
+        `key-ids: ${id} does not belong to the fleet of any intent (${[...new Set(intents.map((i) => i.fleet.id))].join(', ')}); add an intent for its fleet or revoke it in the Thoth console`,
+      );
     }
     for (const intent of owners) byIntent.set(intent, [...(byIntent.get(intent) ?? []), id]);
   }
@@ -48,7 +56,10 @@ export function assignKeys(keyIds: readonly string[], intents: readonly Intent[]
  * endpoint key's endpoint (from the fleet's endpoint listing); undefined for organization and
  * agent keys and for an endpoint no listing places.
  */
-export function fleetOfKey(row: Pick<ApiKeyRow, 'scope_level' | 'scope_target_id'>, endpointFleet: ReadonlyMap<string, string>): string | undefined {
+export function fleetOfKey(
+  row: Pick<ApiKeyRow, 'scope_level' | 'scope_target_id'>,
+  endpointFleet: ReadonlyMap<string, string>,
+): string | undefined {
   if (!row.scope_target_id) return undefined;
   if (row.scope_level === 'fleet') return row.scope_target_id;
   if (row.scope_level === 'endpoint') return endpointFleet.get(row.scope_target_id);
@@ -59,7 +70,10 @@ export function fleetOfKey(row: Pick<ApiKeyRow, 'scope_level' | 'scope_target_id
  * endpoint_id → fleet_id from a `GET endpoints?fleet_id=` listing. A row without `fleet_id`
  * belongs to the fleet the listing was asked for (the server filters by it).
  */
-export function endpointFleetMap(endpoints: readonly { readonly endpointId: string; readonly fleetId?: string | undefined }[], listedFleet: string): Map<string, string> {
+export function endpointFleetMap(
+  endpoints: readonly { readonly endpointId: string; readonly fleetId?: string | undefined }[],
+  listedFleet: string,
+): Map<string, string> {
   const m = new Map<string, string>();
   for (const e of endpoints) m.set(e.endpointId, e.fleetId ?? listedFleet);
   return m;

@@ -25,7 +25,16 @@ export interface Log {
 }
 
 /** How one intent's run ended, for outputs and the summary. */
-export type RunStatus = 'waiting' | 'busy' | 'unchanged' | 'in-progress' | 'completed' | 'rolled-back' | 'failed' | 'revoked' | 'planned';
+export type RunStatus =
+  | 'waiting'
+  | 'busy'
+  | 'unchanged'
+  | 'in-progress'
+  | 'completed'
+  | 'rolled-back'
+  | 'failed'
+  | 'revoked'
+  | 'planned';
 
 export interface RotationOutcome {
   readonly name: string;
@@ -56,7 +65,12 @@ export function keyResource(intent: Intent): { resourceType: 'fleet' | 'endpoint
  * by a whole interval of idling on top): how long to wait after a poll that started at
  * `startedMs`, or undefined when the next poll would start after `deadlineMs`.
  */
-export function waitBeforeNextPoll(nowMs: number, startedMs: number, intervalMs: number, deadlineMs: number): number | undefined {
+export function waitBeforeNextPoll(
+  nowMs: number,
+  startedMs: number,
+  intervalMs: number,
+  deadlineMs: number,
+): number | undefined {
   const wait = Math.max(0, startedMs + intervalMs - nowMs);
   return nowMs + wait > deadlineMs ? undefined : wait;
 }

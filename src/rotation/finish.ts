@@ -14,20 +14,53 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
   const oldKeyId = rec.oldKey?.keyId;
   const newKeyId = rec.newKey!.keyId;
   const devices = await d.mdm.members();
-  const verdict = await new Observer(d, devices, new Date(rec.refreshSentAt ?? rec.validatedAt!), newKeyId, oldKeyId).observe();
+  const verdict = await new Observer(
+    d,
+    devices,
+    new Date(rec.refreshSentAt ?? rec.validatedAt!),
+    newKeyId,
+    oldKeyId,
+  ).observe();
   const validation = summarize(verdict, d.now());
   if (!verdict.pass) {
-    await d.journal.commit({ set: { validation }, events: [{ step: 'revalidate', outcome: 'failed', detail: `${verdict.reason}: ${verdictLine(verdict)}; old key ${oldKeyId} kept` }] });
-    return outcome(d, d.journal.record, 'failed', `validation no longer holds (${verdict.reason}); old key ${oldKeyId} not revoked`, verdict.drift, verdict);
+    await d.journal.commit({
+      set: { validation },
+      events: [
+        {
+          step: 'revalidate',
+          outcome: 'failed',
+          detail: `${verdict.reason}: ${verdictLine(verdict)}; old key ${oldKeyId} kept`,
+        },
+      ],
+    });
+    return outcome(
+      d,
+      d.journal.record,
+      'failed',
+      `validation no longer holds (${verdict.reason}); old key ${oldKeyId} not revoked`,
+      verdict.drift,
+      verdict,
+    );
   }
   if (!oldKeyId || oldKeyId === newKeyId) {
     // Nothing to revoke, so nothing to hold the rotation for: one commit.
-    d.journal.stage({ set: { validation }, events: [{ step: 'revalidate', outcome: 'ok', detail: verdictLine(verdict) }] });
-    await d.journal.commit({ state: 'completed', lease: null, events: [{ step: 'revoke-old-key', outcome: 'skipped', detail: 'no previous key to revoke' }] });
+    d.journal.stage({
+      set: { validation },
+      events: [{ step: 'revalidate', outcome: 'ok', detail: verdictLine(verdict) }],
+    });
+    await d.journal.commit({
+      state: 'completed',
+      lease: null,
+      events: [{ step: 'revoke-old-key', outcome: 'skipped', detail: 'no previous key to revoke' }],
+    });
     return outcome(d, d.journal.record, 'completed', 'rotation completed (no previous key)', verdict.drift, verdict);
   }
   // Taken (sha-guarded) before the DELETE: of runs racing here exactly one revokes.
-  await d.journal.commit({ lease: { run: d.run, until: leaseUntil(d.intent, d.now()) }, set: { validation }, events: [{ step: 'revalidate', outcome: 'ok', detail: verdictLine(verdict) }] });
+  await d.journal.commit({
+    lease: { run: d.run, until: leaseUntil(d.intent, d.now()) },
+    set: { validation },
+    events: [{ step: 'revalidate', outcome: 'ok', detail: verdictLine(verdict) }],
+  });
   // Keys an interrupted run may have deployed (sweep.ts): devices had the validation window to move on.
   const superseded = supersededKeys(rec).filter((k) => k.keyId !== newKeyId && k.keyId !== oldKeyId);
   // The record names these keys; live state decides (guard.ts). The configuration delivers the
@@ -43,18 +76,52 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
   const result = revoked[0]!.result;
   const supersededResults = revoked.slice(1).map((r) => `${r.keyId}: ${r.result}`);
   const rows = await d.thoth.listKeys();
-  const stillActive = [oldKeyId, ...superseded.map((k) => k.keyId)].filter((id) => rows.some((k) => k.key_id === id && k.active !== false));
+  const stillActive = [oldKeyId, ...superseded.map((k) => k.keyId)].filter((id) =>
+    rows.some((k) => k.key_id === id && k.active !== false),
+  );
   const row = rows.find((k) => k.key_id === oldKeyId);
   const confirmed = stillActive.length === 0;
   await d.journal.commit({
     state: confirmed ? 'completed' : 'awaiting-revocation',
     lease: null,
-    set: confirmed ? { revokedKeys: [{ keyId: oldKeyId, ...(rec.oldKey?.prefix ? { prefix: rec.oldKey.prefix } : {}) }, ...superseded.map((k) => ({ keyId: k.keyId }))] } : {},
+    set: confirmed
+      ? {
+          revokedKeys: [
+            { keyId: oldKeyId, ...(rec.oldKey?.prefix ? { prefix: rec.oldKey.prefix } : {}) },
+            ...superseded.map((k) => ({ keyId: k.keyId })),
+          ],
+        }
+      : {},
     events: [
-      { step: 'revoke-old-key', outcome: 'ok', detail: result === 'revoked' ? `revoked ${oldKeyId}` : `${oldKeyId} was already gone` },
-      ...(superseded.length ? [{ step: 'revoke-superseded-key', outcome: 'ok' as const, detail: `revoked key(s) an interrupted run may have deployed: ${supersededResults.join(', ')}` }] : []),
-      { step: 'confirm-revocation', outcome: confirmed ? 'ok' : 'failed', detail: confirmed ? `${oldKeyId} is ${row ? 'inactive' : 'no longer listed'}${superseded.length ? `; so are ${superseded.map((k) => k.keyId).join(', ')}` : ''}` : `${stillActive.join(', ')} still listed as active; the next apply retries` },
+      {
+        step: 'revoke-old-key',
+        outcome: 'ok',
+        detail: result === 'revoked' ? `revoked ${oldKeyId}` : `${oldKeyId} was already gone`,
+      },
+      ...(superseded.length
+        ? [
+            {
+              step: 'revoke-superseded-key',
+              outcome: 'ok' as const,
+              detail: `revoked key(s) an interrupted run may have deployed: ${supersededResults.join(', ')}`,
+            },
+          ]
+        : []),
+      {
+        step: 'confirm-revocation',
+        outcome: confirmed ? 'ok' : 'failed',
+        detail: confirmed
+          ? `${oldKeyId} is ${row ? 'inactive' : 'no longer listed'}${superseded.length ? `; so are ${superseded.map((k) => k.keyId).join(', ')}` : ''}`
+          : `${stillActive.join(', ')} still listed as active; the next apply retries`,
+      },
     ],
   });
-  return outcome(d, d.journal.record, confirmed ? 'completed' : 'failed', confirmed ? `rotation completed; old key ${oldKeyId} revoked` : `old key ${oldKeyId} still active after DELETE`, verdict.drift, verdict);
+  return outcome(
+    d,
+    d.journal.record,
+    confirmed ? 'completed' : 'failed',
+    confirmed ? `rotation completed; old key ${oldKeyId} revoked` : `old key ${oldKeyId} still active after DELETE`,
+    verdict.drift,
+    verdict,
+  );
 }

@@ -35,10 +35,12 @@ export function heldByOther(lease: Lease | undefined, run: RunInfo, now: Date): 
 
 export function nextStep(i: StepInput): Step {
   const r = i.record;
-  if (!r) return i.windowOpen ? { kind: 'begin' } : { kind: 'wait-window', ...(i.opensAt ? { opensAt: i.opensAt } : {}) };
+  if (!r)
+    return i.windowOpen ? { kind: 'begin' } : { kind: 'wait-window', ...(i.opensAt ? { opensAt: i.opensAt } : {}) };
   if (isTerminalState(r.state)) return { kind: 'done' };
   const lease = r.lease;
-  if (lease && heldByOther(lease, i.run, i.now)) return { kind: 'busy', owner: lease.run, until: new Date(lease.until) };
+  if (lease && heldByOther(lease, i.run, i.now))
+    return { kind: 'busy', owner: lease.run, until: new Date(lease.until) };
   switch (r.state) {
     case 'pending':
     case 'created':

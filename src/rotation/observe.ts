@@ -21,7 +21,13 @@ export class Observer {
   /** The group's side of the host-name join, built once: device names do not change between polls. */
   readonly #join: HostJoin;
 
-  constructor(d: RotationDeps, devices: readonly MdmDevice[], refreshSentAt: Date, newKeyId: string, oldKeyId: string | undefined) {
+  constructor(
+    d: RotationDeps,
+    devices: readonly MdmDevice[],
+    refreshSentAt: Date,
+    newKeyId: string,
+    oldKeyId: string | undefined,
+  ) {
     this.#d = d;
     // One entry per device: a group listing that names a device twice must not count it twice.
     const seen = new Set<string>();
@@ -36,17 +42,26 @@ export class Observer {
   async observe(): Promise<Verdict> {
     const listing = this.#d.thoth.listEndpoints(this.#d.intent.fleet.id);
     const unconfirmed: number[] = [];
-    for (let i = 0; i < this.#devices.length; i++) if (!this.#confirmed(this.#latest.get(this.#devices[i]!.mdmId))) unconfirmed.push(i);
+    for (let i = 0; i < this.#devices.length; i++)
+      if (!this.#confirmed(this.#latest.get(this.#devices[i]!.mdmId))) unconfirmed.push(i);
     // The MDM learns which of them the control plane confirms as soon as the listing is in.
     // The placement is the verdict's own (HostJoin keeps it), so the listing is joined once.
     const stillOut = listing.then((endpoints) => {
       const { byDevice, shared } = this.#join.place(endpoints);
       // Several endpoints with a device's name count only when they all agree.
-      const disputed = new Set(shared.filter((s) => s.device !== undefined && !s.list.every((ep) => this.#onNewKey(ep))).map((s) => s.device));
+      const disputed = new Set(
+        shared.filter((s) => s.device !== undefined && !s.list.every((ep) => this.#onNewKey(ep))).map((s) => s.device),
+      );
       return unconfirmed.filter((i) => disputed.has(i) || !this.#onNewKey(byDevice[i])).map((i) => this.#devices[i]!);
     });
     stillOut.catch(() => undefined); // a failed listing fails the poll through `listing`
-    const [endpoints, fresh] = await Promise.all([listing, this.#d.mdm.observe(unconfirmed.map((i) => this.#devices[i]!), stillOut)]);
+    const [endpoints, fresh] = await Promise.all([
+      listing,
+      this.#d.mdm.observe(
+        unconfirmed.map((i) => this.#devices[i]!),
+        stillOut,
+      ),
+    ]);
     for (const obs of fresh) this.#latest.set(obs.mdmId, obs);
     const v = this.#d.intent.validation;
     return decideValidation({

@@ -2,7 +2,14 @@ import type { EvidenceRecord } from '../evidence/record.js';
 import type { RotationDeps, RotationOutcome, RunStatus } from './context.js';
 import type { Verdict } from './verdict.js';
 
-export function outcome(d: Pick<RotationDeps, 'intent' | 'journal'>, record: EvidenceRecord | undefined, status: RunStatus, message: string, warnings: readonly string[] = [], validation?: Verdict): RotationOutcome {
+export function outcome(
+  d: Pick<RotationDeps, 'intent' | 'journal'>,
+  record: EvidenceRecord | undefined,
+  status: RunStatus,
+  message: string,
+  warnings: readonly string[] = [],
+  validation?: Verdict,
+): RotationOutcome {
   return {
     name: d.intent.name,
     fleet: d.intent.fleet.id,

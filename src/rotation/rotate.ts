@@ -1,4 +1,5 @@
 import { StaleWriteError } from '../clients/github-contents.js';
+import type { CreatedKey } from '../clients/thoth.js';
 import { HttpError, errorMessage } from '../errors.js';
 import { Journal, type EventInput } from '../evidence/journal.js';
 import { fingerprint, type EvidenceRecord } from '../evidence/record.js';
@@ -23,15 +24,32 @@ import { outcome } from './outcome.js';
 export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
   const record = d.journal.record;
   const win = d.intent.window ? windowStatus(d.intent.window, d.now()) : { open: false };
-  const step = nextStep({ record, run: d.run, now: d.now(), windowOpen: win.open, opensAt: win.opensAt, validationWindowMs: d.intent.validation.windowMs });
+  const step = nextStep({
+    record,
+    run: d.run,
+    now: d.now(),
+    windowOpen: win.open,
+    opensAt: win.opensAt,
+    validationWindowMs: d.intent.validation.windowMs,
+  });
   d.log.info(`next step: ${step.kind}`);
   switch (step.kind) {
     case 'done':
       return outcome(d, record, 'unchanged', `nothing to do: rotation is ${record?.state}`);
     case 'wait-window':
-      return outcome(d, record, 'waiting', `waiting for window${step.opensAt ? ` (opens ${step.opensAt.toISOString()})` : ' (no further opening)'}`);
+      return outcome(
+        d,
+        record,
+        'waiting',
+        `waiting for window${step.opensAt ? ` (opens ${step.opensAt.toISOString()})` : ' (no further opening)'}`,
+      );
     case 'busy':
-      return outcome(d, record, 'busy', `run ${step.owner.id}.${step.owner.attempt} holds this rotation until ${step.until.toISOString()}; not touching it`);
+      return outcome(
+        d,
+        record,
+        'busy',
+        `run ${step.owner.id}.${step.owner.attempt} holds this rotation until ${step.until.toISOString()}; not touching it`,
+      );
     case 'wait-revocation':
       return outcome(d, record, 'in-progress', `validated; old key revocation due at ${step.dueAt.toISOString()}`);
     case 'begin':
@@ -60,7 +78,11 @@ export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
  * them without a valid key. It is kept valid as a *superseded* key and revoked with
  * the old key, once the next key is validated (finish.ts).
  */
-async function recoverUndeployed(d: RotationDeps, record: EvidenceRecord, windowOpen: boolean): Promise<RotationOutcome> {
+async function recoverUndeployed(
+  d: RotationDeps,
+  record: EvidenceRecord,
+  windowOpen: boolean,
+): Promise<RotationOutcome> {
   const snapshot = await d.mdm.readConfig();
   const newKeyId = record.newKey?.keyId;
   const carries = newKeyId !== undefined && snapshot.keyId?.is(newKeyId) === true;
@@ -71,7 +93,9 @@ async function recoverUndeployed(d: RotationDeps, record: EvidenceRecord, window
     // Nothing was left half-done unless a key minted for this rotation is still active.
     const spared = new Set(superseded.map((k) => k.keyId));
     const owner = keyOwner(d.intent);
-    const lost = (await d.thoth.listKeys()).some((k) => k.active !== false && isMintedBy(k.name, owner) && !spared.has(k.key_id) && !snapshot.keyId?.is(k.key_id));
+    const lost = (await d.thoth.listKeys()).some(
+      (k) => k.active !== false && isMintedBy(k.name, owner) && !spared.has(k.key_id) && !snapshot.keyId?.is(k.key_id),
+    );
     if (!lost) return outcome(d, record, 'waiting', 'interrupted rotation already cleaned up; waiting for window');
   }
   // Take the rotation before touching anything: the commit is guarded by the blob sha, so of
@@ -84,35 +108,76 @@ async function recoverUndeployed(d: RotationDeps, record: EvidenceRecord, window
       lease: { run: d.run, until: leaseUntil(d.intent, d.now()) },
       events: [
         carries
-          ? { step: 'reconcile', outcome: 'info', detail: `MDM configuration already carries new key ${newKeyId}; continuing from deployed` }
-          : { step: 'reconcile', outcome: 'info', detail: `run ${d.run.id}.${d.run.attempt} took over the rotation interrupted at ${record.state}` },
-        ...(mayBeDelivered.length ? [{ step: 'supersede-key', outcome: 'info' as const, detail: `${newKeyId} may have reached the MDM before the previous run stopped; kept valid, revoked with the old key after the next validation` }] : []),
+          ? {
+              step: 'reconcile',
+              outcome: 'info',
+              detail: `MDM configuration already carries new key ${newKeyId}; continuing from deployed`,
+            }
+          : {
+              step: 'reconcile',
+              outcome: 'info',
+              detail: `run ${d.run.id}.${d.run.attempt} took over the rotation interrupted at ${record.state}`,
+            },
+        ...(mayBeDelivered.length
+          ? [
+              {
+                step: 'supersede-key',
+                outcome: 'info' as const,
+                detail: `${newKeyId} may have reached the MDM before the previous run stopped; kept valid, revoked with the old key after the next validation`,
+              },
+            ]
+          : []),
       ],
     });
   } catch (e) {
-    if (e instanceof StaleWriteError) return outcome(d, d.journal.record, 'busy', 'another run took over this rotation first; not touching it');
+    if (e instanceof StaleWriteError)
+      return outcome(d, d.journal.record, 'busy', 'another run took over this rotation first; not touching it');
     throw e;
   }
   if (carries) return refreshAndValidate(d, undefined);
   if (mayBeDelivered.length) {
-    d.log.warning(`${newKeyId} may have reached the MDM before the previous run stopped; it stays valid until the next key is validated, then it is revoked with the old key`);
+    d.log.warning(
+      `${newKeyId} may have reached the MDM before the previous run stopped; it stays valid until the next key is validated, then it is revoked with the old key`,
+    );
   }
   await sweepLostKeys(d, snapshot.keyId);
   const { newKey: _dropped, ...rest } = d.journal.record!;
   const base = rest as EvidenceRecord;
   if (!windowOpen) {
-    await d.journal.commit({ base, state: 'pending', lease: null, events: [{ step: 'reconcile', outcome: 'waiting', detail: 'interrupted run cleaned up; waiting for window to start again' }] });
+    await d.journal.commit({
+      base,
+      state: 'pending',
+      lease: null,
+      events: [
+        {
+          step: 'reconcile',
+          outcome: 'waiting',
+          detail: 'interrupted run cleaned up; waiting for window to start again',
+        },
+      ],
+    });
     return outcome(d, d.journal.record, 'waiting', 'interrupted rotation cleaned up; waiting for window');
   }
   return begin(d, base, true, snapshot);
 }
 
-async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean, known?: ConfigSnapshot): Promise<RotationOutcome> {
+async function begin(
+  d: RotationDeps,
+  base: EvidenceRecord,
+  windowOpen: boolean,
+  known?: ConfigSnapshot,
+): Promise<RotationOutcome> {
   const { intent, thoth, journal } = d;
   // Read everything first: a broken profile or a wrong region must not cost a key.
   const pre: Preflight = await preflight(d, known);
   if (pre.problems.length > 0) {
-    return outcome(d, journal.record, 'failed', `preflight failed, nothing changed: ${pre.problems.join('; ')}`, pre.warnings);
+    return outcome(
+      d,
+      journal.record,
+      'failed',
+      `preflight failed, nothing changed: ${pre.problems.join('; ')}`,
+      pre.warnings,
+    );
   }
   // Said before anything is minted, so a run without a source of key evidence says so at its top.
   for (const w of pre.warnings) d.log.warning(w);
@@ -125,19 +190,24 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
       lease: { run: d.run, until: leaseUntil(intent, d.now()) },
       events: [
         { step: 'window-check', outcome: 'ok', detail: windowOpen ? 'rotation window is open' : 'window not required' },
-        { step: 'preflight', outcome: 'ok', detail: `fleet ${intent.fleet.id} in ${pre.region}; deployed key ${pre.oldKeyId}; ${pre.memberCount} device(s) in group` },
+        {
+          step: 'preflight',
+          outcome: 'ok',
+          detail: `fleet ${intent.fleet.id} in ${pre.region}; deployed key ${pre.oldKeyId}; ${pre.memberCount} device(s) in group`,
+        },
         { step: 'claim', outcome: 'ok', detail: `run ${d.run.id}.${d.run.attempt} claimed the rotation` },
       ],
     });
   } catch (e) {
-    if (e instanceof StaleWriteError) return outcome(d, journal.record, 'busy', 'another run claimed this rotation first; not touching it');
+    if (e instanceof StaleWriteError)
+      return outcome(d, journal.record, 'busy', 'another run claimed this rotation first; not touching it');
     throw e;
   }
   await sweepLostKeys(d, snapshot.keyId);
 
   // 1. Create (never retried) — the plaintext is masked inside the client before it returns.
   const name = mintedKeyName(keyOwner(intent), 'rotation', d.run);
-  let created;
+  let created: CreatedKey;
   try {
     created = await thoth.createKey({
       scopeLevel: intent.key.scope,
@@ -145,21 +215,47 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
       permissions: intent.key.permissions,
       name,
       ...(intent.key.ttlMs !== undefined ? { ttlSeconds: Math.round(intent.key.ttlMs / 1000) } : {}),
-      ...(intent.ticket ? { jitReason: `${intent.ticket} (thoth-rotate ${intent.name})` } : { jitReason: `thoth-rotate ${intent.name}` }),
+      ...(intent.ticket
+        ? { jitReason: `${intent.ticket} (thoth-rotate ${intent.name})` }
+        : { jitReason: `thoth-rotate ${intent.name}` }),
     });
   } catch (e) {
     // An ambiguous failure may still have minted a key we can never use: find it by name and revoke it.
     const ambiguous = !(e instanceof HttpError) || e.status === 0 || e.status >= 500;
     const swept = ambiguous ? await sweepLostKeys(d, snapshot.keyId).catch(() => []) : [];
-    await journal.commit({ lease: null, events: [{ step: 'create-key', outcome: 'failed', detail: `${errorMessage(e)}${swept.length ? `; revoked ${swept.join(', ')} minted by the failed call` : ''}` }] });
+    await journal.commit({
+      lease: null,
+      events: [
+        {
+          step: 'create-key',
+          outcome: 'failed',
+          detail: `${errorMessage(e)}${swept.length ? `; revoked ${swept.join(', ')} minted by the failed call` : ''}`,
+        },
+      ],
+    });
     return outcome(d, journal.record, 'failed', `key creation failed: ${errorMessage(e)}`);
   }
-  const newKey = { keyId: created.keyId, ...(created.prefix ? { prefix: created.prefix } : {}), ...(created.expiresAt ? { expiresAt: created.expiresAt } : {}), fingerprint: fingerprint(created.apiKey.reveal()) };
+  const newKey = {
+    keyId: created.keyId,
+    ...(created.prefix ? { prefix: created.prefix } : {}),
+    ...(created.expiresAt ? { expiresAt: created.expiresAt } : {}),
+    fingerprint: fingerprint(created.apiKey.reveal()),
+  };
   // Recorded with the authorization below, in one commit before the key can reach the MDM: the
   // authorize calls change nothing, and a run that dies before that commit leaves a key only
   // this rotation's name matches, which the next run revokes (sweepLostKeys). A run that fails
   // in between records the staged key with its failure and revokes it (abandon).
-  journal.stage({ state: 'created', set: { newKey }, events: [{ step: 'create-key', outcome: 'ok', detail: `created ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}` }] });
+  journal.stage({
+    state: 'created',
+    set: { newKey },
+    events: [
+      {
+        step: 'create-key',
+        outcome: 'ok',
+        detail: `created ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}`,
+      },
+    ],
+  });
 
   // 2. Authorize every permission on the target before anything reaches a device.
   const resource = keyResource(intent);
@@ -177,17 +273,40 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
   if (denied.length > 0) {
     const why = `not authorized for ${denied.map((v) => v.permission).join(', ')}`;
     const refusal = await revokeOrExplain(d, created.keyId);
-    await journal.commit({ state: 'failed', lease: null, events: [...authEvents, ...(refusal ? refusal.events() : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${created.keyId}: ${why}` }])] });
-    return outcome(d, journal.record, 'failed', `new key ${why}; ${refusal ? refusal.message : 'it was revoked'} and nothing was deployed`);
+    await journal.commit({
+      state: 'failed',
+      lease: null,
+      events: [
+        ...authEvents,
+        ...(refusal
+          ? refusal.events()
+          : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${created.keyId}: ${why}` }]),
+      ],
+    });
+    return outcome(
+      d,
+      journal.record,
+      'failed',
+      `new key ${why}; ${refusal ? refusal.message : 'it was revoked'} and nothing was deployed`,
+    );
   }
-  const sealed = d.sealKey ? seal(JSON.stringify(snapshot.items), d.sealKey, `${intent.fleet.id}/${intent.name}`) : undefined;
+  const sealed = d.sealKey
+    ? seal(JSON.stringify(snapshot.items), d.sealKey, `${intent.fleet.id}/${intent.name}`)
+    : undefined;
   // The new key id (and the sealed snapshot) must be in the repository before the MDM is written:
   // a later run has to know which key may be on devices, and how to restore.
   try {
     await journal.commit({
       state: 'authorized',
       ...(sealed ? { set: { rollbackSeal: sealed } } : {}),
-      events: [...authEvents, { step: 'mdm-snapshot', outcome: 'ok', detail: `snapshot of ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} kept for rollback${sealed ? ' (sealed into this record)' : ' (in memory only; set rollback-seal-key to keep it across runs)'}` }],
+      events: [
+        ...authEvents,
+        {
+          step: 'mdm-snapshot',
+          outcome: 'ok',
+          detail: `snapshot of ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} kept for rollback${sealed ? ' (sealed into this record)' : ' (in memory only; set rollback-seal-key to keep it across runs)'}`,
+        },
+      ],
     });
   } catch (e) {
     // Unrecorded keys are never left behind (best effort: the next run's sweep finds it by name).
@@ -198,14 +317,27 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
 
   // 3. Deploy: rewrite only the three settings, then confirm by reading back.
   try {
-    await d.mdm.writeConfig(snapshot, { apiKey: created.apiKey, keyId: created.keyId, revokedKeyIds: snapshot.revokedKeyIds });
+    await d.mdm.writeConfig(snapshot, {
+      apiKey: created.apiKey,
+      keyId: created.keyId,
+      revokedKeyIds: snapshot.revokedKeyIds,
+    });
   } catch (e) {
     return deployFailed(d, snapshot, created.keyId, e, pre.members);
   }
   // Committed with the refresh (validate-phase.ts): the refresh changes nothing a later run must
   // know of, and a run that dies before that commit is reconciled from the MDM, which carries
   // the key (recoverUndeployed).
-  journal.stage({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} now deliver${snapshot.items.length === 1 ? 's' : ''} key ${created.keyId}; read back confirmed` }] });
+  journal.stage({
+    state: 'deployed',
+    events: [
+      {
+        step: 'mdm-update',
+        outcome: 'ok',
+        detail: `${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} now deliver${snapshot.items.length === 1 ? 's' : ''} key ${created.keyId}; read back confirmed`,
+      },
+    ],
+  });
   const result = await refreshAndValidate(d, snapshot, pre.members);
   return { ...result, apiKey: created.apiKey };
 }
@@ -215,22 +347,50 @@ async function begin(d: RotationDeps, base: EvidenceRecord, windowOpen: boolean,
  * the old key (valid) → revoke the new one; the new key → carry on; unknown →
  * leave both keys alone and let the next run reconcile.
  */
-async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId: string, e: unknown, members: Preflight['members']): Promise<RotationOutcome> {
+async function deployFailed(
+  d: RotationDeps,
+  snapshot: ConfigSnapshot,
+  newKeyId: string,
+  e: unknown,
+  members: Preflight['members'],
+): Promise<RotationOutcome> {
   let served: ReadValue | undefined;
   try {
     served = (await d.mdm.readConfig()).keyId;
   } catch (readErr) {
-    await d.journal.commit({ lease: null, events: [{ step: 'mdm-update', outcome: 'failed', detail: `${errorMessage(e)}; could not read the configuration back (${errorMessage(readErr)}); both keys left valid, the next run reconciles` }] });
+    await d.journal.commit({
+      lease: null,
+      events: [
+        {
+          step: 'mdm-update',
+          outcome: 'failed',
+          detail: `${errorMessage(e)}; could not read the configuration back (${errorMessage(readErr)}); both keys left valid, the next run reconciles`,
+        },
+      ],
+    });
     return outcome(d, d.journal.record, 'failed', `MDM update failed and its outcome is unknown: ${errorMessage(e)}`);
   }
   if (served?.is(newKeyId)) {
-    d.journal.stage({ state: 'deployed', events: [{ step: 'mdm-update', outcome: 'ok', detail: `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}` }] });
+    d.journal.stage({
+      state: 'deployed',
+      events: [
+        {
+          step: 'mdm-update',
+          outcome: 'ok',
+          detail: `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}`,
+        },
+      ],
+    });
     return refreshAndValidate(d, snapshot, members);
   }
   const refusal = await revokeOrExplain(d, newKeyId, { delivered: { keyId: served } });
   // What the MDM serves is named only as the old key (released by this run's preflight): a value
   // read is shown only once the control plane lists it (mdm/read-value.ts).
-  const still = !served ? 'no key' : served.is(snapshot.keyId) ? d.journal.record?.oldKey?.keyId ?? 'the key it delivered before' : 'a key id other than the old or the new one';
+  const still = !served
+    ? 'no key'
+    : served.is(snapshot.keyId)
+      ? (d.journal.record?.oldKey?.keyId ?? 'the key it delivered before')
+      : 'a key id other than the old or the new one';
   const transient = !refusal && (e instanceof HttpError ? e.retryable : false);
   const { newKey: _n, ...rest } = d.journal.record!;
   await d.journal.commit({
@@ -239,10 +399,23 @@ async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId:
     lease: null,
     events: [
       { step: 'mdm-update', outcome: 'failed', detail: `${errorMessage(e)}; configuration still delivers ${still}` },
-      ...(refusal ? refusal.events() : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${newKeyId}, which never reached the fleet${transient ? '; the next run in the window starts again' : ''}` }]),
+      ...(refusal
+        ? refusal.events()
+        : [
+            {
+              step: 'revoke-new-key',
+              outcome: 'ok' as const,
+              detail: `revoked ${newKeyId}, which never reached the fleet${transient ? '; the next run in the window starts again' : ''}`,
+            },
+          ]),
     ],
   });
-  return outcome(d, d.journal.record, 'failed', `MDM update failed (${errorMessage(e)}); ${refusal ? refusal.message : 'new key revoked'}, fleet still on ${still}`);
+  return outcome(
+    d,
+    d.journal.record,
+    'failed',
+    `MDM update failed (${errorMessage(e)}); ${refusal ? refusal.message : 'new key revoked'}, fleet still on ${still}`,
+  );
 }
 
 /**
@@ -258,17 +431,36 @@ async function deployFailed(d: RotationDeps, snapshot: ConfigSnapshot, newKeyId:
  */
 export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
   const rec = d.journal.record;
-  if (!rec || !rec.lease || ['completed', 'rolled-back', 'failed', 'revoked'].includes(rec.state)) return;
+  if (!rec?.lease || ['completed', 'rolled-back', 'failed', 'revoked'].includes(rec.state)) return;
   const lostRace = cause instanceof StaleWriteError;
   const events: EventInput[] = [{ step: 'error', outcome: 'failed', detail: `run stopped: ${errorMessage(cause)}` }];
   try {
     const newKeyId = rec.newKey?.keyId;
-    const mine = newKeyId !== undefined && rec.events.some((e) => e.step === 'create-key' && e.outcome === 'ok' && e.run.id === d.run.id && e.run.attempt === d.run.attempt && e.detail.includes(newKeyId));
+    const mine =
+      newKeyId !== undefined &&
+      rec.events.some(
+        (e) =>
+          e.step === 'create-key' &&
+          e.outcome === 'ok' &&
+          e.run.id === d.run.id &&
+          e.run.attempt === d.run.attempt &&
+          e.detail.includes(newKeyId),
+      );
     if ((rec.state === 'created' || rec.state === 'authorized' || rec.state === 'pending') && newKeyId && mine) {
       const served = (await d.mdm.readConfig()).keyId;
       if (!served?.is(newKeyId)) {
         const refusal = await revokeOrExplain(d, newKeyId, { delivered: { keyId: served } });
-        events.push(...(refusal ? refusal.events() : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${newKeyId}: never reached the MDM configuration` }]));
+        events.push(
+          ...(refusal
+            ? refusal.events()
+            : [
+                {
+                  step: 'revoke-new-key',
+                  outcome: 'ok' as const,
+                  detail: `revoked ${newKeyId}: never reached the MDM configuration`,
+                },
+              ]),
+        );
         if (lostRace) return;
         const { newKey: _n, ...rest } = rec;
         await d.journal.commit({ base: rest as EvidenceRecord, state: 'pending', lease: null, events });
@@ -287,7 +479,11 @@ export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
  * just read), through the guard like every DELETE. A refusal is returned, not thrown:
  * the caller records it with the rest of its outcome.
  */
-async function revokeOrExplain(d: RotationDeps, keyId: string, known: KnownLiveState = {}): Promise<RevocationRefused | undefined> {
+async function revokeOrExplain(
+  d: RotationDeps,
+  keyId: string,
+  known: KnownLiveState = {},
+): Promise<RevocationRefused | undefined> {
   try {
     await revokeChecked(d, [keyId], { known });
     return undefined;

@@ -24,17 +24,33 @@ export function supersededKeys(record: EvidenceRecord | undefined): KeyRef[] {
  */
 export async function sweepLostKeys(d: RotationDeps, delivered: ReadValue | undefined): Promise<string[]> {
   const owner = keyOwner(d.intent);
-  const spared = new Set([...supersededKeys(d.journal.record).map((k) => k.keyId), ...(d.journal.record?.oldKey ? [d.journal.record.oldKey.keyId] : [])]);
+  const spared = new Set([
+    ...supersededKeys(d.journal.record).map((k) => k.keyId),
+    ...(d.journal.record?.oldKey ? [d.journal.record.oldKey.keyId] : []),
+  ]);
   const keys = await d.thoth.listKeys();
-  const lost = keys.filter((k) => k.active !== false && isMintedBy(k.name, owner) && !delivered?.is(k.key_id) && !spared.has(k.key_id));
+  const lost = keys.filter(
+    (k) => k.active !== false && isMintedBy(k.name, owner) && !delivered?.is(k.key_id) && !spared.has(k.key_id),
+  );
   if (lost.length === 0) return [];
   try {
-    await revokeChecked(d, lost.map((k) => k.key_id), { known: { keys, delivered: { keyId: delivered } } });
+    await revokeChecked(
+      d,
+      lost.map((k) => k.key_id),
+      { known: { keys, delivered: { keyId: delivered } } },
+    );
   } catch (e) {
     if (e instanceof RevocationRefused) await d.journal.commit({ events: e.events() });
     throw e;
   }
-  for (const k of lost) d.log.warning(`revoked ${k.key_id}: minted for ${d.intent.name} by an interrupted run, plaintext lost`);
-  await d.journal.commit({ events: lost.map((k) => ({ step: 'revoke-lost-key', outcome: 'ok' as const, detail: `revoked ${k.key_id} (${k.name}): minted by an interrupted run, never deployed` })) });
+  for (const k of lost)
+    d.log.warning(`revoked ${k.key_id}: minted for ${d.intent.name} by an interrupted run, plaintext lost`);
+  await d.journal.commit({
+    events: lost.map((k) => ({
+      step: 'revoke-lost-key',
+      outcome: 'ok' as const,
+      detail: `revoked ${k.key_id} (${k.name}): minted by an interrupted run, never deployed`,
+    })),
+  });
   return lost.map((k) => k.key_id);
 }

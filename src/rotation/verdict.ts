@@ -141,7 +141,11 @@ export interface Placement {
   /** Per device index: the endpoint with its name (the most recently seen of several). */
   readonly byDevice: readonly (ThothEndpointObs | undefined)[];
   /** Names several endpoints share: all of them, the one chosen, and the device it joins (if one). */
-  readonly shared: readonly { readonly list: readonly ThothEndpointObs[]; readonly best: ThothEndpointObs; readonly device?: number }[];
+  readonly shared: readonly {
+    readonly list: readonly ThothEndpointObs[];
+    readonly best: ThothEndpointObs;
+    readonly device?: number;
+  }[];
   /** Per name no device holds, its most recently seen endpoint. */
   readonly strays: readonly ThothEndpointObs[];
 }
@@ -305,7 +309,8 @@ export function hostKey(name: string): string {
  * `^[a-z0-9]+(?:-[a-z0-9]+)*$` without the repeated group: on a name of a few MiB (a device
  * reports its own hostname) V8 backtracks through that group and overflows its stack.
  */
-const isSimpleHost = (h: string): boolean => /^[a-z0-9-]+$/.test(h) && !h.startsWith('-') && !h.endsWith('-') && !h.includes('--');
+const isSimpleHost = (h: string): boolean =>
+  /^[a-z0-9-]+$/.test(h) && !h.startsWith('-') && !h.endsWith('-') && !h.includes('--');
 
 /** API-provided text in a warning: bounded, one line, quoted. Escaping for Markdown happens in the summary. */
 function q(s: string): string {
@@ -316,7 +321,10 @@ function q(s: string): string {
 const valid = (t: EpochMs | undefined): number | undefined => (t === undefined || !Number.isFinite(t) ? undefined : t);
 
 /** Name order: case-insensitive first, then exact, then id. */
-function byName(a: { id: string; name: string; lower: string }, b: { id: string; name: string; lower: string }): number {
+function byName(
+  a: { id: string; name: string; lower: string },
+  b: { id: string; name: string; lower: string },
+): number {
   if (a.lower !== b.lower) return a.lower < b.lower ? -1 : 1;
   if (a.name !== b.name) return a.name < b.name ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -402,10 +410,11 @@ export function decideValidation(input: VerdictInput): Verdict {
   for (const { list, best } of shared) {
     drift.add(
       'duplicate Thoth hostname',
-      () => `${list.length} Thoth endpoints share hostname ${q(best.hostname)} (${list
-        .slice(0, 5)
-        .map((e) => q(e.endpointId))
-        .join(', ')}${list.length > 5 ? ', …' : ''}): using the most recently seen, ${q(best.endpointId)}`,
+      () =>
+        `${list.length} Thoth endpoints share hostname ${q(best.hostname)} (${list
+          .slice(0, 5)
+          .map((e) => q(e.endpointId))
+          .join(', ')}${list.length > 5 ? ', …' : ''}): using the most recently seen, ${q(best.endpointId)}`,
     );
   }
 
@@ -430,7 +439,11 @@ export function decideValidation(input: VerdictInput): Verdict {
       }
     } else {
       ep = joined[i];
-      if (!ep) drift.add('no Thoth endpoint', () => `MDM device ${q(d.name)} (${q(d.mdmId)}) has no Thoth endpoint in the fleet`);
+      if (!ep)
+        drift.add(
+          'no Thoth endpoint',
+          () => `MDM device ${q(d.name)} (${q(d.mdmId)}) has no Thoth endpoint in the fleet`,
+        );
     }
 
     // A health value is a key signal only when it was reported after the refresh (spec mdm.md
@@ -464,14 +477,16 @@ export function decideValidation(input: VerdictInput): Verdict {
       if (earlier !== key && earlier === input.newKeyId) {
         drift.add(
           'key id mismatch',
-          () => `${q(d.name)}: ${healthLater ? 'Thoth' : 'health'} reported key ${q(earlier)}, then ${healthLater ? 'health' : 'Thoth'} reported ${q(key!)} (using the later)`,
+          () =>
+            `${q(d.name)}: ${healthLater ? 'Thoth' : 'health'} reported key ${q(earlier)}, then ${healthLater ? 'health' : 'Thoth'} reported ${q(key!)} (using the later)`,
         );
       }
     } else {
       key = thothFresh ? thothKey : freshHealthKey;
     }
 
-    const checkedIn = (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt) || healthFresh;
+    const checkedIn =
+      (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt) || healthFresh;
     if (!checkedIn) notCheckedIn++;
     const known = key ?? thothKey ?? healthKey;
     if (input.oldKeyId !== undefined && known === input.oldKeyId) onOldKey++;
@@ -481,7 +496,11 @@ export function decideValidation(input: VerdictInput): Verdict {
     const flags = healthFresh && healthOk && (healthKey === undefined || healthKey === key) ? health : undefined;
     let reason: string | undefined;
     if (!checkedIn) reason = 'not checked in since refresh';
-    else if (key === undefined) reason = healthFresh && health?.status === 'invalid' ? 'health output invalid' : 'checked in, but no key signal since refresh';
+    else if (key === undefined)
+      reason =
+        healthFresh && health?.status === 'invalid'
+          ? 'health output invalid'
+          : 'checked in, but no key signal since refresh';
     else if (input.oldKeyId !== undefined && key === input.oldKeyId) reason = 'still on old key';
     else if (key !== input.newKeyId) reason = `on unknown key ${key}`;
     else if (flags?.revoked === true) reason = 'reports key revoked';
@@ -491,7 +510,11 @@ export function decideValidation(input: VerdictInput): Verdict {
     else stragglers.offer(d.mdmId, d.name, () => ({ id: d.mdmId, name: d.name, reason }));
   }
 
-  for (const ep of strays) drift.add('no MDM device', () => `Thoth endpoint ${q(ep.hostname)} (${q(ep.endpointId)}) has no device in the group`);
+  for (const ep of strays)
+    drift.add(
+      'no MDM device',
+      () => `Thoth endpoint ${q(ep.hostname)} (${q(ep.endpointId)}) has no device in the group`,
+    );
 
   const total = input.mdm.length;
   const healthyShare = active === 0 ? 0 : healthy / active;

@@ -1,10 +1,31 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { readMobileconfig, readRemediationScript, startSimulators, type FleetOptions, type SimOptions, type Simulators } from '../../sim/index.js';
+import {
+  readMobileconfig,
+  readRemediationScript,
+  startSimulators,
+  type FleetOptions,
+  type SimOptions,
+  type Simulators,
+} from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
-import { intuneWorkspace, WINDOWS_DETECTION_TEMPLATE as DETECTION, WINDOWS_TEMPLATE as TEMPLATE, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
+import {
+  intuneWorkspace,
+  WINDOWS_DETECTION_TEMPLATE as DETECTION,
+  WINDOWS_TEMPLATE as TEMPLATE,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type Workspace,
+} from './harness.js';
 
-const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
+const NAMES = {
+  domain: 'com.atensecurity.thoth',
+  apiKey: 'THOTH_API_KEY',
+  keyId: 'THOTH_API_KEY_ID',
+  revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+};
 
 let sims: Simulators | undefined;
 afterEach(async () => {
@@ -17,17 +38,19 @@ async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Prom
   return sims;
 }
 
-
-
 /** Azure credentials only: the Jamf client of simInputs must not be sent anywhere. */
 function inputs(s: Simulators, mode: string): Record<string, string> {
   return simInputs(s, {
-    mode, 'jamf-client-id': '', 'jamf-client-secret': '',
-    'azure-tenant-id': s.creds.azureTenantId, 'azure-client-id': s.creds.azureClientId, 'azure-client-secret': s.creds.azureClientSecret,
+    mode,
+    'jamf-client-id': '',
+    'jamf-client-secret': '',
+    'azure-tenant-id': s.creds.azureTenantId,
+    'azure-client-id': s.creds.azureClientId,
+    'azure-client-secret': s.creds.azureClientSecret,
   });
 }
-const run = (s: Simulators, ws: Workspace, mode = 'apply'): Promise<ActionRun> => runAction({ workspace: ws, inputs: inputs(s, mode), env: simEnv(s) });
-
+const run = (s: Simulators, ws: Workspace, mode = 'apply'): Promise<ActionRun> =>
+  runAction({ workspace: ws, inputs: inputs(s, mode), env: simEnv(s) });
 
 /**
  * Every fleet device in the group was refreshed `times` times, each by its platform's action:
@@ -44,7 +67,8 @@ function expectRefreshed(s: Simulators, times = 1): void {
 }
 
 /** A validation window long enough that the "early" run surely starts inside it, even on a loaded machine. */
-const VALIDATION = 'validation:\n  window: 12s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
+const VALIDATION =
+  'validation:\n  window: 12s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
 
 /** first apply → in-progress; early apply → nothing; after the window → completed; then nothing. */
 async function fullRotation(s: Simulators, ws: Workspace): Promise<{ runs: ActionRun[]; keyId: string }> {
@@ -54,7 +78,9 @@ async function fullRotation(s: Simulators, ws: Workspace): Promise<{ runs: Actio
   const minted = mintedKeys(s);
   expect(minted).toHaveLength(1);
   expect(first.outputs['key-id']).toBe(minted[0]!.id);
-  expect(first.stdout).toMatch(/graph: \d+ HTTP request\(s\) carrying \d+ \$batch item\(s\); \d+ write\(s\); 0 throttled \(429\)/);
+  expect(first.stdout).toMatch(
+    /graph: \d+ HTTP request\(s\) carrying \d+ \$batch item\(s\); \d+ write\(s\); 0 throttled \(429\)/,
+  );
   expectRefreshed(s);
   expect(s.graph.throttled()).toBe(0);
   const rec1 = readEvidence(s)!;
@@ -80,8 +106,17 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
 
     const { runs, keyId } = await fullRotation(s, ws);
     const rec = readEvidence(s)!;
-    expect(rec.validation).toMatchObject({ total: 20, inactive: 1, active: 19, healthy: 16, onOldKey: 3, notCheckedIn: 2 });
-    expect(rec.events.map((e) => e.step)).toEqual(expect.arrayContaining(['mdm-snapshot', 'mdm-update', 'refresh', 'validate', 'revalidate', 'revoke-old-key']));
+    expect(rec.validation).toMatchObject({
+      total: 20,
+      inactive: 1,
+      active: 19,
+      healthy: 16,
+      onOldKey: 3,
+      notCheckedIn: 2,
+    });
+    expect(rec.events.map((e) => e.step)).toEqual(
+      expect.arrayContaining(['mdm-snapshot', 'mdm-update', 'refresh', 'validate', 'revalidate', 'revoke-old-key']),
+    );
 
     // Only the three managed settings changed; the profile's identity is kept (no ghost profile).
     const after = s.graph.configVersions().at(-1)!;
@@ -89,7 +124,9 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     const now = readManagedSettings(after, NAMES);
     expect(now.keyId).toBe(keyId);
     expect(now.identity).toEqual(was.identity);
-    expect(after.replace(now.apiKey!, 'K').replace(now.keyId!, 'I')).toBe(before.replace(was.apiKey!, 'K').replace(was.keyId!, 'I'));
+    expect(after.replace(now.apiKey!, 'K').replace(now.keyId!, 'I')).toBe(
+      before.replace(was.apiKey!, 'K').replace(was.keyId!, 'I'),
+    );
     expect(s.graph.ghostProfiles).toBe(0);
     expect(s.graph.configVersions()).toHaveLength(2);
     expectNoLeaks(s, [plan, ...runs]);
@@ -104,19 +141,35 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     const delivered = readRemediationScript(script)!;
     expect(delivered.keyId).toBe(keyId);
     // Exactly the templates with their placeholders filled in; the detection script without the key.
-    expect(script).toBe(TEMPLATE.replace('{{THOTH_API_KEY}}', delivered.apiKey).replace('{{THOTH_API_KEY_ID}}', keyId).replace('{{THOTH_REVOKED_API_KEY_IDS}}', '[]'));
+    expect(script).toBe(
+      TEMPLATE.replace('{{THOTH_API_KEY}}', delivered.apiKey)
+        .replace('{{THOTH_API_KEY_ID}}', keyId)
+        .replace('{{THOTH_REVOKED_API_KEY_IDS}}', '[]'),
+    );
     const detection = s.graph.detectionVersions().at(-1)!;
-    expect(detection).toBe(DETECTION.replace('{{THOTH_API_KEY_ID}}', keyId).replace('{{THOTH_REVOKED_API_KEY_IDS}}', '[]'));
+    expect(detection).toBe(
+      DETECTION.replace('{{THOTH_API_KEY_ID}}', keyId).replace('{{THOTH_REVOKED_API_KEY_IDS}}', '[]'),
+    );
     expect(s.graph.detectionVersions().join('\n')).not.toContain(delivered.apiKey);
     // Devices that ran it: detection found the old key (exit 1), the remediation installed the new one.
     const ran = s.fleet.indices({ inFleet: true, behaviour: 'online' }).map((i) => s.graph.runState(i)!);
-    expect(ran.every((r) => r.detectionState === 'fail' && r.remediationState === 'success' && JSON.parse(r.post!).api_key.key_id === keyId)).toBe(true);
+    expect(
+      ran.every(
+        (r) =>
+          r.detectionState === 'fail' &&
+          r.remediationState === 'success' &&
+          JSON.parse(r.post!).api_key.key_id === keyId,
+      ),
+    ).toBe(true);
     expect(s.graph.configVersions()).toHaveLength(1); // the macOS configuration was never touched
     expectNoLeaks(s, runs);
   });
 
   it('mixed fleet behind nested groups and users: every device reached once, both documents on the new key', async () => {
-    const s = await start({ size: 24, os: 'mixed', offline: 1 }, { nestedGroups: true, userMembers: 4, membersPageSize: 5 });
+    const s = await start(
+      { size: 24, os: 'mixed', offline: 1 },
+      { nestedGroups: true, userMembers: 4, membersPageSize: 5 },
+    );
     // 95%: passes only at 23/24, once every online device checked in.
     const ws = intuneWorkspace(s, { macos: true, windows: true }, { validation: VALIDATION.replace('80%', '95%') });
     const first = await run(s, ws);
@@ -135,7 +188,11 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
 
   it('rolls back when validation fails: both documents restored verbatim, new key revoked, job fails', async () => {
     const s = await start({ size: 10, os: 'mixed', stuck: 10 });
-    const ws = intuneWorkspace(s, { macos: true, windows: true }, { validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 2s\n  pollInterval: 300ms' });
+    const ws = intuneWorkspace(
+      s,
+      { macos: true, windows: true },
+      { validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 2s\n  pollInterval: 300ms' },
+    );
     const config = s.graph.configHistory().at(-1)!.base64;
     const script = s.graph.scriptHistory().at(-1)!.base64;
     const detection = s.graph.detectionHistory().at(-1)!.base64;

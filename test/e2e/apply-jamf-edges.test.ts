@@ -5,7 +5,12 @@ import { readManagedSettings } from '../mdm-values.js';
 import { mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type JamfIntentOptions } from './harness.js';
 
-const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
+const NAMES = {
+  domain: 'com.atensecurity.thoth',
+  apiKey: 'THOTH_API_KEY',
+  keyId: 'THOTH_API_KEY_ID',
+  revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+};
 let sims: Simulators | undefined;
 afterEach(async () => {
   await sims?.close();
@@ -17,14 +22,26 @@ async function setup(opts: SimOptions, intent: JamfIntentOptions = {}) {
   const ws = makeWorkspace();
   ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, intent));
   const s = sims;
-  const apply = (inputs: Record<string, string> = {}, env: Record<string, string> = {}, killWhen?: (out: string) => boolean) =>
-    runAction({ workspace: ws, inputs: simInputs(s, { mode: 'apply', ...inputs }), env: simEnv(s, env), ...(killWhen ? { killWhen } : {}) });
+  const apply = (
+    inputs: Record<string, string> = {},
+    env: Record<string, string> = {},
+    killWhen?: (out: string) => boolean,
+  ) =>
+    runAction({
+      workspace: ws,
+      inputs: simInputs(s, { mode: 'apply', ...inputs }),
+      env: simEnv(s, env),
+      ...(killWhen ? { killWhen } : {}),
+    });
   return { s, apply };
 }
 
 describe('apply through Jamf: edges', () => {
   it('outside the window: waits, commits nothing, exits 0', async () => {
-    const { s, apply } = await setup({ fleet: { size: 4 } }, { window: 'window:\n  start: 2030-01-01T00:00:00Z\n  end: 2030-01-01T04:00:00Z' });
+    const { s, apply } = await setup(
+      { fleet: { size: 4 } },
+      { window: 'window:\n  start: 2030-01-01T00:00:00Z\n  end: 2030-01-01T04:00:00Z' },
+    );
     const run = await apply();
     expect(run.code).toBe(0);
     expect(run.outputs['status']).toBe('unchanged');
@@ -34,7 +51,10 @@ describe('apply through Jamf: edges', () => {
   });
 
   it('a cron window that is open now starts the rotation', async () => {
-    const { s, apply } = await setup({ fleet: { size: 4 } }, { window: 'window:\n  schedule: "* * * * *"\n  duration: 5m' });
+    const { s, apply } = await setup(
+      { fleet: { size: 4 } },
+      { window: 'window:\n  schedule: "* * * * *"\n  duration: 5m' },
+    );
     const run = await apply();
     expect(run.code, run.stdout).toBe(0);
     expect(readEvidence(s)!.state).toBe('awaiting-revocation');
@@ -52,7 +72,9 @@ describe('apply through Jamf: edges', () => {
     // output was set, at the end of the run), and the plaintext is on no other line.
     const created = run.stdout.indexOf('create-key: ok');
     expect(created).toBeGreaterThan(mask);
-    expect(run.stdout.split('\n').filter((l) => l.includes(run.outputs['api-key']!) && !l.startsWith('::add-mask::'))).toEqual([]);
+    expect(
+      run.stdout.split('\n').filter((l) => l.includes(run.outputs['api-key']!) && !l.startsWith('::add-mask::')),
+    ).toEqual([]);
   });
 
   it('a protected evidence branch fails before any key is minted, naming the fix', async () => {
@@ -66,10 +88,15 @@ describe('apply through Jamf: edges', () => {
 
   it('with rollback-seal-key a later run restores the sealed snapshot when validation fails', async () => {
     const sealKey = randomBytes(32).toString('base64');
-    const { s, apply } = await setup({ fleet: { size: 6, stuck: 6 } }, { validation: 'validation:\n  window: 1h\n  minHealthy: 90%\n  timeout: 3s\n  pollInterval: 300ms' });
+    const { s, apply } = await setup(
+      { fleet: { size: 6, stuck: 6 } },
+      { validation: 'validation:\n  window: 1h\n  minHealthy: 90%\n  timeout: 3s\n  pollInterval: 300ms' },
+    );
     const before = s.jamf.profileVersions().at(-1)!;
     const env = { GITHUB_RUN_ID: '4242' };
-    const killed = await apply({ 'rollback-seal-key': sealKey }, env, (out) => out.includes('evidence: state refreshed'));
+    const killed = await apply({ 'rollback-seal-key': sealKey }, env, (out) =>
+      out.includes('evidence: state refreshed'),
+    );
     expect(killed.signal).toBe('SIGKILL');
     const rec = readEvidence(s)!;
     expect(rec.state).toBe('refreshed');
@@ -83,7 +110,10 @@ describe('apply through Jamf: edges', () => {
   });
 
   it('without the seal key the resumed run cannot restore and holds both keys', async () => {
-    const { s, apply } = await setup({ fleet: { size: 6, stuck: 6 } }, { validation: 'validation:\n  window: 1h\n  minHealthy: 90%\n  timeout: 3s\n  pollInterval: 300ms' });
+    const { s, apply } = await setup(
+      { fleet: { size: 6, stuck: 6 } },
+      { validation: 'validation:\n  window: 1h\n  minHealthy: 90%\n  timeout: 3s\n  pollInterval: 300ms' },
+    );
     const env = { GITHUB_RUN_ID: '4343' };
     await apply({}, env, (out) => out.includes('evidence: state refreshed'));
     const resumed = await apply({}, { ...env, GITHUB_RUN_ATTEMPT: '2' });
@@ -103,7 +133,10 @@ describe('apply through Jamf: edges', () => {
   });
 
   it('re-mints an expiring Jamf token during a long validation, and works with a static group', async () => {
-    const { s, apply } = await setup({ fleet: { size: 6, checkInDelayMs: [1500, 2500] }, jamf: { tokenTtlSeconds: 1, staticGroup: true } }, { validation: 'validation:\n  window: 1h\n  minHealthy: 90%\n  timeout: 8s\n  pollInterval: 300ms' });
+    const { s, apply } = await setup(
+      { fleet: { size: 6, checkInDelayMs: [1500, 2500] }, jamf: { tokenTtlSeconds: 1, staticGroup: true } },
+      { validation: 'validation:\n  window: 1h\n  minHealthy: 90%\n  timeout: 8s\n  pollInterval: 300ms' },
+    );
     const run = await apply();
     expect(run.code, run.stdout).toBe(0);
     expect(readEvidence(s)!.state).toBe('awaiting-revocation');

@@ -4,7 +4,12 @@ import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
 
-const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
+const NAMES = {
+  domain: 'com.atensecurity.thoth',
+  apiKey: 'THOTH_API_KEY',
+  keyId: 'THOTH_API_KEY_ID',
+  revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+};
 
 let sims: Simulators | undefined;
 afterEach(async () => {
@@ -12,8 +17,12 @@ afterEach(async () => {
   sims = undefined;
 });
 
-
-async function apply(s: Simulators, ws: Workspace, extra: Record<string, string> = {}, env: Record<string, string> = {}): Promise<ActionRun> {
+async function apply(
+  s: Simulators,
+  ws: Workspace,
+  extra: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<ActionRun> {
   return runAction({ workspace: ws, inputs: simInputs(s, { mode: 'apply', ...extra }), env: simEnv(s, env) });
 }
 
@@ -22,7 +31,13 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     sims = await startSimulators({ fleet: { size: 20, offline: 2, stuck: 1, inactive: 1 } });
     const ws = makeWorkspace();
     // A validation window long enough that the "early" run below surely falls inside it, even on a loaded machine.
-    ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, { validation: 'validation:\n  window: 12s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms' }));
+    ws.write(
+      '.thoth/rotations/corpsec.yaml',
+      jamfIntent(sims, {
+        validation:
+          'validation:\n  window: 12s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms',
+      }),
+    );
     const before = sims.jamf.profileVersions().at(-1)!;
 
     const first = await apply(sims, ws);
@@ -42,13 +57,20 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     const now = readManagedSettings(after, NAMES);
     expect(now.keyId).toBe(key.id);
     expect(now.identity).toEqual(was.identity);
-    expect(after.replace(now.apiKey!, 'K').replace(now.keyId!, 'I')).toBe(before.replace(was.apiKey!, 'K').replace(was.keyId!, 'I'));
+    expect(after.replace(now.apiKey!, 'K').replace(now.keyId!, 'I')).toBe(
+      before.replace(was.apiKey!, 'K').replace(was.keyId!, 'I'),
+    );
     expect(sims.jamf.ghostProfiles).toBe(0);
 
     // Refresh went to exactly the group's management ids.
     const pushes = sims.log.entries().filter((e) => e.path === '/api/v2/mdm/blank-push');
     const pushed = pushes.flatMap((e) => JSON.parse(e.bodyText!).clientManagementIds as string[]).sort();
-    expect(pushed).toEqual(sims.fleet.endpoints().map((e: { managementId: string }) => e.managementId).sort());
+    expect(pushed).toEqual(
+      sims.fleet
+        .endpoints()
+        .map((e: { managementId: string }) => e.managementId)
+        .sort(),
+    );
     expect(sims.log.maxConcurrent('jamf')).toBeLessThanOrEqual(5);
 
     const rec1 = readEvidence(sims)!;
@@ -63,14 +85,32 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     // The third run committed nothing, so the record is the second run's.
     const rec2 = readEvidence(sims)!;
     expect(rec2.state).toBe('completed');
-    expect(rec2.events.map((e) => e.step)).toEqual(expect.arrayContaining(['claim', 'create-key', 'authorize', 'mdm-snapshot', 'mdm-update', 'refresh', 'validate', 'revalidate', 'revoke-old-key', 'confirm-revocation']));
+    expect(rec2.events.map((e) => e.step)).toEqual(
+      expect.arrayContaining([
+        'claim',
+        'create-key',
+        'authorize',
+        'mdm-snapshot',
+        'mdm-update',
+        'refresh',
+        'validate',
+        'revalidate',
+        'revoke-old-key',
+        'confirm-revocation',
+      ]),
+    );
     expectNoLeaks(sims, [first, early, second, third]);
   });
 
   it('rolls back when validation fails: old configuration restored, new key revoked, job fails', async () => {
     sims = await startSimulators({ fleet: { size: 10, stuck: 10 } });
     const ws = makeWorkspace();
-    ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, { validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 2s\n  pollInterval: 300ms' }));
+    ws.write(
+      '.thoth/rotations/corpsec.yaml',
+      jamfIntent(sims, {
+        validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 2s\n  pollInterval: 300ms',
+      }),
+    );
     const before = sims.jamf.profileVersions().at(-1)!;
     const run = await apply(sims, ws);
     expect(run.code).toBe(1);
@@ -80,8 +120,14 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     expect(readManagedSettings(sims.jamf.profileVersions().at(-1)!, NAMES).keyId).toBe(sims.ids.oldKeyId);
     expect(sims.jamf.profileVersions().at(-1)).toBe(before);
     // Restored first, then the new key revoked: the group always held a key that worked.
-    const profilePuts = sims.log.entries().map((e) => e.system === 'jamf' && e.method === 'PUT' && e.path.startsWith('/JSSResource/osxconfigurationprofiles/'));
-    const newKeyDelete = sims.log.entries().findIndex((e) => e.system === 'thoth' && e.method === 'DELETE' && e.path.endsWith(`/api-keys/${key.id}`));
+    const profilePuts = sims.log
+      .entries()
+      .map(
+        (e) => e.system === 'jamf' && e.method === 'PUT' && e.path.startsWith('/JSSResource/osxconfigurationprofiles/'),
+      );
+    const newKeyDelete = sims.log
+      .entries()
+      .findIndex((e) => e.system === 'thoth' && e.method === 'DELETE' && e.path.endsWith(`/api-keys/${key.id}`));
     expect(newKeyDelete).toBeGreaterThan(profilePuts.lastIndexOf(true));
     expect(readEvidence(sims)!.state).toBe('rolled-back');
     expectNoLeaks(sims, [run]);
@@ -90,7 +136,13 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
   it('holds both keys when validation fails with onValidationFailure: hold', async () => {
     sims = await startSimulators({ fleet: { size: 10, stuck: 10 } });
     const ws = makeWorkspace();
-    ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, { rollback: 'hold', validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 1s\n  pollInterval: 300ms' }));
+    ws.write(
+      '.thoth/rotations/corpsec.yaml',
+      jamfIntent(sims, {
+        rollback: 'hold',
+        validation: 'validation:\n  window: 2s\n  minHealthy: 90%\n  timeout: 1s\n  pollInterval: 300ms',
+      }),
+    );
     const run = await apply(sims, ws);
     expect(run.code).toBe(1);
     expect(run.outputs['status']).toBe('failed');
@@ -105,7 +157,13 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     sims = await startSimulators({ fleet: { size: 5 } });
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims));
-    sims.faults.add({ system: 'jamf', method: 'PUT', path: /osxconfigurationprofiles/, times: Infinity, respond: { status: 500, body: '<html><p>Error: boom</p></html>' } });
+    sims.faults.add({
+      system: 'jamf',
+      method: 'PUT',
+      path: /osxconfigurationprofiles/,
+      times: Infinity,
+      respond: { status: 500, body: '<html><p>Error: boom</p></html>' },
+    });
     const run = await apply(sims, ws);
     expect(run.code).toBe(1);
     expect(mintedKeys(sims).every((k) => !k.active)).toBe(true);
@@ -140,13 +198,22 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
     // The key is recorded together with its authorization (one commit before the MDM write): kill
     // the run as soon as the new key exists (its plaintext is masked the moment it arrives), before
     // that commit. The record does not name it; the next run finds it by name.
-    const killed = await runAction({ workspace: ws, inputs: simInputs(sims, { mode: 'apply' }), env: simEnv(sims, env), killWhen: (out) => /evidence: state pending[\s\S]*::add-mask::thoth_live_/.test(out) });
+    const killed = await runAction({
+      workspace: ws,
+      inputs: simInputs(sims, { mode: 'apply' }),
+      env: simEnv(sims, env),
+      killWhen: (out) => /evidence: state pending[\s\S]*::add-mask::thoth_live_/.test(out),
+    });
     expect(killed.signal).toBe('SIGKILL');
     expect(readEvidence(sims)!.state).toBe('pending');
     expect(readEvidence(sims)!.newKey).toBeUndefined();
     const lost = mintedKeys(sims)[0]!;
     expect(lost.active).toBe(true);
-    const resumed = await runAction({ workspace: ws, inputs: simInputs(sims, { mode: 'apply' }), env: simEnv(sims, { ...env, GITHUB_RUN_ATTEMPT: '2' }) });
+    const resumed = await runAction({
+      workspace: ws,
+      inputs: simInputs(sims, { mode: 'apply' }),
+      env: simEnv(sims, { ...env, GITHUB_RUN_ATTEMPT: '2' }),
+    });
     expect(resumed.code, resumed.stdout).toBe(0);
     expect(sims.thoth.keys().find((k) => k.id === lost.id)!.active).toBe(false);
     const active = mintedKeys(sims).filter((k) => k.active);

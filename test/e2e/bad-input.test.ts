@@ -33,12 +33,20 @@ describe('bad intents and inputs through dist/index.js', () => {
   });
 
   const inputCases: { name: string; inputs: Record<string, string>; expect: RegExp }[] = [
-    { name: 'both Thoth credentials', inputs: { 'thoth-bearer-token': 'bearer-token-value' }, expect: /thoth-api-key.*thoth-bearer-token|thoth-bearer-token.*thoth-api-key/ },
+    {
+      name: 'both Thoth credentials',
+      inputs: { 'thoth-bearer-token': 'bearer-token-value' },
+      expect: /thoth-api-key.*thoth-bearer-token|thoth-bearer-token.*thoth-api-key/,
+    },
     { name: 'no Thoth credential', inputs: { 'thoth-api-key': '' }, expect: /forks|Dependabot/ },
     { name: 'unknown mode', inputs: { mode: 'rotate' }, expect: /mode/ },
     { name: 'loose boolean', inputs: { 'expose-key': 'yes' }, expect: /expose-key/ },
     { name: 'bad write budget', inputs: { 'graph-write-budget': 'fast' }, expect: /graph-write-budget/ },
-    { name: 'seal key of the wrong length', inputs: { 'rollback-seal-key': Buffer.alloc(16).toString('base64') }, expect: /rollback-seal-key/ },
+    {
+      name: 'seal key of the wrong length',
+      inputs: { 'rollback-seal-key': Buffer.alloc(16).toString('base64') },
+      expect: /rollback-seal-key/,
+    },
     { name: 'revoke without key-ids', inputs: { mode: 'revoke', reason: 'INC-1' }, expect: /key-ids/ },
     { name: 'key-ids outside revoke', inputs: { 'key-ids': 'key_abc' }, expect: /key-ids/ },
     { name: 'jamf secret without id', inputs: { 'jamf-client-id': '' }, expect: /jamf-client-id/ },

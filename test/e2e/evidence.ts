@@ -2,7 +2,14 @@ import { expect } from 'vitest';
 import type { Simulators } from '../../sim/index.js';
 import type { ActionRun } from '../../sim/runner.js';
 import { findLeaks } from '../leak-scan.js';
-import { appendEvent, parseRecord, serializeRecord, verifyChain, withMac, type EvidenceRecord } from '../../src/evidence/record.js';
+import {
+  appendEvent,
+  parseRecord,
+  serializeRecord,
+  verifyChain,
+  withMac,
+  type EvidenceRecord,
+} from '../../src/evidence/record.js';
 
 export function evidencePath(sims: Simulators, name = 'corpsec-macos-2026-12'): string {
   return `.thoth/evidence/${sims.ids.fleetId}/${name}.json`;
@@ -26,9 +33,23 @@ const TEST_RUN = { id: 'test', attempt: 1, actor: 'test', sha: '0'.repeat(40) };
  * given). Tests use it to stand in for time passing (a lease running out); a forger can do
  * the same, which is why the MAC exists.
  */
-export function amendEvidence(s: Simulators, file: string, change: (r: EvidenceRecord) => EvidenceRecord, o: { macKey?: Buffer; step?: string } = {}): EvidenceRecord {
+export function amendEvidence(
+  s: Simulators,
+  file: string,
+  change: (r: EvidenceRecord) => EvidenceRecord,
+  o: { macKey?: Buffer; step?: string } = {},
+): EvidenceRecord {
   const r = parseRecord(s.github.file(file, 'main')!, file);
-  const amended = withMac(appendEvent(change(r), { at: new Date().toISOString(), step: o.step ?? 'test-amend', outcome: 'info', detail: 'changed by the test', run: TEST_RUN }), o.macKey);
+  const amended = withMac(
+    appendEvent(change(r), {
+      at: new Date().toISOString(),
+      step: o.step ?? 'test-amend',
+      outcome: 'info',
+      detail: 'changed by the test',
+      run: TEST_RUN,
+    }),
+    o.macKey,
+  );
   s.github.putFile(file, serializeRecord(amended), { branch: 'main', message: `test: ${o.step ?? 'amend'}` });
   return amended;
 }
@@ -38,12 +59,19 @@ export function amendEvidence(s: Simulators, file: string, change: (r: EvidenceR
  * changes its fields, then every event is appended again with the project's own appendEvent,
  * so the forged record verifies whatever the chain commits to (no MAC key is involved).
  */
-export function forgeEvidence(sims: Simulators, edit: (fields: EvidenceRecord) => EvidenceRecord, name?: string): EvidenceRecord {
+export function forgeEvidence(
+  sims: Simulators,
+  edit: (fields: EvidenceRecord) => EvidenceRecord,
+  name?: string,
+): EvidenceRecord {
   const real = readEvidence(sims, name);
   if (!real) throw new Error('forgeEvidence: no record to start from');
   let forged = edit({ ...real, events: [] });
   for (const { chain: _chain, ...event } of real.events) forged = appendEvent(forged, event);
-  sims.github.putFile(evidencePath(sims, name), serializeRecord(forged), { branch: 'main', message: 'edit evidence by hand' });
+  sims.github.putFile(evidencePath(sims, name), serializeRecord(forged), {
+    branch: 'main',
+    message: 'edit evidence by hand',
+  });
   expect(readEvidence(sims, name)).toEqual(forged);
   return forged;
 }
@@ -53,7 +81,11 @@ export function forgeEvidence(sims: Simulators, edit: (fields: EvidenceRecord) =
  * window): one inside the window mutates nothing; one after it re-validates and revokes the old
  * key (completed); one more finds nothing to do and mutates nothing.
  */
-export async function finishRotation(s: Simulators, validatedAt: string, apply: () => Promise<ActionRun>): Promise<{ early: ActionRun; second: ActionRun; third: ActionRun }> {
+export async function finishRotation(
+  s: Simulators,
+  validatedAt: string,
+  apply: () => Promise<ActionRun>,
+): Promise<{ early: ActionRun; second: ActionRun; third: ActionRun }> {
   s.log.clear();
   const early = await apply();
   expect(early.code, early.stdout).toBe(0);
@@ -90,6 +122,7 @@ export function expectNoLeaks(s: Simulators, runs: readonly ActionRun[]): void {
     sources[`run${i}.summary`] = r.summary;
     sources[`run${i}.outputs`] = JSON.stringify(r.outputs);
   });
-  for (const c of s.github.commits('main')) sources[`commit ${c.sha}`] = `${c.message}\n${c.files?.map((f: { text: string }) => f.text).join('\n') ?? ''}`;
+  for (const c of s.github.commits('main'))
+    sources[`commit ${c.sha}`] = `${c.message}\n${c.files?.map((f: { text: string }) => f.text).join('\n') ?? ''}`;
   expect(findLeaks(sources, s.secrets())).toEqual([]);
 }

@@ -8,7 +8,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { readMobileconfig, startSimulators, type Simulators } from '../../sim/index.js';
-import { appendEvent, parseRecord, serializeRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
+import {
+  appendEvent,
+  parseRecord,
+  serializeRecord,
+  verifyChain,
+  type EvidenceRecord,
+} from '../../src/evidence/record.js';
 import { amendEvidence, evidencePath, mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
 import { evidenceIn } from '../setup/oracle.js';
@@ -32,12 +38,21 @@ function workspace(s: Simulators): Workspace {
 }
 
 /** `apply` for fleet `s`, keeping evidence in `repo`'s GitHub (one branch for several fleets). */
-function apply(s: Simulators, ws: Workspace, repo: Simulators = s, env: Record<string, string> = {}): Promise<ActionRun> {
+function apply(
+  s: Simulators,
+  ws: Workspace,
+  repo: Simulators = s,
+  env: Record<string, string> = {},
+): Promise<ActionRun> {
   if (repo !== s) evidenceIn(s, repo);
   return runAction({
     workspace: ws,
     inputs: simInputs(s, { mode: 'apply', 'github-token': repo.creds.githubToken }),
-    env: simEnv(s, { GITHUB_API_URL: repo.urls.github, GITHUB_REPOSITORY: `${repo.creds.owner}/${repo.creds.repo}`, ...env }),
+    env: simEnv(s, {
+      GITHUB_API_URL: repo.urls.github,
+      GITHUB_REPOSITORY: `${repo.creds.owner}/${repo.creds.repo}`,
+      ...env,
+    }),
   });
 }
 
@@ -50,7 +65,8 @@ function recordIn(repo: Simulators, s: Simulators): EvidenceRecord {
 }
 
 const deliveredKey = (s: Simulators): string | undefined => readMobileconfig(s.jamf.currentPayloads())?.keyId;
-const putsTo = (repo: Simulators, file: string) => repo.log.entries().filter((e) => e.system === 'github' && e.method === 'PUT' && e.path.endsWith(file));
+const putsTo = (repo: Simulators, file: string) =>
+  repo.log.entries().filter((e) => e.system === 'github' && e.method === 'PUT' && e.path.endsWith(file));
 const commitsTo = (repo: Simulators, file: string) => repo.github.commits('main').filter((c) => c.path === file);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -133,7 +149,9 @@ describe('GitHub limits (bundled action against the simulators)', () => {
     const run = await apply(s, ws, s, env);
     expect(run.code).toBe(1);
     expect(run.outputs['status']).toBe('failed');
-    expect(run.stdout).toMatch(/secondary rate limit .*GitHub takes requests again at \d{4}-\d\d-\d\dT.*re-run after that time/);
+    expect(run.stdout).toMatch(
+      /secondary rate limit .*GitHub takes requests again at \d{4}-\d\d-\d\dT.*re-run after that time/,
+    );
     // Nothing was waited for: GitHub asked for about an hour.
     expect(run.stdout).not.toMatch(/waiting \d+ s as GitHub asks/);
     // The fleet holds a valid key: the new one is delivered and active, the old one too.
@@ -168,7 +186,13 @@ describe('GitHub limits (bundled action against the simulators)', () => {
     let r = parseRecord(s.github.file(file)!, file);
     const run = { id: 'observer', attempt: 1, actor: 'octo-secops', sha: '0'.repeat(40) };
     for (let i = 0; serializeRecord(r).length < 1_200_000; i++) {
-      r = appendEvent(r, { at: new Date().toISOString(), step: 'note', outcome: 'info', detail: `observation ${i}: ${'x'.repeat(900)}`, run });
+      r = appendEvent(r, {
+        at: new Date().toISOString(),
+        step: 'note',
+        outcome: 'info',
+        detail: `observation ${i}: ${'x'.repeat(900)}`,
+        run,
+      });
     }
     s.github.putFile(file, serializeRecord(r));
     await sleep(Math.max(0, Date.parse(r.validatedAt!) + 2_100 - Date.now()));
@@ -178,7 +202,14 @@ describe('GitHub limits (bundled action against the simulators)', () => {
     expect(done.outputs['status']).toBe('completed');
     expect(s.github.stats.contentOmitted).toBeGreaterThan(before.contentOmitted);
     expect(s.github.stats.rawReads).toBeGreaterThan(before.rawReads);
-    expect(s.log.entries().some((e) => e.system === 'github' && e.method === 'GET' && e.headers['accept'] === 'application/vnd.github.raw+json')).toBe(true);
+    expect(
+      s.log
+        .entries()
+        .some(
+          (e) =>
+            e.system === 'github' && e.method === 'GET' && e.headers['accept'] === 'application/vnd.github.raw+json',
+        ),
+    ).toBe(true);
     const final = readEvidence(s)!;
     expect(final.state).toBe('completed');
     expect(final.events.filter((e) => e.step === 'note').length).toBe(r.events.filter((e) => e.step === 'note').length);
@@ -193,7 +224,18 @@ describe('GitHub limits (bundled action against the simulators)', () => {
     // Another run takes the rotation over while this run's third commit (after the MDM write) is in flight.
     s.github.beforeRefUpdate = ({ path }) => {
       if (path !== file || ++puts !== 3) return;
-      amendEvidence(s, file, (r) => ({ ...r, lease: { run: { id: '999', attempt: 1, actor: 'other', sha: '1'.repeat(40) }, until: new Date(Date.now() + 3_600_000).toISOString() } }), { step: 'other-run-took-over' });
+      amendEvidence(
+        s,
+        file,
+        (r) => ({
+          ...r,
+          lease: {
+            run: { id: '999', attempt: 1, actor: 'other', sha: '1'.repeat(40) },
+            until: new Date(Date.now() + 3_600_000).toISOString(),
+          },
+        }),
+        { step: 'other-run-took-over' },
+      );
     };
     const run = await apply(s, ws);
     // Busy is green and shows as in-progress (outputs.ts); the summary says why.

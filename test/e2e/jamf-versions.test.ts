@@ -10,8 +10,14 @@ import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
 
-const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
-const VALIDATION = 'validation:\n  window: 12s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 15s\n  pollInterval: 200ms';
+const NAMES = {
+  domain: 'com.atensecurity.thoth',
+  apiKey: 'THOTH_API_KEY',
+  keyId: 'THOTH_API_KEY_ID',
+  revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+};
+const VALIDATION =
+  'validation:\n  window: 12s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 15s\n  pollInterval: 200ms';
 
 let sims: Simulators | undefined;
 afterEach(async () => {
@@ -25,7 +31,9 @@ function run(s: Simulators, ws: Workspace, mode: 'plan' | 'apply'): Promise<Acti
 
 const jamfCalls = (s: Simulators): LogEntry[] => s.log.entries().filter((e) => e.system === 'jamf');
 /** `METHOD path` of each Jamf call, ids at the end of the path elided (`/{id}`), each once. */
-const paths = (s: Simulators): string[] => [...new Set(jamfCalls(s).map((e) => `${e.method} ${e.path.replace(/\/[\d,]+$/, '/{id}')}`))];
+const paths = (s: Simulators): string[] => [
+  ...new Set(jamfCalls(s).map((e) => `${e.method} ${e.path.replace(/\/[\d,]+$/, '/{id}')}`)),
+];
 
 interface Generation {
   readonly version: string;
@@ -86,7 +94,9 @@ describe('Jamf Pro by server version (bundled action against the simulators)', (
       expect(called.filter((p) => g.never.test(p))).toEqual([]);
       expect(jamfCalls(s).filter((e) => e.status === 404 || e.status === 400)).toEqual([]);
       // Validation polls filter on the version's own contact field.
-      const polls = jamfCalls(s).filter((e) => e.path === g.inventory && decodeURIComponent(e.query).includes(';general.'));
+      const polls = jamfCalls(s).filter(
+        (e) => e.path === g.inventory && decodeURIComponent(e.query).includes(';general.'),
+      );
       expect(polls.length).toBeGreaterThan(0);
       for (const p of polls) expect(decodeURIComponent(p.query)).toContain(`;${g.contactFilter}>=`);
 
@@ -95,24 +105,31 @@ describe('Jamf Pro by server version (bundled action against the simulators)', (
       const members = s.fleet.endpoints().filter((e) => group.has(e.index));
       expect(members).toHaveLength(12);
       if (g.calls.includes('POST /api/v2/mdm/blank-push')) {
-        const pushed = jamfCalls(s).filter((e) => e.path === '/api/v2/mdm/blank-push').flatMap((e) => JSON.parse(e.bodyText!).clientManagementIds as string[]);
+        const pushed = jamfCalls(s)
+          .filter((e) => e.path === '/api/v2/mdm/blank-push')
+          .flatMap((e) => JSON.parse(e.bodyText!).clientManagementIds as string[]);
         expect(pushed.sort()).toEqual(members.map((e) => e.managementId).sort());
       } else {
-        const pushed = jamfCalls(s).filter((e) => e.path.startsWith('/JSSResource/computercommands/command/BlankPush/id/')).flatMap((e) => e.path.split('/id/')[1]!.split(',').map(Number));
+        const pushed = jamfCalls(s)
+          .filter((e) => e.path.startsWith('/JSSResource/computercommands/command/BlankPush/id/'))
+          .flatMap((e) => e.path.split('/id/')[1]!.split(',').map(Number));
         expect(pushed.sort((a, b) => a - b)).toEqual(members.map((e) => e.jamfId).sort((a, b) => a - b));
       }
 
       // The fleet: the configuration delivers the new key, and the devices that check in run it.
       const key = mintedKeys(s)[0]!;
       expect(readManagedSettings(s.jamf.profileVersions().at(-1)!, NAMES).keyId).toBe(key.id);
-      for (const e of members) expect(e.keyId, `${e.hostname} (${e.behaviour})`).toBe(e.behaviour === 'online' ? key.id : s.ids.oldKeyId);
+      for (const e of members)
+        expect(e.keyId, `${e.hostname} (${e.behaviour})`).toBe(e.behaviour === 'online' ? key.id : s.ids.oldKeyId);
       const rec = readEvidence(s)!;
       expect(rec.state).toBe('awaiting-revocation');
       expect(rec.validation).toMatchObject({ total: 12, healthy: 10 });
 
       const { early, second, third } = await finishRotation(s, rec.validatedAt!, () => run(s, ws, 'apply'));
       expect(s.thoth.keys().find((k) => k.id === key.id)!.active).toBe(true);
-      expect(readEvidence(s)!.events.map((e) => e.step)).toEqual(expect.arrayContaining(['refresh', 'validate', 'revalidate', 'revoke-old-key', 'confirm-revocation']));
+      expect(readEvidence(s)!.events.map((e) => e.step)).toEqual(
+        expect.arrayContaining(['refresh', 'validate', 'revalidate', 'revoke-old-key', 'confirm-revocation']),
+      );
       expectNoLeaks(s, [plan, first, early, second, third]);
     }, 120_000);
   }
@@ -132,7 +149,11 @@ describe('Jamf Pro by server version (bundled action against the simulators)', (
       expect(r.summary).toContain('10.49.0');
       expect(s.log.mutations()).toEqual([]);
       // Jamf saw the token request, the version read and the token's invalidation: nothing else.
-      expect(jamfCalls(s).map((e) => e.path).filter((p) => !/\/oauth\/token$|\/invalidate-token$/.test(p))).toEqual(['/api/v1/jamf-pro-version']);
+      expect(
+        jamfCalls(s)
+          .map((e) => e.path)
+          .filter((p) => !/\/oauth\/token$|\/invalidate-token$/.test(p)),
+      ).toEqual(['/api/v1/jamf-pro-version']);
     }
     expect(mintedKeys(s)).toEqual([]);
     expect(s.jamf.profileVersions()).toEqual(before);

@@ -34,7 +34,16 @@ describe('masking', () => {
   });
 
   it('the runner view replaces a registered value in every later line, and only after its add-mask line', () => {
-    const run = { stdout: ['before s3cr3t-value', '::add-mask::s3cr3t-value', 'after s3cr3t-value', '::add-mask::pa%25ss', 'x pa%ss y'].join('\n'), stderr: 'err s3cr3t-value' };
+    const run = {
+      stdout: [
+        'before s3cr3t-value',
+        '::add-mask::s3cr3t-value',
+        'after s3cr3t-value',
+        '::add-mask::pa%25ss',
+        'x pa%ss y',
+      ].join('\n'),
+      stderr: 'err s3cr3t-value',
+    };
     const v = maskedView(run);
     expect(v.masks).toEqual(['s3cr3t-value', 'pa%ss']);
     expect(v.stdout.split('\n')).toEqual(['before s3cr3t-value', 'after ***', 'x *** y']);

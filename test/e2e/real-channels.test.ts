@@ -8,7 +8,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
 import { finishRotation, mintedKeys, readEvidence } from './evidence.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
+import {
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type JamfIntentOptions,
+  type Workspace,
+} from './harness.js';
 
 let sims: Simulators | undefined;
 afterEach(async () => {
@@ -16,18 +25,24 @@ afterEach(async () => {
   sims = undefined;
 });
 
-async function setup(opts: SimOptions, intent: JamfIntentOptions & { healthAttribute?: boolean } = {}): Promise<{ s: Simulators; ws: Workspace; run: (mode?: string, env?: Record<string, string>) => Promise<ActionRun> }> {
+async function setup(
+  opts: SimOptions,
+  intent: JamfIntentOptions & { healthAttribute?: boolean } = {},
+): Promise<{ s: Simulators; ws: Workspace; run: (mode?: string, env?: Record<string, string>) => Promise<ActionRun> }> {
   const s = (sims = await startSimulators(opts));
   const ws = makeWorkspace();
   let text = jamfIntent(s, intent);
   if (intent.healthAttribute === false) text = text.replace('    healthAttribute: Thoth Health\n', '');
   ws.write('.thoth/rotations/corpsec.yaml', text);
-  const run = (mode = 'apply', env: Record<string, string> = {}) => runAction({ workspace: ws, inputs: simInputs(s, { mode }), env: simEnv(s, env), timeoutMs: 90_000 });
+  const run = (mode = 'apply', env: Record<string, string> = {}) =>
+    runAction({ workspace: ws, inputs: simInputs(s, { mode }), env: simEnv(s, env), timeoutMs: 90_000 });
   return { s, ws, run };
 }
 
-const deletesOf = (s: Simulators, keyId: string) => s.log.entries().filter((e) => e.system === 'thoth' && e.method === 'DELETE' && e.path.endsWith(`/api-keys/${keyId}`));
-const inventoryReads = (s: Simulators) => s.log.entries().filter((e) => e.system === 'jamf' && e.method === 'GET' && e.path === '/api/v4/computers-inventory');
+const deletesOf = (s: Simulators, keyId: string) =>
+  s.log.entries().filter((e) => e.system === 'thoth' && e.method === 'DELETE' && e.path.endsWith(`/api-keys/${keyId}`));
+const inventoryReads = (s: Simulators) =>
+  s.log.entries().filter((e) => e.system === 'jamf' && e.method === 'GET' && e.path === '/api/v4/computers-inventory');
 const fleetIdx = (s: Simulators) => s.fleet.indices({ inFleet: true });
 
 describe('real channels: the action under separate MDM, inventory and heartbeat schedules', () => {
@@ -35,7 +50,10 @@ describe('real channels: the action under separate MDM, inventory and heartbeat 
     // No key id on control-plane rows: the extension attribute is the only source of key evidence.
     const { s, run } = await setup(
       { fleet: { size: 10, channels: { inventoryMs: 6000 } }, thoth: { runtimeKeyId: 'null' } },
-      { validation: 'validation:\n  window: 12s\n  minHealthy: 90%\n  activeWithin: 7d\n  timeout: 30s\n  pollInterval: 300ms' },
+      {
+        validation:
+          'validation:\n  window: 12s\n  minHealthy: 90%\n  activeWithin: 7d\n  timeout: 30s\n  pollInterval: 300ms',
+      },
     );
     const first = await run();
     expect(first.code, first.stdout + first.stderr).toBe(0);
@@ -54,29 +72,45 @@ describe('real channels: the action under separate MDM, inventory and heartbeat 
     }
     const lastMdm = Math.max(...fleetIdx(s).map((i) => s.fleet.lastMdmCheckIn(i)));
     // ...but a device's extension attribute named the new key only from its first inventory after that.
-    const firstReport = fleetIdx(s).map((i) => s.fleet.nextInventory(i, s.fleet.lastMdmCheckIn(i))).sort((a, b) => a - b);
+    const firstReport = fleetIdx(s)
+      .map((i) => s.fleet.nextInventory(i, s.fleet.lastMdmCheckIn(i)))
+      .sort((a, b) => a - b);
     const ninth = firstReport[8]!;
     expect(ninth).toBeGreaterThan(lastMdm);
     expect(validatedAt).toBeGreaterThanOrEqual(ninth);
     // The action polled Jamf while devices had checked in without fresh inventory, and did not pass then.
-    expect(inventoryReads(s).filter((e) => e.at > refreshAt && e.at + e.durationMs < ninth).length).toBeGreaterThanOrEqual(1);
-    const eaOnNew = fleetIdx(s).filter((i) => (JSON.parse(s.fleet.inventoryHealth(i)!) as { api_key: { key_id: string } }).api_key.key_id === newKey);
+    expect(
+      inventoryReads(s).filter((e) => e.at > refreshAt && e.at + e.durationMs < ninth).length,
+    ).toBeGreaterThanOrEqual(1);
+    const eaOnNew = fleetIdx(s).filter(
+      (i) => (JSON.parse(s.fleet.inventoryHealth(i)!) as { api_key: { key_id: string } }).api_key.key_id === newKey,
+    );
     expect(eaOnNew.length).toBeGreaterThanOrEqual(9);
 
     // Re-validation after the window reads reports made after the refresh; then the old key goes.
     await finishRotation(s, rec.validatedAt!, () => run());
-    expect(readEvidence(s)!.events.filter((e) => e.step === 'revalidate').map((e) => e.outcome)).toEqual(['ok']);
+    expect(
+      readEvidence(s)!
+        .events.filter((e) => e.step === 'revalidate')
+        .map((e) => e.outcome),
+    ).toEqual(['ok']);
   });
 
   it('no source of key evidence (null managed_runtime_key_id, no health attribute): plan warns; apply never validates and never revokes the old key', async () => {
     const { s, run } = await setup(
       { fleet: { size: 8 }, thoth: { runtimeKeyId: 'null' } },
-      { healthAttribute: false, validation: 'validation:\n  window: 1h\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 3s\n  pollInterval: 300ms' },
+      {
+        healthAttribute: false,
+        validation:
+          'validation:\n  window: 1h\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 3s\n  pollInterval: 300ms',
+      },
     );
     const plan = await run('plan');
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     expect(plan.outputs['status']).toBe('planned');
-    expect(plan.summary).toMatch(/no source of key evidence: the intent reads no health \(no mdm\.jamf\.healthAttribute\) and none of the 8 endpoint\(s\) the control plane lists for fleet flt-corpsec-macos reports managed_runtime_key_id/);
+    expect(plan.summary).toMatch(
+      /no source of key evidence: the intent reads no health \(no mdm\.jamf\.healthAttribute\) and none of the 8 endpoint\(s\) the control plane lists for fleet flt-corpsec-macos reports managed_runtime_key_id/,
+    );
     expect(s.log.mutations()).toEqual([]);
 
     const apply = await run();
@@ -86,7 +120,9 @@ describe('real channels: the action under separate MDM, inventory and heartbeat 
     const rec = readEvidence(s)!;
     expect(rec.events.some((e) => e.step === 'validate' && e.outcome === 'ok')).toBe(false);
     expect(rec.validation).toMatchObject({ total: 8, active: 8, healthy: 0, notCheckedIn: 0 });
-    expect(rec.validation!.stragglers.every((x) => x.reason === 'checked in, but no key signal since refresh')).toBe(true);
+    expect(rec.validation!.stragglers.every((x) => x.reason === 'checked in, but no key signal since refresh')).toBe(
+      true,
+    );
     // Every device did check in after the push: checked in alone was not taken for health.
     for (const i of fleetIdx(s)) expect(s.fleet.lastMdmCheckIn(i)).toBeGreaterThan(Date.parse(rec.refreshSentAt!));
     // The devices did run the new key (the control plane saw it used); without a signal saying so, nothing is revoked.
@@ -98,10 +134,19 @@ describe('real channels: the action under separate MDM, inventory and heartbeat 
   it('health naming the new key but reported before the refresh does not count; the same report made after it does', async () => {
     const { s, run } = await setup(
       { fleet: { size: 6 }, thoth: { runtimeKeyId: 'null' } },
-      { validation: 'validation:\n  window: 1h\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 3s\n  pollInterval: 300ms' },
+      {
+        validation:
+          'validation:\n  window: 1h\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 3s\n  pollInterval: 300ms',
+      },
     );
     // Run 1 deploys the new key, then cannot send the blank push: it stops at `deployed`.
-    s.faults.add({ system: 'jamf', method: 'POST', path: '/api/v2/mdm/blank-push', times: Infinity, respond: { status: 503, body: '{"httpStatus":503,"errors":[]}' } });
+    s.faults.add({
+      system: 'jamf',
+      method: 'POST',
+      path: '/api/v2/mdm/blank-push',
+      times: Infinity,
+      respond: { status: 503, body: '{"httpStatus":503,"errors":[]}' },
+    });
     const env = { GITHUB_RUN_ID: '9191', THOTH_ROTATE_RETRY_BASE_MS: '5' };
     const first = await run('apply', env);
     expect(first.code).toBe(1);
@@ -115,7 +160,8 @@ describe('real channels: the action under separate MDM, inventory and heartbeat 
       s.fleet.reconNow(i);
     }
     const staleAt = Math.max(...fleetIdx(s).map((i) => s.fleet.reportDate(i)));
-    for (const i of fleetIdx(s)) expect(JSON.parse(s.fleet.inventoryHealth(i)!)).toMatchObject({ api_key: { key_id: newKey } });
+    for (const i of fleetIdx(s))
+      expect(JSON.parse(s.fleet.inventoryHealth(i)!)).toMatchObject({ api_key: { key_id: newKey } });
     await new Promise((r) => setTimeout(r, 50));
 
     // Run 2 refreshes: devices check in again, no inventory follows. The reports predate the refresh.

@@ -5,7 +5,12 @@ import { findLeaks } from '../leak-scan.js';
 import { mintedKeys, readEvidence } from './evidence.js';
 import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun } from './harness.js';
 
-const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
+const NAMES = {
+  domain: 'com.atensecurity.thoth',
+  apiKey: 'THOTH_API_KEY',
+  keyId: 'THOTH_API_KEY_ID',
+  revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+};
 let sims: Simulators | undefined;
 afterEach(async () => {
   await sims?.close();
@@ -14,8 +19,22 @@ afterEach(async () => {
 
 async function revoke(s: Simulators, keyIds: string, extra: Record<string, string> = {}): Promise<ActionRun> {
   const ws = makeWorkspace();
-  ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(s, { validation: 'validation:\n  window: 24h\n  minHealthy: 80%\n  timeout: 8s\n  pollInterval: 200ms' }));
-  return runAction({ workspace: ws, inputs: simInputs(s, { mode: 'revoke', 'key-ids': keyIds, reason: 'INC-42: key pasted in a public gist', ...extra }), env: simEnv(s, { GITHUB_EVENT_NAME: 'workflow_dispatch' }) });
+  ws.write(
+    '.thoth/rotations/corpsec.yaml',
+    jamfIntent(s, {
+      validation: 'validation:\n  window: 24h\n  minHealthy: 80%\n  timeout: 8s\n  pollInterval: 200ms',
+    }),
+  );
+  return runAction({
+    workspace: ws,
+    inputs: simInputs(s, {
+      mode: 'revoke',
+      'key-ids': keyIds,
+      reason: 'INC-42: key pasted in a public gist',
+      ...extra,
+    }),
+    env: simEnv(s, { GITHUB_EVENT_NAME: 'workflow_dispatch' }),
+  });
 }
 
 const current = (s: Simulators) => readManagedSettings(s.jamf.profileVersions().at(-1)!, NAMES);
@@ -42,8 +61,12 @@ describe('revoke (workflow_dispatch) through the bundled action', () => {
     // Jamf profile PUT carrying the replacement is compared with the DELETE of the deployed key (the
     // first PUT of a run is an evidence commit, which says nothing about the order).
     const entries = sims.log.entries();
-    const profilePut = entries.findIndex((e) => e.system === 'jamf' && e.method === 'PUT' && e.path.startsWith('/JSSResource/osxconfigurationprofiles/'));
-    const oldDelete = entries.findIndex((e) => e.system === 'thoth' && e.method === 'DELETE' && e.path.endsWith(`/api-keys/${sims!.ids.oldKeyId}`));
+    const profilePut = entries.findIndex(
+      (e) => e.system === 'jamf' && e.method === 'PUT' && e.path.startsWith('/JSSResource/osxconfigurationprofiles/'),
+    );
+    const oldDelete = entries.findIndex(
+      (e) => e.system === 'thoth' && e.method === 'DELETE' && e.path.endsWith(`/api-keys/${sims!.ids.oldKeyId}`),
+    );
     expect(profilePut).toBeGreaterThanOrEqual(0);
     expect(oldDelete).toBeGreaterThan(profilePut);
     const rec = readEvidence(sims)!;
@@ -51,7 +74,18 @@ describe('revoke (workflow_dispatch) through the bundled action', () => {
     expect(rec.reason).toContain('INC-42');
     expect(rec.revokedKeys?.map((k) => k.keyId)).toEqual([sims.ids.oldKeyId]);
     expect(run.summary).toContain('revoked');
-    expect(findLeaks({ stdout: run.stdout, stderr: run.stderr, summary: run.summary, outputs: JSON.stringify(run.outputs), evidence: sims.github.file(`.thoth/evidence/${sims.ids.fleetId}/corpsec-macos-2026-12.json`, 'main')! }, sims.secrets())).toEqual([]);
+    expect(
+      findLeaks(
+        {
+          stdout: run.stdout,
+          stderr: run.stderr,
+          summary: run.summary,
+          outputs: JSON.stringify(run.outputs),
+          evidence: sims.github.file(`.thoth/evidence/${sims.ids.fleetId}/corpsec-macos-2026-12.json`, 'main')!,
+        },
+        sims.secrets(),
+      ),
+    ).toEqual([]);
   });
 
   it('revoking an old, undeployed key only DELETEs it and lists it in the configuration', async () => {

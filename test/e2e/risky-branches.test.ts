@@ -6,7 +6,16 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators, type SimOptions } from '../../sim/index.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
+import {
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type JamfIntentOptions,
+  type Workspace,
+} from './harness.js';
 import { readEvidence } from './evidence.js';
 
 const KNOBS = { THOTH_ROTATE_HTTP_TIMEOUT_MS: '1500', THOTH_ROTATE_RETRY_BASE_MS: '40' };
@@ -18,7 +27,10 @@ afterEach(async () => {
   sims = undefined;
 });
 
-interface Rig { s: Simulators; ws: Workspace }
+interface Rig {
+  s: Simulators;
+  ws: Workspace;
+}
 let runSeq = 500_000 + Math.floor(Math.random() * 400_000);
 
 async function rig(o: { sim?: SimOptions; intent?: JamfIntentOptions }): Promise<Rig> {
@@ -29,7 +41,12 @@ async function rig(o: { sim?: SimOptions; intent?: JamfIntentOptions }): Promise
 }
 
 function apply(r: Rig): Promise<ActionRun> {
-  return runAction({ workspace: r.ws, inputs: simInputs(r.s, { mode: 'apply' }), env: simEnv(r.s, { ...KNOBS, GITHUB_RUN_ID: String(++runSeq) }), timeoutMs: 90_000 });
+  return runAction({
+    workspace: r.ws,
+    inputs: simInputs(r.s, { mode: 'apply' }),
+    env: simEnv(r.s, { ...KNOBS, GITHUB_RUN_ID: String(++runSeq) }),
+    timeoutMs: 90_000,
+  });
 }
 
 /** The fault answered at least one request (the case is not vacuous). */
@@ -38,7 +55,8 @@ const fired = (s: Simulators, system: string, method: string, status: number): b
 const deletes = (s: Simulators): string[] => s.journal.deletes.map((d) => d.keyId);
 const active = (s: Simulators, id: string): boolean | undefined => s.thoth.key(id)?.active;
 const sleepUntil = (t: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, t - Date.now())));
-const validation = (window: string, poll: string, timeout = '10s') => `validation:\n  window: ${window}\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: ${timeout}\n  pollInterval: ${poll}`;
+const validation = (window: string, poll: string, timeout = '10s') =>
+  `validation:\n  window: ${window}\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: ${timeout}\n  pollInterval: ${poll}`;
 
 describe('inside the validation window nothing is revoked', () => {
   it('applies at window/2 and at window − one poll make no DELETE; the first apply after the window does', async () => {
@@ -81,24 +99,45 @@ describe('a fleet that regresses after validation', () => {
 
 describe('validation fails (stuck fleet) under a fault', () => {
   it('rollback: restore, with a Jamf 5xx on the first restore PUT, never revokes the key the group still receives', async () => {
-    const r = await rig({ sim: { fleet: { size: 5, stuck: 3 } }, intent: { validation: validation('1s', '200ms', '2s') } });
+    const r = await rig({
+      sim: { fleet: { size: 5, stuck: 3 } },
+      intent: { validation: validation('1s', '200ms', '2s') },
+    });
     // PUT 1 deploys the new key; PUT 2 is the restore: it fails once (then the retry succeeds or the run stops).
-    r.s.faults.add({ system: 'jamf', method: 'PUT', path: PROFILE_PUT, nth: 2, times: 1, respond: { status: 503, body: 'Service Unavailable' } });
+    r.s.faults.add({
+      system: 'jamf',
+      method: 'PUT',
+      path: PROFILE_PUT,
+      nth: 2,
+      times: 1,
+      respond: { status: 503, body: 'Service Unavailable' },
+    });
     const run = await apply(r);
     expect(run.code, run.stdout).toBe(1);
     expect(fired(r.s, 'jamf', 'PUT', 503)).toBe(true);
     expect(active(r.s, r.s.ids.oldKeyId)).toBe(true);
     const rec = readEvidence(r.s)!;
     const fresh = rec.newKey!.keyId;
-    const restored = r.s.jamf.currentPayloads().includes(r.s.ids.oldKeyId) && !r.s.jamf.currentPayloads().includes(`>${fresh}<`);
+    const restored =
+      r.s.jamf.currentPayloads().includes(r.s.ids.oldKeyId) && !r.s.jamf.currentPayloads().includes(`>${fresh}<`);
     if (restored) expect(rec.state).toBe('rolled-back');
     else expect(active(r.s, fresh)).toBe(true);
     expect(r.s.journal.deletes.filter((d) => d.keyId === r.s.ids.oldKeyId)).toEqual([]);
   });
 
   it('rollback: restore that cannot write at all (persistent Jamf 5xx) keeps the new key valid and says so', async () => {
-    const r = await rig({ sim: { fleet: { size: 5, stuck: 3 } }, intent: { validation: validation('1s', '200ms', '2s') } });
-    r.s.faults.add({ system: 'jamf', method: 'PUT', path: PROFILE_PUT, nth: 2, times: Infinity, respond: { status: 503, body: 'Service Unavailable' } });
+    const r = await rig({
+      sim: { fleet: { size: 5, stuck: 3 } },
+      intent: { validation: validation('1s', '200ms', '2s') },
+    });
+    r.s.faults.add({
+      system: 'jamf',
+      method: 'PUT',
+      path: PROFILE_PUT,
+      nth: 2,
+      times: Infinity,
+      respond: { status: 503, body: 'Service Unavailable' },
+    });
     const run = await apply(r);
     expect(run.code, run.stdout).toBe(1);
     expect(fired(r.s, 'jamf', 'PUT', 503)).toBe(true);
@@ -111,8 +150,18 @@ describe('validation fails (stuck fleet) under a fault', () => {
   });
 
   it('hold, with a Thoth 5xx during validation: both keys kept, the run fails and releases its lease', async () => {
-    const r = await rig({ sim: { fleet: { size: 5, stuck: 3 } }, intent: { rollback: 'hold', validation: validation('1s', '200ms', '2s') } });
-    r.s.faults.add({ system: 'thoth', method: 'GET', path: /\/endpoints$/, nth: 2, times: 1, respond: { status: 502, body: 'Bad Gateway' } });
+    const r = await rig({
+      sim: { fleet: { size: 5, stuck: 3 } },
+      intent: { rollback: 'hold', validation: validation('1s', '200ms', '2s') },
+    });
+    r.s.faults.add({
+      system: 'thoth',
+      method: 'GET',
+      path: /\/endpoints$/,
+      nth: 2,
+      times: 1,
+      respond: { status: 502, body: 'Bad Gateway' },
+    });
     const run = await apply(r);
     expect(run.code, run.stdout).toBe(1);
     expect(fired(r.s, 'thoth', 'GET', 502)).toBe(true);
@@ -129,8 +178,23 @@ describe('authorize denial and two faults in one case', () => {
   it('a new key the control plane does not authorize is never delivered and is revoked; the old key stays', async () => {
     const r = await rig({});
     r.s.faults.add({
-      system: 'thoth', method: 'POST', path: /\/api-keys\/[^/]+\/authorize$/, times: Infinity,
-      respond: { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ valid: true, permission_allowed: false, scope_allowed: true, expired: false, scope_level: 'fleet', scope_target_id: 'x', validated_at: new Date().toISOString() }) },
+      system: 'thoth',
+      method: 'POST',
+      path: /\/api-keys\/[^/]+\/authorize$/,
+      times: Infinity,
+      respond: {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          valid: true,
+          permission_allowed: false,
+          scope_allowed: true,
+          expired: false,
+          scope_level: 'fleet',
+          scope_target_id: 'x',
+          validated_at: new Date().toISOString(),
+        }),
+      },
     });
     const run = await apply(r);
     expect(run.code, run.stdout).toBe(1);
@@ -144,8 +208,22 @@ describe('authorize denial and two faults in one case', () => {
 
   it('the Jamf PUT loses its answer AND the read-back fails: the run stops safely and the next apply finishes', async () => {
     const r = await rig({ intent: { validation: validation('1s', '200ms') } });
-    r.s.faults.add({ system: 'jamf', method: 'PUT', path: PROFILE_PUT, times: 1, after: true, respond: { reset: true } });
-    r.s.faults.add({ system: 'jamf', method: 'GET', path: PROFILE_PUT, nth: 2, times: Infinity, respond: { status: 500, body: 'Internal Server Error' } });
+    r.s.faults.add({
+      system: 'jamf',
+      method: 'PUT',
+      path: PROFILE_PUT,
+      times: 1,
+      after: true,
+      respond: { reset: true },
+    });
+    r.s.faults.add({
+      system: 'jamf',
+      method: 'GET',
+      path: PROFILE_PUT,
+      nth: 2,
+      times: Infinity,
+      respond: { status: 500, body: 'Internal Server Error' },
+    });
     const run = await apply(r);
     expect(run.signal).toBeNull();
     expect(fired(r.s, 'jamf', 'PUT', 0) && fired(r.s, 'jamf', 'GET', 500)).toBe(true);
@@ -157,8 +235,14 @@ describe('authorize denial and two faults in one case', () => {
       if (rec?.validatedAt) await sleepUntil(new Date(rec.validatedAt).getTime() + 1_100);
       const lease = rec?.['lease'] as { run: { id: string; attempt: number } } | undefined;
       const again = await runAction({
-        workspace: r.ws, inputs: simInputs(r.s, { mode: 'apply' }), timeoutMs: 90_000,
-        env: simEnv(r.s, { ...KNOBS, GITHUB_RUN_ID: lease ? lease.run.id : String(++runSeq), GITHUB_RUN_ATTEMPT: String(lease ? lease.run.attempt + 1 : 1) }),
+        workspace: r.ws,
+        inputs: simInputs(r.s, { mode: 'apply' }),
+        timeoutMs: 90_000,
+        env: simEnv(r.s, {
+          ...KNOBS,
+          GITHUB_RUN_ID: lease ? lease.run.id : String(++runSeq),
+          GITHUB_RUN_ATTEMPT: String(lease ? lease.run.attempt + 1 : 1),
+        }),
       });
       status = again.outputs['status'];
     }

@@ -10,10 +10,20 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { appendEvent, parseRecord, serializeRecord, withMac, type EvidenceRecord } from '../../src/evidence/record.js';
 import { evidencePath, expectNoLeaks, readEvidence } from './evidence.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type JamfIntentOptions, type Workspace } from './harness.js';
+import {
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type JamfIntentOptions,
+  type Workspace,
+} from './harness.js';
 
 /** Validation passes within a second; the old key is due 60 s later, so a first apply leaves the rotation in flight. */
-const IN_FLIGHT = 'validation:\n  window: 60s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
+const IN_FLIGHT =
+  'validation:\n  window: 60s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
 const LATER = 'window:\n  start: 2030-01-01T00:00:00Z\n  end: 2030-01-01T04:00:00Z';
 
 let sims: Simulators | undefined;
@@ -34,11 +44,13 @@ async function setup(): Promise<Setup> {
   sims = await startSimulators({ fleet: { size: 5 } });
   const s = sims;
   const ws = makeWorkspace();
-  const writeIntent = (o: JamfIntentOptions = {}): void => void ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(s, { validation: IN_FLIGHT, ...o }));
+  const writeIntent = (o: JamfIntentOptions = {}): void =>
+    void ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(s, { validation: IN_FLIGHT, ...o }));
   writeIntent();
   // A second intent in the same run, outside its window: it must still be processed (and wait).
   ws.write('.thoth/rotations/later.yaml', jamfIntent(s, { name: 'later-rotation', window: LATER }));
-  const run = (mode: 'apply' | 'plan', inputs: Record<string, string> = {}) => runAction({ workspace: ws, inputs: simInputs(s, { mode, ...inputs }), env: simEnv(s) });
+  const run = (mode: 'apply' | 'plan', inputs: Record<string, string> = {}) =>
+    runAction({ workspace: ws, inputs: simInputs(s, { mode, ...inputs }), env: simEnv(s) });
   return { s, ws, file: evidencePath(s), writeIntent, run };
 }
 
@@ -46,7 +58,9 @@ async function setup(): Promise<Setup> {
 function writesToThothOrJamf(s: Simulators): string[] {
   return s.log
     .entries()
-    .filter((e) => (e.system === 'thoth' || e.system === 'jamf') && ['DELETE', 'POST', 'PUT', 'PATCH'].includes(e.method))
+    .filter(
+      (e) => (e.system === 'thoth' || e.system === 'jamf') && ['DELETE', 'POST', 'PUT', 'PATCH'].includes(e.method),
+    )
     .map((e) => `${e.system} ${e.method} ${e.path}`);
 }
 
@@ -68,10 +82,13 @@ function expectRefused(c: Setup, run: ActionRun, commitsBefore: number, message:
 
 /** Re-chain every event of `r` (as the action would have written it) after editing its fields. */
 function rechained(r: EvidenceRecord): EvidenceRecord {
-  return r.events.reduce<EvidenceRecord>((acc, e) => {
-    const { chain: _chain, ...body } = e;
-    return appendEvent(acc, body);
-  }, { ...r, events: [] });
+  return r.events.reduce<EvidenceRecord>(
+    (acc, e) => {
+      const { chain: _chain, ...body } = e;
+      return appendEvent(acc, body);
+    },
+    { ...r, events: [] },
+  );
 }
 
 describe('evidence is a claim: a record that does not hold stops its intent, nothing mutated', () => {
@@ -81,13 +98,23 @@ describe('evidence is a claim: a record that does not hold stops its intent, not
     expect(first.code, first.stdout).toBe(0);
     expect(readEvidence(c.s)!.state).toBe('awaiting-revocation');
     // The attack of issue 11: edit the fields, keep the chain, and make the revocation due now.
-    const forged = { ...JSON.parse(c.s.github.file(c.file, 'main')!), state: 'awaiting-revocation', oldKey: { keyId: c.s.ids.undeployedKeyId }, validatedAt: '2020-01-01T00:00:00.000Z' };
+    const forged = {
+      ...JSON.parse(c.s.github.file(c.file, 'main')!),
+      state: 'awaiting-revocation',
+      oldKey: { keyId: c.s.ids.undeployedKeyId },
+      validatedAt: '2020-01-01T00:00:00.000Z',
+    };
     c.s.github.putFile(c.file, `${JSON.stringify(forged, null, 2)}\n`, { branch: 'main', message: 'forged' });
     const commits = c.s.github.commits('main').length;
 
     c.s.log.clear();
     const run = await c.run('apply');
-    expectRefused(c, run, commits, /evidence chain broken at events\[\d+\]: chain\.record of the newest event does not match the record's top-level fields/);
+    expectRefused(
+      c,
+      run,
+      commits,
+      /evidence chain broken at events\[\d+\]: chain\.record of the newest event does not match the record's top-level fields/,
+    );
 
     c.s.log.clear();
     const plan = await c.run('plan');
@@ -101,7 +128,12 @@ describe('evidence is a claim: a record that does not hold stops its intent, not
     const c = await setup();
     const first = await c.run('apply');
     expect(first.code, first.stdout).toBe(0);
-    const made = { ...JSON.parse(c.s.github.file(c.file, 'main')!), oldKey: { keyId: c.s.ids.undeployedKeyId }, validatedAt: '2020-01-01T00:00:00.000Z', events: [] };
+    const made = {
+      ...JSON.parse(c.s.github.file(c.file, 'main')!),
+      oldKey: { keyId: c.s.ids.undeployedKeyId },
+      validatedAt: '2020-01-01T00:00:00.000Z',
+      events: [],
+    };
     c.s.github.putFile(c.file, `${JSON.stringify(made, null, 2)}\n`, { branch: 'main', message: 'hand-made' });
     const commits = c.s.github.commits('main').length;
     c.s.log.clear();
@@ -109,7 +141,7 @@ describe('evidence is a claim: a record that does not hold stops its intent, not
     expectRefused(c, run, commits, /the record has no events/);
   });
 
-  it('(b) with evidence-hmac-key: a rotation runs sealed; a forgery re-chained with the project\'s own functions but without the key is refused', async () => {
+  it("(b) with evidence-hmac-key: a rotation runs sealed; a forgery re-chained with the project's own functions but without the key is refused", async () => {
     const c = await setup();
     const key = randomBytes(32);
     const keyInput = { 'evidence-hmac-key': key.toString('base64') };
@@ -121,7 +153,16 @@ describe('evidence is a claim: a record that does not hold stops its intent, not
     expect(first.stdout).toContain(`::add-mask::${keyInput['evidence-hmac-key']}`);
 
     // The forger's record verifies as a chain (anyone can recompute it) but carries a stale MAC …
-    const forged = appendEvent({ ...genuine, oldKey: { keyId: c.s.ids.undeployedKeyId }, validatedAt: '2020-01-01T00:00:00.000Z' }, { at: new Date().toISOString(), step: 'validate', outcome: 'ok', detail: 'forged', run: genuine.events.at(-1)!.run });
+    const forged = appendEvent(
+      { ...genuine, oldKey: { keyId: c.s.ids.undeployedKeyId }, validatedAt: '2020-01-01T00:00:00.000Z' },
+      {
+        at: new Date().toISOString(),
+        step: 'validate',
+        outcome: 'ok',
+        detail: 'forged',
+        run: genuine.events.at(-1)!.run,
+      },
+    );
     expect(parseRecord(serializeRecord(forged), c.file).oldKey?.keyId).toBe(c.s.ids.undeployedKeyId);
     expect(forged.mac).toBe(genuine.mac);
     c.s.github.putFile(c.file, serializeRecord(forged), { branch: 'main', message: 'forged, re-chained' });
@@ -131,7 +172,10 @@ describe('evidence is a claim: a record that does not hold stops its intent, not
     expectRefused(c, stale, commits, /mac does not match the chain head under evidence-hmac-key/);
 
     // … or none at all.
-    c.s.github.putFile(c.file, serializeRecord(withMac(forged, undefined)), { branch: 'main', message: 'forged, unsealed' });
+    c.s.github.putFile(c.file, serializeRecord(withMac(forged, undefined)), {
+      branch: 'main',
+      message: 'forged, unsealed',
+    });
     commits = c.s.github.commits('main').length;
     c.s.log.clear();
     const unsealed = await c.run('apply', keyInput);
@@ -146,22 +190,35 @@ describe('evidence is a claim: a record that does not hold stops its intent, not
     // plan reads it with a warning.
     const plan = await c.run('plan');
     expect(plan.code, plan.stdout).toBe(0);
-    expect(plan.stdout).toMatch(/::warning::.*carries a mac, but evidence-hmac-key is not set, so only its hash chain was checked/);
+    expect(plan.stdout).toMatch(
+      /::warning::.*carries a mac, but evidence-hmac-key is not set, so only its hash chain was checked/,
+    );
     expectNoLeaks(c.s, [first, stale, unsealed, keyless, plan]);
   });
 
-  it('(c) a valid record of another fleet placed at this intent\'s path is refused, naming what differs', async () => {
+  it("(c) a valid record of another fleet placed at this intent's path is refused, naming what differs", async () => {
     const c = await setup();
     const first = await c.run('apply');
     expect(first.code, first.stdout).toBe(0);
     const own = readEvidence(c.s)!;
-    const other = rechained({ ...own, fleet: { ...own.fleet, id: 'flt-other-fleet' }, intent: { ...own.intent, path: '.thoth/rotations/other.yaml' }, oldKey: { keyId: c.s.ids.undeployedKeyId }, validatedAt: '2020-01-01T00:00:00.000Z' });
-    c.s.github.putFile(c.file, serializeRecord(other), { branch: 'main', message: 'another fleet\'s record' });
+    const other = rechained({
+      ...own,
+      fleet: { ...own.fleet, id: 'flt-other-fleet' },
+      intent: { ...own.intent, path: '.thoth/rotations/other.yaml' },
+      oldKey: { keyId: c.s.ids.undeployedKeyId },
+      validatedAt: '2020-01-01T00:00:00.000Z',
+    });
+    c.s.github.putFile(c.file, serializeRecord(other), { branch: 'main', message: "another fleet's record" });
     expect(parseRecord(c.s.github.file(c.file, 'main')!, c.file).fleet.id).toBe('flt-other-fleet');
     const commits = c.s.github.commits('main').length;
     c.s.log.clear();
     const run = await c.run('apply');
-    expectRefused(c, run, commits, /is not the evidence of intent \.thoth\/rotations\/corpsec\.yaml: fleet\.id \\?"flt-other-fleet\\?" \(the intent has \\?"flt-corpsec-macos\\?"\); intent\.path/);
+    expectRefused(
+      c,
+      run,
+      commits,
+      /is not the evidence of intent \.thoth\/rotations\/corpsec\.yaml: fleet\.id \\?"flt-other-fleet\\?" \(the intent has \\?"flt-corpsec-macos\\?"\); intent\.path/,
+    );
   });
 
   it('(d) a target change mid-flight (group id, minHealthy) is refused, naming the fields; restoring the intent lets the rotation go on', async () => {
@@ -170,13 +227,23 @@ describe('evidence is a claim: a record that does not hold stops its intent, not
     expect(first.code, first.stdout).toBe(0);
     expect(readEvidence(c.s)!.state).toBe('awaiting-revocation');
     const groupId = Number(c.s.ids.jamfGroupId);
-    const moved = jamfIntent(c.s, { validation: IN_FLIGHT.replace('80%', '50%') }).replace(`groupId: ${c.s.ids.jamfGroupId}`, `groupId: ${groupId + 1}`);
+    const moved = jamfIntent(c.s, { validation: IN_FLIGHT.replace('80%', '50%') }).replace(
+      `groupId: ${c.s.ids.jamfGroupId}`,
+      `groupId: ${groupId + 1}`,
+    );
     c.ws.write('.thoth/rotations/corpsec.yaml', moved);
     const commits = c.s.github.commits('main').length;
 
     c.s.log.clear();
     const run = await c.run('apply');
-    expectRefused(c, run, commits, new RegExp(`the rotation is in flight \\(state awaiting-revocation\\) and \\.thoth/rotations/corpsec\\.yaml changed what it targets: mdm\\.jamf\\.groupId \\(was ${groupId}, now ${groupId + 1}\\), validation\\.minHealthy \\(was 0\\.8, now 0\\.5\\)`));
+    expectRefused(
+      c,
+      run,
+      commits,
+      new RegExp(
+        `the rotation is in flight \\(state awaiting-revocation\\) and \\.thoth/rotations/corpsec\\.yaml changed what it targets: mdm\\.jamf\\.groupId \\(was ${groupId}, now ${groupId + 1}\\), validation\\.minHealthy \\(was 0\\.8, now 0\\.5\\)`,
+      ),
+    );
     expect(run.stdout).toMatch(/Restore those fields .* new intent name/);
     expect(readEvidence(c.s)!.state).toBe('awaiting-revocation');
 

@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
-import { intuneIntent, jamfIntent, makeWorkspace, runAction, simAllowedHosts, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
+import {
+  intuneIntent,
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simAllowedHosts,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type Workspace,
+} from './harness.js';
 
 /**
  * Spec §9 "Where credentials go", through the bundle: a pull request that points an intent's
@@ -13,7 +23,12 @@ import { intuneIntent, jamfIntent, makeWorkspace, runAction, simAllowedHosts, si
  * loopback is allowed only when listed, and it is not listed.
  */
 
-interface Seen { method: string; url: string; headers: Record<string, unknown>; body: string }
+interface Seen {
+  method: string;
+  url: string;
+  headers: Record<string, unknown>;
+  body: string;
+}
 
 let sims: Simulators;
 let attacker: Server;
@@ -46,16 +61,36 @@ beforeEach(() => {
 
 const evil = (): string => `http://${attackerHost}`;
 const withAzure = (extra: Record<string, string>): Record<string, string> =>
-  simInputs(sims, { 'azure-tenant-id': sims.creds.azureTenantId, 'azure-client-id': sims.creds.azureClientId, 'azure-client-secret': sims.creds.azureClientSecret, ...extra });
+  simInputs(sims, {
+    'azure-tenant-id': sims.creds.azureTenantId,
+    'azure-client-id': sims.creds.azureClientId,
+    'azure-client-secret': sims.creds.azureClientSecret,
+    ...extra,
+  });
 
 /** Four intents, each steering one credential to a host of the pull request's choosing. */
 function hostileWorkspace(): Workspace {
   const ws = makeWorkspace();
-  ws.write('.thoth/rotations/a-jamf.yaml', jamfIntent(sims, { name: 'a-jamf' }).replace(`url: ${sims.urls.jamf}`, `url: ${evil()}/JSSResource`));
-  ws.write('.thoth/rotations/b-control-plane.yaml', jamfIntent(sims, { name: 'b-control-plane' }).replace(`url: ${sims.urls.thoth}`, `url: ${evil()}`));
+  ws.write(
+    '.thoth/rotations/a-jamf.yaml',
+    jamfIntent(sims, { name: 'a-jamf' }).replace(`url: ${sims.urls.jamf}`, `url: ${evil()}/JSSResource`),
+  );
+  ws.write(
+    '.thoth/rotations/b-control-plane.yaml',
+    jamfIntent(sims, { name: 'b-control-plane' }).replace(`url: ${sims.urls.thoth}`, `url: ${evil()}`),
+  );
   // No URL here: the default https://grid.<tenant>.<apexDomain> on a domain that resolves nowhere.
-  ws.write('.thoth/rotations/c-apex.yaml', jamfIntent(sims, { name: 'c-apex' }).replace(`  url: ${sims.urls.thoth}`, '  apexDomain: attacker.invalid'));
-  ws.write('.thoth/rotations/d-login.yaml', intuneIntent(sims, { macos: true }, { name: 'd-login' }).replace(`loginUrl: ${sims.urls.login}`, `loginUrl: ${evil()}`));
+  ws.write(
+    '.thoth/rotations/c-apex.yaml',
+    jamfIntent(sims, { name: 'c-apex' }).replace(`  url: ${sims.urls.thoth}`, '  apexDomain: attacker.invalid'),
+  );
+  ws.write(
+    '.thoth/rotations/d-login.yaml',
+    intuneIntent(sims, { macos: true }, { name: 'd-login' }).replace(
+      `loginUrl: ${sims.urls.login}`,
+      `loginUrl: ${evil()}`,
+    ),
+  );
   return ws;
 }
 
@@ -82,38 +117,71 @@ describe('allowed-hosts through dist/index.js', () => {
   ]) {
     it(`${c.name}: intents naming other hosts send nothing anywhere; one annotation per field, naming allowed-hosts`, async () => {
       const ws = hostileWorkspace();
-      const run = await runAction({ workspace: ws, inputs: withAzure({ mode: c.mode }), env: simEnv(sims, { GITHUB_EVENT_NAME: c.event }) });
+      const run = await runAction({
+        workspace: ws,
+        inputs: withAzure({ mode: c.mode }),
+        env: simEnv(sims, { GITHUB_EVENT_NAME: c.event }),
+      });
       expectRefusedBeforeAnyRequest(run);
       const notes = fileAnnotations(run);
       const expected: [string, RegExp][] = [
-        ['.thoth/rotations/a-jamf.yaml', /^mdm\.jamf\.url: .*127\.0\.0\.1:\d+ is not in allowed-hosts.*Jamf client secret.*add 127\.0\.0\.1:\d+ to the allowed-hosts input/],
-        ['.thoth/rotations/b-control-plane.yaml', /^controlPlane\.url: .*127\.0\.0\.1:\d+ is not in allowed-hosts.*Thoth credential.*allowed-hosts input/],
-        ['.thoth/rotations/c-apex.yaml', /^controlPlane\.apexDomain: .*grid\.acme\.attacker\.invalid is not in allowed-hosts.*allowed-hosts input/],
-        ['.thoth/rotations/d-login.yaml', /^mdm\.intune\.loginUrl: .*127\.0\.0\.1:\d+ is not in allowed-hosts.*Entra client secret.*allowed-hosts input/],
+        [
+          '.thoth/rotations/a-jamf.yaml',
+          /^mdm\.jamf\.url: .*127\.0\.0\.1:\d+ is not in allowed-hosts.*Jamf client secret.*add 127\.0\.0\.1:\d+ to the allowed-hosts input/,
+        ],
+        [
+          '.thoth/rotations/b-control-plane.yaml',
+          /^controlPlane\.url: .*127\.0\.0\.1:\d+ is not in allowed-hosts.*Thoth credential.*allowed-hosts input/,
+        ],
+        [
+          '.thoth/rotations/c-apex.yaml',
+          /^controlPlane\.apexDomain: .*grid\.acme\.attacker\.invalid is not in allowed-hosts.*allowed-hosts input/,
+        ],
+        [
+          '.thoth/rotations/d-login.yaml',
+          /^mdm\.intune\.loginUrl: .*127\.0\.0\.1:\d+ is not in allowed-hosts.*Entra client secret.*allowed-hosts input/,
+        ],
       ];
       expect(notes.map(([f]) => f)).toEqual(expected.map(([f]) => f));
       notes.forEach(([, message], i) => expect(message).toMatch(expected[i]![1]));
       // Each annotation carries the position of the field in its file.
-      for (const l of run.stdout.split('\n').filter((x) => x.startsWith('::error file='))) expect(l).toMatch(/^::error file=[^,]+,line=\d+,col=\d+::/);
+      for (const l of run.stdout.split('\n').filter((x) => x.startsWith('::error file=')))
+        expect(l).toMatch(/^::error file=[^,]+,line=\d+,col=\d+::/);
     });
   }
 
   it('control: once the workflow lists the attacker host, it does receive the Jamf token request', async () => {
     // Shows that the listener above would have caught a leak: the zero is not an artefact.
     const ws = makeWorkspace();
-    ws.write('.thoth/rotations/a-jamf.yaml', jamfIntent(sims, { name: 'a-jamf' }).replace(`url: ${sims.urls.jamf}`, `url: ${evil()}`));
-    const run = await runAction({ workspace: ws, inputs: simInputs(sims, { 'allowed-hosts': `${simAllowedHosts(sims)}\n${attackerHost}` }), env: simEnv(sims) });
+    ws.write(
+      '.thoth/rotations/a-jamf.yaml',
+      jamfIntent(sims, { name: 'a-jamf' }).replace(`url: ${sims.urls.jamf}`, `url: ${evil()}`),
+    );
+    const run = await runAction({
+      workspace: ws,
+      inputs: simInputs(sims, { 'allowed-hosts': `${simAllowedHosts(sims)}\n${attackerHost}` }),
+      env: simEnv(sims),
+    });
     expect(run.code).not.toBe(0);
     expect(seen.map((s) => `${s.method} ${s.url}`)).toContain('POST /api/v1/oauth/token');
-    expect(seen.some((s) => s.body.includes(sims.creds.jamfClientSecret)), 'the Jamf client secret reached the listed host').toBe(true);
+    expect(
+      seen.some((s) => s.body.includes(sims.creds.jamfClientSecret)),
+      'the Jamf client secret reached the listed host',
+    ).toBe(true);
   });
 
   it('a bad allowed-hosts entry is an input error with a fix, before any request', async () => {
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/ok.yaml', jamfIntent(sims));
-    const run = await runAction({ workspace: ws, inputs: simInputs(sims, { 'allowed-hosts': `${simAllowedHosts(sims)},https://${attackerHost}/` }), env: simEnv(sims) });
+    const run = await runAction({
+      workspace: ws,
+      inputs: simInputs(sims, { 'allowed-hosts': `${simAllowedHosts(sims)},https://${attackerHost}/` }),
+      env: simEnv(sims),
+    });
     expectRefusedBeforeAnyRequest(run);
-    expect(run.stdout).toMatch(/::error file=inputs::allowed-hosts: .* is a URL, not a host \(write only the host \(and port\)/);
+    expect(run.stdout).toMatch(
+      /::error file=inputs::allowed-hosts: .* is a URL, not a host \(write only the host \(and port\)/,
+    );
   });
 });
 
@@ -131,9 +199,15 @@ describe('intent files outside the workspace through dist/index.js', () => {
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/ok.yaml', jamfIntent(sims));
     symlinkSync(path.join(outside, 'target.yaml'), path.join(ws.dir, '.thoth/rotations/z-link.yaml'));
-    const run = await runAction({ workspace: ws, inputs: simInputs(sims), env: simEnv(sims, { GITHUB_EVENT_NAME: 'pull_request' }) });
+    const run = await runAction({
+      workspace: ws,
+      inputs: simInputs(sims),
+      env: simEnv(sims, { GITHUB_EVENT_NAME: 'pull_request' }),
+    });
     expectRefusedBeforeAnyRequest(run);
-    expect(fileAnnotations(run)).toEqual([['.thoth/rotations/z-link.yaml', expect.stringContaining('is a symbolic link that leads outside the workspace')]]);
+    expect(fileAnnotations(run)).toEqual([
+      ['.thoth/rotations/z-link.yaml', expect.stringContaining('is a symbolic link that leads outside the workspace')],
+    ]);
     for (const text of [run.stdout, run.stderr, run.summary]) {
       expect(text).not.toContain(marker);
       expect(text).not.toContain(outside);

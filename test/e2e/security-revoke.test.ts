@@ -11,11 +11,17 @@ import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun
  * Judged from what the simulators saw (request log, key states), not from what the action printed.
  */
 
-const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
+const NAMES = {
+  domain: 'com.atensecurity.thoth',
+  apiKey: 'THOTH_API_KEY',
+  keyId: 'THOTH_API_KEY_ID',
+  revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+};
 const OTHER_FLEET = 'flt-globex-windows';
 const INTENT = 'corpsec-macos-2026-12';
 /** A short validation window: the run after it revalidates and revokes. */
-const VALIDATION = 'validation:\n  window: 1s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
+const VALIDATION =
+  'validation:\n  window: 1s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
 
 let sims: Simulators | undefined;
 afterEach(async () => {
@@ -30,15 +36,21 @@ async function setup(size = 8): Promise<{ s: Simulators; ws: Workspace }> {
   return { s, ws };
 }
 
-const apply = (s: Simulators, ws: Workspace): Promise<ActionRun> => runAction({ workspace: ws, inputs: simInputs(s, { mode: 'apply' }), env: simEnv(s) });
+const apply = (s: Simulators, ws: Workspace): Promise<ActionRun> =>
+  runAction({ workspace: ws, inputs: simInputs(s, { mode: 'apply' }), env: simEnv(s) });
 
 /** The name this repository's runs give keys of the test intent (README: key names). */
 const ourName = (s: Simulators, run: string, o: { repo?: string; fleet?: string; intent?: string } = {}): string =>
   `thoth-rotate ${o.repo ?? `${s.creds.owner}/${s.creds.repo}`} ${o.fleet ?? s.ids.fleetId}/${o.intent ?? INTENT} run ${run}`;
 
-const deletes = (s: Simulators): string[] => s.log.entries().filter((e) => e.system === 'thoth' && e.method === 'DELETE').map((e) => decodeURIComponent(e.path.split('/').at(-1)!));
+const deletes = (s: Simulators): string[] =>
+  s.log
+    .entries()
+    .filter((e) => e.system === 'thoth' && e.method === 'DELETE')
+    .map((e) => decodeURIComponent(e.path.split('/').at(-1)!));
 const activeOf = (s: Simulators, id: string): boolean => s.thoth.key(id)!.active;
-const keyStates = (s: Simulators): Map<string, boolean> => new Map(s.thoth.keys().map((k: KeyInfo) => [k.id, k.active]));
+const keyStates = (s: Simulators): Map<string, boolean> =>
+  new Map(s.thoth.keys().map((k: KeyInfo) => [k.id, k.active]));
 
 /** A first apply that validates: the record waits for the old key's revocation. */
 async function firstApply(s: Simulators, ws: Workspace): Promise<void> {
@@ -48,11 +60,20 @@ async function firstApply(s: Simulators, ws: Workspace): Promise<void> {
 }
 
 describe('live state decides before any DELETE (bundled action against the simulators)', () => {
-  it('a forged, chain-valid record naming another fleet\'s key as the old key: no DELETE, the run fails naming the key and why', async () => {
+  it("a forged, chain-valid record naming another fleet's key as the old key: no DELETE, the run fails naming the key and why", async () => {
     const { s, ws } = await setup();
-    const foreign = s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: OTHER_FLEET, permissions: ['read', 'execute'], name: 'globex-windows-runtime' });
+    const foreign = s.thoth.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: OTHER_FLEET,
+      permissions: ['read', 'execute'],
+      name: 'globex-windows-runtime',
+    });
     await firstApply(s, ws);
-    forgeEvidence(s, (r) => ({ ...r, oldKey: { keyId: foreign.keyId }, validatedAt: new Date(Date.now() - 3_600_000).toISOString() }));
+    forgeEvidence(s, (r) => ({
+      ...r,
+      oldKey: { keyId: foreign.keyId },
+      validatedAt: new Date(Date.now() - 3_600_000).toISOString(),
+    }));
 
     s.log.clear();
     const run = await apply(s, ws);
@@ -61,7 +82,9 @@ describe('live state decides before any DELETE (bundled action against the simul
     expect(deletes(s)).toEqual([]);
     expect(activeOf(s, foreign.keyId)).toBe(true);
     expect(activeOf(s, s.ids.oldKeyId)).toBe(true);
-    expect(run.stdout).toContain(`${foreign.keyId}: the control plane lists it as scoped to fleet ${OTHER_FLEET}, not to this intent's fleet ${s.ids.fleetId}`);
+    expect(run.stdout).toContain(
+      `${foreign.keyId}: the control plane lists it as scoped to fleet ${OTHER_FLEET}, not to this intent's fleet ${s.ids.fleetId}`,
+    );
     expect(run.summary).toContain(foreign.keyId);
     const rec = readEvidence(s)!;
     expect(rec.state).toBe('awaiting-revocation');
@@ -79,7 +102,11 @@ describe('live state decides before any DELETE (bundled action against the simul
     // check in, still report the new key, so the revalidation passes.
     s.jamf.setPayloads(before);
     expect(readManagedSettings(s.jamf.currentPayloads(), NAMES).keyId).toBe(s.ids.oldKeyId);
-    forgeEvidence(s, (r) => ({ ...r, oldKey: { keyId: s.ids.oldKeyId }, validatedAt: new Date(Date.now() - 3_600_000).toISOString() }));
+    forgeEvidence(s, (r) => ({
+      ...r,
+      oldKey: { keyId: s.ids.oldKeyId },
+      validatedAt: new Date(Date.now() - 3_600_000).toISOString(),
+    }));
 
     s.log.clear();
     const run = await apply(s, ws);
@@ -94,15 +121,45 @@ describe('live state decides before any DELETE (bundled action against the simul
 
   it('the lost-key sweep revokes only keys named for this repository, fleet and intent and scoped to the fleet', async () => {
     const { s, ws } = await setup(5);
-    const lost = s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: s.ids.fleetId, permissions: ['read'], name: ourName(s, '45.1') });
+    const lost = s.thoth.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: s.ids.fleetId,
+      permissions: ['read'],
+      name: ourName(s, '45.1'),
+    });
     const survivors = {
       // The old-style name (intent name only) on another fleet's live key: what the prefix sweep revoked.
-      oldStyleOtherFleet: s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: OTHER_FLEET, permissions: ['read', 'execute'], name: `thoth-rotate ${INTENT} run 41.1` }),
+      oldStyleOtherFleet: s.thoth.createKeyDirect({
+        scopeLevel: 'fleet',
+        scopeTargetId: OTHER_FLEET,
+        permissions: ['read', 'execute'],
+        name: `thoth-rotate ${INTENT} run 41.1`,
+      }),
       // The same old-style name on this fleet: no repository in the name, so not provably ours.
-      oldStyleThisFleet: s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: s.ids.fleetId, permissions: ['read'], name: `thoth-rotate ${INTENT} run 40.1` }),
-      otherIntent: s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: s.ids.fleetId, permissions: ['read'], name: ourName(s, '42.1', { intent: `${INTENT}-b` }) }),
-      otherRepo: s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: s.ids.fleetId, permissions: ['read'], name: ourName(s, '43.1', { repo: `${s.creds.owner}/${s.creds.repo}-2` }) }),
-      otherFleet: s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: `${s.ids.fleetId}-2`, permissions: ['read'], name: ourName(s, '44.1', { fleet: `${s.ids.fleetId}-2` }) }),
+      oldStyleThisFleet: s.thoth.createKeyDirect({
+        scopeLevel: 'fleet',
+        scopeTargetId: s.ids.fleetId,
+        permissions: ['read'],
+        name: `thoth-rotate ${INTENT} run 40.1`,
+      }),
+      otherIntent: s.thoth.createKeyDirect({
+        scopeLevel: 'fleet',
+        scopeTargetId: s.ids.fleetId,
+        permissions: ['read'],
+        name: ourName(s, '42.1', { intent: `${INTENT}-b` }),
+      }),
+      otherRepo: s.thoth.createKeyDirect({
+        scopeLevel: 'fleet',
+        scopeTargetId: s.ids.fleetId,
+        permissions: ['read'],
+        name: ourName(s, '43.1', { repo: `${s.creds.owner}/${s.creds.repo}-2` }),
+      }),
+      otherFleet: s.thoth.createKeyDirect({
+        scopeLevel: 'fleet',
+        scopeTargetId: `${s.ids.fleetId}-2`,
+        permissions: ['read'],
+        name: ourName(s, '44.1', { fleet: `${s.ids.fleetId}-2` }),
+      }),
     };
     s.log.clear();
     const run = await apply(s, ws);
@@ -111,13 +168,24 @@ describe('live state decides before any DELETE (bundled action against the simul
     expect(deletes(s)).toEqual([lost.keyId]);
     expect(activeOf(s, lost.keyId)).toBe(false);
     for (const [what, k] of Object.entries(survivors)) expect(activeOf(s, k.keyId), what).toBe(true);
-    expect(readEvidence(s)!.events.some((e) => e.step === 'revoke-lost-key' && e.detail.includes(lost.keyId))).toBe(true);
+    expect(readEvidence(s)!.events.some((e) => e.step === 'revoke-lost-key' && e.detail.includes(lost.keyId))).toBe(
+      true,
+    );
   });
 
   it('a key named exactly as this intent mints them but scoped elsewhere is refused: nothing revoked, nothing minted, the run fails', async () => {
     const { s, ws } = await setup(5);
-    const elsewhere = s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: OTHER_FLEET, permissions: ['read'], name: ourName(s, '46.1') });
-    const org = s.thoth.createKeyDirect({ scopeLevel: 'organization', permissions: ['read'], name: ourName(s, '47.1') });
+    const elsewhere = s.thoth.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: OTHER_FLEET,
+      permissions: ['read'],
+      name: ourName(s, '46.1'),
+    });
+    const org = s.thoth.createKeyDirect({
+      scopeLevel: 'organization',
+      permissions: ['read'],
+      name: ourName(s, '47.1'),
+    });
     s.log.clear();
     const run = await apply(s, ws);
     expect(run.code, run.stdout).toBe(1);
@@ -129,14 +197,27 @@ describe('live state decides before any DELETE (bundled action against the simul
     expect(run.stdout).toContain(`${elsewhere.keyId}: the control plane lists it as scoped to fleet ${OTHER_FLEET}`);
     expect(run.stdout).toContain(`${org.keyId}: the control plane lists it as organization-scoped`);
     const rec = readEvidence(s)!;
-    expect(rec.events.filter((e) => e.step === 'revoke-refused').map((e) => e.detail.split(' ')[0])).toEqual([elsewhere.keyId, org.keyId]);
+    expect(rec.events.filter((e) => e.step === 'revoke-refused').map((e) => e.detail.split(' ')[0])).toEqual([
+      elsewhere.keyId,
+      org.keyId,
+    ]);
     expect(rec['lease']).toBeUndefined();
   });
 
   it('a full rotation changes no key but the old one (and mints one)', async () => {
     const { s, ws } = await setup();
-    s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: OTHER_FLEET, permissions: ['read', 'execute'], name: 'globex-windows-runtime' });
-    s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: OTHER_FLEET, permissions: ['read'], name: `thoth-rotate ${INTENT} run 41.1` });
+    s.thoth.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: OTHER_FLEET,
+      permissions: ['read', 'execute'],
+      name: 'globex-windows-runtime',
+    });
+    s.thoth.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: OTHER_FLEET,
+      permissions: ['read'],
+      name: `thoth-rotate ${INTENT} run 41.1`,
+    });
     s.thoth.createKeyDirect({ scopeLevel: 'organization', permissions: ['read'], name: 'siem-export' });
     const before = keyStates(s);
     s.log.clear();
@@ -150,10 +231,21 @@ describe('live state decides before any DELETE (bundled action against the simul
     expect(second.outputs['status']).toBe('completed');
     // What the guard costs the revoking run: one key list and one profile read before the DELETE
     // (the key list after it confirms the revocation, as before).
-    const reads = s.log.entries().filter((e) => e.method === 'GET' && (/\/thoth\/api-keys$/.test(e.path) || /osxconfigurationprofiles/.test(e.path)));
+    const reads = s.log
+      .entries()
+      .filter(
+        (e) => e.method === 'GET' && (/\/thoth\/api-keys$/.test(e.path) || /osxconfigurationprofiles/.test(e.path)),
+      );
     expect(reads.map((e) => e.system).sort()).toEqual(['jamf', 'thoth', 'thoth']);
     const deleteAt = s.log.entries().findIndex((e) => e.method === 'DELETE');
-    expect(s.log.entries().slice(0, deleteAt).filter((e) => reads.includes(e)).map((e) => e.system).sort()).toEqual(['jamf', 'thoth']);
+    expect(
+      s.log
+        .entries()
+        .slice(0, deleteAt)
+        .filter((e) => reads.includes(e))
+        .map((e) => e.system)
+        .sort(),
+    ).toEqual(['jamf', 'thoth']);
 
     const after = keyStates(s);
     const changed = [...before].filter(([id, active]) => after.get(id) !== active).map(([id]) => id);
@@ -164,6 +256,8 @@ describe('live state decides before any DELETE (bundled action against the simul
     expect(after.get(rec.newKey!.keyId)).toBe(true);
     expect(deletes(s)).toEqual([s.ids.oldKeyId]);
     // The minted key's name identifies repository, fleet and intent.
-    expect(s.thoth.key(rec.newKey!.keyId)!.name).toMatch(new RegExp(`^thoth-rotate ${s.creds.owner}/${s.creds.repo} ${s.ids.fleetId}/${INTENT} run \\d+\\.1$`));
+    expect(s.thoth.key(rec.newKey!.keyId)!.name).toMatch(
+      new RegExp(`^thoth-rotate ${s.creds.owner}/${s.creds.repo} ${s.ids.fleetId}/${INTENT} run \\d+\\.1$`),
+    );
   });
 });

@@ -26,7 +26,10 @@ const OWN_COMMANDS = new Set(['add-mask', 'group', 'endgroup', 'debug', 'error',
 /** Parses stdout as the runner would and checks every command is one the action meant to emit. */
 function expectOnlyOwnCommands(run: ActionRun): void {
   const found = workflowCommands(run.stdout);
-  expect(found.filter((c) => c.form === '##[' || !OWN_COMMANDS.has(c.command)), 'a command the action did not mean to emit').toEqual([]);
+  expect(
+    found.filter((c) => c.form === '##[' || !OWN_COMMANDS.has(c.command)),
+    'a command the action did not mean to emit',
+  ).toEqual([]);
   // add-mask lines carry the action's own secrets, never text from a name.
   const masked = found.filter((c) => c.command === 'add-mask').map((c) => c.line.slice(c.line.indexOf('::', 2) + 2));
   expect(masked.filter((m) => m === 'x' || /pwned|evil|spoofed|completed/.test(m))).toEqual([]);
@@ -42,7 +45,8 @@ function expectInertSummary(s: Simulators, run: ActionRun): void {
   const tags = new Set([...md.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()));
   for (const t of tags) expect(['details', 'summary', 'wbr']).toContain(t);
   const links = [...md.matchAll(/\]\(([^)]*)\)/g)].map((m) => m[1]!);
-  for (const l of links) expect(l.startsWith(`https://github.com/${s.creds.owner}/${s.creds.repo}/blob/`), l).toBe(true);
+  for (const l of links)
+    expect(l.startsWith(`https://github.com/${s.creds.owner}/${s.creds.repo}/blob/`), l).toBe(true);
   const source = md.replace(/<wbr>/g, '').replace(/\]\(https:\/\/github\.com\/[^)]*\)/g, '](EVIDENCE)');
   expect(source).not.toMatch(/https?:\/\/|www\.|@|(?<!&)#\d/i);
   expect(md).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029\u00ad]/);
@@ -60,14 +64,20 @@ afterEach(async () => {
  * stuck and drifted endpoints are fixed, so the names asserted below are always among them.
  */
 const FLEET = { size: 12, offline: 4, stuck: 2, drift: 3, hostileNames: HOSTILE };
-const VALIDATION = 'validation:\n  window: 2s\n  minHealthy: 50%\n  activeWithin: 7d\n  timeout: 5s\n  pollInterval: 200ms';
+const VALIDATION =
+  'validation:\n  window: 2s\n  minHealthy: 50%\n  activeWithin: 7d\n  timeout: 5s\n  pollInterval: 200ms';
 
 describe('hostile device and key names (bundled action, simulators)', () => {
   it('Jamf: plan, apply and revoke print the names without a single injected command; the summary stays inert', async () => {
     sims = await startSimulators({ fleet: FLEET });
     const s = sims;
     // A key whose name carries a line break and a command, as a lost key minted by an interrupted run would be named.
-    s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: s.ids.fleetId, permissions: ['read', 'execute'], name: 'thoth-rotate corpsec-macos-2026-12 run 7.1\n::stop-commands::keyname' });
+    s.thoth.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: s.ids.fleetId,
+      permissions: ['read', 'execute'],
+      name: 'thoth-rotate corpsec-macos-2026-12 run 7.1\n::stop-commands::keyname',
+    });
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(s, { validation: VALIDATION }));
 
@@ -80,7 +90,11 @@ describe('hostile device and key names (bundled action, simulators)', () => {
     expect(apply.outputs['status']).toBe('in-progress');
 
     // Revoking the old key, which the offline endpoints still run: their names are listed raw in the log.
-    const revoke = await runAction({ workspace: ws, inputs: simInputs(s, { mode: 'revoke', 'key-ids': s.ids.oldKeyId, reason: 'INC-7' }), env: simEnv(s, { GITHUB_EVENT_NAME: 'workflow_dispatch' }) });
+    const revoke = await runAction({
+      workspace: ws,
+      inputs: simInputs(s, { mode: 'revoke', 'key-ids': s.ids.oldKeyId, reason: 'INC-7' }),
+      env: simEnv(s, { GITHUB_EVENT_NAME: 'workflow_dispatch' }),
+    });
     expect(['revoked', 'failed'], revoke.stdout + revoke.stderr).toContain(revoke.outputs['status']);
 
     for (const run of [plan, apply, revoke]) {
@@ -97,7 +111,8 @@ describe('hostile device and key names (bundled action, simulators)', () => {
     expect(summaries).toContain('&lt;img src=x&gt;');
     expect(summaries).toContain('&#64;<wbr>octocat &#35;<wbr>1 www&#46;<wbr>evil.example ceo&#64;<wbr>evil.example');
     // The lost-key sweep names the key it revokes (when its name marks it as this intent's).
-    if (!s.thoth.keys().find((k) => k.name.endsWith('keyname'))!.active) expect(stdout).toContain('run 7.1\n: :stop-commands::keyname');
+    if (!s.thoth.keys().find((k) => k.name.endsWith('keyname'))!.active)
+      expect(stdout).toContain('run 7.1\n: :stop-commands::keyname');
   });
 
   it('Intune: device names from Graph go the same way', async () => {
@@ -105,10 +120,15 @@ describe('hostile device and key names (bundled action, simulators)', () => {
     const s = sims;
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(s, { macos: true }, { validation: VALIDATION }));
-    const inputs = (mode: string) => simInputs(s, {
-      mode, 'jamf-client-id': '', 'jamf-client-secret': '',
-      'azure-tenant-id': s.creds.azureTenantId, 'azure-client-id': s.creds.azureClientId, 'azure-client-secret': s.creds.azureClientSecret,
-    });
+    const inputs = (mode: string) =>
+      simInputs(s, {
+        mode,
+        'jamf-client-id': '',
+        'jamf-client-secret': '',
+        'azure-tenant-id': s.creds.azureTenantId,
+        'azure-client-id': s.creds.azureClientId,
+        'azure-client-secret': s.creds.azureClientSecret,
+      });
     const plan = await runAction({ workspace: ws, inputs: inputs('plan'), env: simEnv(s) });
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     const apply = await runAction({ workspace: ws, inputs: inputs('apply'), env: simEnv(s) });

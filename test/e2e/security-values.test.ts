@@ -1,7 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
 import { findLeaks } from '../leak-scan.js';
-import { intuneIntent, jamfIntent, makeWorkspace, runAction, simEnv, simInputs, WINDOWS_TEMPLATE, writeWindowsTemplates, type ActionRun } from './harness.js';
+import {
+  intuneIntent,
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  WINDOWS_TEMPLATE,
+  writeWindowsTemplates,
+  type ActionRun,
+} from './harness.js';
 
 /**
  * Issue 11, path 2 ("the intent chooses which configuration value is printed"), through the
@@ -34,21 +44,28 @@ async function runWith(s: Simulators, intent: string, mode: 'plan' | 'apply', ev
 
 /** Everything a run leaves behind that a reader sees, and every commit on any branch. */
 function everywhere(s: Simulators, run: ActionRun): Record<string, string> {
-  const sources: Record<string, string> = { stdout: run.stdout, stderr: run.stderr, summary: run.summary, outputs: JSON.stringify(run.outputs) };
-  for (const c of s.github.allCommits()) sources[`commit ${c.sha}`] = [c.message, ...(c.files ?? []).map((f) => f.text)].join('\n');
+  const sources: Record<string, string> = {
+    stdout: run.stdout,
+    stderr: run.stderr,
+    summary: run.summary,
+    outputs: JSON.stringify(run.outputs),
+  };
+  for (const c of s.github.allCommits())
+    sources[`commit ${c.sha}`] = [c.message, ...(c.files ?? []).map((f) => f.text)].join('\n');
   return sources;
 }
 
 /** `value` was masked (an ::add-mask:: line) before `line` was printed, and appears nowhere else. */
 function expectMaskedBefore(run: ActionRun, value: string, line: string | RegExp): void {
   const lines = run.stdout.split('\n');
-  const mask = lines.findIndex((l) => l === `::add-mask::${value}`);
+  const mask = lines.indexOf(`::add-mask::${value}`);
   const said = lines.findIndex((l) => (typeof line === 'string' ? l.includes(line) : line.test(l)));
   expect(mask, 'the value is masked').toBeGreaterThanOrEqual(0);
   expect(said, 'the problem is reported').toBeGreaterThan(mask);
 }
 
-const rotationsOf = (run: ActionRun): { oldKeyId: string | null; newKeyId: string | null; state: string }[] => JSON.parse(run.outputs['rotations'] ?? '[]');
+const rotationsOf = (run: ActionRun): { oldKeyId: string | null; newKeyId: string | null; state: string }[] =>
+  JSON.parse(run.outputs['rotations'] ?? '[]');
 
 describe('values read from an MDM configuration are shown only when the control plane lists them', () => {
   it('plan on a pull request with keyId: THOTH_API_KEY: the deployed key is masked, never printed, and the plan fails naming the setting', async () => {
@@ -56,13 +73,20 @@ describe('values read from an MDM configuration are shown only when the control 
     const plaintext = s.thoth.plaintextOf(s.ids.oldKeyId)!;
     expect(s.secrets()).toContain(plaintext);
     s.log.clear();
-    const run = await runWith(s, intentWithSettings(s, { apiKey: 'UNUSED', keyId: 'THOTH_API_KEY' }), 'plan', 'pull_request');
+    const run = await runWith(
+      s,
+      intentWithSettings(s, { apiKey: 'UNUSED', keyId: 'THOTH_API_KEY' }),
+      'plan',
+      'pull_request',
+    );
 
     expect(run.code).toBe(1);
     expect(run.outputs['status']).toBe('failed');
     const problem = "the configuration's THOTH_API_KEY holds a value that is not a key id of this tenant";
     expect(run.stdout).toContain(problem);
-    expect(run.summary).toContain('the configuration&#39;s THOTH_API_KEY holds a value that is not a key id of this tenant');
+    expect(run.summary).toContain(
+      'the configuration&#39;s THOTH_API_KEY holds a value that is not a key id of this tenant',
+    );
     expectMaskedBefore(run, plaintext, problem);
     expect(findLeaks(everywhere(s, run), [plaintext])).toEqual([]);
     expect(rotationsOf(run)).toEqual([expect.objectContaining({ oldKeyId: null, newKeyId: null })]);
@@ -74,7 +98,12 @@ describe('values read from an MDM configuration are shown only when the control 
     const s = await start();
     const plaintext = s.thoth.plaintextOf(s.ids.oldKeyId)!;
     s.log.clear();
-    const run = await runWith(s, intentWithSettings(s, { apiKey: 'UNUSED', revokedKeyIds: 'THOTH_API_KEY' }), 'plan', 'pull_request');
+    const run = await runWith(
+      s,
+      intentWithSettings(s, { apiKey: 'UNUSED', revokedKeyIds: 'THOTH_API_KEY' }),
+      'plan',
+      'pull_request',
+    );
 
     expect(run.code).toBe(1);
     expect(run.outputs['status']).toBe('failed');
@@ -96,7 +125,9 @@ describe('values read from an MDM configuration are shown only when the control 
 
     expect(run.code).toBe(1);
     expect(run.outputs['status']).toBe('failed');
-    expect(run.stdout).toContain("preflight failed, nothing changed: the configuration's THOTH_API_KEY holds a value that is not a key id of this tenant");
+    expect(run.stdout).toContain(
+      "preflight failed, nothing changed: the configuration's THOTH_API_KEY holds a value that is not a key id of this tenant",
+    );
     expect(s.log.mutations()).toEqual([]);
     expect(s.thoth.keys()).toHaveLength(keysBefore);
     expect(s.jamf.profileVersions()).toHaveLength(1);
@@ -108,12 +139,15 @@ describe('values read from an MDM configuration are shown only when the control 
   it('a Jamf profile whose key-id setting holds an e-mail address: masked, reported as unrecognised, never quoted', async () => {
     const s = await start();
     const email = 'security-oncall@acme.example';
-    s.jamf.setPayloads(s.jamf.currentPayloads().replace(`<string>${s.ids.oldKeyId}</string>`, `<string>${email}</string>`));
+    s.jamf.setPayloads(
+      s.jamf.currentPayloads().replace(`<string>${s.ids.oldKeyId}</string>`, `<string>${email}</string>`),
+    );
     s.log.clear();
     const run = await runWith(s, jamfIntent(s), 'plan', 'pull_request');
 
     expect(run.code).toBe(1);
-    const problem = "the configuration's THOTH_API_KEY_ID holds a value that is not a key id of this tenant (acme); it is not shown";
+    const problem =
+      "the configuration's THOTH_API_KEY_ID holds a value that is not a key id of this tenant (acme); it is not shown";
     expectMaskedBefore(run, email, problem);
     expect(findLeaks(everywhere(s, run), [email])).toEqual([]);
     expect(rotationsOf(run)).toEqual([expect.objectContaining({ oldKeyId: null })]);
@@ -132,8 +166,10 @@ describe('values read from an MDM configuration are shown only when the control 
   it('Intune Windows: a template that swaps the key and key-id placeholders cannot print the deployed key', async () => {
     const s = await start({ fleet: { size: 4, mdm: 'intune', os: 'windows' } });
     const plaintext = s.thoth.plaintextOf(s.ids.oldKeyId)!;
-    const swapped = WINDOWS_TEMPLATE.replace("$ThothApiKey = '{{THOTH_API_KEY}}'", () => "$ThothApiKey = '{{THOTH_API_KEY_ID}}'")
-      .replace("$ThothApiKeyId = '{{THOTH_API_KEY_ID}}'", () => "$ThothApiKeyId = '{{THOTH_API_KEY}}'");
+    const swapped = WINDOWS_TEMPLATE.replace(
+      "$ThothApiKey = '{{THOTH_API_KEY}}'",
+      () => "$ThothApiKey = '{{THOTH_API_KEY_ID}}'",
+    ).replace("$ThothApiKeyId = '{{THOTH_API_KEY_ID}}'", () => "$ThothApiKeyId = '{{THOTH_API_KEY}}'");
     expect(swapped).not.toBe(WINDOWS_TEMPLATE);
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(s, { windows: true }));
@@ -141,7 +177,14 @@ describe('values read from an MDM configuration are shown only when the control 
     s.log.clear();
     const run = await runAction({
       workspace: ws,
-      inputs: simInputs(s, { mode: 'plan', 'jamf-client-id': '', 'jamf-client-secret': '', 'azure-tenant-id': s.creds.azureTenantId, 'azure-client-id': s.creds.azureClientId, 'azure-client-secret': s.creds.azureClientSecret }),
+      inputs: simInputs(s, {
+        mode: 'plan',
+        'jamf-client-id': '',
+        'jamf-client-secret': '',
+        'azure-tenant-id': s.creds.azureTenantId,
+        'azure-client-id': s.creds.azureClientId,
+        'azure-client-secret': s.creds.azureClientSecret,
+      }),
       env: simEnv(s, { GITHUB_EVENT_NAME: 'pull_request' }),
     });
 
@@ -156,9 +199,24 @@ describe('values read from an MDM configuration are shown only when the control 
 
 describe('the three setting names differ (spec §9)', () => {
   const cases = [
-    { name: 'keyId: THOTH_API_KEY (the default api-key name)', settings: { keyId: 'THOTH_API_KEY' }, field: 'mdm.settings.keyId', col: 12 },
-    { name: 'revokedKeyIds: THOTH_API_KEY', settings: { revokedKeyIds: 'THOTH_API_KEY' }, field: 'mdm.settings.revokedKeyIds', col: 20 },
-    { name: 'apiKey: THOTH_API_KEY_ID (the default key-id name)', settings: { apiKey: 'THOTH_API_KEY_ID' }, field: 'mdm.settings.apiKey', col: 13 },
+    {
+      name: 'keyId: THOTH_API_KEY (the default api-key name)',
+      settings: { keyId: 'THOTH_API_KEY' },
+      field: 'mdm.settings.keyId',
+      col: 12,
+    },
+    {
+      name: 'revokedKeyIds: THOTH_API_KEY',
+      settings: { revokedKeyIds: 'THOTH_API_KEY' },
+      field: 'mdm.settings.revokedKeyIds',
+      col: 20,
+    },
+    {
+      name: 'apiKey: THOTH_API_KEY_ID (the default key-id name)',
+      settings: { apiKey: 'THOTH_API_KEY_ID' },
+      field: 'mdm.settings.apiKey',
+      col: 13,
+    },
   ];
   for (const c of cases) {
     it(`${c.name}: a config error naming file, field, line:col and fix; zero requests`, async () => {
@@ -169,8 +227,14 @@ describe('the three setting names differ (spec §9)', () => {
       const run = await runWith(s, intent, 'plan', 'pull_request');
       expect(run.code).toBe(1);
       expect(run.outputs['status']).toBe('failed');
-      expect(run.stdout).toContain(`::error file=.thoth/rotations/corpsec.yaml,line=${line},col=${c.col}::${c.field}: `);
-      expect(run.stdout).toMatch(new RegExp(`${c.field.replace(/\./g, '\\.')}: "[A-Z_]+" is also the name of mdm\\.settings\\.\\w+ \\(its default\\); the three settings must have different names \\(name the setting that holds`));
+      expect(run.stdout).toContain(
+        `::error file=.thoth/rotations/corpsec.yaml,line=${line},col=${c.col}::${c.field}: `,
+      );
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `${c.field.replace(/\./g, '\\.')}: "[A-Z_]+" is also the name of mdm\\.settings\\.\\w+ \\(its default\\); the three settings must have different names \\(name the setting that holds`,
+        ),
+      );
       expect(run.stdout).toContain(`.thoth/rotations/corpsec.yaml:${line}:${c.col} ${c.field}`);
       expect(run.summary).toContain(`${c.field}: `);
       expect(s.log.entries()).toEqual([]);

@@ -6,7 +6,21 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { readMobileconfig } from '../../sim/index.js';
-import { NAME, WINDOW_MS, apply, checkAlways, checkNoOrphan, delivered, evidence, minted, recover, runKillable, sleep, startCase, type Case } from './lib.js';
+import {
+  NAME,
+  WINDOW_MS,
+  apply,
+  checkAlways,
+  checkNoOrphan,
+  delivered,
+  evidence,
+  minted,
+  recover,
+  runKillable,
+  sleep,
+  startCase,
+  type Case,
+} from './lib.js';
 import { amendEvidence } from '../e2e/evidence.js';
 
 const N = Number(process.env['THOTH_FAULTS_N'] ?? 5);
@@ -39,7 +53,9 @@ describe(`concurrency: ${N} parallel apply runs on one intent`, () => {
     // One key creation request, one blank push round (every device pushed once, by one run).
     expect(s.log.mutations().filter((m) => m.system === 'thoth' && m.method === 'POST').length).toBe(1);
     const pushes = s.log.mutations().filter((m) => m.system === 'jamf' && m.path === '/api/v2/mdm/blank-push');
-    const pushed = pushes.flatMap((m) => (JSON.parse(m.bodyText ?? '{}') as { clientManagementIds?: string[] }).clientManagementIds ?? []);
+    const pushed = pushes.flatMap(
+      (m) => (JSON.parse(m.bodyText ?? '{}') as { clientManagementIds?: string[] }).clientManagementIds ?? [],
+    );
     expect(pushed.length).toBeGreaterThan(0);
     expect(new Set(pushed).size, 'a device was pushed twice: more than one run refreshed').toBe(pushed.length);
 
@@ -61,7 +77,10 @@ describe(`concurrency: ${N} parallel apply runs on one intent`, () => {
     const before = s.log.entries().length;
     const second = await Promise.all(Array.from({ length: N }, () => apply(c!)));
     for (const r of second) expect(r.signal, r.stderr).toBeNull();
-    const deletes = s.log.entries().slice(before).filter((e) => e.system === 'thoth' && e.method === 'DELETE');
+    const deletes = s.log
+      .entries()
+      .slice(before)
+      .filter((e) => e.system === 'thoth' && e.method === 'DELETE');
     expect(deletes.map((d) => d.path)).toEqual([expect.stringContaining(s.ids.oldKeyId)]);
     const final = evidence(s)!;
     expect(final.state).toBe('completed');
@@ -78,12 +97,19 @@ describe(`concurrency: ${N} parallel apply runs on one intent`, () => {
 });
 
 describe(`concurrency: ${N} runs take over a rotation whose run died mid-deploy, at once`, () => {
-  it('exactly one takes over; the dead run\'s key, which reached the profile, is never revoked while delivered', async () => {
+  it("exactly one takes over; the dead run's key, which reached the profile, is never revoked while delivered", async () => {
     c = await startCase();
     const s = c.sims;
     // Kill the run right after Jamf applied its profile PUT (the answer held back): the key is
     // delivered, the record still says `authorized`, and a fresh process may read the old profile.
-    s.faults.add({ system: 'jamf', method: 'PUT', path: /osxconfigurationprofiles/, times: 1, after: true, respond: { hangMs: 10_000 } });
+    s.faults.add({
+      system: 'jamf',
+      method: 'PUT',
+      path: /osxconfigurationprofiles/,
+      times: 1,
+      after: true,
+      respond: { hangMs: 10_000 },
+    });
     let seen = 0;
     const killed = await runKillable(c, 'apply', {}, () => {
       if (!s.log.entries().some((e) => e.method === 'PUT' && /osxconfigurationprofiles/.test(e.path))) return false;
@@ -97,7 +123,12 @@ describe(`concurrency: ${N} runs take over a rotation whose run died mid-deploy,
     expect(delivered(s).keyId).toBe(deadKey);
     // The lease (validation.timeout + 15 min) runs out: move it instead of waiting.
     const file = `.thoth/evidence/${s.ids.fleetId}/${NAME}.json`;
-    amendEvidence(s, file, (r) => ({ ...r, lease: { ...r.lease!, until: new Date(Date.now() - 1000).toISOString() } }), { step: 'test-lease-expired' });
+    amendEvidence(
+      s,
+      file,
+      (r) => ({ ...r, lease: { ...r.lease!, until: new Date(Date.now() - 1000).toISOString() } }),
+      { step: 'test-lease-expired' },
+    );
 
     const runs = await Promise.all(Array.from({ length: N }, () => apply(c!)));
     for (const r of runs) expect(r.code, r.stdout).toBe(0);

@@ -25,8 +25,29 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { amendEvidence } from '../e2e/evidence.js';
 import {
-  FULL, NAME, PHASES, caseThrew, checkAlways, checkNoOrphan, checkRevoked, cleanRun, evidence, freshRunId, limiter, normalisePath, prepare, recover,
-  runKillable, runPhase, safeEvidence, startCase, writeReport, type Case, type CaseResult, type LogEntry, type Phase,
+  FULL,
+  NAME,
+  PHASES,
+  caseThrew,
+  checkAlways,
+  checkNoOrphan,
+  checkRevoked,
+  cleanRun,
+  evidence,
+  freshRunId,
+  limiter,
+  normalisePath,
+  prepare,
+  recover,
+  runKillable,
+  runPhase,
+  safeEvidence,
+  startCase,
+  writeReport,
+  type Case,
+  type CaseResult,
+  type LogEntry,
+  type Phase,
 } from './lib.js';
 
 const started = Date.now();
@@ -51,8 +72,19 @@ function killPoints(phase: Phase, stdout: string, mutations: readonly LogEntry[]
   const out: KillPoint[] = [];
   const lines = stdout.split('\n');
   // Mid-step announcements (no commit of their own).
-  for (const [label, re] of [['next step', /^next step: /], ['validation poll', /^validation poll 1: /], ['revocation poll', /^revocation poll: /]] as const) {
-    if (lines.some((l) => re.test(l))) out.push({ phase, kind: 'line', id: `${phase} / line / ${label}`, pattern: new RegExp(re.source, 'm'), count: 1 });
+  for (const [label, re] of [
+    ['next step', /^next step: /],
+    ['validation poll', /^validation poll 1: /],
+    ['revocation poll', /^revocation poll: /],
+  ] as const) {
+    if (lines.some((l) => re.test(l)))
+      out.push({
+        phase,
+        kind: 'line',
+        id: `${phase} / line / ${label}`,
+        pattern: new RegExp(re.source, 'm'),
+        count: 1,
+      });
   }
   // Every state boundary (named after the last step the commit recorded).
   let lastStep = '?';
@@ -61,7 +93,13 @@ function killPoints(phase: Phase, stdout: string, mutations: readonly LogEntry[]
     const state = / evidence: state (\S+)/.exec(l)?.[1];
     if (state) {
       k++;
-      out.push({ phase, kind: 'line', id: `${phase} / line / commit ${k} ${lastStep} to ${state}`, pattern: / evidence: state /g, count: k });
+      out.push({
+        phase,
+        kind: 'line',
+        id: `${phase} / line / commit ${k} ${lastStep} to ${state}`,
+        pattern: / evidence: state /g,
+        count: k,
+      });
       continue;
     }
     const step = /^\[[^\]]+\] ([\w-]+): /.exec(l)?.[1];
@@ -74,8 +112,16 @@ function killPoints(phase: Phase, stdout: string, mutations: readonly LogEntry[]
     const call = `${m.system} ${m.method} ${norm}`;
     const nth = (seen.get(call) ?? 0) + 1;
     seen.set(call, nth);
-    const short = norm.replace(/^\/repos\/[^/]+\/[^/]+\/contents\/.*$/, '/repos/:o/:r/contents/:evidence').replace(/^\/acme\/thoth/, '/:tenant/thoth').replace(/\{(\w+)\}/g, ':$1');
-    out.push({ phase, kind: 'in-flight', id: `${phase} / in-flight / ${m.system} ${m.method} ${short} n${nth}`, req: { system: m.system, method: m.method, path: norm, nth } });
+    const short = norm
+      .replace(/^\/repos\/[^/]+\/[^/]+\/contents\/.*$/, '/repos/:o/:r/contents/:evidence')
+      .replace(/^\/acme\/thoth/, '/:tenant/thoth')
+      .replace(/\{(\w+)\}/g, ':$1');
+    out.push({
+      phase,
+      kind: 'in-flight',
+      id: `${phase} / in-flight / ${m.system} ${m.method} ${short} n${nth}`,
+      req: { system: m.system, method: m.method, path: norm, nth },
+    });
   }
   return out;
 }
@@ -96,7 +142,12 @@ const results: CaseResult[] = [];
 const limit = limiter(Number(process.env['THOTH_FAULTS_CONCURRENCY'] ?? 3));
 afterAll(() => {
   // Only a complete full run writes the report: reproducing one case with -t must not clobber it.
-  if (FULL && results.length === rows.length) writeReport('crash.json', results, { generated: new Date().toISOString(), wallMs: Date.now() - started, points: points.map((p) => p.id) });
+  if (FULL && results.length === rows.length)
+    writeReport('crash.json', results, {
+      generated: new Date().toISOString(),
+      wallMs: Date.now() - started,
+      points: points.map((p) => p.id),
+    });
 });
 
 const pathOf = (phase: Phase): 'apply' | 'revoke' => (phase === 'revoke' ? 'revoke' : 'apply');
@@ -119,10 +170,20 @@ async function killAt(c: Case, p: KillPoint): Promise<{ runId: string; signal: s
   const r = p.req!;
   const re = reqRegex(r.path);
   const fromSeq = c.sims.log.entries().at(-1)?.seq ?? 0;
-  c.sims.faults.add({ system: r.system, method: r.method, path: re, nth: r.nth, times: 1, after: true, respond: { hangMs: 10_000 } });
+  c.sims.faults.add({
+    system: r.system,
+    method: r.method,
+    path: re,
+    nth: r.nth,
+    times: 1,
+    after: true,
+    respond: { hangMs: 10_000 },
+  });
   let seenAt = 0;
   const run = await runKillable(c, p.phase, { GITHUB_RUN_ID: runId }, () => {
-    const hits = c.sims.log.entries().filter((e) => e.seq > fromSeq && e.system === r.system && e.method === r.method && re.test(e.path));
+    const hits = c.sims.log
+      .entries()
+      .filter((e) => e.seq > fromSeq && e.system === r.system && e.method === r.method && re.test(e.path));
     if (hits.length < r.nth) return false;
     seenAt ||= Date.now();
     return Date.now() - seenAt >= 60; // the handler has run; the answer is held
@@ -141,7 +202,8 @@ async function runCase(row: (typeof rows)[number]): Promise<CaseResult> {
     await prepare(c, p.phase);
     const killed = await killAt(c, p);
     trail.push(`killed (${killed.signal ?? 'not killed'})/${safeEvidence(c.sims)?.state ?? 'none'}`);
-    if (killed.signal !== 'SIGKILL') problems.push(`the run was not killed (it ended before the kill point): ${c.runs.at(-1)?.outputs['status']}`);
+    if (killed.signal !== 'SIGKILL')
+      problems.push(`the run was not killed (it ended before the kill point): ${c.runs.at(-1)?.outputs['status']}`);
     problems.push(...checkAlways(c, pathOf(p.phase)).map((x) => `right after the kill: ${x}`));
 
     if (problems.length === 0) {
@@ -157,9 +219,17 @@ async function runCase(row: (typeof rows)[number]): Promise<CaseResult> {
           const run = await runPhase(c, p.phase);
           const mutated = c.sims.log.mutations().slice(before);
           trail.push(`other run within lease→${run.outputs['status']}/${safeEvidence(c.sims)?.state}`);
-          if (mutated.length) problems.push(`a run made ${mutated.length} mutation(s) while run ${lease.run.id} held the lease: ${mutated.map((m) => `${m.method} ${m.path}`).join(', ')}`);
+          if (mutated.length)
+            problems.push(
+              `a run made ${mutated.length} mutation(s) while run ${lease.run.id} held the lease: ${mutated.map((m) => `${m.method} ${m.path}`).join(', ')}`,
+            );
           // The lease runs out (validation.timeout + 15 min): simulate the wait.
-          amendEvidence(c.sims, `.thoth/evidence/${c.sims.ids.fleetId}/${NAME}.json`, (r) => ({ ...r, lease: { ...r.lease!, until: new Date(Date.now() - 1000).toISOString() } }), { step: 'test-lease-expired' });
+          amendEvidence(
+            c.sims,
+            `.thoth/evidence/${c.sims.ids.fleetId}/${NAME}.json`,
+            (r) => ({ ...r, lease: { ...r.lease!, until: new Date(Date.now() - 1000).toISOString() } }),
+            { step: 'test-lease-expired' },
+          );
           evidence(c.sims); // still verifies
         }
         const run = await runPhase(c, p.phase);
@@ -186,9 +256,30 @@ async function runCase(row: (typeof rows)[number]): Promise<CaseResult> {
     }
     if (problems.length) {
       problems.push(`trail: ${trail.join(' → ')}`);
-      c.runs.forEach((r, i) => problems.push(`run ${i} (${r.signal ?? r.code}) stdout:\n${r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n').slice(-3000)}`));
+      c.runs.forEach((r, i) =>
+        problems.push(
+          `run ${i} (${r.signal ?? r.code}) stdout:\n${r.stdout
+            .split('\n')
+            .filter((l) => !l.startsWith('::add-mask::'))
+            .join('\n')
+            .slice(-3000)}`,
+        ),
+      );
     }
-    return { suite: 'crash', name: row.name, phase: p.phase, point: p.id, kind: resume, survived: problems.length === 0, fired: true, faultedRun: trail[0] ?? '', finalState, trail, problems, ms: Date.now() - t0 };
+    return {
+      suite: 'crash',
+      name: row.name,
+      phase: p.phase,
+      point: p.id,
+      kind: resume,
+      survived: problems.length === 0,
+      fired: true,
+      faultedRun: trail[0] ?? '',
+      finalState,
+      trail,
+      problems,
+      ms: Date.now() - t0,
+    };
   } finally {
     await c.sims.close();
   }
@@ -209,11 +300,20 @@ describe.concurrent(`crash-resume (${FULL ? 'full' : 'CI subset'}: ${rows.length
   for (const row of rows) {
     it(row.name, async () => {
       const r = await limit(() => runCase(row)).catch((e: unknown) =>
-        caseThrew({ suite: 'crash', name: row.name, phase: row.point.phase, point: row.point.id, kind: row.resume, faultedRun: 'error' }, e),
+        caseThrew(
+          {
+            suite: 'crash',
+            name: row.name,
+            phase: row.point.phase,
+            point: row.point.id,
+            kind: row.resume,
+            faultedRun: 'error',
+          },
+          e,
+        ),
       );
       results.push(r);
       expect(r.problems, r.problems.join('\n')).toEqual([]);
     }, 300_000);
   }
 });
-

@@ -3,7 +3,17 @@
  * invariant is broken (a green matrix means nothing if the checks cannot see a violation).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { apply, checkAlways, checkNoOrphan, checkRevoked, enumerate, faultRule, normalisePath, startCase, type Case } from './lib.js';
+import {
+  apply,
+  checkAlways,
+  checkNoOrphan,
+  checkRevoked,
+  enumerate,
+  faultRule,
+  normalisePath,
+  startCase,
+  type Case,
+} from './lib.js';
 
 let c: Case | undefined;
 afterEach(async () => {
@@ -24,7 +34,7 @@ describe('invariant checks see violations', () => {
     expect(checkAlways(c, 'revoke').join('\n')).toMatch(/revoked at .* while still delivered/);
   });
 
-  it('a profile delivering one key id with another key\'s plaintext', async () => {
+  it("a profile delivering one key id with another key's plaintext", async () => {
     c = await startCase();
     const s = c.sims;
     const other = s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: s.ids.fleetId, permissions: ['read'] });
@@ -36,21 +46,39 @@ describe('invariant checks see violations', () => {
   it('the old key revoked without a passing validation in the evidence', async () => {
     c = await startCase();
     const s = c.sims;
-    const k = s.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: s.ids.fleetId, permissions: ['read', 'execute'] });
-    s.jamf.setPayloads(s.jamf.currentPayloads().replace(s.thoth.plaintextOf(s.ids.oldKeyId)!, k.apiKey).replace(s.ids.oldKeyId, k.keyId));
+    const k = s.thoth.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: s.ids.fleetId,
+      permissions: ['read', 'execute'],
+    });
+    s.jamf.setPayloads(
+      s.jamf.currentPayloads().replace(s.thoth.plaintextOf(s.ids.oldKeyId)!, k.apiKey).replace(s.ids.oldKeyId, k.keyId),
+    );
     s.thoth.revokeKey(s.ids.oldKeyId);
     expect(checkAlways(c, 'apply').join('\n')).toMatch(/revoked but the evidence holds no passing validate/);
   });
 
   it('an orphan key minted for the rotation and never delivered', async () => {
     c = await startCase();
-    c.sims.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: c.sims.ids.fleetId, permissions: ['read'], name: 'thoth-rotate corpsec-macos-2026-12 run 1.1' });
+    c.sims.thoth.createKeyDirect({
+      scopeLevel: 'fleet',
+      scopeTargetId: c.sims.ids.fleetId,
+      permissions: ['read'],
+      name: 'thoth-rotate corpsec-macos-2026-12 run 1.1',
+    });
     expect(checkNoOrphan(c).join('\n')).toMatch(/orphan/);
   });
 
   it('a secret in a run output', async () => {
     c = await startCase();
-    c.runs.push({ code: 0, signal: null, stdout: `oops ${c.sims.creds.jamfClientSecret}`, stderr: '', outputs: {}, summary: '' });
+    c.runs.push({
+      code: 0,
+      signal: null,
+      stdout: `oops ${c.sims.creds.jamfClientSecret}`,
+      stderr: '',
+      outputs: {},
+      summary: '',
+    });
     expect(checkAlways(c, 'apply').join('\n')).toMatch(/secret \(raw\) in run 0 stdout/);
     c.runs.pop();
   });
@@ -75,16 +103,37 @@ describe('invariant checks see violations', () => {
 describe('enumeration and fault rules', () => {
   it('normalises ids out of paths', () => {
     expect(normalisePath('/acme/thoth/api-keys/key_abc123/authorize')).toBe('/acme/thoth/api-keys/{keyId}/authorize');
-    expect(normalisePath('/JSSResource/osxconfigurationprofiles/id/123')).toBe('/JSSResource/osxconfigurationprofiles/id/{id}');
-    expect(normalisePath('/api/v3/computer-groups/smart-group-membership/45')).toBe('/api/v3/computer-groups/smart-group-membership/{id}');
+    expect(normalisePath('/JSSResource/osxconfigurationprofiles/id/123')).toBe(
+      '/JSSResource/osxconfigurationprofiles/id/{id}',
+    );
+    expect(normalisePath('/api/v3/computer-groups/smart-group-membership/45')).toBe(
+      '/api/v3/computer-groups/smart-group-membership/{id}',
+    );
   });
 
   it('one point per call site per runbook segment; a rule matches its call only', () => {
-    const e = (seq: number, system: 'thoth' | 'github', method: string, path: string, bodyText?: string) => ({ seq, system, method, path, query: '', status: 200, at: 0, durationMs: 0, headers: {}, ...(bodyText ? { bodyText } : {}) });
+    const e = (seq: number, system: 'thoth' | 'github', method: string, path: string, bodyText?: string) => ({
+      seq,
+      system,
+      method,
+      path,
+      query: '',
+      status: 200,
+      at: 0,
+      durationMs: 0,
+      headers: {},
+      ...(bodyText ? { bodyText } : {}),
+    });
     const log = [
       e(1, 'thoth', 'GET', '/acme/thoth/api-keys'),
       e(2, 'thoth', 'GET', '/acme/thoth/api-keys'),
-      e(3, 'github', 'PUT', '/repos/o/r/contents/x.json', '{"message":"thoth-rotate: n pending (window-check, preflight, claim)"}'),
+      e(
+        3,
+        'github',
+        'PUT',
+        '/repos/o/r/contents/x.json',
+        '{"message":"thoth-rotate: n pending (window-check, preflight, claim)"}',
+      ),
       e(4, 'thoth', 'GET', '/acme/thoth/api-keys'),
       e(5, 'thoth', 'POST', '/acme/thoth/api-keys/key_1/authorize'),
     ];

@@ -9,7 +9,23 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMobileconfig, startSimulators, type FaultRule, type LogEntry, type Simulators } from '../../sim/index.js';
-import { DIST, NODE, writeWindowsTemplates, intuneIntent, jamfIntent, makeWorkspace, parseOutputFile, runAction, runContext, trackRun, runnerEnvironment, simEnv, simInputs, type ActionRun, type Workspace } from '../../sim/runner.js';
+import {
+  DIST,
+  NODE,
+  writeWindowsTemplates,
+  intuneIntent,
+  jamfIntent,
+  makeWorkspace,
+  parseOutputFile,
+  runAction,
+  runContext,
+  trackRun,
+  runnerEnvironment,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type Workspace,
+} from '../../sim/runner.js';
 import { parseRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
 import { findLeaks } from '../leak-scan.js';
 
@@ -22,7 +38,8 @@ export const HTTP_TIMEOUT_MS = 1_500;
 export const KNOBS = { THOTH_ROTATE_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS), THOTH_ROTATE_RETRY_BASE_MS: '40' };
 
 /** Short windows: validation passes in about a second and the old key is due one second later. */
-export const VALIDATION = 'validation:\n  window: 1s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
+export const VALIDATION =
+  'validation:\n  window: 1s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
 export const WINDOW_MS = 1_000;
 
 export type Phase = 'apply' | 'apply-revoke-old' | 'revoke' | 'apply-intune';
@@ -30,7 +47,8 @@ export const PHASES: readonly Phase[] = ['apply', 'apply-revoke-old', 'revoke'];
 /** The fault matrix also faults the Intune path (Graph, login): the first `apply` of a mixed macOS + Windows fleet. */
 export const MATRIX_PHASES: readonly Phase[] = [...PHASES, 'apply-intune'];
 export const PHASE_DOC: Record<Phase, string> = {
-  'apply-intune': 'first `apply` through Intune (macOS configuration + Windows remediation, mixed fleet): claim → create → authorize → deploy → refresh → validate → awaiting-revocation',
+  'apply-intune':
+    'first `apply` through Intune (macOS configuration + Windows remediation, mixed fleet): claim → create → authorize → deploy → refresh → validate → awaiting-revocation',
   apply: 'first `apply`: claim → create → authorize → deploy → refresh → validate → awaiting-revocation',
   'apply-revoke-old': 'second `apply` after the validation window: revalidate → revoke the old key → completed',
   revoke: '`revoke` (workflow_dispatch) of the deployed key and an undeployed key, replace: true',
@@ -57,7 +75,10 @@ export async function startCase(phase?: Phase): Promise<Case> {
   const ws = makeWorkspace();
   if (intune) {
     writeWindowsTemplates(ws);
-    ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(sims, { macos: true, windows: true }, { validation: VALIDATION }));
+    ws.write(
+      '.thoth/rotations/corpsec.yaml',
+      intuneIntent(sims, { macos: true, windows: true }, { validation: VALIDATION }),
+    );
   } else {
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, { validation: VALIDATION }));
   }
@@ -75,7 +96,14 @@ export interface RunOpts {
 
 /** The sims' inputs, with the Entra app's when the fleet is managed by Intune. */
 function inputsFor(s: Simulators, extra: Record<string, string>): Record<string, string> {
-  const azure = s.fleet.mdm === 'intune' ? { 'azure-tenant-id': s.creds.azureTenantId, 'azure-client-id': s.creds.azureClientId, 'azure-client-secret': s.creds.azureClientSecret } : {};
+  const azure =
+    s.fleet.mdm === 'intune'
+      ? {
+          'azure-tenant-id': s.creds.azureTenantId,
+          'azure-client-id': s.creds.azureClientId,
+          'azure-client-secret': s.creds.azureClientSecret,
+        }
+      : {};
   return simInputs(s, { ...azure, ...extra });
 }
 
@@ -94,7 +122,11 @@ export async function apply(c: Case, o: RunOpts = {}): Promise<ActionRun> {
 export async function revoke(c: Case, o: RunOpts = {}): Promise<ActionRun> {
   const run = await runAction({
     workspace: c.ws,
-    inputs: simInputs(c.sims, { mode: 'revoke', 'key-ids': revokeKeyIds(c.sims), reason: 'INC-7: key pasted into a ticket' }),
+    inputs: simInputs(c.sims, {
+      mode: 'revoke',
+      'key-ids': revokeKeyIds(c.sims),
+      reason: 'INC-7: key pasted into a ticket',
+    }),
     env: simEnv(c.sims, { ...KNOBS, GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_RUN_ID: freshRunId(), ...o.env }),
     timeoutMs: 90_000,
     ...(o.killWhen ? { killWhen: o.killWhen } : {}),
@@ -112,11 +144,21 @@ export function runPhase(c: Case, phase: Phase, o: RunOpts = {}): Promise<Action
  * kill while a request is in flight, which no stdout line announces). Recorded in the
  * run ledger so the global leak guard scans it too.
  */
-export async function runKillable(c: Case, phase: Phase, env: Record<string, string>, killIf: () => boolean): Promise<ActionRun> {
+export async function runKillable(
+  c: Case,
+  phase: Phase,
+  env: Record<string, string>,
+  killIf: () => boolean,
+): Promise<ActionRun> {
   const { outputFile, summaryFile, env: base } = runnerEnvironment(c.ws.dir);
-  const inputs = phase === 'revoke'
-    ? simInputs(c.sims, { mode: 'revoke', 'key-ids': revokeKeyIds(c.sims), reason: 'INC-7: key pasted into a ticket' })
-    : inputsFor(c.sims, { mode: 'apply' });
+  const inputs =
+    phase === 'revoke'
+      ? simInputs(c.sims, {
+          mode: 'revoke',
+          'key-ids': revokeKeyIds(c.sims),
+          reason: 'INC-7: key pasted into a ticket',
+        })
+      : inputsFor(c.sims, { mode: 'apply' });
   const full: Record<string, string> = {
     ...base,
     GITHUB_EVENT_NAME: phase === 'revoke' ? 'workflow_dispatch' : 'push',
@@ -140,7 +182,15 @@ export async function runKillable(c: Case, phase: Phase, env: Record<string, str
     child.on('close', (code, signal) => {
       clearTimeout(hardStop);
       clearInterval(poll);
-      resolve({ code, signal, stdout, stderr, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), context: runContext(inputs, full, from) });
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+        summary: readFileSync(summaryFile, 'utf8'),
+        context: runContext(inputs, full, from),
+      });
     });
   });
   done(run);
@@ -229,7 +279,13 @@ export function enumerate(phase: Phase, log: readonly LogEntry[]): FaultPoint[] 
       inSegment.add(call);
       const mutation = isMutation(e);
       points.push({
-        phase, system: e.system, method: e.method, path: norm, nth, after: segment, mutation,
+        phase,
+        system: e.system,
+        method: e.method,
+        path: norm,
+        nth,
+        after: segment,
+        mutation,
         id: `${phase} / ${segment} / ${e.system} ${e.method} ${shortPath(norm)}`,
       });
     }
@@ -247,9 +303,10 @@ export function enumerate(phase: Phase, log: readonly LogEntry[]): FaultPoint[] 
 function isMutation(e: LogEntry): boolean {
   return (
     (e.system === 'thoth' && ((e.method === 'POST' && /\/api-keys$/.test(e.path)) || e.method === 'DELETE')) ||
-    (e.system === 'jamf' && ((e.method === 'PUT' && /osxconfigurationprofiles/.test(e.path)) || /blank-push/.test(e.path))) ||
+    (e.system === 'jamf' &&
+      ((e.method === 'PUT' && /osxconfigurationprofiles/.test(e.path)) || /blank-push/.test(e.path))) ||
     (e.system === 'github' && e.method === 'PUT') ||
-    (e.system === 'graph' && (e.method === 'PATCH' || /syncDevice|\$batch/.test(e.path) && e.method === 'POST'))
+    (e.system === 'graph' && (e.method === 'PATCH' || (/syncDevice|\$batch/.test(e.path) && e.method === 'POST')))
   );
 }
 
@@ -265,8 +322,23 @@ function shortPath(p: string): string {
 
 // ---- fault kinds --------------------------------------------------------------------------------
 
-export type FaultKind = '5xx-persistent' | '5xx-once' | '429-retry-after' | '429-no-retry-after' | 'reset' | 'lost-response' | 'hang';
-export const KINDS: readonly FaultKind[] = ['5xx-persistent', '5xx-once', '429-retry-after', '429-no-retry-after', 'reset', 'lost-response', 'hang'];
+export type FaultKind =
+  | '5xx-persistent'
+  | '5xx-once'
+  | '429-retry-after'
+  | '429-no-retry-after'
+  | 'reset'
+  | 'lost-response'
+  | 'hang';
+export const KINDS: readonly FaultKind[] = [
+  '5xx-persistent',
+  '5xx-once',
+  '429-retry-after',
+  '429-no-retry-after',
+  'reset',
+  'lost-response',
+  'hang',
+];
 export const KIND_DOC: Record<FaultKind, string> = {
   '5xx-persistent': 'HTTP 503 on this request and every later one to the same call (outage)',
   '5xx-once': 'one HTTP 502 (transient)',
@@ -281,13 +353,41 @@ export function faultRule(p: FaultPoint, kind: FaultKind): FaultRule {
   const base = { system: p.system, method: p.method, path: pathRegex(p.path), nth: p.nth };
   switch (kind) {
     case '5xx-persistent':
-      return { ...base, times: Infinity, respond: { status: 503, headers: { 'content-type': 'text/html' }, body: '<html><body>Service Unavailable</body></html>' } };
+      return {
+        ...base,
+        times: Infinity,
+        respond: {
+          status: 503,
+          headers: { 'content-type': 'text/html' },
+          body: '<html><body>Service Unavailable</body></html>',
+        },
+      };
     case '5xx-once':
-      return { ...base, times: 1, respond: { status: 502, headers: { 'content-type': 'text/html' }, body: '<html>Bad Gateway</html>' } };
+      return {
+        ...base,
+        times: 1,
+        respond: { status: 502, headers: { 'content-type': 'text/html' }, body: '<html>Bad Gateway</html>' },
+      };
     case '429-retry-after':
-      return { ...base, times: 2, respond: { status: 429, headers: { 'retry-after': '1', 'content-type': 'application/json' }, body: '{"error":"rate_limited","message":"slow down"}' } };
+      return {
+        ...base,
+        times: 2,
+        respond: {
+          status: 429,
+          headers: { 'retry-after': '1', 'content-type': 'application/json' },
+          body: '{"error":"rate_limited","message":"slow down"}',
+        },
+      };
     case '429-no-retry-after':
-      return { ...base, times: 2, respond: { status: 429, headers: { 'content-type': 'application/json' }, body: '{"error":"rate_limited","message":"slow down"}' } };
+      return {
+        ...base,
+        times: 2,
+        respond: {
+          status: 429,
+          headers: { 'content-type': 'application/json' },
+          body: '{"error":"rate_limited","message":"slow down"}',
+        },
+      };
     case 'reset':
       return { ...base, times: 1, respond: { reset: true } };
     case 'lost-response':
@@ -301,7 +401,11 @@ export function faultRule(p: FaultPoint, kind: FaultKind): FaultRule {
 export function faultFired(s: Simulators, p: FaultPoint, kind: FaultKind, fromSeq: number): boolean {
   const re = pathRegex(p.path);
   const want = kind === '5xx-persistent' ? 503 : kind === '5xx-once' ? 502 : kind.startsWith('429') ? 429 : 0;
-  return s.log.entries().some((e) => e.seq > fromSeq && e.system === p.system && e.method === p.method && re.test(e.path) && e.status === want);
+  return s.log
+    .entries()
+    .some(
+      (e) => e.seq > fromSeq && e.system === p.system && e.method === p.method && re.test(e.path) && e.status === want,
+    );
 }
 
 // ---- invariants ---------------------------------------------------------------------------------
@@ -326,9 +430,10 @@ export function checkAlways(c: Case, path: 'apply' | 'revoke'): string[] {
   const problems: string[] = [];
   // Never zero valid keys: walk the configuration's history (the macOS one for an Intune fleet;
   // the oracle, test/oracle/judge.ts, walks the Windows script's too).
-  const history = s.fleet.mdm === 'intune'
-    ? s.graph.configHistory().map((v) => ({ version: v.version, at: v.at, payloads: v.content }))
-    : s.jamf.profileHistory();
+  const history =
+    s.fleet.mdm === 'intune'
+      ? s.graph.configHistory().map((v) => ({ version: v.version, at: v.at, payloads: v.content }))
+      : s.jamf.profileHistory();
   const keys = new Map(s.thoth.keys().map((k) => [k.id, k]));
   for (let i = 0; i < history.length; i++) {
     const v = history[i]!;
@@ -350,11 +455,15 @@ export function checkAlways(c: Case, path: 'apply' | 'revoke'): string[] {
       problems.push(`profile version ${v.version} delivers ${cfg.keyId}, which the control plane does not know`);
       continue;
     }
-    if (s.thoth.plaintextOf(cfg.keyId) !== cfg.apiKey) problems.push(`profile version ${v.version} delivers key id ${cfg.keyId} with another key's plaintext`);
+    if (s.thoth.plaintextOf(cfg.keyId) !== cfg.apiKey)
+      problems.push(`profile version ${v.version} delivers key id ${cfg.keyId} with another key's plaintext`);
     if (k.revokedAt && k.revokedAt.getTime() < until) {
-      problems.push(`profile version ${v.version} delivered ${cfg.keyId}, revoked at ${k.revokedAt.toISOString()} while still delivered (until ${Number.isFinite(until) ? new Date(until).toISOString() : 'now'})`);
+      problems.push(
+        `profile version ${v.version} delivered ${cfg.keyId}, revoked at ${k.revokedAt.toISOString()} while still delivered (until ${Number.isFinite(until) ? new Date(until).toISOString() : 'now'})`,
+      );
     }
-    if (k.expiresAt && k.expiresAt.getTime() < (Number.isFinite(until) ? until : Date.now())) problems.push(`profile version ${v.version} delivered ${cfg.keyId}, expired while delivered`);
+    if (k.expiresAt && k.expiresAt.getTime() < (Number.isFinite(until) ? until : Date.now()))
+      problems.push(`profile version ${v.version} delivered ${cfg.keyId}, expired while delivered`);
   }
   // Evidence parses and verifies.
   let rec: EvidenceRecord | undefined;
@@ -370,13 +479,19 @@ export function checkAlways(c: Case, path: 'apply' | 'revoke'): string[] {
     const validated = events.findIndex((e) => e.step === 'validate' && e.outcome === 'ok');
     const revalidated = events.findIndex((e, i) => i > validated && e.step === 'revalidate' && e.outcome === 'ok');
     const revokedEvt = events.findIndex((e) => e.step === 'revoke-old-key');
-    if (validated < 0 || revalidated < 0) problems.push(`old key ${s.ids.oldKeyId} revoked but the evidence holds no passing validate + revalidate`);
+    if (validated < 0 || revalidated < 0)
+      problems.push(`old key ${s.ids.oldKeyId} revoked but the evidence holds no passing validate + revalidate`);
     else {
       const at = new Date(events[revalidated]!.at).getTime();
-      if (old.revokedAt.getTime() < at) problems.push(`old key revoked at ${old.revokedAt.toISOString()}, before the revalidation event (${events[revalidated]!.at})`);
+      if (old.revokedAt.getTime() < at)
+        problems.push(
+          `old key revoked at ${old.revokedAt.toISOString()}, before the revalidation event (${events[revalidated]!.at})`,
+        );
       const validatedAt = new Date(events[validated]!.at).getTime();
-      if (old.revokedAt.getTime() < validatedAt + WINDOW_MS) problems.push(`old key revoked before the validation window passed (validated ${events[validated]!.at})`);
-      if (revokedEvt >= 0 && revokedEvt < revalidated) problems.push('revoke-old-key event recorded before the revalidation');
+      if (old.revokedAt.getTime() < validatedAt + WINDOW_MS)
+        problems.push(`old key revoked before the validation window passed (validated ${events[validated]!.at})`);
+      if (revokedEvt >= 0 && revokedEvt < revalidated)
+        problems.push('revoke-old-key event recorded before the revalidation');
     }
   }
   // No secret anywhere.
@@ -387,7 +502,8 @@ export function checkAlways(c: Case, path: 'apply' | 'revoke'): string[] {
     sources[`run ${i} summary`] = r.summary;
     sources[`run ${i} outputs`] = JSON.stringify(r.outputs);
   });
-  for (const cm of s.github.commits('main')) sources[`commit ${cm.sha}`] = [cm.message, ...(cm.files ?? []).map((f: { text: string }) => f.text)].join('\n');
+  for (const cm of s.github.commits('main'))
+    sources[`commit ${cm.sha}`] = [cm.message, ...(cm.files ?? []).map((f: { text: string }) => f.text)].join('\n');
   for (const l of findLeaks(sources, s.secrets())) problems.push(`secret (${l.form}) in ${l.where}`);
   return problems;
 }
@@ -440,11 +556,14 @@ export async function recover(c: Case, path: 'apply' | 'revoke', maxRuns = 5): P
     // A lease left by a run that has ended (it could not write evidence, or was killed) holds
     // other runs off until it expires (validation.timeout + 15 min). Do what an operator does:
     // re-run that workflow run (same run id, next attempt), which may take over at once.
-    const lease = path === 'apply' ? (rec?.['lease'] as { run: { id: string; attempt: number } } | undefined) : undefined;
+    const lease =
+      path === 'apply' ? (rec?.['lease'] as { run: { id: string; attempt: number } } | undefined) : undefined;
     const env = lease ? { GITHUB_RUN_ID: lease.run.id, GITHUB_RUN_ATTEMPT: String(lease.run.attempt + 1) } : {};
     const run = path === 'apply' ? await apply(c, { env }) : await revoke(c);
     const after = safeEvidence(c.sims);
-    trail.push(`${lease ? `re-run ${lease.run.id}.${lease.run.attempt + 1}` : path}→${run.outputs['status'] ?? `exit ${run.code}`}/${after?.state ?? 'none'}`);
+    trail.push(
+      `${lease ? `re-run ${lease.run.id}.${lease.run.attempt + 1}` : path}→${run.outputs['status'] ?? `exit ${run.code}`}/${after?.state ?? 'none'}`,
+    );
     problems.push(...checkAlways(c, path).map((p) => `after recovery run ${i + 1}: ${p}`));
     if (problems.length) break;
   }
@@ -460,12 +579,23 @@ export function leftLease(c: Case): { id: string; attempt: number; until: string
   return lease ? { id: lease.run.id, attempt: lease.run.attempt, until: lease.until } : undefined;
 }
 
-const NOTABLE = ['reconcile', 'supersede-key', 'revoke-lost-key', 'revoke-superseded-key', 'revoke-new-key', 'hold', 'rollback', 'error', 'resume'];
+const NOTABLE = [
+  'reconcile',
+  'supersede-key',
+  'revoke-lost-key',
+  'revoke-superseded-key',
+  'revoke-new-key',
+  'hold',
+  'rollback',
+  'error',
+  'resume',
+];
 
 /** The recovery-related steps the record holds (how the system got itself out of trouble). */
 export function notableSteps(s: Simulators): string {
   const counts = new Map<string, number>();
-  for (const e of safeEvidence(s)?.events ?? []) if (NOTABLE.includes(e.step)) counts.set(e.step, (counts.get(e.step) ?? 0) + 1);
+  for (const e of safeEvidence(s)?.events ?? [])
+    if (NOTABLE.includes(e.step)) counts.set(e.step, (counts.get(e.step) ?? 0) + 1);
   return [...counts].map(([k, n]) => (n > 1 ? `${k}×${n}` : k)).join(', ');
 }
 
@@ -484,7 +614,8 @@ export async function prepare(c: Case, phase: Phase): Promise<void> {
   if (phase !== 'apply-revoke-old') return;
   const r = await apply(c);
   const rec = evidence(c.sims);
-  if (r.code !== 0 || rec?.state !== 'awaiting-revocation') throw new Error(`setup: first apply ended ${r.outputs['status']} / ${rec?.state}\n${r.stdout}`);
+  if (r.code !== 0 || rec?.state !== 'awaiting-revocation')
+    throw new Error(`setup: first apply ended ${r.outputs['status']} / ${rec?.state}\n${r.stdout}`);
   const due = new Date(rec.validatedAt!).getTime() + WINDOW_MS + 50;
   if (due > Date.now()) await sleep(due - Date.now());
 }
@@ -496,8 +627,10 @@ export async function cleanRun(phase: Phase): Promise<{ log: LogEntry[]; stdout:
     await prepare(c, phase);
     c.sims.log.clear();
     const r = await runPhase(c, phase);
-    const want = phase === 'apply' || phase === 'apply-intune' ? 'in-progress' : phase === 'revoke' ? 'revoked' : 'completed';
-    if (r.outputs['status'] !== want) throw new Error(`clean ${phase} ended ${r.outputs['status']}:\n${r.stdout}\n${r.stderr}`);
+    const want =
+      phase === 'apply' || phase === 'apply-intune' ? 'in-progress' : phase === 'revoke' ? 'revoked' : 'completed';
+    if (r.outputs['status'] !== want)
+      throw new Error(`clean ${phase} ended ${r.outputs['status']}:\n${r.stdout}\n${r.stderr}`);
     return { log: c.sims.log.entries(), stdout: r.stdout, mutations: c.sims.log.mutations() };
   } finally {
     await c.sims.close();
@@ -537,8 +670,19 @@ export interface CaseResult {
 }
 
 /** A case whose own code threw (not the action's): failed, with the stack as its problem. */
-export function caseThrew(c: Pick<CaseResult, 'suite' | 'name' | 'phase' | 'point' | 'kind' | 'faultedRun'>, e: unknown): CaseResult {
-  return { ...c, survived: false, fired: false, finalState: undefined, trail: [], problems: [`the case itself threw: ${String((e as Error)?.stack ?? e)}`], ms: 0 };
+export function caseThrew(
+  c: Pick<CaseResult, 'suite' | 'name' | 'phase' | 'point' | 'kind' | 'faultedRun'>,
+  e: unknown,
+): CaseResult {
+  return {
+    ...c,
+    survived: false,
+    fired: false,
+    finalState: undefined,
+    trail: [],
+    problems: [`the case itself threw: ${String((e as Error)?.stack ?? e)}`],
+    ms: 0,
+  };
 }
 
 export function writeReport(file: string, results: readonly CaseResult[], meta: Record<string, unknown>): void {
@@ -547,4 +691,4 @@ export function writeReport(file: string, results: readonly CaseResult[], meta: 
   writeFileSync(path.join(dir, file), JSON.stringify({ ...meta, results }, null, 2));
 }
 
-export { type ActionRun, type Simulators, type LogEntry };
+export type { ActionRun, Simulators, LogEntry };

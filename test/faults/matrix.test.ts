@@ -14,8 +14,31 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  FULL, KINDS, caseThrew, checkAlways, checkNoOrphan, checkRevoked, cleanRun, enumerate, faultFired, faultRule, leftLease, limiter, prepare, recover,
-  runPhase, safeEvidence, startCase, writeReport, type CaseResult, type Recovery, type FaultKind, type FaultPoint, type Phase, MATRIX_PHASES, ROOT,
+  FULL,
+  KINDS,
+  caseThrew,
+  checkAlways,
+  checkNoOrphan,
+  checkRevoked,
+  cleanRun,
+  enumerate,
+  faultFired,
+  faultRule,
+  leftLease,
+  limiter,
+  prepare,
+  recover,
+  runPhase,
+  safeEvidence,
+  startCase,
+  writeReport,
+  type CaseResult,
+  type Recovery,
+  type FaultKind,
+  type FaultPoint,
+  type Phase,
+  MATRIX_PHASES,
+  ROOT,
 } from './lib.js';
 
 const started = Date.now();
@@ -55,7 +78,15 @@ afterAll(() => {
   writeReport('matrix.json', results, {
     generated: new Date().toISOString(),
     wallMs: Date.now() - started,
-    points: points.map((p) => ({ id: p.id, phase: p.phase, system: p.system, method: p.method, path: p.path, nth: p.nth, mutation: p.mutation })),
+    points: points.map((p) => ({
+      id: p.id,
+      phase: p.phase,
+      system: p.system,
+      method: p.method,
+      path: p.path,
+      nth: p.nth,
+      mutation: p.mutation,
+    })),
   });
 });
 
@@ -78,14 +109,21 @@ async function runCase(row: Row): Promise<CaseResult> {
     // A run that ended on its own must release its lease, or the next scheduled run is held off
     // for validation.timeout + 15 min — unless the evidence store itself was failing.
     const lease = leftLease(c);
-    const evidenceDown = point.system === 'github' && (kind === '5xx-persistent');
-    if (lease && !evidenceDown) problems.push(`the faulted run ended but left its lease (run ${lease.id}.${lease.attempt} until ${lease.until})`);
-    let rec: Recovery = { finalState: safeEvidence(c.sims)?.state as string | undefined, trail: [] as string[], problems: [] as string[], runs: 0 };
+    const evidenceDown = point.system === 'github' && kind === '5xx-persistent';
+    if (lease && !evidenceDown)
+      problems.push(`the faulted run ended but left its lease (run ${lease.id}.${lease.attempt} until ${lease.until})`);
+    let rec: Recovery = {
+      finalState: safeEvidence(c.sims)?.state as string | undefined,
+      trail: [] as string[],
+      problems: [] as string[],
+      runs: 0,
+    };
     if (problems.length === 0) rec = await recover(c, pathOf(point.phase));
     problems.push(...rec.problems);
     if (problems.length === 0) {
       if (point.phase === 'revoke') {
-        if (rec.finalState !== 'revoked') problems.push(`revocation did not complete: state ${rec.finalState} after ${rec.trail.join(' → ')}`);
+        if (rec.finalState !== 'revoked')
+          problems.push(`revocation did not complete: state ${rec.finalState} after ${rec.trail.join(' → ')}`);
         else problems.push(...checkRevoked(c));
       } else if (rec.finalState !== 'completed') {
         problems.push(`rotation did not complete: state ${rec.finalState} after ${rec.trail.join(' → ')}`);
@@ -93,8 +131,28 @@ async function runCase(row: Row): Promise<CaseResult> {
       problems.push(...checkNoOrphan(c));
     }
     if (!fired) problems.push('the fault never hit a request (the call was not made on this run)');
-    if (problems.length) problems.push(`faulted run stdout:\n${run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n').slice(-4000)}`);
-    return { suite: 'matrix', name: row.name, phase: point.phase, point: point.id, kind, survived: problems.length === 0, fired, faultedRun, finalState: rec.finalState, trail: rec.trail, problems, ms: Date.now() - t0 };
+    if (problems.length)
+      problems.push(
+        `faulted run stdout:\n${run.stdout
+          .split('\n')
+          .filter((l) => !l.startsWith('::add-mask::'))
+          .join('\n')
+          .slice(-4000)}`,
+      );
+    return {
+      suite: 'matrix',
+      name: row.name,
+      phase: point.phase,
+      point: point.id,
+      kind,
+      survived: problems.length === 0,
+      fired,
+      faultedRun,
+      finalState: rec.finalState,
+      trail: rec.trail,
+      problems,
+      ms: Date.now() - t0,
+    };
   } finally {
     await c.sims.close();
   }
@@ -112,12 +170,22 @@ describe('fault matrix: enumeration', () => {
   it('the derived fault points are the pinned list', () => {
     // Without `nth` and the segment's step names: how many polls precede a call, and whether a
     // drift note joins a commit, depend on timing; which calls each segment makes does not.
-    const ids = [...new Set(points.map((p) => `${p.mutation ? 'M' : 'R'} ${p.phase} / ${p.after.split(':')[0]} / ${p.system} ${p.method} ${p.id.split(' ').at(-1)}`))];
+    const ids = [
+      ...new Set(
+        points.map(
+          (p) =>
+            `${p.mutation ? 'M' : 'R'} ${p.phase} / ${p.after.split(':')[0]} / ${p.system} ${p.method} ${p.id.split(' ').at(-1)}`,
+        ),
+      ),
+    ];
     if (process.env['THOTH_FAULTS_PIN'] === 'write') writeFileSync(PINNED, `${ids.join('\n')}\n`);
     const pinned = existsSync(PINNED) ? readFileSync(PINNED, 'utf8').split('\n').filter(Boolean) : [];
     const gone = pinned.filter((x) => !ids.includes(x));
     const added = ids.filter((x) => !pinned.includes(x));
-    expect({ gone, added }, 'fault points differ from test/faults/fault-points.txt (a call was removed or added)').toEqual({ gone: [], added: [] });
+    expect(
+      { gone, added },
+      'fault points differ from test/faults/fault-points.txt (a call was removed or added)',
+    ).toEqual({ gone: [], added: [] });
   });
 
   it('enumerates a non-empty set of requests covering thoth, the MDM and github on every path', () => {
@@ -126,11 +194,20 @@ describe('fault matrix: enumeration', () => {
       expect(ps.length, phase).toBeGreaterThan(0);
       const mdm = phase === 'apply-intune' ? ['graph', 'login'] : ['jamf'];
       expect(new Set(ps.map((p) => p.system)), phase).toEqual(new Set(['thoth', ...mdm, 'github']));
-      expect(ps.some((p) => p.mutation), phase).toBe(true);
+      expect(
+        ps.some((p) => p.mutation),
+        phase,
+      ).toBe(true);
     }
     // The runbook's mutations are all there.
     const ids = points.map((p) => p.id).join('\n');
-    for (const call of ['thoth POST /:tenant/thoth/api-keys', 'thoth DELETE /:tenant/thoth/api-keys/:keyId', 'jamf PUT /JSSResource/osxconfigurationprofiles/id/:id', 'jamf POST /api/v2/mdm/blank-push', 'github PUT /repos/:o/:r/contents/:evidence']) {
+    for (const call of [
+      'thoth POST /:tenant/thoth/api-keys',
+      'thoth DELETE /:tenant/thoth/api-keys/:keyId',
+      'jamf PUT /JSSResource/osxconfigurationprofiles/id/:id',
+      'jamf POST /api/v2/mdm/blank-push',
+      'github PUT /repos/:o/:r/contents/:evidence',
+    ]) {
       expect(ids).toContain(call);
     }
     expect(new Set(points.map((p) => p.id)).size).toBe(points.length);
@@ -141,7 +218,17 @@ describe.concurrent(`fault matrix (${FULL ? 'full' : 'CI subset'}: ${rows.length
   for (const row of rows) {
     it(row.name, async () => {
       const r = await limit(() => runCase(row)).catch((e: unknown) =>
-        caseThrew({ suite: 'matrix', name: row.name, phase: row.point.phase, point: row.point.id, kind: row.kind, faultedRun: 'error/none' }, e),
+        caseThrew(
+          {
+            suite: 'matrix',
+            name: row.name,
+            phase: row.point.phase,
+            point: row.point.id,
+            kind: row.kind,
+            faultedRun: 'error/none',
+          },
+          e,
+        ),
       );
       results.push(r);
       expect(r.problems, r.problems.join('\n')).toEqual([]);

@@ -18,7 +18,8 @@ interface Report {
 }
 
 const dir = path.join(ROOT, '.tmp/faults');
-const read = (f: string): Report | undefined => (existsSync(path.join(dir, f)) ? (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Report) : undefined);
+const read = (f: string): Report | undefined =>
+  existsSync(path.join(dir, f)) ? (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Report) : undefined;
 const matrix = read('matrix.json');
 const crash = read('crash.json');
 if (!matrix && !crash) throw new Error(`no report in ${dir}: run npm run test:faults first`);
@@ -44,21 +45,30 @@ if (matrix) {
   };
   out.push('## Fault matrix');
   out.push('');
-  out.push(`Generated ${matrix.generated} by \`npm run test:faults\` (wall time ${mins(matrix.wallMs)} on 2 cores, 3 cases at a time).`);
+  out.push(
+    `Generated ${matrix.generated} by \`npm run test:faults\` (wall time ${mins(matrix.wallMs)} on 2 cores, 3 cases at a time).`,
+  );
   out.push('');
-  out.push(`**${points.length} fault points × ${KINDS.length} fault kinds = ${matrix.results.length} cases; ${survived} survived${survived === matrix.results.length ? ' (all)' : `, ${matrix.results.length - survived} did not`}.**`);
+  out.push(
+    `**${points.length} fault points × ${KINDS.length} fault kinds = ${matrix.results.length} cases; ${survived} survived${survived === matrix.results.length ? ' (all)' : `, ${matrix.results.length - survived} did not`}.**`,
+  );
   out.push('');
   out.push('| path | fault points (requests) |');
   out.push('|---|---|');
-  for (const phase of Object.keys(PHASE_DOC)) out.push(`| ${PHASE_DOC[phase as keyof typeof PHASE_DOC]} | ${systems(phase)} |`);
+  for (const phase of Object.keys(PHASE_DOC))
+    out.push(`| ${PHASE_DOC[phase as keyof typeof PHASE_DOC]} | ${systems(phase)} |`);
   out.push('');
   out.push('Fault kinds:');
   out.push('');
   for (const k of KINDS) out.push(`- \`${k}\`: ${KIND_DOC[k]}`);
   out.push('');
-  out.push('A fault point is `path / runbook segment / system METHOD path`; the segment is `start` or `cN:step`, the N-th evidence commit of a clean run and the last step it recorded, so the same call made at two places of the runbook is two points. A cell reads `yes` (all invariants held after every run, and re-running with the fault gone reached `completed`, or `revoked` for the revoke path) followed by how the faulted run itself ended: `absorbed` (retries hid the fault: the run ended as a clean one does) or `stopped: <status> @ <evidence state>` (the run gave up safely and a later run finished the job); `no` cells name what broke.');
+  out.push(
+    'A fault point is `path / runbook segment / system METHOD path`; the segment is `start` or `cN:step`, the N-th evidence commit of a clean run and the last step it recorded, so the same call made at two places of the runbook is two points. A cell reads `yes` (all invariants held after every run, and re-running with the fault gone reached `completed`, or `revoked` for the revoke path) followed by how the faulted run itself ended: `absorbed` (retries hid the fault: the run ended as a clean one does) or `stopped: <status> @ <evidence state>` (the run gave up safely and a later run finished the job); `no` cells name what broke.',
+  );
   out.push('');
-  out.push('Reproduce one row (all kinds): `THOTH_FAULTS=full npx vitest run test/faults/matrix.test.ts -t "<fault point>"`; one cell: append ` / <kind>` to the pattern.');
+  out.push(
+    'Reproduce one row (all kinds): `THOTH_FAULTS=full npx vitest run test/faults/matrix.test.ts -t "<fault point>"`; one cell: append ` / <kind>` to the pattern.',
+  );
   out.push('');
   out.push(`| fault point | ${KINDS.map((k) => `\`${k}\``).join(' | ')} |`);
   out.push(`|---|${KINDS.map(() => '---').join('|')}|`);
@@ -69,7 +79,9 @@ if (matrix) {
       const [status, state] = r.faultedRun.split('/');
       const absorbed = status === CLEAN[r.phase];
       const how = absorbed ? 'absorbed' : `stopped: ${status} @ ${state}`;
-      return r.survived ? `yes (${how})` : `**no** (${how}): ${esc(r.problems[0]?.split('\n')[0] ?? '?').slice(0, 120)}`;
+      return r.survived
+        ? `yes (${how})`
+        : `**no** (${how}): ${esc(r.problems[0]?.split('\n')[0] ?? '?').slice(0, 120)}`;
     });
     out.push(`| \`${esc(p)}\` | ${cells.join(' | ')} |`);
   }
@@ -82,11 +94,17 @@ if (crash) {
   out.push('');
   out.push(`Generated ${crash.generated} by \`npm run test:faults\` (wall time ${mins(crash.wallMs)}).`);
   out.push('');
-  out.push(`**${crash.points.length} kill points × 2 resume modes = ${crash.results.length} cases; ${survived} survived${survived === crash.results.length ? ' (all)' : ''}.**`);
+  out.push(
+    `**${crash.points.length} kill points × 2 resume modes = ${crash.results.length} cases; ${survived} survived${survived === crash.results.length ? ' (all)' : ''}.**`,
+  );
   out.push('');
-  out.push('Kill points: `line` = SIGKILL on the first stdout line announcing work without a commit (`next step`, first validation / revocation poll) and on the k-th `evidence: state` line (every state boundary); `in-flight` = SIGKILL while the k-th mutating request is held by the server *after* it took effect. Resume: `re-run` = same workflow run, next attempt; `new-run` = another run: it must not mutate anything while the killed run\'s lease is valid, then (the lease moved into the past instead of waiting validation.timeout + 15 min) it takes over. The trail shows each run as `status/evidence state`, then recovery steps the evidence recorded.');
+  out.push(
+    "Kill points: `line` = SIGKILL on the first stdout line announcing work without a commit (`next step`, first validation / revocation poll) and on the k-th `evidence: state` line (every state boundary); `in-flight` = SIGKILL while the k-th mutating request is held by the server *after* it took effect. Resume: `re-run` = same workflow run, next attempt; `new-run` = another run: it must not mutate anything while the killed run's lease is valid, then (the lease moved into the past instead of waiting validation.timeout + 15 min) it takes over. The trail shows each run as `status/evidence state`, then recovery steps the evidence recorded.",
+  );
   out.push('');
-  out.push('Reproduce: `THOTH_FAULTS=full npx vitest run test/faults/crash-resume.test.ts -t "<kill point> / <resume>"`.');
+  out.push(
+    'Reproduce: `THOTH_FAULTS=full npx vitest run test/faults/crash-resume.test.ts -t "<kill point> / <resume>"`.',
+  );
   out.push('');
   out.push('| kill point | resume | survived | trail |');
   out.push('|---|---|---|---|');

@@ -27,7 +27,10 @@ async function validated(validation?: string): Promise<Case> {
 
 async function thothDelete(k: Case, keyId: string): Promise<number> {
   const s = k.sims;
-  const res = await fetch(`${s.urls.thoth}/${s.creds.tenant}/thoth/api-keys/${keyId}`, { method: 'DELETE', headers: { 'x-api-key': s.creds.orgApiKey } });
+  const res = await fetch(`${s.urls.thoth}/${s.creds.tenant}/thoth/api-keys/${keyId}`, {
+    method: 'DELETE',
+    headers: { 'x-api-key': s.creds.orgApiKey },
+  });
   return res.status;
 }
 
@@ -47,7 +50,9 @@ describe('the invariant oracle sees each violation', () => {
   it('(a) the old key DELETEd inside the validation window', async () => {
     // A window far longer than the time between the fleet reaching minHealthy and the action
     // seeing it (heartbeats, polls), so the DELETE right after validation is inside it.
-    const k = await validated('validation:\n  window: 60s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms');
+    const k = await validated(
+      'validation:\n  window: 60s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms',
+    );
     expect(await thothDelete(k, k.sims.ids.oldKeyId)).toBe(200);
     expect(problems(k, 'a').join('\n')).toMatch(/\(a\) old key .* ms after the fleet first reached minHealthy/);
   });
@@ -76,7 +81,12 @@ describe('the invariant oracle sees each violation', () => {
     // The action's writes are the 'api' versions: make one over Jamf's API with the revoked key.
     const cur = s.jamf.currentPayloads();
     const fresh = newKeyOf(k);
-    s.jamf.setPayloads(cur.replace(s.thoth.plaintextOf(fresh)!, s.thoth.plaintextOf(s.ids.undeployedKeyId)!).split(fresh).join(s.ids.undeployedKeyId));
+    s.jamf.setPayloads(
+      cur
+        .replace(s.thoth.plaintextOf(fresh)!, s.thoth.plaintextOf(s.ids.undeployedKeyId)!)
+        .split(fresh)
+        .join(s.ids.undeployedKeyId),
+    );
     // setPayloads records a 'direct' (test) version, which the oracle does not judge as the
     // action's write: relabel it as written over the API, as a faulty action would have.
     (s.jamf as unknown as { versions: { source: string }[] }).versions.at(-1)!.source = 'api';
@@ -88,13 +98,17 @@ describe('the invariant oracle sees each violation', () => {
     await sleep(WINDOW_MS + 100);
     k.sims.thoth.revokeKey(newKeyOf(k));
     expect(await thothDelete(k, k.sims.ids.oldKeyId)).toBe(200);
-    expect(problems(k, 'a', 'c').join('\n')).toMatch(/\(c\) at the DELETE of key_\w+ .* delivers key_\w+, already revoked/);
+    expect(problems(k, 'a', 'c').join('\n')).toMatch(
+      /\(c\) at the DELETE of key_\w+ .* delivers key_\w+, already revoked/,
+    );
   });
 
   it('(d) a key outside the rotation DELETEd', async () => {
     const k = await validated();
     expect(await thothDelete(k, k.sims.ids.undeployedKeyId)).toBe(200);
-    expect(problems(k, 'd', 'e').join('\n')).toMatch(new RegExp(`\\(d\\) DELETE of ${k.sims.ids.undeployedKeyId} .* outside the rotation`));
+    expect(problems(k, 'd', 'e').join('\n')).toMatch(
+      new RegExp(`\\(d\\) DELETE of ${k.sims.ids.undeployedKeyId} .* outside the rotation`),
+    );
   });
 
   it('(e) an action commit that drops events, and a minted key the evidence never mentions', async () => {
@@ -103,9 +117,12 @@ describe('the invariant oracle sees each violation', () => {
     const path = `.thoth/evidence/${s.ids.fleetId}/corpsec-macos-2026-12.json`;
     const rec = JSON.parse(s.github.file(path)!) as { events: unknown[] };
     rec.events.pop();
-    s.github.putFile(path, JSON.stringify(rec), { message: 'thoth-rotate: corpsec-macos-2026-12 awaiting-revocation (rewritten)' });
+    s.github.putFile(path, JSON.stringify(rec), {
+      message: 'thoth-rotate: corpsec-macos-2026-12 awaiting-revocation (rewritten)',
+    });
     const res = await fetch(`${s.urls.thoth}/${s.creds.tenant}/thoth/api-keys`, {
-      method: 'POST', headers: { 'x-api-key': s.creds.orgApiKey, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'x-api-key': s.creds.orgApiKey, 'content-type': 'application/json' },
       body: JSON.stringify({ scope_level: 'fleet', scope_target_id: s.ids.fleetId, permissions: ['read'] }),
     });
     const minted = ((await res.json()) as { key_id: string }).key_id;
@@ -121,7 +138,11 @@ describe('the invariant oracle sees each violation', () => {
     const path = `.thoth/evidence/${s.ids.fleetId}/corpsec-macos-2026-12.json`;
     const rec = JSON.parse(s.github.file(path)!) as Record<string, unknown>;
     rec['lease'] = { run: { id: run.context!.runId, attempt: 1 }, until: new Date(Date.now() + 60_000).toISOString() };
-    s.github.putFile(path, JSON.stringify(rec), { message: 'thoth-rotate: corpsec-macos-2026-12 awaiting-revocation (lease kept)' });
-    expect(problems(k, 'f').join('\n')).toMatch(new RegExp(`\\(f\\) run ${run.context!.runId}\\.1 exited \\(code 0\\) but .* still holds its lease`));
+    s.github.putFile(path, JSON.stringify(rec), {
+      message: 'thoth-rotate: corpsec-macos-2026-12 awaiting-revocation (lease kept)',
+    });
+    expect(problems(k, 'f').join('\n')).toMatch(
+      new RegExp(`\\(f\\) run ${run.context!.runId}\\.1 exited \\(code 0\\) but .* still holds its lease`),
+    );
   });
 });

@@ -31,7 +31,9 @@ afterEach(() => {
     sources[`run ${i} stdout`] = views[i]!.stdout;
     sources[`run ${i} stderr`] = views[i]!.stderr;
     sources[`run ${i} summary`] = r.summary;
-    sources[`run ${i} outputs`] = JSON.stringify(Object.fromEntries(Object.entries(r.outputs).filter(([k]) => k !== 'api-key')));
+    sources[`run ${i} outputs`] = JSON.stringify(
+      Object.fromEntries(Object.entries(r.outputs).filter(([k]) => k !== 'api-key')),
+    );
   });
   const secrets: string[] = [];
   for (const s of sims) {
@@ -53,8 +55,16 @@ afterEach(() => {
 
 /** Every value the simulators' MDM configurations ever held that is not a key id of the tenant. */
 function simConfigurationSecrets(s: Simulators): string[] {
-  const tenantKeys = new Set(s.thoth.keys().filter((k) => k.tenant === s.creds.tenant).map((k) => k.id));
-  const scripts = s.graph.scriptVersions().map(readRemediationScript).filter((v) => v !== null);
+  const tenantKeys = new Set(
+    s.thoth
+      .keys()
+      .filter((k) => k.tenant === s.creds.tenant)
+      .map((k) => k.id),
+  );
+  const scripts = s.graph
+    .scriptVersions()
+    .map(readRemediationScript)
+    .filter((v) => v !== null);
   return configurationSecrets([...s.jamf.profileVersions(), ...s.graph.configVersions()], scripts, tenantKeys);
 }
 
@@ -66,7 +76,10 @@ export function unmaskedForms(views: readonly { masks: string[] }[], secrets: re
     for (const s of new Set(secrets)) {
       if (!masks.has(s)) continue;
       const missing = secretVariants(s).filter((f) => f.length >= 4 && !masks.has(f));
-      if (missing.length) out.push(`run ${i}: ${s.slice(0, 6)}… masked raw but not as ${missing.map((f) => `${f.slice(0, 6)}…`).join(', ')}`);
+      if (missing.length)
+        out.push(
+          `run ${i}: ${s.slice(0, 6)}… masked raw but not as ${missing.map((f) => `${f.slice(0, 6)}…`).join(', ')}`,
+        );
     }
   });
   return out;

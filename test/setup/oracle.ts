@@ -32,7 +32,8 @@ afterEach(() => {
     if ((oracleLedger.active.get(repo.urls.github) ?? 0) > 0) continue;
     oracleLedger.sims.delete(s);
     const skip = expected.get(s) ?? new Set<Invariant>();
-    for (const p of judge(s, oracleLedger.runs, repo)) if (!skip.has(p.invariant)) problems.push(`(${p.invariant}) ${p.text}`);
+    for (const p of judge(s, oracleLedger.runs, repo))
+      if (!skip.has(p.invariant)) problems.push(`(${p.invariant}) ${p.text}`);
   }
   expect(problems, 'invariant oracle (test/oracle/judge.ts): the simulators saw an unsafe sequence').toEqual([]);
 });

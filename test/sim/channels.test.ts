@@ -12,7 +12,8 @@ afterEach(async () => {
   s = undefined;
 });
 
-const key = (sims: Simulators) => sims.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: sims.ids.fleetId, permissions: ['read'] });
+const key = (sims: Simulators) =>
+  sims.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: sims.ids.fleetId, permissions: ['read'] });
 
 describe('fleet channels', () => {
   it('a heartbeat reports the key the proxy ran at that heartbeat, however many changes came between', async () => {
@@ -58,7 +59,9 @@ describe('fleet channels', () => {
   });
 
   it('inventory on every agent check-in follows the agent schedule; a device turned off freezes its signals', async () => {
-    s = await startSimulators({ fleet: { size: 2, channels: { agentCheckInMs: 300, inventoryOnAgentCheckIn: true, heartbeatMs: 300 } } });
+    s = await startSimulators({
+      fleet: { size: 2, channels: { agentCheckInMs: 300, inventoryOnAgentCheckIn: true, heartbeatMs: 300 } },
+    });
     const f = s.fleet;
     await new Promise((r) => setTimeout(r, 350));
     const now = Date.now();
@@ -83,7 +86,11 @@ describe('fleet channels', () => {
       detectionScriptContent: b64(buildDetectionScript({ keyId: b.keyId, revoked: [] })),
       remediationScriptContent: b64(buildRemediationScript({ apiKey: b.apiKey, keyId: b.keyId, revoked: [] })),
     };
-    const patched = await fetch(url, { method: 'PATCH', headers: { authorization: `Bearer ${await graphToken(s)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const patched = await fetch(url, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${await graphToken(s)}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(patched.status).toBe(204);
     f.checkInNow(0);
     expect(f.keyId(0)).toBe(s.ids.oldKeyId); // a sync does not run the remediation

@@ -11,12 +11,21 @@ afterEach(async () => {
 function gh(sims: Simulators, path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${sims.urls.github}/repos/${sims.creds.owner}/${sims.creds.repo}${path}`, {
     ...init,
-    headers: { authorization: `token ${sims.creds.githubToken}`, accept: 'application/vnd.github+json', 'user-agent': 'octokit-test', ...(init.headers as Record<string, string>) },
+    headers: {
+      authorization: `token ${sims.creds.githubToken}`,
+      accept: 'application/vnd.github+json',
+      'user-agent': 'octokit-test',
+      ...(init.headers as Record<string, string>),
+    },
   });
 }
 
 function put(sims: Simulators, path: string, body: Record<string, unknown>): Promise<Response> {
-  return gh(sims, `/contents/${path}`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  return gh(sims, `/contents/${path}`, {
+    method: 'PUT',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
 }
 
 const b64 = (t: string): string => Buffer.from(t).toString('base64');
@@ -24,7 +33,9 @@ const b64 = (t: string): string => Buffer.from(t).toString('base64');
 describe('github sim', () => {
   it('rejects bad credentials and serves the repository', async () => {
     s = await startSimulators();
-    const bad = await fetch(`${s.urls.github}/repos/${s.creds.owner}/${s.creds.repo}`, { headers: { authorization: 'Bearer nope' } });
+    const bad = await fetch(`${s.urls.github}/repos/${s.creds.owner}/${s.creds.repo}`, {
+      headers: { authorization: 'Bearer nope' },
+    });
     expect(bad.status).toBe(401);
     expect(await bad.json()).toMatchObject({ message: 'Bad credentials' });
     const repo = (await (await gh(s, '')).json()) as Record<string, unknown>;
@@ -37,7 +48,9 @@ describe('github sim', () => {
     const text = '{"a":1}\n'.repeat(20);
     const created = await put(s, encodeURIComponent(path), { message: 'evidence: create', content: b64(text) });
     expect(created.status).toBe(201);
-    const sha = createHash('sha1').update(`blob ${Buffer.byteLength(text)}\0${text}`).digest('hex');
+    const sha = createHash('sha1')
+      .update(`blob ${Buffer.byteLength(text)}\0${text}`)
+      .digest('hex');
     expect(((await created.json()) as { content: { sha: string } }).content.sha).toBe(sha);
 
     const got = (await (await gh(s, `/contents/${path}?ref=main`)).json()) as Record<string, string>;
@@ -87,7 +100,10 @@ describe('github sim', () => {
     await put(s, 'dir/a.json', { message: 'a', content: b64('a') });
     await put(s, 'dir/sub/b.json', { message: 'b', content: b64('b') });
     const list = (await (await gh(s, '/contents/dir')).json()) as { type: string; path: string }[];
-    expect(list.map((e) => [e.type, e.path])).toEqual([['file', 'dir/a.json'], ['dir', 'dir/sub']]);
+    expect(list.map((e) => [e.type, e.path])).toEqual([
+      ['file', 'dir/a.json'],
+      ['dir', 'dir/sub'],
+    ]);
     expect(s.log.mutations().map((e) => e.method)).toEqual(['PUT', 'PUT']);
   });
 });

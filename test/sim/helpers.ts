@@ -6,7 +6,11 @@ export async function jamfToken(s: Simulators): Promise<{ token: string; cookie:
   const r = await fetch(`${s.urls.jamf}/api/v1/oauth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: s.creds.jamfClientId, client_secret: s.creds.jamfClientSecret }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: s.creds.jamfClientId,
+      client_secret: s.creds.jamfClientSecret,
+    }),
   });
   if (r.status !== 200) throw new Error(`jamf token ${r.status}`);
   const body = (await r.json()) as { access_token: string };
@@ -22,7 +26,12 @@ export async function graphToken(s: Simulators): Promise<string> {
   const r = await fetch(`${s.urls.login}/${s.creds.azureTenantId}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: s.creds.azureClientId, client_secret: s.creds.azureClientSecret, scope: `${s.urls.graph}/.default` }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: s.creds.azureClientId,
+      client_secret: s.creds.azureClientSecret,
+      scope: `${s.urls.graph}/.default`,
+    }),
   });
   if (r.status !== 200) throw new Error(`graph token ${r.status}: ${await r.text()}`);
   return ((await r.json()) as { access_token: string }).access_token;
@@ -44,9 +53,13 @@ export function thothHeaders(s: Simulators, extra: Record<string, string> = {}):
 export function withSettings(mobileconfig: string, v: { apiKey: string; keyId: string; revoked?: string[] }): string {
   const root = parse(mobileconfig) as Record<string, PlistValue>;
   for (const p of root['PayloadContent'] as Record<string, PlistValue>[]) {
-    const dom = (p['PayloadContent'] as Record<string, PlistValue>)['com.atensecurity.thoth'] as Record<string, PlistValue> | undefined;
+    const dom = (p['PayloadContent'] as Record<string, PlistValue>)['com.atensecurity.thoth'] as
+      | Record<string, PlistValue>
+      | undefined;
     if (p['PayloadType'] !== 'com.apple.ManagedClient.preferences' || !dom) continue;
-    const s = ((dom['Forced'] as Record<string, PlistValue>[])[0] as Record<string, PlistValue>)['mcx_preference_settings'] as Record<string, PlistValue>;
+    const s = ((dom['Forced'] as Record<string, PlistValue>[])[0] as Record<string, PlistValue>)[
+      'mcx_preference_settings'
+    ] as Record<string, PlistValue>;
     s['THOTH_API_KEY'] = v.apiKey;
     s['THOTH_API_KEY_ID'] = v.keyId;
     s['THOTH_REVOKED_API_KEY_IDS'] = v.revoked ?? [];

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildDetectionScript, buildRemediationScript, REMEDIATION_OUTPUT_LIMIT, startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
+import {
+  buildDetectionScript,
+  buildRemediationScript,
+  REMEDIATION_OUTPUT_LIMIT,
+  startSimulators,
+  type SimOptions,
+  type Simulators,
+} from '../../sim/index.js';
 import { graphToken, until } from './helpers.js';
 
 /**
@@ -17,14 +24,23 @@ type Json = Record<string, unknown>;
 const b64 = (t: string): string => Buffer.from(t).toString('base64');
 
 async function start(o: SimOptions = {}) {
-  const sims = (s = await startSimulators({ ...o, fleet: { mdm: 'intune', os: 'windows', checkInDelayMs: [1, 10], ...o.fleet } }));
+  const sims = (s = await startSimulators({
+    ...o,
+    fleet: { mdm: 'intune', os: 'windows', checkInDelayMs: [1, 10], ...o.fleet },
+  }));
   const token = await graphToken(sims);
   const send = (m: string, u: string, body?: unknown): Promise<Response> =>
-    fetch(`${sims.urls.graph}${u}`, { method: m, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    fetch(`${sims.urls.graph}${u}`, {
+      method: m,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
   const script = `/beta/deviceManagement/deviceHealthScripts/${sims.ids.remediationId}`;
   /** PATCHes a new key into both scripts (the detection one as given, or rendered for the key). */
   const deploy = async (o: { detection?: string; revoked?: string[]; sameKey?: boolean } = {}) => {
-    const k = o.sameKey ? { keyId: sims.ids.oldKeyId, apiKey: sims.thoth.plaintextOf(sims.ids.oldKeyId)! } : sims.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: sims.ids.fleetId, permissions: ['read'] });
+    const k = o.sameKey
+      ? { keyId: sims.ids.oldKeyId, apiKey: sims.thoth.plaintextOf(sims.ids.oldKeyId)! }
+      : sims.thoth.createKeyDirect({ scopeLevel: 'fleet', scopeTargetId: sims.ids.fleetId, permissions: ['read'] });
     const revoked = o.revoked ?? [];
     const r = await send('PATCH', script, {
       '@odata.type': '#microsoft.graph.deviceHealthScript',
@@ -34,7 +50,12 @@ async function start(o: SimOptions = {}) {
     expect(r.status).toBe(204);
     return k.keyId;
   };
-  const onDemand = (i: number) => send('POST', `/beta/deviceManagement/managedDevices/${sims.fleet.managedDeviceId(i)}/initiateOnDemandProactiveRemediation`, { scriptPolicyId: sims.ids.remediationId });
+  const onDemand = (i: number) =>
+    send(
+      'POST',
+      `/beta/deviceManagement/managedDevices/${sims.fleet.managedDeviceId(i)}/initiateOnDemandProactiveRemediation`,
+      { scriptPolicyId: sims.ids.remediationId },
+    );
   return { sims, send, deploy, onDemand };
 }
 
@@ -64,13 +85,22 @@ describe('graph sim: the Intune Management Extension runs the remediation', () =
   it('the remediation script runs only when the detection script exits 1', async () => {
     const { sims, deploy, onDemand } = await start({ fleet: { size: 3, stuck: 1 } });
     // A detection script that only prints health cannot compare: it exits 0, nothing is installed.
-    const printOnly = ['$health = & "$env:ProgramFiles\\Thoth\\thoth.exe" health --json', 'Write-Output $health', 'exit 0', ''].join('\r\n');
+    const printOnly = [
+      '$health = & "$env:ProgramFiles\\Thoth\\thoth.exe" health --json',
+      'Write-Output $health',
+      'exit 0',
+      '',
+    ].join('\r\n');
     await deploy({ detection: printOnly });
     const stuck = sims.fleet.indices({ behaviour: 'stuck' })[0]!;
     const online = [0, 1, 2].find((i) => i !== stuck)!;
     expect((await onDemand(online)).status).toBe(204);
     await until(() => sims.graph.ime.runs(online) === 1);
-    expect(sims.graph.runState(online)).toMatchObject({ detectionState: 'success', remediationState: 'skipped', post: null });
+    expect(sims.graph.runState(online)).toMatchObject({
+      detectionState: 'success',
+      remediationState: 'skipped',
+      post: null,
+    });
     expect(sims.fleet.keyId(online)).toBe(sims.ids.oldKeyId);
     // Rendered for the new key: exit 1, the remediation runs; a stuck device keeps its key (remediationFailed).
     const keyId = await deploy();
@@ -104,7 +134,10 @@ describe('graph sim: the Intune Management Extension runs the remediation', () =
   });
 
   it('the on-demand action: Windows only, dropped by an offline device, a device write on the budget (429 + Retry-After), and works inside a beta $batch', async () => {
-    const { sims, send, deploy, onDemand } = await start({ fleet: { size: 8, os: 'mixed', offline: 4 }, graph: { budget: { writes: 4, windowMs: 60_000 } } });
+    const { sims, send, deploy, onDemand } = await start({
+      fleet: { size: 8, os: 'mixed', offline: 4 },
+      graph: { budget: { writes: 4, windowMs: 60_000 } },
+    });
     await deploy(); // one write
     const mac = sims.fleet.indices({ os: 'macos' })[0]!;
     expect((await onDemand(mac)).status).toBe(400);
@@ -112,8 +145,11 @@ describe('graph sim: the Intune Management Extension runs the remediation', () =
     const win = sims.fleet.indices({ os: 'windows', behaviour: 'online' });
     const batch = await send('POST', '/beta/$batch', {
       requests: [offline, win[0]!].map((i, n) => ({
-        id: String(n + 1), method: 'POST', url: `/deviceManagement/managedDevices/${sims.fleet.managedDeviceId(i)}/initiateOnDemandProactiveRemediation`,
-        headers: { 'content-type': 'application/json' }, body: { scriptPolicyId: sims.ids.remediationId },
+        id: String(n + 1),
+        method: 'POST',
+        url: `/deviceManagement/managedDevices/${sims.fleet.managedDeviceId(i)}/initiateOnDemandProactiveRemediation`,
+        headers: { 'content-type': 'application/json' },
+        body: { scriptPolicyId: sims.ids.remediationId },
       })),
     });
     const { responses } = (await batch.json()) as { responses: { id: string; status: number }[] };
@@ -127,6 +163,8 @@ describe('graph sim: the Intune Management Extension runs the remediation', () =
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await limited.json()) as Json)['error']).toMatchObject({ code: 'TooManyRequests' });
     expect(sims.graph.writes()).toBe(4);
-    expect(sims.log.mutations().filter((e) => e.path.endsWith('/initiateOnDemandProactiveRemediation'))).toHaveLength(3);
+    expect(sims.log.mutations().filter((e) => e.path.endsWith('/initiateOnDemandProactiveRemediation'))).toHaveLength(
+      3,
+    );
   });
 });

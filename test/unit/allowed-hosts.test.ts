@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, InvariantError, formatProblem } from '../../src/errors.js';
-import { AllowedHosts, DEFAULT_ALLOWED_HOSTS, hostEntryFor, restrictCredentialsTo } from '../../src/http/allowed-hosts.js';
+import {
+  AllowedHosts,
+  DEFAULT_ALLOWED_HOSTS,
+  hostEntryFor,
+  restrictCredentialsTo,
+} from '../../src/http/allowed-hosts.js';
 import { HttpClient } from '../../src/http/client.js';
 
 const hosts = (text: string): AllowedHosts => {
@@ -18,11 +23,21 @@ describe('allowed-hosts: the default list', () => {
     expect(hosts(' , \n\r\n ').isDefault).toBe(true);
   });
   it.each([
-    'https://grid.acme.atensecurity.com', 'https://grid.acme.atensecurity.com/base', 'https://acme.jamfcloud.com',
-    'https://graph.microsoft.com', 'https://login.microsoftonline.com', 'https://graph.microsoft.us', 'https://dod-graph.microsoft.us',
-    'https://login.microsoftonline.us', 'https://microsoftgraph.chinacloudapi.cn', 'https://login.chinacloudapi.cn',
+    'https://grid.acme.atensecurity.com',
+    'https://grid.acme.atensecurity.com/base',
+    'https://acme.jamfcloud.com',
+    'https://graph.microsoft.com',
+    'https://login.microsoftonline.com',
+    'https://graph.microsoft.us',
+    'https://dod-graph.microsoft.us',
+    'https://login.microsoftonline.us',
+    'https://microsoftgraph.chinacloudapi.cn',
+    'https://login.chinacloudapi.cn',
     // normalised by URL parsing: case, explicit default port, one trailing dot
-    'https://GRID.Acme.AtenSecurity.COM', 'https://graph.microsoft.com:443', 'https://graph.microsoft.com.', 'https://grid.acme.atensecurity.com./x',
+    'https://GRID.Acme.AtenSecurity.COM',
+    'https://graph.microsoft.com:443',
+    'https://graph.microsoft.com.',
+    'https://grid.acme.atensecurity.com./x',
   ])('allows %s', (url) => expect(d.allows(url)).toBe(true));
   it.each([
     ['the bare domain of a wildcard', 'https://atensecurity.com'],
@@ -98,7 +113,10 @@ describe('allowed-hosts: listed entries', () => {
 
 describe('allowed-hosts: bad entries are named, with a fix', () => {
   it.each([
-    ['https://jamf.corp.example:8443/', 'is a URL, not a host (write only the host (and port), e.g. jamf.corp.example:8443)'],
+    [
+      'https://jamf.corp.example:8443/',
+      'is a URL, not a host (write only the host (and port), e.g. jamf.corp.example:8443)',
+    ],
     ['jamf.corp.example/JSSResource', 'is not a host: it contains'],
     ['admin@jamf.corp.example', 'is not a host: it contains'],
     ['*', 'has a "*" that is not the whole first label'],
@@ -142,7 +160,7 @@ describe('hostEntryFor: what the fix tells the author to add', () => {
 });
 
 describe('the HTTP client refuses a credential-carrying client for a host not allowed', () => {
-  it('names allowed-hosts and the host; GitHub (the runner\'s own API URL) is exempt', () => {
+  it("names allowed-hosts and the host; GitHub (the runner's own API URL) is exempt", () => {
     restrictCredentialsTo(hosts('127.0.0.1:9'));
     for (const system of ['thoth', 'jamf', 'graph'] as const) {
       let err: unknown;
@@ -162,7 +180,12 @@ describe('the HTTP client refuses a credential-carrying client for a host not al
 
   it('refuses a request path that would change the origin, before sending anything', async () => {
     restrictCredentialsTo(hosts('127.0.0.1:9'));
-    const c = new HttpClient({ system: 'thoth', baseUrl: 'http://127.0.0.1:9', userAgent: 't', retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
+    const c = new HttpClient({
+      system: 'thoth',
+      baseUrl: 'http://127.0.0.1:9',
+      userAgent: 't',
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 },
+    });
     for (const p of ['@evil.example/x', '.evil.example/x', ':8080/x']) {
       await expect(c.send({ method: 'GET', path: p })).rejects.toBeInstanceOf(InvariantError);
     }

@@ -10,10 +10,23 @@ describe('parseDuration', () => {
     ['90d', 7_776_000_000],
   ])('%s → %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', '0s', '0', '-5m', '1.5h', '90', 'd', '90D', '1h30m', ' 30s', '30 s', '30sec', '1e3s', '007s', '999999999999999d'])(
-    'rejects %j',
-    (text) => expect(parseDuration(text)).toBeUndefined(),
-  );
+  it.each([
+    '',
+    '0s',
+    '0',
+    '-5m',
+    '1.5h',
+    '90',
+    'd',
+    '90D',
+    '1h30m',
+    ' 30s',
+    '30 s',
+    '30sec',
+    '1e3s',
+    '007s',
+    '999999999999999d',
+  ])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
 });
 
 describe('formatDuration', () => {
@@ -29,6 +42,7 @@ describe('formatDuration', () => {
   ])('%s → %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 
   it('round-trips through parseDuration', () => {
-    for (const ms of [1, 999, 1000, 61_000, 3_600_000, 86_400_000 * 3]) expect(parseDuration(formatDuration(ms))).toBe(ms);
+    for (const ms of [1, 999, 1000, 61_000, 3_600_000, 86_400_000 * 3])
+      expect(parseDuration(formatDuration(ms))).toBe(ms);
   });
 });

@@ -1,13 +1,25 @@
 /** Records for the evidence unit tests, built with the project's own functions. */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { appendEvent, canonicalJson, EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_V1, type EvidenceRecord, type PinnedTarget, type RotationState } from '../../src/evidence/record.js';
+import {
+  appendEvent,
+  canonicalJson,
+  EVIDENCE_SCHEMA,
+  EVIDENCE_SCHEMA_V1,
+  type EvidenceRecord,
+  type PinnedTarget,
+  type RotationState,
+} from '../../src/evidence/record.js';
 
 /** The example macOS intent (examples/.thoth/rotations), loaded as the action loads it. */
 export async function exampleIntent(): Promise<import('../../src/intent/types.js').Intent> {
   const { loadIntents } = await import('../../src/intent/load.js');
   const root = path.resolve(import.meta.dirname, '../..');
-  return (await loadIntents(path.join(root, 'examples/.thoth/rotations/corpsec-macos-2026-12.yaml'), { workspace: path.join(root, 'examples') }))[0]!;
+  return (
+    await loadIntents(path.join(root, 'examples/.thoth/rotations/corpsec-macos-2026-12.yaml'), {
+      workspace: path.join(root, 'examples'),
+    })
+  )[0]!;
 }
 
 export const RUN = { id: '9876543210', attempt: 1, actor: 'octocat', sha: 'a'.repeat(40) };
@@ -19,7 +31,12 @@ export const TARGET: PinnedTarget = {
   mdm: {
     provider: 'jamf',
     jamf: { url: 'https://acme.jamfcloud.com', profileId: 123, groupId: 45, healthAttribute: 'Thoth Health' },
-    settings: { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' },
+    settings: {
+      domain: 'com.atensecurity.thoth',
+      apiKey: 'THOTH_API_KEY',
+      keyId: 'THOTH_API_KEY_ID',
+      revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+    },
   },
   validation: { minHealthy: 0.95, activeWithinMs: 604_800_000, windowMs: 86_400_000 },
   rollback: { onValidationFailure: 'restore' },
@@ -44,7 +61,11 @@ export const STEPS = ['window-check', 'key-created', 'authorized', 'mdm-snapshot
 export function withEvents(n = STEPS.length, from: EvidenceRecord = genesis()): EvidenceRecord {
   const states: RotationState[] = ['pending', 'created', 'authorized', 'authorized', 'deployed', 'refreshed'];
   return STEPS.slice(0, n).reduce(
-    (r, step, i) => appendEvent({ ...r, state: states[i]! }, { at: `2026-12-01T14:0${i}:00.000Z`, step, outcome: 'ok', detail: `step ${i}`, run: RUN }),
+    (r, step, i) =>
+      appendEvent(
+        { ...r, state: states[i]! },
+        { at: `2026-12-01T14:0${i}:00.000Z`, step, outcome: 'ok', detail: `step ${i}`, run: RUN },
+      ),
     from,
   );
 }
@@ -57,7 +78,13 @@ export function v1Record(state: RotationState, steps = 3): EvidenceRecord {
   delete r.target;
   let prev = sha256(`${r.schema}\n${r.tenant}\n${r.fleet.id}\n${r.name}`);
   for (let i = 0; i < steps; i++) {
-    const body = { at: `2026-12-01T14:0${i}:00.000Z`, step: STEPS[i]!, outcome: 'ok' as const, detail: `step ${i}`, run: RUN };
+    const body = {
+      at: `2026-12-01T14:0${i}:00.000Z`,
+      step: STEPS[i]!,
+      outcome: 'ok' as const,
+      detail: `step ${i}`,
+      run: RUN,
+    };
     const hash = sha256(`${prev}\n${canonicalJson(body)}`);
     r.events.push({ ...body, chain: { prev, hash } });
     prev = hash;

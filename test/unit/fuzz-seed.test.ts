@@ -14,5 +14,6 @@ describe('fuzzSeed', () => {
     expect(log).toHaveBeenCalledWith(expect.stringContaining(`FUZZ_SEED=${seed}`));
     log.mockRestore();
   });
-  it('anything else is refused rather than silently ignored', () => expect(() => fuzzSeed({ FUZZ_SEED: 'abc' })).toThrow(/integer or "random"/));
+  it('anything else is refused rather than silently ignored', () =>
+    expect(() => fuzzSeed({ FUZZ_SEED: 'abc' })).toThrow(/integer or "random"/));
 });

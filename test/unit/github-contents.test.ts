@@ -12,7 +12,9 @@ vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi
 const { GithubState, githubMutation } = await import('../../sim/github.js');
 const { Faults, RequestLog, startServer } = await import('../../sim/http.js');
 const { createRepoFiles, RateLimitedError, StaleWriteError } = await import('../../src/clients/github-contents.js');
-const { classifyConflict, gitBlobSha, GITHUB_RATE_LIMIT, rateLimitWait } = await import('../../src/clients/github-limits.js');
+const { classifyConflict, gitBlobSha, GITHUB_RATE_LIMIT, rateLimitWait } = await import(
+  '../../src/clients/github-limits.js'
+);
 const { HttpError } = await import('../../src/errors.js');
 type GithubLimits = import('../../sim/github.js').GithubLimits;
 
@@ -24,24 +26,45 @@ afterEach(async () => {
 });
 
 async function github(limits: Partial<GithubLimits> = {}) {
-  const gh = new GithubState({ owner: 'acme-corp', repo: 'evidence', defaultBranch: 'main', protectedBranch: false, token: TOKEN, limits: { headWindowMs: 0, ...limits } });
+  const gh = new GithubState({
+    owner: 'acme-corp',
+    repo: 'evidence',
+    defaultBranch: 'main',
+    protectedBranch: false,
+    token: TOKEN,
+    limits: { headWindowMs: 0, ...limits },
+  });
   const log = new RequestLog();
   const faults = new Faults();
-  const server = await startServer({ system: 'github', handler: gh.handler, log, faults, latencyMs: 0, isMutation: githubMutation });
+  const server = await startServer({
+    system: 'github',
+    handler: gh.handler,
+    log,
+    faults,
+    latencyMs: 0,
+    isMutation: githubMutation,
+  });
   gh.setBaseUrl(server.url);
   closers.push(() => server.close());
   const sleeps: number[] = [];
   let onSleep: (ms: number) => void = () => undefined;
-  const files = createRepoFiles({ token: TOKEN, owner: 'acme-corp', repo: 'evidence', apiUrl: server.url, sleep: async (ms) => (sleeps.push(ms), onSleep(ms)) });
+  const files = createRepoFiles({
+    token: TOKEN,
+    owner: 'acme-corp',
+    repo: 'evidence',
+    apiUrl: server.url,
+    sleep: async (ms) => (sleeps.push(ms), onSleep(ms)),
+  });
   const puts = () => log.entries().filter((e) => e.method === 'PUT');
   const gets = () => log.entries().filter((e) => e.method === 'GET');
   return { gh, log, faults, files, sleeps, puts, gets, whenSleeping: (f: (ms: number) => void) => (onSleep = f) };
 }
 
-const write = (files: Awaited<ReturnType<typeof github>>['files'], text: string, sha?: string) => files.write({ path: FILE, branch: 'main', text, sha, message: 'test' });
+const write = (files: Awaited<ReturnType<typeof github>>['files'], text: string, sha?: string) =>
+  files.write({ path: FILE, branch: 'main', text, sha, message: 'test' });
 
 describe('classifyConflict', () => {
-  it('tells a moved file from a moved branch by GitHub\'s words', () => {
+  it("tells a moved file from a moved branch by GitHub's words", () => {
     const a = 'a'.repeat(40);
     const b = 'b'.repeat(40);
     expect(classifyConflict(`${FILE} does not match ${a}`)).toBe('file-moved');
@@ -58,22 +81,73 @@ describe('rateLimitWait', () => {
   const now = Date.parse('2026-12-01T12:00:00Z');
   const no = () => 0;
   it('waits retry-after seconds on a secondary limit (403 or 429)', () => {
-    expect(rateLimitWait({ status: 403, headers: { 'retry-after': '60' }, message: 'You have exceeded a secondary rate limit.' }, now, 1, GITHUB_RATE_LIMIT, no)).toEqual({ waitMs: 60_000, source: 'retry-after', kind: 'secondary' });
-    expect(rateLimitWait({ status: 429, headers: { 'retry-after': '7' }, message: '' }, now, 1, GITHUB_RATE_LIMIT, no)?.waitMs).toBe(7_000);
+    expect(
+      rateLimitWait(
+        { status: 403, headers: { 'retry-after': '60' }, message: 'You have exceeded a secondary rate limit.' },
+        now,
+        1,
+        GITHUB_RATE_LIMIT,
+        no,
+      ),
+    ).toEqual({ waitMs: 60_000, source: 'retry-after', kind: 'secondary' });
+    expect(
+      rateLimitWait({ status: 429, headers: { 'retry-after': '7' }, message: '' }, now, 1, GITHUB_RATE_LIMIT, no)
+        ?.waitMs,
+    ).toBe(7_000);
   });
   it('waits until x-ratelimit-reset when x-ratelimit-remaining is 0', () => {
     const reset = String(now / 1000 + 300);
-    expect(rateLimitWait({ status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset }, message: 'API rate limit exceeded for installation.' }, now, 1, GITHUB_RATE_LIMIT, no)).toEqual({ waitMs: 300_000, source: 'x-ratelimit-reset', kind: 'primary' });
-    expect(rateLimitWait({ status: 429, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset }, message: 'You have exceeded a secondary rate limit.' }, now, 1, GITHUB_RATE_LIMIT, no)?.kind).toBe('secondary');
+    expect(
+      rateLimitWait(
+        {
+          status: 403,
+          headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset },
+          message: 'API rate limit exceeded for installation.',
+        },
+        now,
+        1,
+        GITHUB_RATE_LIMIT,
+        no,
+      ),
+    ).toEqual({ waitMs: 300_000, source: 'x-ratelimit-reset', kind: 'primary' });
+    expect(
+      rateLimitWait(
+        {
+          status: 429,
+          headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset },
+          message: 'You have exceeded a secondary rate limit.',
+        },
+        now,
+        1,
+        GITHUB_RATE_LIMIT,
+        no,
+      )?.kind,
+    ).toBe('secondary');
   });
   it('without headers waits at least a minute, doubling', () => {
-    const a = { status: 403, headers: {}, message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' };
+    const a = {
+      status: 403,
+      headers: {},
+      message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+    };
     expect(rateLimitWait(a, now, 1, GITHUB_RATE_LIMIT, no)?.waitMs).toBe(60_000);
     expect(rateLimitWait(a, now, 3, GITHUB_RATE_LIMIT, no)?.waitMs).toBe(240_000);
     expect(rateLimitWait(a, now, 9, GITHUB_RATE_LIMIT, no)?.waitMs).toBe(600_000);
   });
   it('a 403 for a missing permission is not a limit', () => {
-    expect(rateLimitWait({ status: 403, headers: { 'x-ratelimit-remaining': '4999' }, message: 'Resource not accessible by integration' }, now, 1, GITHUB_RATE_LIMIT, no)).toBeUndefined();
+    expect(
+      rateLimitWait(
+        {
+          status: 403,
+          headers: { 'x-ratelimit-remaining': '4999' },
+          message: 'Resource not accessible by integration',
+        },
+        now,
+        1,
+        GITHUB_RATE_LIMIT,
+        no,
+      ),
+    ).toBeUndefined();
   });
 });
 
@@ -105,7 +179,12 @@ describe('RepoFiles.write: branch-head conflicts', () => {
     };
     await expect(write(t.files, 'ours', r.sha)).rejects.toBeInstanceOf(StaleWriteError);
     expect(t.gh.file(FILE)).toBe('theirs');
-    expect(t.puts().slice(1).map((e) => e.status)).toEqual([409]);
+    expect(
+      t
+        .puts()
+        .slice(1)
+        .map((e) => e.status),
+    ).toEqual([409]);
     expect(t.sleeps).toEqual([]);
   });
 
@@ -129,7 +208,17 @@ describe('RepoFiles.write: branch-head conflicts', () => {
 
   it('an unknown 409 is retried only while the file is unchanged', async () => {
     const t = await github();
-    t.faults.add({ system: 'github', method: 'PUT', path: /contents/, times: 1, respond: { status: 409, headers: { 'content-type': 'application/json' }, body: '{"message":"Reference update failed"}' } });
+    t.faults.add({
+      system: 'github',
+      method: 'PUT',
+      path: /contents/,
+      times: 1,
+      respond: {
+        status: 409,
+        headers: { 'content-type': 'application/json' },
+        body: '{"message":"Reference update failed"}',
+      },
+    });
     await write(t.files, 'one');
     expect(t.puts().map((e) => e.status)).toEqual([409, 201]);
   });
@@ -192,10 +281,30 @@ describe('RepoFiles: rate limits', () => {
 
   it('a 403 that is not a limit is an error, not a wait; reads wait too', async () => {
     const t = await github();
-    t.faults.add({ system: 'github', method: 'GET', path: /contents/, times: 1, respond: { status: 403, headers: { 'content-type': 'application/json', 'x-ratelimit-remaining': '4999' }, body: '{"message":"Resource not accessible by integration"}' } });
+    t.faults.add({
+      system: 'github',
+      method: 'GET',
+      path: /contents/,
+      times: 1,
+      respond: {
+        status: 403,
+        headers: { 'content-type': 'application/json', 'x-ratelimit-remaining': '4999' },
+        body: '{"message":"Resource not accessible by integration"}',
+      },
+    });
     await expect(t.files.read(FILE, 'main')).rejects.toThrow(/HTTP 403 .*Resource not accessible by integration/);
     expect(t.sleeps).toEqual([]);
-    t.faults.add({ system: 'github', method: 'GET', path: /contents/, times: 1, respond: { status: 429, headers: { 'content-type': 'application/json', 'retry-after': '2' }, body: '{"message":"You have exceeded a secondary rate limit."}' } });
+    t.faults.add({
+      system: 'github',
+      method: 'GET',
+      path: /contents/,
+      times: 1,
+      respond: {
+        status: 429,
+        headers: { 'content-type': 'application/json', 'retry-after': '2' },
+        body: '{"message":"You have exceeded a secondary rate limit."}',
+      },
+    });
     expect(await t.files.read(FILE, 'main')).toBeUndefined();
     expect(t.sleeps).toHaveLength(1);
   });

@@ -24,17 +24,20 @@ afterEach(async () => {
 async function serve(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<Server> {
   const hits: string[] = [];
   const server = http.createServer((req, res) => {
-    hits.push(`${req.method} ${req.url} auth=${req.headers['authorization'] ?? ''} key=${req.headers['x-api-key'] ?? ''}`);
+    hits.push(
+      `${req.method} ${req.url} auth=${req.headers['authorization'] ?? ''} key=${req.headers['x-api-key'] ?? ''}`,
+    );
     handler(req, res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const s: Server = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     hits,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
   servers.push(s);
   return s;
@@ -43,7 +46,10 @@ async function serve(handler: (req: http.IncomingMessage, res: http.ServerRespon
 const noSleep = async () => undefined;
 function client(url: string, o: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}): HttpClient {
   return new HttpClient({
-    system: 'thoth', baseUrl: url, userAgent: 'test', sleep: noSleep,
+    system: 'thoth',
+    baseUrl: url,
+    userAgent: 'test',
+    sleep: noSleep,
     auth: { headers: async () => ({ 'x-api-key': 'org-key-secret-value' }) },
     ...o,
   });
@@ -149,11 +155,12 @@ describe('HttpClient refuses what a hostile server sends', () => {
   it('a request marked retry:false is sent once, whatever happens', async () => {
     const s = await serve((q) => q.socket.destroy());
     const c = client(s.url);
-    await expect(c.send({ method: 'POST', path: '/api-keys', body: '{}', retry: false })).rejects.toBeInstanceOf(HttpError);
+    await expect(c.send({ method: 'POST', path: '/api-keys', body: '{}', retry: false })).rejects.toBeInstanceOf(
+      HttpError,
+    );
     expect(s.hits).toHaveLength(1);
     await c.close();
   });
-
 
   it('a failing token request is reported as itself, not retried again as a "network error" of the call', async () => {
     const s = await serve((_q, res) => res.end('{}'));
@@ -162,7 +169,15 @@ describe('HttpClient refuses what a hostile server sends', () => {
       auth: {
         headers: async () => {
           mints++;
-          throw new HttpError({ system: 'jamf', method: 'POST', path: '/api/v1/oauth/token', status: 401, code: 'invalid_client', detail: 'bad secret', retryable: false });
+          throw new HttpError({
+            system: 'jamf',
+            method: 'POST',
+            path: '/api/v1/oauth/token',
+            status: 401,
+            code: 'invalid_client',
+            detail: 'bad secret',
+            retryable: false,
+          });
         },
       },
     });
@@ -180,7 +195,9 @@ describe('HttpClient refuses what a hostile server sends', () => {
     });
     const { registerSecret } = await import('../../src/secrets.js');
     registerSecret('org-key-secret-value');
-    const c = client(s.url, { describeError: (_s, t) => ({ message: (JSON.parse(t) as { message: string }).message }) });
+    const c = client(s.url, {
+      describeError: (_s, t) => ({ message: (JSON.parse(t) as { message: string }).message }),
+    });
     const err = (await c.send({ method: 'GET', path: '/x' }).catch((e: unknown) => e)) as Error;
     expect(err.message).not.toContain('org-key-secret-value');
     expect(err.message).toContain('***');
@@ -192,7 +209,10 @@ describe('test-only knobs (read in one place: src/http/client.ts)', () => {
   it('THOTH_ROTATE_HTTP_TIMEOUT_MS replaces every client timeout; unset or junk means production defaults', () => {
     expect(httpTestOverrides({})).toEqual({});
     expect(httpTestOverrides({ THOTH_ROTATE_HTTP_TIMEOUT_MS: 'abc', THOTH_ROTATE_RETRY_BASE_MS: '-5' })).toEqual({});
-    expect(httpTestOverrides({ THOTH_ROTATE_HTTP_TIMEOUT_MS: '1500', THOTH_ROTATE_RETRY_BASE_MS: '40' })).toEqual({ timeoutMs: 1500, retryBaseMs: 40 });
+    expect(httpTestOverrides({ THOTH_ROTATE_HTTP_TIMEOUT_MS: '1500', THOTH_ROTATE_RETRY_BASE_MS: '40' })).toEqual({
+      timeoutMs: 1500,
+      retryBaseMs: 40,
+    });
     const saved = { ...process.env };
     try {
       delete process.env['THOTH_ROTATE_HTTP_TIMEOUT_MS'];
@@ -203,7 +223,11 @@ describe('test-only knobs (read in one place: src/http/client.ts)', () => {
       process.env['THOTH_ROTATE_HTTP_TIMEOUT_MS'] = '250';
       process.env['THOTH_ROTATE_RETRY_BASE_MS'] = '10';
       expect(effectiveTimeoutMs(60_000)).toBe(250);
-      expect(effectiveRetryPolicy()).toMatchObject({ attempts: DEFAULT_RETRY.attempts, baseDelayMs: 10, maxDelayMs: 80 });
+      expect(effectiveRetryPolicy()).toMatchObject({
+        attempts: DEFAULT_RETRY.attempts,
+        baseDelayMs: 10,
+        maxDelayMs: 80,
+      });
     } finally {
       process.env = saved;
     }
@@ -262,7 +286,12 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
       }
       res.end('{"data":[{"id":"a"},{"id":"b"},{"id":"c"}]}');
     });
-    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
+    const c = new HttpClient({
+      system: 'thoth',
+      baseUrl: s.url,
+      userAgent: 't',
+      retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 },
+    });
     const r = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => (el as { id: string }).id);
     expect(calls).toBe(2);
     expect(r.items).toEqual(['a', 'b', 'c']);
@@ -271,7 +300,12 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
 
   it('an element the caller refuses fails the call at once, unretried, with the caller’s error', async () => {
     const s = await serve((_req, res) => res.end('{"data":[{"id":"a"},{"nope":1}]}'));
-    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
+    const c = new HttpClient({
+      system: 'thoth',
+      baseUrl: s.url,
+      userAgent: 't',
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 },
+    });
     await expect(
       c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => {
         if (!(el as { id?: string }).id) throw new TypeError('row without id');
@@ -284,7 +318,12 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
 
   it('a body that is not the JSON object expected is a final error that never quotes it', async () => {
     const s = await serve((_req, res) => res.end('<html>sign in, secret-token-123</html>'));
-    const c = new HttpClient({ system: 'jamf', baseUrl: s.url, userAgent: 't', retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 } });
+    const c = new HttpClient({
+      system: 'jamf',
+      baseUrl: s.url,
+      userAgent: 't',
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 },
+    });
     const e = await c.jsonArrays({ method: 'GET', path: '/x' }, ['results'], (el) => el).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(HttpError);
     expect((e as HttpError).message).toMatch(/not the JSON expected/);
@@ -295,11 +334,25 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
 
   it('a listing larger than maxResponseBytes is read: what is kept is bounded, not what is read', async () => {
     // 40,000 rows of ~100 bytes: 4 MB against a 1 MiB whole-body cap.
-    const rows = Array.from({ length: 40_000 }, (_, i) => ({ endpoint_id: `ep-${i}`, hostname: `mac-${i}`, pad: 'x'.repeat(60) }));
+    const rows = Array.from({ length: 40_000 }, (_, i) => ({
+      endpoint_id: `ep-${i}`,
+      hostname: `mac-${i}`,
+      pad: 'x'.repeat(60),
+    }));
     const body = JSON.stringify({ data: rows });
     const s = await serve((_req, res) => res.end(body));
-    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: ONE_TRY, maxResponseBytes: 1024 * 1024 });
-    const r = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => (el as { endpoint_id: string }).endpoint_id);
+    const c = new HttpClient({
+      system: 'thoth',
+      baseUrl: s.url,
+      userAgent: 't',
+      retry: ONE_TRY,
+      maxResponseBytes: 1024 * 1024,
+    });
+    const r = await c.jsonArrays(
+      { method: 'GET', path: '/x' },
+      ['data'],
+      (el) => (el as { endpoint_id: string }).endpoint_id,
+    );
     expect(r.items).toHaveLength(40_000);
     expect(r.bytes).toBeGreaterThan(1024 * 1024);
     // The same body read whole is refused.
@@ -308,13 +361,39 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
   });
 
   it.each([
-    ['an element over its size limit', { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 }, `{"data":[{"id":"a"},{"pad":"${'x'.repeat(5000)}"}]}`, /element 1 of data is larger than 1000 characters/],
-    ['more elements than the limit', { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 }, `{"data":[${Array.from({ length: 101 }, () => '{"id":"a"}').join(',')}]}`, /more than 100 elements/],
-    ['whitespace without end inside an element', { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 }, `{"data":[1,${' '.repeat(5000)}2]}`, /element 1 of data is larger than 1000 characters/],
-    ['a huge value outside the listing', { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 }, `{"note":"${'y'.repeat(5000)}","data":[]}`, /outside its streamed arrays is larger than 1000 characters/],
+    [
+      'an element over its size limit',
+      { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 },
+      `{"data":[{"id":"a"},{"pad":"${'x'.repeat(5000)}"}]}`,
+      /element 1 of data is larger than 1000 characters/,
+    ],
+    [
+      'more elements than the limit',
+      { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 },
+      `{"data":[${Array.from({ length: 101 }, () => '{"id":"a"}').join(',')}]}`,
+      /more than 100 elements/,
+    ],
+    [
+      'whitespace without end inside an element',
+      { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 },
+      `{"data":[1,${' '.repeat(5000)}2]}`,
+      /element 1 of data is larger than 1000 characters/,
+    ],
+    [
+      'a huge value outside the listing',
+      { maxElementChars: 1000, maxElements: 100, maxRestChars: 1000 },
+      `{"note":"${'y'.repeat(5000)}","data":[]}`,
+      /outside its streamed arrays is larger than 1000 characters/,
+    ],
   ])('refuses %s, once, unretried', async (_name, limits, body, re) => {
     const s = await serve((_req, res) => res.end(body));
-    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 }, streamLimits: limits });
+    const c = new HttpClient({
+      system: 'thoth',
+      baseUrl: s.url,
+      userAgent: 't',
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 },
+      streamLimits: limits,
+    });
     const e = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => el).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(HttpError);
     expect((e as HttpError).message).toMatch(re);
@@ -337,13 +416,30 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
         pump();
       });
     const rows = await endless('{"data":[', '{"id":"a"},')();
-    const c1 = new HttpClient({ system: 'thoth', baseUrl: rows.url, userAgent: 't', retry: ONE_TRY, streamLimits: { maxElementChars: 1024, maxElements: 50_000, maxRestChars: 1024 } });
-    await expect(c1.jsonArrays({ method: 'GET', path: '/x' }, ['data'], () => 0)).rejects.toThrow(/more than 50000 elements/);
+    const c1 = new HttpClient({
+      system: 'thoth',
+      baseUrl: rows.url,
+      userAgent: 't',
+      retry: ONE_TRY,
+      streamLimits: { maxElementChars: 1024, maxElements: 50_000, maxRestChars: 1024 },
+    });
+    await expect(c1.jsonArrays({ method: 'GET', path: '/x' }, ['data'], () => 0)).rejects.toThrow(
+      /more than 50000 elements/,
+    );
     await c1.close();
     // Whitespace without end inside one element, under a generous element limit: the read ceiling stops it.
     const blank = await endless('{"data":[1', ' ')();
-    const c2 = new HttpClient({ system: 'thoth', baseUrl: blank.url, userAgent: 't', retry: ONE_TRY, maxStreamedBytes: 2 * 1024 * 1024, streamLimits: { maxElementChars: 64 * 1024 * 1024, maxElements: 10, maxRestChars: 1024 } });
-    await expect(c2.jsonArrays({ method: 'GET', path: '/x' }, ['data'], () => 0)).rejects.toThrow(/larger than 2097152 bytes refused/);
+    const c2 = new HttpClient({
+      system: 'thoth',
+      baseUrl: blank.url,
+      userAgent: 't',
+      retry: ONE_TRY,
+      maxStreamedBytes: 2 * 1024 * 1024,
+      streamLimits: { maxElementChars: 64 * 1024 * 1024, maxElements: 10, maxRestChars: 1024 },
+    });
+    await expect(c2.jsonArrays({ method: 'GET', path: '/x' }, ['data'], () => 0)).rejects.toThrow(
+      /larger than 2097152 bytes refused/,
+    );
     await c2.close();
   });
 
@@ -352,8 +448,16 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
       res.writeHead(403, { 'content-type': 'application/json' });
       res.end('{"error":"forbidden","message":"scope missing"}');
     });
-    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: ONE_TRY, describeError: (_st, text) => ({ message: (JSON.parse(text) as { message: string }).message }) });
-    await expect(c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => el)).rejects.toThrow(/403.*scope missing|scope missing.*403/);
+    const c = new HttpClient({
+      system: 'thoth',
+      baseUrl: s.url,
+      userAgent: 't',
+      retry: ONE_TRY,
+      describeError: (_st, text) => ({ message: (JSON.parse(text) as { message: string }).message }),
+    });
+    await expect(c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => el)).rejects.toThrow(
+      /403.*scope missing|scope missing.*403/,
+    );
     await c.close();
   });
 });

@@ -10,9 +10,23 @@ import type { Intent } from '../../src/intent/types.js';
 
 const workspace = fileURLToPath(new URL('../..', import.meta.url));
 const GOOD = 'test/fixtures/intents/good';
-const sha = (rel: string): string => createHash('sha256').update(readFileSync(path.join(workspace, rel))).digest('hex');
-const settings = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
-const defaultValidation = { windowMs: 86_400_000, minHealthy: 0.95, activeWithinMs: 604_800_000, timeoutMs: 1_800_000, pollIntervalMs: 30_000 };
+const sha = (rel: string): string =>
+  createHash('sha256')
+    .update(readFileSync(path.join(workspace, rel)))
+    .digest('hex');
+const settings = {
+  domain: 'com.atensecurity.thoth',
+  apiKey: 'THOTH_API_KEY',
+  keyId: 'THOTH_API_KEY_ID',
+  revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+};
+const defaultValidation = {
+  windowMs: 86_400_000,
+  minHealthy: 0.95,
+  activeWithinMs: 604_800_000,
+  timeoutMs: 1_800_000,
+  pollIntervalMs: 30_000,
+};
 
 const expected: Record<string, Intent> = {
   'intune-both.yml': {
@@ -93,7 +107,11 @@ describe('good intents', () => {
 
   it('a folder loads every *.yaml and *.yml, sorted by name, not its subfolders', async () => {
     const intents = await loadIntents(GOOD, { workspace });
-    expect(intents.map((i) => i.path)).toEqual(Object.keys(expected).sort().map((f) => `${GOOD}/${f}`));
+    expect(intents.map((i) => i.path)).toEqual(
+      Object.keys(expected)
+        .sort()
+        .map((f) => `${GOOD}/${f}`),
+    );
   });
 
   it('takes an absolute path as well', async () => {
@@ -117,7 +135,10 @@ describe('files and folders', () => {
     `version: 1\nname: ${name}\ntenant: acme\nfleet: { id: flt-a, region: us-east-1 }\nkey: { scope: fleet, permissions: [read] }\n` +
     `mdm: { provider: jamf, jamf: { url: "https://acme.jamfcloud.com", profileId: 1, groupId: 2 } }\n${extra}`;
   const problems = async (p: string, w: string): Promise<string[]> => {
-    const e = await loadIntents(p, { workspace: w }).then(() => undefined, (x: unknown) => x);
+    const e = await loadIntents(p, { workspace: w }).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(ConfigError);
     return (e as ConfigError).problems.map(formatProblem);
   };
@@ -130,17 +151,27 @@ describe('files and folders', () => {
   });
 
   it('a missing path is an error', async () => {
-    expect(await problems('.thoth/rotations', ws({}))).toEqual([expect.stringContaining('.thoth/rotations intents: does not exist')]);
+    expect(await problems('.thoth/rotations', ws({}))).toEqual([
+      expect.stringContaining('.thoth/rotations intents: does not exist'),
+    ]);
   });
 
   it('skips dotfiles and other extensions, does not recurse, and sorts by name', async () => {
-    const w = ws({ 'r/b.yml': intent('b'), 'r/a.yaml': intent('a'), 'r/.#a.yaml': 'junk', 'r/c.json': '{}', 'r/sub/d.yaml': 'junk' });
+    const w = ws({
+      'r/b.yml': intent('b'),
+      'r/a.yaml': intent('a'),
+      'r/.#a.yaml': 'junk',
+      'r/c.json': '{}',
+      'r/sub/d.yaml': 'junk',
+    });
     expect((await loadIntents('r', { workspace: w })).map((i) => i.name)).toEqual(['a', 'b']);
   });
 
   it('the same name in two files is an error on the second', async () => {
     const w = ws({ 'r/a.yaml': intent('same'), 'r/b.yaml': intent('same') });
-    expect(await problems('r', w)).toEqual(['r/b.yaml:2:7 name: "same" is also the name of r/a.yaml (give every intent its own name)']);
+    expect(await problems('r', w)).toEqual([
+      'r/b.yaml:2:7 name: "same" is also the name of r/a.yaml (give every intent its own name)',
+    ]);
   });
 
   it('defaults the control plane to grid.<tenant>.<apexDomain> and accepts loopback http', async () => {
@@ -149,13 +180,17 @@ describe('files and folders', () => {
       'b.yaml': intent('b', 'controlPlane: { url: "http://[::1]:8443/cp/" }\n'),
       'c.yaml': intent('c', 'controlPlane: { url: "http://localhost:9000" }\n'),
     });
-    const got = await Promise.all(['a', 'b', 'c'].map(async (n) => (await loadIntents(`${n}.yaml`, { workspace: w }))[0]?.controlPlaneUrl));
+    const got = await Promise.all(
+      ['a', 'b', 'c'].map(async (n) => (await loadIntents(`${n}.yaml`, { workspace: w }))[0]?.controlPlaneUrl),
+    );
     expect(got).toEqual(['https://grid.acme.atensecurity.com', 'http://[::1]:8443/cp', 'http://localhost:9000']);
   });
 
   it('rejects http to a host that only looks like loopback', async () => {
     const w = ws({ 'a.yaml': intent('a', 'controlPlane: { url: "http://127.0.0.1.nip.io" }\n') });
-    expect(await problems('a.yaml', w)).toEqual([expect.stringContaining('controlPlane.url: http is allowed only for loopback hosts')]);
+    expect(await problems('a.yaml', w)).toEqual([
+      expect.stringContaining('controlPlane.url: http is allowed only for loopback hosts'),
+    ]);
   });
 
   it('rejects a template that leaves the workspace through a symbolic link', async () => {
@@ -169,7 +204,9 @@ describe('files and folders', () => {
         'version: 1\nname: i\ntenant: acme\nfleet: { id: f, region: r }\nkey: { scope: fleet, permissions: [read] }\n' +
           'mdm:\n  provider: intune\n  intune: { groupId: g, windows: { remediationId: r, template: link.ps1, detectionTemplate: detect.ps1 } }\n',
       );
-      expect(await problems('i.yaml', w)).toEqual([expect.stringContaining('mdm.intune.windows.template: link.ps1 resolves outside the repository')]);
+      expect(await problems('i.yaml', w)).toEqual([
+        expect.stringContaining('mdm.intune.windows.template: link.ps1 resolves outside the repository'),
+      ]);
     } finally {
       rmSync(w, { recursive: true, force: true });
     }

@@ -29,7 +29,10 @@ const intune = (intuneExtra: string): string =>
   `mdm:\n  provider: intune\n  intune:\n    groupId: g\n    macos: { configurationId: c }\n${intuneExtra}`;
 const hosts = (text = ''): AllowedHosts => AllowedHosts.parse(text).hosts;
 const problems = async (p: string, workspace: string, allowedHosts?: AllowedHosts): Promise<string[]> => {
-  const e = await loadIntents(p, { workspace, ...(allowedHosts && { allowedHosts }) }).then(() => undefined, (x: unknown) => x);
+  const e = await loadIntents(p, { workspace, ...(allowedHosts && { allowedHosts }) }).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(ConfigError);
   return (e as ConfigError).problems.map(formatProblem);
 };
@@ -55,17 +58,29 @@ describe('allowed-hosts in the loader', () => {
       'apex.yaml': jamf('controlPlane: { apexDomain: evil.example }\n').replace('name: a', 'name: b'),
     });
     expect(await problems('.', w, hosts())).toEqual([
-      expect.stringMatching(/^apex\.yaml:4:29 controlPlane\.apexDomain: grid\.acme\.evil\.example is not in allowed-hosts; the Thoth credential \(for the default control plane https:\/\/grid\.acme\.evil\.example\) .*otherwise correct controlPlane\.apexDomain, or set controlPlane\.url\)$/),
-      expect.stringMatching(/^url\.yaml:4:22 controlPlane\.url: 127\.0\.0\.1:4000 is not in allowed-hosts; the Thoth credential /),
+      expect.stringMatching(
+        /^apex\.yaml:4:29 controlPlane\.apexDomain: grid\.acme\.evil\.example is not in allowed-hosts; the Thoth credential \(for the default control plane https:\/\/grid\.acme\.evil\.example\) .*otherwise correct controlPlane\.apexDomain, or set controlPlane\.url\)$/,
+      ),
+      expect.stringMatching(
+        /^url\.yaml:4:22 controlPlane\.url: 127\.0\.0\.1:4000 is not in allowed-hosts; the Thoth credential /,
+      ),
     ]);
-    expect(await loadIntents('url.yaml', { workspace: w, allowedHosts: hosts('127.0.0.1:4000,*.jamfcloud.com') })).toHaveLength(1);
+    expect(
+      await loadIntents('url.yaml', { workspace: w, allowedHosts: hosts('127.0.0.1:4000,*.jamfcloud.com') }),
+    ).toHaveLength(1);
   });
 
   it('defaults count too: with a list that replaces the default, the default control plane, Graph and login hosts are named', async () => {
     const w = folder({ 'i.yaml': intune('    loginUrl: https://login.evil.example\n') });
     const got = await problems('i.yaml', w, hosts('jamf.corp.example'));
-    expect(got.map((p) => p.split(': ')[0])).toEqual(['i.yaml:3:9 tenant', 'i.yaml:9:5 mdm.intune.graphUrl', 'i.yaml:11:15 mdm.intune.loginUrl']);
-    expect(got[1]).toContain('graph.microsoft.com is not in allowed-hosts; the Graph access token is sent only to hosts listed there');
+    expect(got.map((p) => p.split(': ')[0])).toEqual([
+      'i.yaml:3:9 tenant',
+      'i.yaml:9:5 mdm.intune.graphUrl',
+      'i.yaml:11:15 mdm.intune.loginUrl',
+    ]);
+    expect(got[1]).toContain(
+      'graph.microsoft.com is not in allowed-hosts; the Graph access token is sent only to hosts listed there',
+    );
     expect(got[2]).toContain('login.evil.example is not in allowed-hosts; the Entra client secret');
     expect(got[2]).not.toContain('replaces the default list');
   });
@@ -75,7 +90,11 @@ describe('allowed-hosts in the loader', () => {
       'a.yaml': jamf('', 'https://jamf.evil.example').replace('permissions: [read]', 'permissions: [admin]'),
       'b.yaml': jamf('controlPlane: { url: "https://cp.evil.example" }\n').replace('name: a', 'name: b'),
     });
-    expect((await problems('.', w, hosts())).map((p) => p.split(': ')[0])).toEqual(['a.yaml:5:36 key.permissions[0]', 'a.yaml:8:16 mdm.jamf.url', 'b.yaml:4:22 controlPlane.url']);
+    expect((await problems('.', w, hosts())).map((p) => p.split(': ')[0])).toEqual([
+      'a.yaml:5:36 key.permissions[0]',
+      'a.yaml:8:16 mdm.jamf.url',
+      'b.yaml:4:22 controlPlane.url',
+    ]);
   });
 
   it('without allowedHosts (unit callers) no host is checked', async () => {
@@ -92,10 +111,14 @@ describe('intents are read only from inside the workspace', () => {
     const w = folder({ 'r/ok.yaml': jamf() });
     symlinkSync(path.join(outside, 'secret.yaml'), path.join(w, 'r/z-link.yaml'));
     const got = await problems('r', w);
-    expect(got).toEqual(['r/z-link.yaml (file): is a symbolic link that leads outside the workspace (commit the intent itself in the repository; intents are read only from the checkout)']);
+    expect(got).toEqual([
+      'r/z-link.yaml (file): is a symbolic link that leads outside the workspace (commit the intent itself in the repository; intents are read only from the checkout)',
+    ]);
     expect(got.join('\n')).not.toContain('do-not-print-me');
     expect(got.join('\n')).not.toContain(outside);
-    expect(await problems('r/z-link.yaml', w)).toEqual([expect.stringContaining('r/z-link.yaml intents: is outside the workspace')]);
+    expect(await problems('r/z-link.yaml', w)).toEqual([
+      expect.stringContaining('r/z-link.yaml intents: is outside the workspace'),
+    ]);
   });
 
   it('a link that stays inside the workspace is fine', async () => {
@@ -115,7 +138,9 @@ describe('intents are read only from inside the workspace', () => {
     ]);
     const rel = path.relative(w, path.join(outside, 'a.yaml'));
     expect(await problems(rel, w)).toEqual([expect.stringContaining('intents: is outside the workspace')]);
-    expect(await problems(path.join(outside, 'a.yaml'), w)).toEqual([expect.stringContaining('intents: is outside the workspace')]);
+    expect(await problems(path.join(outside, 'a.yaml'), w)).toEqual([
+      expect.stringContaining('intents: is outside the workspace'),
+    ]);
   });
 
   it('a workspace reached through a link still works (real paths are compared)', async () => {

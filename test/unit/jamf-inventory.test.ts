@@ -18,9 +18,17 @@ afterEach(async () => {
 const INVENTORY = '/api/v4/computers-inventory';
 const fast = { attempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 };
 
-async function setup(size: number, opts: Parameters<typeof startSimulators>[0] = {}): Promise<{ sims: Simulators; api: JamfApi; ids: number[] }> {
+async function setup(
+  size: number,
+  opts: Parameters<typeof startSimulators>[0] = {},
+): Promise<{ sims: Simulators; api: JamfApi; ids: number[] }> {
   s = await startSimulators({ ...opts, fleet: { size, checkInDelayMs: [5, 20], ...opts.fleet } });
-  api = createJamfClient({ url: s.urls.jamf, clientId: s.creds.jamfClientId, clientSecret: s.creds.jamfClientSecret, retry: fast });
+  api = createJamfClient({
+    url: s.urls.jamf,
+    clientId: s.creds.jamfClientId,
+    clientSecret: s.creds.jamfClientSecret,
+    retry: fast,
+  });
   return { sims: s, api, ids: s.jamf.groupMembers().map((i) => s!.fleet.jamfId(i)) };
 }
 
@@ -67,7 +75,17 @@ describe('jamf inventory', () => {
     const { sims, api: a, ids } = await setup(50);
     // A server that caps page-size at 10 without saying so: totalCount 50, 10 results.
     const first = ids.slice(0, 10).map((id) => ({ id: String(id), general: { name: `mac-${id}` } }));
-    sims.faults.add({ system: 'jamf', path: INVENTORY, nth: 1, times: 1, respond: { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ totalCount: 50, results: first }) } });
+    sims.faults.add({
+      system: 'jamf',
+      path: INVENTORY,
+      nth: 1,
+      times: 1,
+      respond: {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ totalCount: 50, results: first }),
+      },
+    });
     const got = await read(a, ids);
     expect(new Set(got.map((c) => c.id)).size).toBe(50);
     const second = inventoryCalls(sims)[1]!;
@@ -83,14 +101,26 @@ describe('jamf inventory', () => {
     sims.fleet.checkInNow(i);
     const got = await read(a, ids, since);
     expect(got.map((c) => Number(c.id))).toEqual([sims.fleet.jamfId(i)]);
-    expect(decodeURIComponent(inventoryCalls(sims).at(-1)!.query)).toMatch(/;general\.lastContact>=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    expect(decodeURIComponent(inventoryCalls(sims).at(-1)!.query)).toMatch(
+      /;general\.lastContact>=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/,
+    );
   });
 
   it('falls back to ids only when Jamf refuses the lastContact filter', async () => {
     const { sims, api: a, ids } = await setup(30);
     sims.faults.add({
-      system: 'jamf', path: INVENTORY, nth: 1, times: 1,
-      respond: { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ httpStatus: 400, errors: [{ code: 'INVALID_RSQL_FILTER_FIELD', description: 'unknown field general.lastContact' }] }) },
+      system: 'jamf',
+      path: INVENTORY,
+      nth: 1,
+      times: 1,
+      respond: {
+        status: 400,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          httpStatus: 400,
+          errors: [{ code: 'INVALID_RSQL_FILTER_FIELD', description: 'unknown field general.lastContact' }],
+        }),
+      },
     });
     const got = await read(a, ids, new Date(Date.now() - 3_600_000 * 24 * 365));
     expect(got).toHaveLength(ids.length);
@@ -121,7 +151,9 @@ describe('jamf client by server version (jamf-versions.ts)', () => {
     // v1–v3 lastContactTime is the binary check-in (channels: sim/jamf.ts), not the MDM contact v4 names lastContact.
     expect(Math.abs(Date.parse(c.lastContact!) - sims.fleet.lastCheckIn(i))).toBeLessThan(1000);
     expect(sims.log.entries().filter((e) => e.path === '/api/v1/jamf-pro-version')).toHaveLength(1);
-    expect(sims.log.entries().filter((e) => e.path === '/api/v1/computers-inventory' && e.status === 200).length).toBeGreaterThan(0);
+    expect(
+      sims.log.entries().filter((e) => e.path === '/api/v1/computers-inventory' && e.status === 200).length,
+    ).toBeGreaterThan(0);
     expect(sims.log.entries().filter((e) => /\/api\/v[234]\/computers-inventory/.test(e.path))).toEqual([]);
   });
 
@@ -138,7 +170,10 @@ describe('jamf client by server version (jamf-versions.ts)', () => {
     // ...an inventory submission (the binary checks in to send it) does.
     sims.fleet.reconNow(i);
     expect((await read(a, ids, since)).map((c) => Number(c.id))).toEqual([sims.fleet.jamfId(i)]);
-    const last = sims.log.entries().filter((e) => e.path === '/api/v3/computers-inventory').at(-1)!;
+    const last = sims.log
+      .entries()
+      .filter((e) => e.path === '/api/v3/computers-inventory')
+      .at(-1)!;
     expect(decodeURIComponent(last.query)).toMatch(/;general\.lastContactTime>=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
     expect(last.status).toBe(200);
   });
@@ -146,13 +181,20 @@ describe('jamf client by server version (jamf-versions.ts)', () => {
   it('before 11.23: members from Classic computergroups, blank push by Classic BlankPush in request-line-sized chunks', async () => {
     const { sims, api: a } = await setup(5000, v1Server);
     const members = await a.groupMembers(sims.ids.jamfGroupId);
-    expect(members.sort((x, y) => x - y)).toEqual(sims.jamf.groupMembers().map((i) => sims.fleet.jamfId(i)).sort((x, y) => x - y));
+    expect(members.sort((x, y) => x - y)).toEqual(
+      sims.jamf
+        .groupMembers()
+        .map((i) => sims.fleet.jamfId(i))
+        .sort((x, y) => x - y),
+    );
     expect(sims.log.entries().filter((e) => /smart-group-membership/.test(e.path))).toEqual([]);
     const targets = sims.jamf.groupMembers().map((i) => ({ id: sims.fleet.jamfId(i), managementId: '' }));
     const before = sims.jamf.groupMembers().map((i) => sims.fleet.refreshes(i));
     expect(await a.blankPush(targets)).toEqual([]);
     expect(sims.jamf.groupMembers().map((i) => sims.fleet.refreshes(i))).toEqual(before.map((n) => n + 1));
-    const pushes = sims.log.entries().filter((e) => e.path.startsWith('/JSSResource/computercommands/command/BlankPush/id/'));
+    const pushes = sims.log
+      .entries()
+      .filter((e) => e.path.startsWith('/JSSResource/computercommands/command/BlankPush/id/'));
     expect(pushes.length).toBeGreaterThan(1);
     expect(Math.max(...pushes.map((e) => e.path.length))).toBeLessThanOrEqual(15_000);
     expect(sims.log.entries().filter((e) => e.path === '/api/v2/mdm/blank-push')).toEqual([]);
@@ -160,15 +202,26 @@ describe('jamf client by server version (jamf-versions.ts)', () => {
 
   it('a Classic push Jamf refuses names those computers and goes on', async () => {
     const { sims, api: a } = await setup(5, v1Server);
-    const targets = [{ id: 999_999, managementId: '' }, { id: 999_998, managementId: '' }];
+    const targets = [
+      { id: 999_999, managementId: '' },
+      { id: 999_998, managementId: '' },
+    ];
     expect((await a.blankPush(targets)).sort()).toEqual(['999998', '999999']);
-    expect(sims.log.entries().filter((e) => e.path.startsWith('/JSSResource/computercommands/')).map((e) => e.status)).toEqual([404]);
+    expect(
+      sims.log
+        .entries()
+        .filter((e) => e.path.startsWith('/JSSResource/computercommands/'))
+        .map((e) => e.status),
+    ).toEqual([404]);
   });
 
   it('11.23+: a computer without a management id is refused up front, the rest pushed by management id', async () => {
     const { sims, api: a } = await setup(3, v3Server);
     const [i, j] = sims.jamf.groupMembers();
-    const got = await a.blankPush([{ id: sims.fleet.jamfId(i!), managementId: '' }, { id: sims.fleet.jamfId(j!), managementId: sims.fleet.managementId(j!) }]);
+    const got = await a.blankPush([
+      { id: sims.fleet.jamfId(i!), managementId: '' },
+      { id: sims.fleet.jamfId(j!), managementId: sims.fleet.managementId(j!) },
+    ]);
     expect(got).toEqual([String(sims.fleet.jamfId(i!))]);
     const pushes = sims.log.entries().filter((e) => e.path === '/api/v2/mdm/blank-push');
     expect(pushes.map((e) => JSON.parse(e.bodyText!).clientManagementIds)).toEqual([[sims.fleet.managementId(j!)]]);
@@ -176,7 +229,9 @@ describe('jamf client by server version (jamf-versions.ts)', () => {
 
   it('a server older than 11.0 is refused before any other call, the error naming its version', async () => {
     const { sims, api: a } = await setup(3, { jamf: { version: '10.49.0-t1694607215' } });
-    await expect(a.getProfile(sims.ids.jamfProfileId)).rejects.toThrow(/Jamf Pro 10\.49\.0-t1694607215; thoth-rotate supports Jamf Pro 11\.0 and later/);
+    await expect(a.getProfile(sims.ids.jamfProfileId)).rejects.toThrow(
+      /Jamf Pro 10\.49\.0-t1694607215; thoth-rotate supports Jamf Pro 11\.0 and later/,
+    );
     await expect(a.putProfilePayloads(sims.ids.jamfProfileId, 'x')).rejects.toThrow(/10\.49\.0/);
     const paths = sims.log.entries().map((e) => `${e.method} ${e.path}`);
     expect(paths.filter((p) => !p.endsWith('/oauth/token'))).toEqual(['GET /api/v1/jamf-pro-version']);

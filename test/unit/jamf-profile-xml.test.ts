@@ -41,7 +41,7 @@ describe('parseJamfProfile', () => {
 
   it('decodes numeric references and keeps CDATA verbatim, in document order', () => {
     const p = parseJamfProfile(profileXml('a&#65;&#x42;&#x1F600;<![CDATA[<x>&amp;]]>&apos;z&#13;&#10;'));
-    expect(p.payloads).toBe('aAB😀<x>&amp;\'z\r\n');
+    expect(p.payloads).toBe("aAB😀<x>&amp;'z\r\n");
   });
 
   it('normalises literal line ends like an XML parser would', () => {
@@ -93,7 +93,26 @@ describe('buildJamfProfileUpdate', () => {
   });
 
   it('property: build then parse returns the payloads exactly', () => {
-    const tricky = fc.constantFrom('&', '<', '>', '"', "'", ']]>', '<![CDATA[', '&amp;', '&#13;', '\r', '\r\n', '\n', '\t', ' ', '<?xml', '-->', 'é', '😀');
+    const tricky = fc.constantFrom(
+      '&',
+      '<',
+      '>',
+      '"',
+      "'",
+      ']]>',
+      '<![CDATA[',
+      '&amp;',
+      '&#13;',
+      '\r',
+      '\r\n',
+      '\n',
+      '\t',
+      ' ',
+      '<?xml',
+      '-->',
+      'é',
+      '😀',
+    );
     const text = fc
       .array(fc.oneof(tricky, fc.string({ unit: 'grapheme', maxLength: 8 })), { minLength: 1, maxLength: 30 })
       .map((parts) => parts.join(''))
@@ -123,7 +142,11 @@ describe('parseClassicErrorPage', () => {
       html: page('<p>Error:\n  <b>Duplicate</b>   name</p>'),
       expected: 'Error: Duplicate name',
     },
-    { name: 'no error paragraph → title', html: page('<p>Unauthorized</p>', 'Status &amp; page'), expected: 'Status & page' },
+    {
+      name: 'no error paragraph → title',
+      html: page('<p>Unauthorized</p>', 'Status &amp; page'),
+      expected: 'Status & page',
+    },
     { name: 'nothing recognisable', html: '<html><body>nope</body></html>', expected: '' },
     { name: 'empty', html: '', expected: '' },
     {
@@ -150,11 +173,19 @@ describe('parseComputerGroup', () => {
     `<computer><id>${id}</id><name>mac-${id}</name><mac_address>AA:BB:CC:00:00:${id % 100}</mac_address><alt_mac_address/><serial_number>C02X${id}</serial_number></computer>`;
 
   it('reads a static group', () => {
-    expect(parseComputerGroup(group(computer(7) + computer(9)))).toEqual({ id: 45, name: 'Thoth <pilot>', isSmart: false, computerIds: [7, 9] });
+    expect(parseComputerGroup(group(computer(7) + computer(9)))).toEqual({
+      id: 45,
+      name: 'Thoth <pilot>',
+      isSmart: false,
+      computerIds: [7, 9],
+    });
   });
 
   it('reads a smart group and de-duplicates ids', () => {
-    expect(parseComputerGroup(group(computer(3) + computer(3), 'true'))).toMatchObject({ isSmart: true, computerIds: [3] });
+    expect(parseComputerGroup(group(computer(3) + computer(3), 'true'))).toMatchObject({
+      isSmart: true,
+      computerIds: [3],
+    });
   });
 
   it('reads an empty group', () => {

@@ -15,7 +15,12 @@ const { writeManagedSettings } = await import('../../src/mdm/mobileconfig.js');
 type JamfApi = import('../../src/clients/jamf.js').JamfApi;
 
 const FIXTURE = readFileSync(new URL('../fixtures/mobileconfig/thoth.mobileconfig', import.meta.url), 'utf8');
-const NAMES = { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' };
+const NAMES = {
+  domain: 'com.atensecurity.thoth',
+  apiKey: 'THOTH_API_KEY',
+  keyId: 'THOTH_API_KEY_ID',
+  revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+};
 
 /** A profile store; `lag` makes GET serve the profile as it was before the last PUT. */
 function fakeJamf(opts: { lag?: boolean; dropRevoked?: boolean } = {}) {
@@ -23,19 +28,31 @@ function fakeJamf(opts: { lag?: boolean; dropRevoked?: boolean } = {}) {
   let previous = FIXTURE;
   const calls: string[] = [];
   const api = {
-    getProfile: vi.fn(async (id: number) => (calls.push('GET'), { id, name: 'Thoth', payloads: opts.lag ? previous : current })),
+    getProfile: vi.fn(
+      async (id: number) => (calls.push('GET'), { id, name: 'Thoth', payloads: opts.lag ? previous : current }),
+    ),
     putProfilePayloads: vi.fn(async (_id: number, payloads: string) => {
       calls.push('PUT');
       previous = current;
       // dropRevoked: Jamf keeps the key but loses the revoked list (a partial write).
-      current = opts.dropRevoked ? writeManagedSettings(payloads, NAMES, { apiKey: 'thoth_live_READBACK_new_0001', keyId: 'key_new456', revokedKeyIds: [] }) : payloads;
+      current = opts.dropRevoked
+        ? writeManagedSettings(payloads, NAMES, {
+            apiKey: 'thoth_live_READBACK_new_0001',
+            keyId: 'key_new456',
+            revokedKeyIds: [],
+          })
+        : payloads;
     }),
   } as unknown as JamfApi;
   return { api, calls };
 }
 
 const target = { url: 'https://jamf.example', profileId: 7, groupId: 9 };
-const values = { apiKey: new SecretValue('thoth_live_READBACK_new_0001'), keyId: 'key_new456', revokedKeyIds: ['key_old123'] };
+const values = {
+  apiKey: new SecretValue('thoth_live_READBACK_new_0001'),
+  keyId: 'key_new456',
+  revokedKeyIds: ['key_old123'],
+};
 
 describe('JamfProvider read-back', () => {
   it('a write that reads back as written: PUT then GET, no error', async () => {
@@ -51,7 +68,9 @@ describe('JamfProvider read-back', () => {
     const { api, calls } = fakeJamf({ lag: true });
     const p = new JamfProvider(api, target, NAMES);
     const before = await p.readConfig();
-    await expect(p.writeConfig(before, values)).rejects.toThrow(/profile 7 did not read back as written \(key id key_new456 not delivered/);
+    await expect(p.writeConfig(before, values)).rejects.toThrow(
+      /profile 7 did not read back as written \(key id key_new456 not delivered/,
+    );
     expect(calls).toEqual(['GET', 'PUT', 'GET']);
   });
 

@@ -5,7 +5,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  compareJamfVersions, JAMF_API_SHAPES, JAMF_MIN_VERSION, JAMF_NEWEST_KNOWN, jamfShapeFor, JamfVersionError, parseJamfVersion, unreadableJamfVersion, type JamfVersion,
+  compareJamfVersions,
+  JAMF_API_SHAPES,
+  JAMF_MIN_VERSION,
+  JAMF_NEWEST_KNOWN,
+  jamfShapeFor,
+  JamfVersionError,
+  parseJamfVersion,
+  unreadableJamfVersion,
+  type JamfVersion,
 } from '../../src/clients/jamf-versions.js';
 import { NEWEST_JAMF_VERSION, servedBy } from '../../sim/jamf-versions.js';
 
@@ -18,7 +26,12 @@ const shape = (text: string) => jamfShapeFor(v(text), 'https://acme.jamfcloud.co
 
 describe('parseJamfVersion', () => {
   it('reads what jamf-pro-version answers: major.minor.patch with a -t build, or without', () => {
-    expect(parseJamfVersion('11.4.1-t1712345678')).toEqual({ major: 11, minor: 4, patch: 1, text: '11.4.1-t1712345678' });
+    expect(parseJamfVersion('11.4.1-t1712345678')).toEqual({
+      major: 11,
+      minor: 4,
+      patch: 1,
+      text: '11.4.1-t1712345678',
+    });
     expect(parseJamfVersion('11.30.1-t1784555528405')).toMatchObject({ major: 11, minor: 30, patch: 1 });
     expect(parseJamfVersion('10.49.0')).toMatchObject({ major: 10, minor: 49, patch: 0 });
     expect(parseJamfVersion('11.33')).toMatchObject({ major: 11, minor: 33, patch: 0, text: '11.33' });
@@ -26,20 +39,36 @@ describe('parseJamfVersion', () => {
   });
 
   it('takes nothing else for a version', () => {
-    for (const bad of ['', '11', 'v11.4.1', '11.4.1.2', '11.4.1 beta', '11.4.1-', '11..1', 'production', '11.4.1-t1\n::error::x', '١١.٤.١', '99999.1.1']) {
+    for (const bad of [
+      '',
+      '11',
+      'v11.4.1',
+      '11.4.1.2',
+      '11.4.1 beta',
+      '11.4.1-',
+      '11..1',
+      'production',
+      '11.4.1-t1\n::error::x',
+      '١١.٤.١',
+      '99999.1.1',
+    ]) {
       expect(parseJamfVersion(bad), bad).toBeUndefined();
     }
-    for (const notString of [undefined, null, 11.4, { version: '11.4.1' }, ['11.4.1']]) expect(parseJamfVersion(notString)).toBeUndefined();
+    for (const notString of [undefined, null, 11.4, { version: '11.4.1' }, ['11.4.1']])
+      expect(parseJamfVersion(notString)).toBeUndefined();
   });
 
   it('any string: undefined, or a version whose numbers are the text’s own', () => {
-    fc.assert(fc.property(fc.oneof(fc.string(), fc.stringMatching(/^\d{1,3}\.\d{1,3}(\.\d{1,3})?(-[a-z0-9.]{1,8})?$/)), (s) => {
-      const r = parseJamfVersion(s);
-      if (!r) return;
-      expect(r.text).toBe(s.trim());
-      const [major, minor, patch] = r.text.split('-')[0]!.split('.').map(Number);
-      expect([r.major, r.minor, r.patch]).toEqual([major, minor, patch ?? 0]);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.stringMatching(/^\d{1,3}\.\d{1,3}(\.\d{1,3})?(-[a-z0-9.]{1,8})?$/)), (s) => {
+        const r = parseJamfVersion(s);
+        if (!r) return;
+        expect(r.text).toBe(s.trim());
+        const [major, minor, patch] = r.text.split('-')[0]!.split('.').map(Number);
+        expect([r.major, r.minor, r.patch]).toEqual([major, minor, patch ?? 0]);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('orders by major, minor, patch; the build suffix does not count', () => {
@@ -101,7 +130,8 @@ describe('version → Jamf API shape', () => {
     }
     // Oldest first, contiguous from the minimum.
     expect(JAMF_API_SHAPES[0]!.from).toEqual(JAMF_MIN_VERSION);
-    for (let i = 1; i < JAMF_API_SHAPES.length; i++) expect(compareJamfVersions(JAMF_API_SHAPES[i - 1]!.from, JAMF_API_SHAPES[i]!.from)).toBeLessThan(0);
+    for (let i = 1; i < JAMF_API_SHAPES.length; i++)
+      expect(compareJamfVersions(JAMF_API_SHAPES[i - 1]!.from, JAMF_API_SHAPES[i]!.from)).toBeLessThan(0);
   });
 
   it('each row asks only for paths the simulated server of that range serves (sim/jamf-versions.ts, read from the same schemas)', () => {
@@ -110,7 +140,8 @@ describe('version → Jamf API shape', () => {
       const s = shape(t);
       const served = servedBy(t);
       expect(served.inventory.has(s.inventoryPath.split('/')[2] as 'v1'), t).toBe(true);
-      if (s.membership.kind === 'jamf-pro') expect(served.membership.has(s.membership.path.split('/')[2] as 'v2'), t).toBe(true);
+      if (s.membership.kind === 'jamf-pro')
+        expect(served.membership.has(s.membership.path.split('/')[2] as 'v2'), t).toBe(true);
       expect(s.blankPush === 'classic' ? served.classicBlankPush : served.blankPush, t).toBe(true);
     }
   });

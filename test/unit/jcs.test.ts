@@ -17,12 +17,15 @@ const FILES: { name: string; input: string; output: string }[] = [
   },
   {
     name: 'french',
-    input: '{\n  "peach": "This sorting order",\n  "p\u00e9ch\u00e9": "is wrong according to French",\n  "p\u00eache": "but canonicalization MUST",\n  "sin":   "ignore locale"\n}\n',
-    output: '{"peach":"This sorting order","p\u00e9ch\u00e9":"is wrong according to French","p\u00eache":"but canonicalization MUST","sin":"ignore locale"}',
+    input:
+      '{\n  "peach": "This sorting order",\n  "p\u00e9ch\u00e9": "is wrong according to French",\n  "p\u00eache": "but canonicalization MUST",\n  "sin":   "ignore locale"\n}\n',
+    output:
+      '{"peach":"This sorting order","p\u00e9ch\u00e9":"is wrong according to French","p\u00eache":"but canonicalization MUST","sin":"ignore locale"}',
   },
   {
     name: 'structures',
-    input: '{\n  "1": {"f": {"f": "hi","F": 5} ,"\\n": 56.0},\n  "10": { },\n  "": "empty",\n  "a": { },\n  "111": [ {"e": "yes","E": "no" } ],\n  "A": { }\n}',
+    input:
+      '{\n  "1": {"f": {"f": "hi","F": 5} ,"\\n": 56.0},\n  "10": { },\n  "": "empty",\n  "a": { },\n  "111": [ {"e": "yes","E": "no" } ],\n  "A": { }\n}',
     output: '{"":"empty","1":{"\\n":56,"f":{"F":5,"f":"hi"}},"10":{},"111":[{"E":"no","e":"yes"}],"A":{},"a":{}}',
   },
   {
@@ -32,8 +35,10 @@ const FILES: { name: string; input: string; output: string }[] = [
   },
   {
     name: 'values',
-    input: '{\n  "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],\n  "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",\n  "literals": [null, true, false]\n}\n',
-    output: '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"\u20ac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    input:
+      '{\n  "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],\n  "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",\n  "literals": [null, true, false]\n}\n',
+    output:
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"\u20ac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
   },
   {
     name: 'weird (sorting by UTF-16 code units)',
@@ -85,6 +90,8 @@ describe('canonicalJson is RFC 8785 (JCS)', () => {
   });
 
   it('the values a record holds (strings, integers, the healthy share, booleans, nested objects)', () => {
-    expect(canonicalJson({ healthyShare: 0.8421052631578947, total: 19, ok: true, run: { attempt: 1, id: '123' } })).toBe('{"healthyShare":0.8421052631578947,"ok":true,"run":{"attempt":1,"id":"123"},"total":19}');
+    expect(
+      canonicalJson({ healthyShare: 0.8421052631578947, total: 19, ok: true, run: { attempt: 1, id: '123' } }),
+    ).toBe('{"healthyShare":0.8421052631578947,"ok":true,"run":{"attempt":1,"id":"123"},"total":19}');
   });
 });

@@ -53,17 +53,33 @@ const LEASE = { run: RUN, until: '2026-12-01T15:00:00.000Z' };
 const open = (files: RepoFiles, run = RUN) => Journal.open(files, 'main', intent, run, now);
 async function claimed(files: ReturnType<typeof shaGuardedFiles>) {
   const j = await open(files);
-  await j.commit({ base: Journal.genesis(intent), state: 'pending', lease: LEASE, events: [{ step: 'claim', outcome: 'ok', detail: 'claimed' }] });
+  await j.commit({
+    base: Journal.genesis(intent),
+    state: 'pending',
+    lease: LEASE,
+    events: [{ step: 'claim', outcome: 'ok', detail: 'claimed' }],
+  });
   return j;
 }
-const stored = (files: ReturnType<typeof shaGuardedFiles>) => parseRecord(files.files.get(intent.evidencePath)!.text, intent.evidencePath);
+const stored = (files: ReturnType<typeof shaGuardedFiles>) =>
+  parseRecord(files.files.get(intent.evidencePath)!.text, intent.evidencePath);
 
 describe('Journal.commit with a sha-guarded store', () => {
   it('each commit appends its events, keeps the earlier ones, and the chain verifies', async () => {
     const files = shaGuardedFiles();
     const j = await claimed(files);
-    await j.commit({ state: 'created', set: { newKey: { keyId: 'k-new' } }, events: [{ step: 'create-key', outcome: 'ok', detail: 'created k-new' }] });
-    await j.commit({ state: 'authorized', events: [{ step: 'authorize', outcome: 'ok', detail: 'a' }, { step: 'mdm-snapshot', outcome: 'ok', detail: 'b' }] });
+    await j.commit({
+      state: 'created',
+      set: { newKey: { keyId: 'k-new' } },
+      events: [{ step: 'create-key', outcome: 'ok', detail: 'created k-new' }],
+    });
+    await j.commit({
+      state: 'authorized',
+      events: [
+        { step: 'authorize', outcome: 'ok', detail: 'a' },
+        { step: 'mdm-snapshot', outcome: 'ok', detail: 'b' },
+      ],
+    });
     const r = stored(files);
     expect(r.events.map((e) => e.step)).toEqual(['claim', 'create-key', 'authorize', 'mdm-snapshot']);
     expect(r.state).toBe('authorized');
@@ -88,12 +104,14 @@ describe('Journal.commit with a sha-guarded store', () => {
     expect(j.record).not.toHaveProperty('lease');
   });
 
-  it('another run\'s write in between: StaleWriteError, and the in-memory record is not advanced', async () => {
+  it("another run's write in between: StaleWriteError, and the in-memory record is not advanced", async () => {
     const files = shaGuardedFiles();
     const mine = await claimed(files);
     const other = await open(files, { ...RUN, id: '555' });
     await other.commit({ state: 'created', events: [{ step: 'create-key', outcome: 'ok', detail: 'the other run' }] });
-    await expect(mine.commit({ state: 'created', events: [{ step: 'create-key', outcome: 'ok', detail: 'mine' }] })).rejects.toBeInstanceOf(StaleWriteError);
+    await expect(
+      mine.commit({ state: 'created', events: [{ step: 'create-key', outcome: 'ok', detail: 'mine' }] }),
+    ).rejects.toBeInstanceOf(StaleWriteError);
     expect(mine.record!.state).toBe('pending');
     expect(stored(files).events.at(-1)!.detail).toBe('the other run');
   });
@@ -112,7 +130,9 @@ describe('Journal.commit with a sha-guarded store', () => {
     registerSecret('thoth_live_JOURNAL_detail_789');
     const files = shaGuardedFiles();
     const j = await claimed(files);
-    await j.commit({ events: [{ step: 'note', outcome: 'info', detail: 'server said thoth_live_JOURNAL_detail_789' }] });
+    await j.commit({
+      events: [{ step: 'note', outcome: 'info', detail: 'server said thoth_live_JOURNAL_detail_789' }],
+    });
     const text = files.files.get(intent.evidencePath)!.text;
     expect(text).not.toContain('thoth_live_JOURNAL_detail_789');
     expect(stored(files).events.at(-1)!.detail).toBe('server said ***');

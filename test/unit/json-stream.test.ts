@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { JsonArraySplitter, JsonStreamError, JsonStreamLimit } from '../../src/http/json-stream.js';
 
 /** Feeds `text` in the given chunk sizes; returns the streamed elements per array and the rest. */
-function split(text: string, arrays: string[], sizes: number[] = [text.length || 1]): { elements: Record<string, unknown[]>; rest: Record<string, unknown> } {
+function split(
+  text: string,
+  arrays: string[],
+  sizes: number[] = [text.length || 1],
+): { elements: Record<string, unknown[]>; rest: Record<string, unknown> } {
   const elements: Record<string, unknown[]> = {};
   const s = new JsonArraySplitter(arrays, (v, a) => (elements[a] ??= []).push(v));
   let at = 0;
@@ -17,7 +21,8 @@ function split(text: string, arrays: string[], sizes: number[] = [text.length ||
 
 describe('JsonArraySplitter', () => {
   it('streams the named arrays element by element and returns the rest with them empty', () => {
-    const text = '{"totalCount": 3, "results": [{"id":"1","general":{"name":"a,b]}"}}, 2, "x\\"]", [1,[2]], null], "other": [1, 2]}';
+    const text =
+      '{"totalCount": 3, "results": [{"id":"1","general":{"name":"a,b]}"}}, 2, "x\\"]", [1,[2]], null], "other": [1, 2]}';
     const { elements, rest } = split(text, ['results'], [1]);
     expect(elements['results']).toEqual([{ id: '1', general: { name: 'a,b]}' } }, 2, 'x"]', [1, [2]], null]);
     expect(rest).toEqual({ totalCount: 3, results: [], other: [1, 2] });
@@ -54,7 +59,11 @@ describe('JsonArraySplitter', () => {
     const s = new JsonArraySplitter(['data'], (v, _a, i) => seen.push([v, i]));
     s.write('{"data":["a","b","c"]}');
     s.end();
-    expect(seen).toEqual([['a', 0], ['b', 1], ['c', 2]]);
+    expect(seen).toEqual([
+      ['a', 0],
+      ['b', 1],
+      ['c', 2],
+    ]);
   });
 
   it.each([
@@ -96,7 +105,11 @@ describe('JsonArraySplitter', () => {
     fc.assert(
       fc.property(
         fc.array(row, { maxLength: 6 }),
-        fc.dictionary(fc.string({ maxLength: 6 }).filter((k) => k !== 'data'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+        fc.dictionary(
+          fc.string({ maxLength: 6 }).filter((k) => k !== 'data'),
+          fc.jsonValue({ maxDepth: 2 }),
+          { maxKeys: 3 },
+        ),
         fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 5 }),
         fc.boolean(),
         (rows, others, sizes, pretty) => {
@@ -113,18 +126,23 @@ describe('JsonArraySplitter', () => {
 
   it('never accepts what JSON.parse rejects (property: truncated and corrupted bodies)', () => {
     fc.assert(
-      fc.property(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }), fc.nat(), fc.integer({ min: 1, max: 9 }), (rows, cut, size) => {
-        const full = JSON.stringify({ data: rows, n: 1 });
-        const text = full.slice(0, cut % (full.length + 1));
-        let parsedOk = true;
-        try {
-          JSON.parse(text);
-        } catch {
-          parsedOk = false;
-        }
-        if (parsedOk) return;
-        expect(() => split(text, ['data'], [size])).toThrow();
-      }),
+      fc.property(
+        fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 9 }),
+        (rows, cut, size) => {
+          const full = JSON.stringify({ data: rows, n: 1 });
+          const text = full.slice(0, cut % (full.length + 1));
+          let parsedOk = true;
+          try {
+            JSON.parse(text);
+          } catch {
+            parsedOk = false;
+          }
+          if (parsedOk) return;
+          expect(() => split(text, ['data'], [size])).toThrow();
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -11,8 +11,15 @@ describe('#findLeaks', () => {
     { name: 'base64 without padding', text: `x${Buffer.from(SECRET).toString('base64').replace(/=+$/, '')}y` },
     { name: 'base64url', text: Buffer.from(SECRET).toString('base64url') },
     { name: 'URL-encoded', text: `?k=${encodeURIComponent(SECRET)}` },
-    { name: 'form-urlencoded (space as +)', text: `client_secret=${new URLSearchParams([['', SECRET]]).toString().slice(1)}&x=1` },
-    { name: 'form-urlencoded (~ as %7E)', text: new URLSearchParams({ s: 'abc8Q~def_ghi' }).toString(), secret: 'abc8Q~def_ghi' },
+    {
+      name: 'form-urlencoded (space as +)',
+      text: `client_secret=${new URLSearchParams([['', SECRET]]).toString().slice(1)}&x=1`,
+    },
+    {
+      name: 'form-urlencoded (~ as %7E)',
+      text: new URLSearchParams({ s: 'abc8Q~def_ghi' }).toString(),
+      secret: 'abc8Q~def_ghi',
+    },
     { name: 'JSON-escaped', text: JSON.stringify({ k: SECRET }) },
   ];
   for (const c of cases) {
@@ -30,11 +37,19 @@ describe('#findLeaks', () => {
 });
 
 describe('#configurationSecrets (spec §9: values read from a configuration)', () => {
-  const ids = { uuid: 'A1B2C3D4-0000-4000-8000-000000000001', thothPayloadUuid: 'B1B2C3D4-0000-4000-8000-000000000002', otherPayloadUuid: 'C1B2C3D4-0000-4000-8000-000000000003', tenant: 'acme' };
+  const ids = {
+    uuid: 'A1B2C3D4-0000-4000-8000-000000000001',
+    thothPayloadUuid: 'B1B2C3D4-0000-4000-8000-000000000002',
+    otherPayloadUuid: 'C1B2C3D4-0000-4000-8000-000000000003',
+    tenant: 'acme',
+  };
   const KEY = 'thoth_live_configurationSecretsKey0123456789';
 
   it('every string of every preference payload is secret, except key ids the tenant lists and public settings', () => {
-    const profile = buildMobileconfig({ apiKey: KEY, keyId: 'security-oncall@acme.example', revoked: ['key_listed0001', 'not-a-key-0001'] }, ids);
+    const profile = buildMobileconfig(
+      { apiKey: KEY, keyId: 'security-oncall@acme.example', revoked: ['key_listed0001', 'not-a-key-0001'] },
+      ids,
+    );
     const found = configurationSecrets([profile], [], new Set(['key_listed0001']));
     expect(found).toEqual(expect.arrayContaining([KEY, 'security-oncall@acme.example', 'not-a-key-0001']));
     expect(found).not.toContain('key_listed0001');
@@ -42,10 +57,16 @@ describe('#configurationSecrets (spec §9: values read from a configuration)', (
     expect(found).not.toContain('/Library/Application Support/Thoth/revoked-key-ids.json');
   });
 
-  it('a listed key id in the key-id setting is public; the remediation script\'s values count too', () => {
+  it("a listed key id in the key-id setting is public; the remediation script's values count too", () => {
     const profile = buildMobileconfig({ apiKey: KEY, keyId: 'key_listed0001', revoked: [] }, ids);
     expect(configurationSecrets([profile], [], new Set(['key_listed0001']))).toEqual([KEY]);
-    expect(configurationSecrets([], [{ apiKey: KEY, keyId: 'whoever@acme.example', revoked: ['key_listed0001'] }], new Set(['key_listed0001']))).toEqual([KEY, 'whoever@acme.example']);
+    expect(
+      configurationSecrets(
+        [],
+        [{ apiKey: KEY, keyId: 'whoever@acme.example', revoked: ['key_listed0001'] }],
+        new Set(['key_listed0001']),
+      ),
+    ).toEqual([KEY, 'whoever@acme.example']);
   });
 
   it('a document that is not a plist adds nothing', () => {

@@ -3,7 +3,13 @@ import { describeGraphError } from '../../src/clients/graph-batch.js';
 import { ResponseShapeError } from '../../src/errors.js';
 import { parseClassicErrorPage, parseComputerGroup, parseJamfProfile } from '../../src/mdm/jamf-profile-xml.js';
 import { MobileconfigError, readManagedSettings } from '../../src/mdm/mobileconfig.js';
-import { readDetectionValues, readRenderedValues, renderDetectionTemplate, renderTemplate, WindowsTemplateError } from '../../src/mdm/windows-template.js';
+import {
+  readDetectionValues,
+  readRenderedValues,
+  renderDetectionTemplate,
+  renderTemplate,
+  WindowsTemplateError,
+} from '../../src/mdm/windows-template.js';
 import { declaresEntities } from '../../src/mdm/xml-entities.js';
 import { hostKey, parseHealth } from '../../src/rotation/verdict.js';
 import { logText, markdownText } from '../../src/untrusted-text.js';
@@ -25,7 +31,7 @@ const fill = (unit: string, size: number): string => unit.repeat(Math.ceil(size 
 describe.each(SIZES)('worst cases at %i characters', (size) => {
   it('the entity screen (DOCTYPE internal subset, ENTITY)', () => {
     expect(declaresEntities(fill('<!DOCTYPE', size))).toBe(false);
-    expect(declaresEntities(fill('<!DOCTYPE>', size) + '[')).toBe(false);
+    expect(declaresEntities(`${fill('<!DOCTYPE>', size)}[`)).toBe(false);
     expect(declaresEntities(`<!DOCTYPE x${fill(' ', size)}[`)).toBe(true);
     expect(declaresEntities(fill('<!doctype <!DOCTYPE ', size))).toBe(false);
     expect(declaresEntities(fill('<!ENTIT', size))).toBe(false);
@@ -33,10 +39,18 @@ describe.each(SIZES)('worst cases at %i characters', (size) => {
   });
 
   it('Jamf profile and group XML', () => {
-    const bodies = [fill('<!DOCTYPE', size), `<os_x_configuration_profile>${fill('<!DOCTYPE', size)}`, `<!DOCTYPE x${fill(' ', size)}[`, fill('<a', size), fill('&a', size)];
+    const bodies = [
+      fill('<!DOCTYPE', size),
+      `<os_x_configuration_profile>${fill('<!DOCTYPE', size)}`,
+      `<!DOCTYPE x${fill(' ', size)}[`,
+      fill('<a', size),
+      fill('&a', size),
+    ];
     for (const xml of bodies) {
       expect(() => parseJamfProfile(xml)).toThrow(ResponseShapeError);
-      expect(() => parseComputerGroup(xml.replace('os_x_configuration_profile', 'computer_group'))).toThrow(ResponseShapeError);
+      expect(() => parseComputerGroup(xml.replace('os_x_configuration_profile', 'computer_group'))).toThrow(
+        ResponseShapeError,
+      );
     }
     // Entity decoding over a whole profile: 1 MiB decodes to a third of that; 8 MiB to more than a mobileconfig may be.
     const refs = Math.floor((size - 200) / 6);
@@ -46,15 +60,32 @@ describe.each(SIZES)('worst cases at %i characters', (size) => {
   });
 
   it('mobileconfig (plist) screen', () => {
-    for (const xml of [fill('<!DOCTYPE', size), `<?xml version="1.0"?>${fill('<!DOCTYPE', size - 21)}`, `<?xml version="1.0"?><!DOCTYPE x${fill(' ', size - 40)}[`]) {
-      expect(() => readManagedSettings(xml, { domain: 'com.atensecurity.thoth', apiKey: 'THOTH_API_KEY', keyId: 'THOTH_API_KEY_ID', revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS' })).toThrow(MobileconfigError);
+    for (const xml of [
+      fill('<!DOCTYPE', size),
+      `<?xml version="1.0"?>${fill('<!DOCTYPE', size - 21)}`,
+      `<?xml version="1.0"?><!DOCTYPE x${fill(' ', size - 40)}[`,
+    ]) {
+      expect(() =>
+        readManagedSettings(xml, {
+          domain: 'com.atensecurity.thoth',
+          apiKey: 'THOTH_API_KEY',
+          keyId: 'THOTH_API_KEY_ID',
+          revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
+        }),
+      ).toThrow(MobileconfigError);
     }
   });
 
   it('Jamf Classic API error pages', () => {
     const pages = [
-      fill('<p', size), fill('<p>', size), fill('<P class=x ', size), `<p>${fill('<', size)}</p>`, fill('<title>', size),
-      fill('<p></p ', size), `<p>Error: ${fill('&a', size)}</p>`, fill('<p>Error: x</p><p>Error: x</p>', size),
+      fill('<p', size),
+      fill('<p>', size),
+      fill('<P class=x ', size),
+      `<p>${fill('<', size)}</p>`,
+      fill('<title>', size),
+      fill('<p></p ', size),
+      `<p>Error: ${fill('&a', size)}</p>`,
+      fill('<p>Error: x</p><p>Error: x</p>', size),
     ];
     for (const html of pages) expect(parseClassicErrorPage(html).length).toBeLessThanOrEqual(500);
     expect(parseClassicErrorPage(fill('<p>Error: x</p>', size))).toBe('Error: x');
@@ -62,29 +93,55 @@ describe.each(SIZES)('worst cases at %i characters', (size) => {
   });
 
   it('Windows remediation script read-back', () => {
-    const template = "$k = '{{THOTH_API_KEY}}'; $i = '{{THOTH_API_KEY_ID}}'; $r = '{{THOTH_REVOKED_API_KEY_IDS}}'; # {{THOTH_API_KEY_ID}}\n";
+    const template =
+      "$k = '{{THOTH_API_KEY}}'; $i = '{{THOTH_API_KEY_ID}}'; $r = '{{THOTH_REVOKED_API_KEY_IDS}}'; # {{THOTH_API_KEY_ID}}\n";
     const script = renderTemplate(template, { apiKey: 'thoth_abc', keyId: 'key_1', revokedKeyIds: ['key_0'] });
     const scripts = [
-      fill('a', size), `$k = '${fill('a', size)}`, `$k = 'a'; $i = 'b'; $r = '${fill('["a",', size)}`,
-      `$k = 'a'; $i = 'b'; $r = '[${fill('"a"', size)}`, script.replace('# key_1', `# ${fill('key_1', size)}`), fill(script, size),
+      fill('a', size),
+      `$k = '${fill('a', size)}`,
+      `$k = 'a'; $i = 'b'; $r = '${fill('["a",', size)}`,
+      `$k = 'a'; $i = 'b'; $r = '[${fill('"a"', size)}`,
+      script.replace('# key_1', `# ${fill('key_1', size)}`),
+      fill(script, size),
     ];
     for (const s of scripts) expect(readRenderedValues(template, s)).toBeUndefined();
-    expect(plainValues(readRenderedValues(template, script))).toEqual({ apiKey: 'thoth_abc', keyId: 'key_1', revokedKeyIds: ['key_0'] });
+    expect(plainValues(readRenderedValues(template, script))).toEqual({
+      apiKey: 'thoth_abc',
+      keyId: 'key_1',
+      revokedKeyIds: ['key_0'],
+    });
     // Templates whose values could not be told apart (the backtracking the regex did) are refused.
-    expect(() => readRenderedValues('{{THOTH_API_KEY}}{{THOTH_API_KEY_ID}}{{THOTH_REVOKED_API_KEY_IDS}}', fill('a', size))).toThrow(WindowsTemplateError);
-    expect(() => readRenderedValues("'{{THOTH_API_KEY}}x' '{{THOTH_API_KEY_ID}}' {{THOTH_REVOKED_API_KEY_IDS}}", fill('a', size))).toThrow(/directly followed by "x"/);
+    expect(() =>
+      readRenderedValues('{{THOTH_API_KEY}}{{THOTH_API_KEY_ID}}{{THOTH_REVOKED_API_KEY_IDS}}', fill('a', size)),
+    ).toThrow(WindowsTemplateError);
+    expect(() =>
+      readRenderedValues("'{{THOTH_API_KEY}}x' '{{THOTH_API_KEY_ID}}' {{THOTH_REVOKED_API_KEY_IDS}}", fill('a', size)),
+    ).toThrow(/directly followed by "x"/);
   });
 
   it('Windows detection script read-back', () => {
     const template = "$i = '{{THOTH_API_KEY_ID}}'; $r = '{{THOTH_REVOKED_API_KEY_IDS}}'; # {{THOTH_API_KEY_ID}}\n";
     const script = renderDetectionTemplate(template, { keyId: 'key_1', revokedKeyIds: ['key_0'] });
-    const scripts = [fill('a', size), `$i = '${fill('a', size)}`, `$i = 'b'; $r = '${fill('["a",', size)}`, script.replace('# key_1', `# ${fill('key_1', size)}`), fill(script, size)];
+    const scripts = [
+      fill('a', size),
+      `$i = '${fill('a', size)}`,
+      `$i = 'b'; $r = '${fill('["a",', size)}`,
+      script.replace('# key_1', `# ${fill('key_1', size)}`),
+      fill(script, size),
+    ];
     for (const s of scripts) expect(readDetectionValues(template, s)).toBeUndefined();
     expect(plainValues(readDetectionValues(template, script))).toEqual({ keyId: 'key_1', revokedKeyIds: ['key_0'] });
   });
 
   it('device and host names (join key), health output, Graph error bodies', () => {
-    for (const name of [fill(' ', size), fill('-', size), fill('a-', size), fill('a ', size), fill('ä!', size), fill('-a', size) + '!']) {
+    for (const name of [
+      fill(' ', size),
+      fill('-', size),
+      fill('a-', size),
+      fill('a ', size),
+      fill('ä!', size),
+      `${fill('-a', size)}!`,
+    ]) {
       expect(hostKey(name)).toMatch(/^[a-z0-9-]*$/);
     }
     expect(parseHealth([fill('{', size)])).toEqual({ status: 'invalid' });
@@ -93,12 +150,20 @@ describe.each(SIZES)('worst cases at %i characters', (size) => {
   });
 
   it('the neutraliser itself', () => {
-    for (const text of [fill(' ', size) + '::x::y', fill('\n::', size), fill('##[', size), fill('\r', size), fill(' \t', size), fill('\u200b:', size)]) {
+    for (const text of [
+      `${fill(' ', size)}::x::y`,
+      fill('\n::', size),
+      fill('##[', size),
+      fill('\r', size),
+      fill(' \t', size),
+      fill('\u200b:', size),
+    ]) {
       const out = logText(text);
       expect(out).not.toContain('##[');
       expect(out.split('\n').every((l) => !l.trimStart().startsWith('::'))).toBe(true);
     }
     // Summary values are names and messages; 1 MiB is far more than any of them.
-    for (const text of [fill('www.', MiB), fill('https://', MiB), fill('@#[', MiB)]) expect(markdownText(text)).not.toMatch(/www\.|:\/\/|@|\[/);
+    for (const text of [fill('www.', MiB), fill('https://', MiB), fill('@#[', MiB)])
+      expect(markdownText(text)).not.toMatch(/www\.|:\/\/|@|\[/);
   });
 });

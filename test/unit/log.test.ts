@@ -54,7 +54,9 @@ describe('log (the sinks)', () => {
 describe('src/ writes to the log only through src/log.ts', () => {
   const SRC = path.resolve(__dirname, '../../src');
   const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
   it('no core.info/warning/error/notice/debug/group/setFailed, console.log or stdout write elsewhere', () => {
     const offenders = files(SRC)
       .filter((f) => path.basename(f) !== 'log.ts')
@@ -62,7 +64,11 @@ describe('src/ writes to the log only through src/log.ts', () => {
         readFileSync(f, 'utf8')
           .split('\n')
           .map((line, i) => ({ where: `${path.relative(SRC, f)}:${i + 1}`, line }))
-          .filter(({ line }) => /\bcore\.(info|warning|error|notice|debug|startGroup|endGroup|group|setFailed)\b|console\.(log|info|warn)\(|process\.std(out|err)\.write/.test(line)),
+          .filter(({ line }) =>
+            /\bcore\.(info|warning|error|notice|debug|startGroup|endGroup|group|setFailed)\b|console\.(log|info|warn)\(|process\.std(out|err)\.write/.test(
+              line,
+            ),
+          ),
       );
     expect(offenders).toEqual([]);
   });

@@ -22,7 +22,11 @@ const NAMES = {
   revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
 } as const;
 const OLD_KEY = 'thoth_live_OLDKEYsecretvalue0123456789abcdef';
-const NEW = { apiKey: 'thoth_live_NEWKEY_abcdef0123456789', keyId: 'key_new456', revokedKeyIds: ['key_ancient001', 'key_x'] };
+const NEW = {
+  apiKey: 'thoth_live_NEWKEY_abcdef0123456789',
+  keyId: 'key_new456',
+  revokedKeyIds: ['key_ancient001', 'key_x'],
+};
 
 const settingsOf = (root: Dict, domain: string = NAMES.domain, index = 0): Dict => {
   const payload = (root.PayloadContent as Dict[])[index]!;
@@ -73,7 +77,9 @@ describe('readManagedSettings', () => {
   it('rejects setting names that collide', () => {
     expect(() => readManagedSettings(FIXTURE, { ...NAMES, keyId: NAMES.apiKey })).toThrow(/three different settings/);
     // Case-insensitively: an endpoint may read them as (Windows) environment variables.
-    expect(() => readManagedSettings(FIXTURE, { ...NAMES, revokedKeyIds: NAMES.apiKey.toLowerCase() })).toThrow(/three different settings/);
+    expect(() => readManagedSettings(FIXTURE, { ...NAMES, revokedKeyIds: NAMES.apiKey.toLowerCase() })).toThrow(
+      /three different settings/,
+    );
   });
 
   it('honours configured setting names', () => {
@@ -135,7 +141,8 @@ describe('readManagedSettings', () => {
           dup.PayloadIdentifier = 'dup.ident';
           list.push(dup);
         }),
-      message: /2 com\.apple\.ManagedClient\.preferences payloads.*PayloadContent\[0\].*3F7A9B21.*PayloadContent\[3\].*dup\.ident/,
+      message:
+        /2 com\.apple\.ManagedClient\.preferences payloads.*PayloadContent\[0\].*3F7A9B21.*PayloadContent\[3\].*dup\.ident/,
     },
     {
       name: 'Set-Once instead of Forced',
@@ -151,7 +158,9 @@ describe('readManagedSettings', () => {
       name: 'Forced[0] without mcx_preference_settings',
       xml: () =>
         variant((r) => {
-          ((((r.PayloadContent as Dict[])[0]!.PayloadContent as Dict)[NAMES.domain] as Dict).Forced as Dict[])[0] = { x: 1 };
+          ((((r.PayloadContent as Dict[])[0]!.PayloadContent as Dict)[NAMES.domain] as Dict).Forced as Dict[])[0] = {
+            x: 1,
+          };
         }),
       message: /mcx_preference_settings/,
     },
@@ -183,7 +192,11 @@ describe('readManagedSettings', () => {
         `<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><plist><dict><key>x</key><string>&b;</string></dict></plist>`,
       message: /declares XML entities/,
     },
-    { name: 'oversize', xml: () => `<?xml version="1.0"?>${' '.repeat(MAX_MOBILECONFIG_BYTES)}`, message: /larger than/ },
+    {
+      name: 'oversize',
+      xml: () => `<?xml version="1.0"?>${' '.repeat(MAX_MOBILECONFIG_BYTES)}`,
+      message: /larger than/,
+    },
     {
       name: 'malformed XML (bare ampersand)',
       xml: () => FIXTURE.replace('key_old123', 'key&old'),
@@ -220,7 +233,9 @@ describe('readManagedSettings', () => {
   it('does not print xmldom diagnostics (they may quote document text)', () => {
     const spy = vi.spyOn(console, 'error');
     try {
-      expect(() => readManagedSettings(FIXTURE.replace('<string>acme</string>', '<string>ac&#xZZ;me</string>'), NAMES)).toThrow();
+      expect(() =>
+        readManagedSettings(FIXTURE.replace('<string>acme</string>', '<string>ac&#xZZ;me</string>'), NAMES),
+      ).toThrow();
       expect(spy).not.toHaveBeenCalled();
     } finally {
       spy.mockRestore();
@@ -300,8 +315,12 @@ describe('writeManagedSettings', () => {
   });
 
   it('refuses values that would corrupt the profile or another payload', () => {
-    expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, keyId: 'key"><x' })).toThrow(/new value for THOTH_API_KEY_ID is not of the form/);
-    expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, revokedKeyIds: ['ok', 'no spaces'] })).toThrow(/^(?!.*no spaces).*entry 2 of THOTH_REVOKED_API_KEY_IDS is not of the form/);
+    expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, keyId: 'key"><x' })).toThrow(
+      /new value for THOTH_API_KEY_ID is not of the form/,
+    );
+    expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, revokedKeyIds: ['ok', 'no spaces'] })).toThrow(
+      /^(?!.*no spaces).*entry 2 of THOTH_REVOKED_API_KEY_IDS is not of the form/,
+    );
     expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, apiKey: '' })).toThrow(MobileconfigError);
     expect(() => writeManagedSettings(FIXTURE, NAMES, { ...NEW, apiKey: 'a\u0001b' })).toThrow(MobileconfigError);
   });
@@ -322,11 +341,20 @@ describe('writeManagedSettings', () => {
   });
 
   it('rejects the same inputs read rejects', () => {
-    expect(() => writeManagedSettings(FIXTURE, { ...NAMES, domain: 'com.example.none' }, NEW)).toThrow(/Custom Settings/);
+    expect(() => writeManagedSettings(FIXTURE, { ...NAMES, domain: 'com.example.none' }, NEW)).toThrow(
+      /Custom Settings/,
+    );
   });
 
   // Random extra content anywhere in the profile must come out of a write unchanged.
-  const RESERVED = new Set<string>([NAMES.apiKey, NAMES.keyId, NAMES.revokedKeyIds, 'PayloadContent', 'PayloadType', '__proto__']);
+  const RESERVED = new Set<string>([
+    NAMES.apiKey,
+    NAMES.keyId,
+    NAMES.revokedKeyIds,
+    'PayloadContent',
+    'PayloadType',
+    '__proto__',
+  ]);
   const xmlString = fc.string({ unit: fc.constantFrom(...'aZ09 _-.&<>"\'\n\t\r]é€😀'.match(/./gsu)!), maxLength: 20 });
   const key = xmlString.filter((k) => !RESERVED.has(k) && k !== '');
   const leaf: fc.Arbitrary<PlistValue> = fc.oneof(
@@ -334,9 +362,9 @@ describe('writeManagedSettings', () => {
     fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
     fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e9, max: 1e9 }).filter((n) => !Number.isInteger(n)),
     fc.boolean(),
-    fc.date({ min: new Date('1971-01-01'), max: new Date('2999-01-01'), noInvalidDate: true }).map(
-      (d) => new Date(Math.floor(d.getTime() / 1000) * 1000),
-    ),
+    fc
+      .date({ min: new Date('1971-01-01'), max: new Date('2999-01-01'), noInvalidDate: true })
+      .map((d) => new Date(Math.floor(d.getTime() / 1000) * 1000)),
     fc.uint8Array({ maxLength: 16 }),
   );
   const { value } = fc.letrec<{ value: PlistValue }>((tie) => ({

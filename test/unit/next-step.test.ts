@@ -4,7 +4,13 @@
  * These decide when the old key may be revoked and which run may act, so each edge is pinned.
  */
 import { describe, expect, it } from 'vitest';
-import { ROTATION_STATES, type EvidenceRecord, type Lease, type RotationState, type RunInfo } from '../../src/evidence/record.js';
+import {
+  ROTATION_STATES,
+  type EvidenceRecord,
+  type Lease,
+  type RotationState,
+  type RunInfo,
+} from '../../src/evidence/record.js';
 import { leaseUntil } from '../../src/rotation/context.js';
 import { heldByOther, nextStep, type Step, type StepInput } from '../../src/rotation/next-step.js';
 import type { Intent } from '../../src/intent/types.js';
@@ -17,8 +23,25 @@ const RERUN: RunInfo = { ...ME, attempt: 2 };
 const OTHER: RunInfo = { ...ME, id: '200' };
 
 const record = (state: RotationState, extra: Partial<EvidenceRecord> = {}): EvidenceRecord =>
-  ({ schema: 'thoth-rotate/evidence/v2', name: 'r', tenant: 't', fleet: { id: 'f', region: 'x' }, intent: { path: 'p', sha256: 's' }, state, events: [], validatedAt: VALIDATED.toISOString(), ...extra }) as EvidenceRecord;
-const input = (p: Partial<StepInput>): StepInput => ({ record: undefined, run: ME, now: VALIDATED, windowOpen: true, validationWindowMs: WINDOW, ...p });
+  ({
+    schema: 'thoth-rotate/evidence/v2',
+    name: 'r',
+    tenant: 't',
+    fleet: { id: 'f', region: 'x' },
+    intent: { path: 'p', sha256: 's' },
+    state,
+    events: [],
+    validatedAt: VALIDATED.toISOString(),
+    ...extra,
+  }) as EvidenceRecord;
+const input = (p: Partial<StepInput>): StepInput => ({
+  record: undefined,
+  run: ME,
+  now: VALIDATED,
+  windowOpen: true,
+  validationWindowMs: WINDOW,
+  ...p,
+});
 const at = (ms: number): Date => new Date(ms);
 
 describe('nextStep: every state, no lease', () => {
@@ -47,7 +70,8 @@ describe('nextStep: no record', () => {
     const opensAt = new Date('2026-12-02T00:00:00Z');
     expect(nextStep(input({ windowOpen: false, opensAt }))).toEqual({ kind: 'wait-window', opensAt });
   });
-  it('window closed, no opening known → wait-window without one', () => expect(nextStep(input({ windowOpen: false }))).toEqual({ kind: 'wait-window' }));
+  it('window closed, no opening known → wait-window without one', () =>
+    expect(nextStep(input({ windowOpen: false }))).toEqual({ kind: 'wait-window' }));
 });
 
 describe('nextStep: the old key is due exactly validatedAt + window', () => {
@@ -65,10 +89,15 @@ describe('nextStep: the old key is due exactly validatedAt + window', () => {
   }
   it('a record without validatedAt is never due (the window starts now)', () => {
     const { validatedAt: _dropped, ...r } = record('awaiting-revocation');
-    expect(nextStep(input({ record: r as EvidenceRecord, now: at(DUE.getTime() + WINDOW) }))).toEqual({ kind: 'wait-revocation', dueAt: at(DUE.getTime() + 2 * WINDOW) });
+    expect(nextStep(input({ record: r as EvidenceRecord, now: at(DUE.getTime() + WINDOW) }))).toEqual({
+      kind: 'wait-revocation',
+      dueAt: at(DUE.getTime() + 2 * WINDOW),
+    });
   });
   it('a zero window is due at once', () => {
-    expect(nextStep(input({ record: record('validated'), now: VALIDATED, validationWindowMs: 0 }))).toEqual({ kind: 'revoke-old' });
+    expect(nextStep(input({ record: record('validated'), now: VALIDATED, validationWindowMs: 0 }))).toEqual({
+      kind: 'revoke-old',
+    });
   });
 });
 
@@ -91,16 +120,24 @@ describe('nextStep: leases', () => {
     if (kind === 'busy') expect(step).toEqual({ kind: 'busy', owner: holder, until: at(until) });
   });
   it('a re-run asking while the first attempt holds the lease takes over', () => {
-    expect(nextStep(input({ record: record('refreshed', { lease: lease(ME, T + 60_000) }), run: RERUN, now: at(T) })).kind).toBe('validate');
+    expect(
+      nextStep(input({ record: record('refreshed', { lease: lease(ME, T + 60_000) }), run: RERUN, now: at(T) })).kind,
+    ).toBe('validate');
   });
   it('a live lease of another run is busy in every non-terminal state, even when revocation is due', () => {
     for (const state of ROTATION_STATES.filter((s) => !['completed', 'rolled-back', 'failed', 'revoked'].includes(s))) {
-      expect(nextStep(input({ record: record(state, { lease: lease(OTHER, DUE.getTime() + 1) }), now: DUE })).kind, state).toBe('busy');
+      expect(
+        nextStep(input({ record: record(state, { lease: lease(OTHER, DUE.getTime() + 1) }), now: DUE })).kind,
+        state,
+      ).toBe('busy');
     }
   });
   it('a terminal record is done whatever the lease says', () => {
     for (const state of ['completed', 'rolled-back', 'failed', 'revoked'] as const) {
-      expect(nextStep(input({ record: record(state, { lease: lease(OTHER, T + 60_000) }), now: at(T) })).kind, state).toBe('done');
+      expect(
+        nextStep(input({ record: record(state, { lease: lease(OTHER, T + 60_000) }), now: at(T) })).kind,
+        state,
+      ).toBe('done');
     }
   });
 });

@@ -117,7 +117,10 @@ describe('WritePacer', () => {
       fc.asyncProperty(
         fc.integer({ min: 1, max: 50 }),
         fc.integer({ min: 10, max: 5_000 }),
-        fc.array(fc.tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 200 })), { maxLength: 60 }),
+        fc.array(
+          fc.tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 200 })),
+          { maxLength: 60 },
+        ),
         async (writes, windowMs, steps) => {
           const clock = fakeClock();
           const p = new WritePacer({ writes, windowMs, marginMs: 0, clock });

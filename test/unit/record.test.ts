@@ -5,7 +5,20 @@ vi.mock('@actions/core', () => ({ setSecret: vi.fn() }));
 
 const { registerSecret } = await import('../../src/secrets.js');
 const rec = await import('../../src/evidence/record.js');
-const { appendEvent, canonicalJson, computeMac, EVIDENCE_SCHEMA, EvidenceError, fingerprint, genesisHash, parseRecord, recordDigest, serializeRecord, verifyChain, withMac } = rec;
+const {
+  appendEvent,
+  canonicalJson,
+  computeMac,
+  EVIDENCE_SCHEMA,
+  EvidenceError,
+  fingerprint,
+  genesisHash,
+  parseRecord,
+  recordDigest,
+  serializeRecord,
+  verifyChain,
+  withMac,
+} = rec;
 const { genesis, RUN, STEPS, v1Record, withEvents } = await import('./evidence-sample.js');
 type EvidenceRecord = import('../../src/evidence/record.js').EvidenceRecord;
 
@@ -13,11 +26,19 @@ const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').dig
 
 describe('canonicalJson', () => {
   const cases: { name: string; input: unknown; expected: string }[] = [
-    { name: 'sorted keys, nested', input: { b: 1, a: { d: [1, { z: 0, y: 'x' }], c: null } }, expected: '{"a":{"c":null,"d":[1,{"y":"x","z":0}]},"b":1}' },
+    {
+      name: 'sorted keys, nested',
+      input: { b: 1, a: { d: [1, { z: 0, y: 'x' }], c: null } },
+      expected: '{"a":{"c":null,"d":[1,{"y":"x","z":0}]},"b":1}',
+    },
     { name: 'undefined members dropped', input: { a: undefined, b: true }, expected: '{"b":true}' },
     { name: 'undefined in arrays → null', input: [undefined, 1], expected: '[null,1]' },
     { name: 'strings escaped like JSON', input: { 'k"\n': 'v\u2028' }, expected: '{"k\\"\\n":"v\u2028"}' },
-    { name: 'dates via toJSON', input: { at: new Date(Date.UTC(2026, 0, 1)) }, expected: '{"at":"2026-01-01T00:00:00.000Z"}' },
+    {
+      name: 'dates via toJSON',
+      input: { at: new Date(Date.UTC(2026, 0, 1)) },
+      expected: '{"at":"2026-01-01T00:00:00.000Z"}',
+    },
     { name: 'scalars', input: 'x', expected: '"x"' },
   ];
   it.each(cases)('$name', ({ input, expected }) => expect(canonicalJson(input)).toBe(expected));
@@ -55,7 +76,11 @@ describe('appendEvent / verifyChain', () => {
   it('is recomputable from the README algorithm alone (sha256 over RFC 8785 JSON)', () => {
     const r = withMac(withEvents(), Buffer.alloc(32, 7));
     const { events, mac, ...fields } = r;
-    expect(genesisHash(r)).toBe(sha256(`{"fleet":"flt-corpsec-macos","name":"corpsec-macos-2026-12","schema":"${EVIDENCE_SCHEMA}","tenant":"acme"}`));
+    expect(genesisHash(r)).toBe(
+      sha256(
+        `{"fleet":"flt-corpsec-macos","name":"corpsec-macos-2026-12","schema":"${EVIDENCE_SCHEMA}","tenant":"acme"}`,
+      ),
+    );
     let prev = genesisHash(r);
     for (const e of events) {
       const { hash, ...link } = e.chain;
@@ -69,7 +94,9 @@ describe('appendEvent / verifyChain', () => {
 
   it('a record without events is not evidence', () => {
     expect(verifyChain(genesis())).toMatchObject({ ok: false, index: 0, problem: expect.stringMatching(/no events/) });
-    expect(() => parseRecord(serializeRecord(genesis()), 'e.json')).toThrow(/e\.json: evidence chain broken at events\[0\]: the record has no events/);
+    expect(() => parseRecord(serializeRecord(genesis()), 'e.json')).toThrow(
+      /e\.json: evidence chain broken at events\[0\]: the record has no events/,
+    );
   });
 
   it('refuses an event the next run could not read back', () => {
@@ -97,7 +124,13 @@ describe('appendEvent / verifyChain', () => {
 
   it('scrubs known secrets from free text before hashing', () => {
     registerSecret('thoth_live_LEAKED_in_detail_123');
-    const r = appendEvent(genesis(), { at: '2026-12-01T14:00:00Z', step: 'authorize', outcome: 'failed', detail: 'server said thoth_live_LEAKED_in_detail_123 is bad', run: RUN });
+    const r = appendEvent(genesis(), {
+      at: '2026-12-01T14:00:00Z',
+      step: 'authorize',
+      outcome: 'failed',
+      detail: 'server said thoth_live_LEAKED_in_detail_123 is bad',
+      run: RUN,
+    });
     expect(r.events[0]!.detail).toBe('server said *** is bad');
     expect(verifyChain(r)).toEqual({ ok: true });
   });
@@ -109,15 +142,42 @@ describe('appendEvent / verifyChain', () => {
     { name: 'timestamp edited', edit: (r) => (r.events[0]!.at = '2026-12-01T13:00:00.000Z'), index: 0 },
     { name: 'run actor edited', edit: (r) => (r.events[3]!.run.actor = 'mallory'), index: 3 },
     { name: 'run attempt edited', edit: (r) => (r.events[5]!.run.attempt = 2), index: 5 },
-    { name: 'state commitment of an old event edited', edit: (r) => (r.events[1]!.chain.record = 'e'.repeat(64)), index: 1 },
-    { name: 'field added to an event', edit: (r) => ((r.events[1] as unknown as Record<string, unknown>).extra = 1), index: 1 },
-    { name: 'hash rewritten to match new content', edit: (r) => { r.events[2]!.detail = 'x'; r.events[2]!.chain.hash = 'f'.repeat(64); }, index: 2 },
-    { name: 'two events swapped', edit: (r) => { const [a, b] = [r.events[1]!, r.events[3]!]; r.events[1] = b; r.events[3] = a; }, index: 1 },
+    {
+      name: 'state commitment of an old event edited',
+      edit: (r) => (r.events[1]!.chain.record = 'e'.repeat(64)),
+      index: 1,
+    },
+    {
+      name: 'field added to an event',
+      edit: (r) => ((r.events[1] as unknown as Record<string, unknown>).extra = 1),
+      index: 1,
+    },
+    {
+      name: 'hash rewritten to match new content',
+      edit: (r) => {
+        r.events[2]!.detail = 'x';
+        r.events[2]!.chain.hash = 'f'.repeat(64);
+      },
+      index: 2,
+    },
+    {
+      name: 'two events swapped',
+      edit: (r) => {
+        const [a, b] = [r.events[1]!, r.events[3]!];
+        r.events[1] = b;
+        r.events[3] = a;
+      },
+      index: 1,
+    },
     { name: 'adjacent events swapped', edit: (r) => r.events.splice(4, 2, r.events[5]!, r.events[4]!), index: 4 },
     { name: 'first event deleted', edit: (r) => r.events.splice(0, 1), index: 0 },
     { name: 'middle event deleted', edit: (r) => r.events.splice(2, 1), index: 2 },
     { name: 'event duplicated', edit: (r) => r.events.splice(3, 0, structuredClone(r.events[2]!)), index: 3 },
-    { name: 'event inserted with a fresh but unlinked chain', edit: (r) => r.events.splice(1, 0, { ...structuredClone(r.events[0]!), detail: 'forged' }), index: 1 },
+    {
+      name: 'event inserted with a fresh but unlinked chain',
+      edit: (r) => r.events.splice(1, 0, { ...structuredClone(r.events[0]!), detail: 'forged' }),
+      index: 1,
+    },
   ];
   it.each(tampers)('detects: $name (at index $index)', ({ edit, index }) => {
     const r = structuredClone(withEvents());
@@ -134,7 +194,10 @@ describe('appendEvent / verifyChain', () => {
     const r = structuredClone(withEvents());
     r.events[1]!.detail = 'rewritten';
     // Forger fixes event 1's own hash but not event 2's prev link.
-    const forged = appendEvent({ ...r, state: 'created', events: r.events.slice(0, 1) }, { ...r.events[1]!, chain: undefined } as never);
+    const forged = appendEvent({ ...r, state: 'created', events: r.events.slice(0, 1) }, {
+      ...r.events[1]!,
+      chain: undefined,
+    } as never);
     r.events[1] = forged.events[1]!;
     expect(verifyChain(r)).toMatchObject({ ok: false, index: 2 });
   });
@@ -153,9 +216,26 @@ describe('the chain commits to the record state after each event', () => {
         reason: 'scheduled',
         refreshSentAt: '2026-12-01T14:05:00.000Z',
         validatedAt: '2026-12-01T14:35:00.000Z',
-        validation: { at: '2026-12-01T14:35:00Z', total: 3, active: 2, healthy: 2, onOldKey: 0, notCheckedIn: 0, inactive: 1, healthyShare: 1, stragglers: [], stragglersOmitted: 0 },
+        validation: {
+          at: '2026-12-01T14:35:00Z',
+          total: 3,
+          active: 2,
+          healthy: 2,
+          onOldKey: 0,
+          notCheckedIn: 0,
+          inactive: 1,
+          healthyShare: 1,
+          stragglers: [],
+          stragglersOmitted: 0,
+        },
         lease: { run: RUN, until: '2026-12-01T15:00:00.000Z' },
-        rollbackSeal: { alg: 'AES-256-GCM', iv: 'AAAAAAAAAAAAAAAA', tag: 'AAAAAAAAAAAAAAAAAAAAAA==', ciphertext: 'AA==', aad: 'x' },
+        rollbackSeal: {
+          alg: 'AES-256-GCM',
+          iv: 'AAAAAAAAAAAAAAAA',
+          tag: 'AAAAAAAAAAAAAAAAAAAAAA==',
+          ciphertext: 'AA==',
+          aad: 'x',
+        },
       },
       { at: '2026-12-01T14:35:00.000Z', step: 'schedule-revocation', outcome: 'waiting', detail: '', run: RUN },
     );
@@ -188,7 +268,9 @@ describe('the chain commits to the record state after each event', () => {
     edit(r);
     const v = verifyChain(r);
     expect(v.ok).toBe(false);
-    expect(() => parseRecord(serializeRecord(r), '.thoth/evidence/f/n.json')).toThrow(/\.thoth\/evidence\/f\/n\.json: (evidence chain broken|not a thoth-rotate)/);
+    expect(() => parseRecord(serializeRecord(r), '.thoth/evidence/f/n.json')).toThrow(
+      /\.thoth\/evidence\/f\/n\.json: (evidence chain broken|not a thoth-rotate)/,
+    );
   });
 
   it('every top-level field of the record type is covered by the edits above', () => {
@@ -199,7 +281,11 @@ describe('the chain commits to the record state after each event', () => {
   it('dropping the newest event no longer matches the state it committed', () => {
     const r = full();
     const v = verifyChain({ ...r, events: r.events.slice(0, -1) });
-    expect(v).toMatchObject({ ok: false, index: r.events.length - 2, problem: expect.stringMatching(/chain\.record of the newest event/) });
+    expect(v).toMatchObject({
+      ok: false,
+      index: r.events.length - 2,
+      problem: expect.stringMatching(/chain\.record of the newest event/),
+    });
   });
 
   it('each event commits to the fields as they stood with it', () => {
@@ -229,12 +315,24 @@ describe('mac (evidence-hmac-key)', () => {
   const refused: [string, () => EvidenceRecord, RegExp][] = [
     ['no mac', () => withEvents(), /carries no mac, but evidence-hmac-key is set/],
     ['a mac made with another key', () => withMac(withEvents(), randomBytes(32)), /mac does not match/],
-    ['a chain re-computed after an edit, without the key', () => appendEvent({ ...sealed(), state: 'awaiting-revocation', oldKey: { keyId: 'key_foreign' } }, { at: '2026-12-01T15:00:00Z', step: 'forged', outcome: 'ok', detail: '', run: RUN }), /mac does not match/],
+    [
+      'a chain re-computed after an edit, without the key',
+      () =>
+        appendEvent(
+          { ...sealed(), state: 'awaiting-revocation', oldKey: { keyId: 'key_foreign' } },
+          { at: '2026-12-01T15:00:00Z', step: 'forged', outcome: 'ok', detail: '', run: RUN },
+        ),
+      /mac does not match/,
+    ],
     ['a mac that is not one', () => ({ ...sealed(), mac: 'hmac-sha256:xyz' }), /mac: must be hmac-sha256/],
   ];
   it.each(refused)('refuses %s when the key is set, naming the file', (_name, make, message) => {
-    expect(() => parseRecord(serializeRecord(make()), '.thoth/evidence/f/n.json', { macKey: key })).toThrow(EvidenceError);
-    expect(() => parseRecord(serializeRecord(make()), '.thoth/evidence/f/n.json', { macKey: key })).toThrow(/^\.thoth\/evidence\/f\/n\.json: /);
+    expect(() => parseRecord(serializeRecord(make()), '.thoth/evidence/f/n.json', { macKey: key })).toThrow(
+      EvidenceError,
+    );
+    expect(() => parseRecord(serializeRecord(make()), '.thoth/evidence/f/n.json', { macKey: key })).toThrow(
+      /^\.thoth\/evidence\/f\/n\.json: /,
+    );
     expect(() => parseRecord(serializeRecord(make()), '.thoth/evidence/f/n.json', { macKey: key })).toThrow(message);
   });
 
@@ -265,11 +363,21 @@ describe('v1 records (written before the chain covered the state)', () => {
   });
 
   it('nothing is appended to a v1 record', () => {
-    expect(() => appendEvent(v1Record('completed'), { at: '2026-12-01T15:00:00Z', step: 'x', outcome: 'ok', detail: '', run: RUN })).toThrow(/cannot append to a thoth-rotate\/evidence\/v1 record/);
+    expect(() =>
+      appendEvent(v1Record('completed'), {
+        at: '2026-12-01T15:00:00Z',
+        step: 'x',
+        outcome: 'ok',
+        detail: '',
+        run: RUN,
+      }),
+    ).toThrow(/cannot append to a thoth-rotate\/evidence\/v1 record/);
   });
 
   it('with evidence-hmac-key, a v1 record (which has no mac) is refused', () => {
-    expect(() => parseRecord(serializeRecord(v1Record('completed')), 'e.json', { macKey: randomBytes(32) })).toThrow(/carries no mac/);
+    expect(() => parseRecord(serializeRecord(v1Record('completed')), 'e.json', { macKey: randomBytes(32) })).toThrow(
+      /carries no mac/,
+    );
   });
 });
 
@@ -281,16 +389,35 @@ describe('serializeRecord / parseRecord', () => {
         state: 'refreshed',
         zExtra: { note: 'kept' },
         aExtra: 1,
-        newKey: { keyId: 'key_new456', prefix: 'thoth_live_ab', expiresAt: '2027-03-01T00:00:00Z', fingerprint: fingerprint('k') },
+        newKey: {
+          keyId: 'key_new456',
+          prefix: 'thoth_live_ab',
+          expiresAt: '2027-03-01T00:00:00Z',
+          fingerprint: fingerprint('k'),
+        },
         oldKey: { keyId: 'key_old123' },
         supersededKeys: [{ keyId: 'key_dead789' }],
         refreshSentAt: '2026-12-01T14:05:00.000Z',
         validation: {
-          at: '2026-12-01T14:35:00Z', total: 3, active: 2, healthy: 2, onOldKey: 0, notCheckedIn: 0, inactive: 1, healthyShare: 1,
-          stragglers: [], stragglersOmitted: 0,
+          at: '2026-12-01T14:35:00Z',
+          total: 3,
+          active: 2,
+          healthy: 2,
+          onOldKey: 0,
+          notCheckedIn: 0,
+          inactive: 1,
+          healthyShare: 1,
+          stragglers: [],
+          stragglersOmitted: 0,
         },
         lease: { run: RUN, until: '2026-12-01T15:00:00.000Z' },
-        rollbackSeal: { alg: 'AES-256-GCM', iv: 'AAAAAAAAAAAAAAAA', tag: 'AAAAAAAAAAAAAAAAAAAAAA==', ciphertext: 'AA==', aad: 'x' },
+        rollbackSeal: {
+          alg: 'AES-256-GCM',
+          iv: 'AAAAAAAAAAAAAAAA',
+          tag: 'AAAAAAAAAAAAAAAAAAAAAA==',
+          ciphertext: 'AA==',
+          aad: 'x',
+        },
       },
       { at: '2026-12-01T14:36:00.000Z', step: 'poll', outcome: 'info', detail: '', run: RUN },
     );
@@ -301,10 +428,34 @@ describe('serializeRecord / parseRecord', () => {
     expect(text.split('\n')[1]).toBe(`  "schema": "${EVIDENCE_SCHEMA}",`);
     const keys = Object.keys(JSON.parse(text) as object);
     expect(keys).toEqual([
-      'schema', 'name', 'ticket', 'tenant', 'fleet', 'intent', 'target', 'state', 'oldKey', 'newKey', 'supersededKeys', 'refreshSentAt', 'validation',
-      'lease', 'rollbackSeal', 'aExtra', 'zExtra', 'mac', 'events',
+      'schema',
+      'name',
+      'ticket',
+      'tenant',
+      'fleet',
+      'intent',
+      'target',
+      'state',
+      'oldKey',
+      'newKey',
+      'supersededKeys',
+      'refreshSentAt',
+      'validation',
+      'lease',
+      'rollbackSeal',
+      'aExtra',
+      'zExtra',
+      'mac',
+      'events',
     ]);
-    expect(Object.keys((JSON.parse(text) as { events: object[] }).events[0]!)).toEqual(['at', 'step', 'outcome', 'detail', 'run', 'chain']);
+    expect(Object.keys((JSON.parse(text) as { events: object[] }).events[0]!)).toEqual([
+      'at',
+      'step',
+      'outcome',
+      'detail',
+      'run',
+      'chain',
+    ]);
   });
 
   it('is stable regardless of the in-memory key order', () => {
@@ -328,12 +479,48 @@ describe('serializeRecord / parseRecord', () => {
     { name: 'unknown state', text: () => JSON.stringify({ ...full(), state: 'done' }), message: /state/ },
     { name: 'missing fleet', text: () => JSON.stringify({ ...full(), fleet: undefined }), message: /fleet/ },
     { name: 'missing target', text: () => JSON.stringify({ ...full(), target: undefined }), message: /target/ },
-    { name: 'a lease without a run', text: () => JSON.stringify({ ...full(), lease: { until: '2026-12-01T15:00:00Z' } }), message: /lease\.run/ },
-    { name: 'a superseded key without an id', text: () => JSON.stringify({ ...full(), supersededKeys: [{ prefix: 'x' }] }), message: /supersededKeys\.0\.keyId/ },
-    { name: 'an event without its state commitment', text: () => { const r = full(); delete (r.events[1]!.chain as { record?: string }).record; return JSON.stringify(r); }, message: /events\.1\.chain\.record/ },
-    { name: 'bad event outcome', text: () => { const r = full(); (r.events[1] as { outcome: string }).outcome = 'meh'; return JSON.stringify(r); }, message: /events\.1\.outcome/ },
-    { name: 'fingerprint that is not a fingerprint', text: () => JSON.stringify({ ...full(), newKey: { keyId: 'k', fingerprint: 'thoth_live_x' } }), message: /newKey\.fingerprint/ },
-    { name: 'broken chain', text: () => { const r = full(); r.events[3]!.detail = 'edited'; return serializeRecord(r); }, message: /evidence chain broken at events\[3\]/ },
+    {
+      name: 'a lease without a run',
+      text: () => JSON.stringify({ ...full(), lease: { until: '2026-12-01T15:00:00Z' } }),
+      message: /lease\.run/,
+    },
+    {
+      name: 'a superseded key without an id',
+      text: () => JSON.stringify({ ...full(), supersededKeys: [{ prefix: 'x' }] }),
+      message: /supersededKeys\.0\.keyId/,
+    },
+    {
+      name: 'an event without its state commitment',
+      text: () => {
+        const r = full();
+        delete (r.events[1]!.chain as { record?: string }).record;
+        return JSON.stringify(r);
+      },
+      message: /events\.1\.chain\.record/,
+    },
+    {
+      name: 'bad event outcome',
+      text: () => {
+        const r = full();
+        (r.events[1] as { outcome: string }).outcome = 'meh';
+        return JSON.stringify(r);
+      },
+      message: /events\.1\.outcome/,
+    },
+    {
+      name: 'fingerprint that is not a fingerprint',
+      text: () => JSON.stringify({ ...full(), newKey: { keyId: 'k', fingerprint: 'thoth_live_x' } }),
+      message: /newKey\.fingerprint/,
+    },
+    {
+      name: 'broken chain',
+      text: () => {
+        const r = full();
+        r.events[3]!.detail = 'edited';
+        return serializeRecord(r);
+      },
+      message: /evidence chain broken at events\[3\]/,
+    },
   ];
   it.each(bad)('rejects $name, naming the file', ({ text, message }) => {
     expect(() => parseRecord(text(), '.thoth/evidence/f/n.json')).toThrow(EvidenceError);

@@ -2,12 +2,24 @@ import { describe, expect, it } from 'vitest';
 import type { ApiKeyRow, ThothApi, ThothEndpoint } from '../../src/clients/thoth.js';
 import type { Intent } from '../../src/intent/types.js';
 import type { ConfigSnapshot, MdmProvider } from '../../src/mdm/provider.js';
-import { decideRevocation, readLiveKeyState, revokeChecked, RevocationRefused, type GuardScope, type LiveKeyState } from '../../src/revocation/guard.js';
+import {
+  decideRevocation,
+  readLiveKeyState,
+  revokeChecked,
+  RevocationRefused,
+  type GuardScope,
+  type LiveKeyState,
+} from '../../src/revocation/guard.js';
 import { ReadValue } from '../../src/mdm/read-value.js';
 
 const FLEET = 'flt-corpsec-macos';
 const NAME = 'thoth-rotate acme-corp/thoth-rotations flt-corpsec-macos/corpsec run 1.1';
-const row = (key_id: string, scope_level: string, scope_target_id: string, extra: Partial<ApiKeyRow> = {}): ApiKeyRow => ({ key_id, name: NAME, scope_level, scope_target_id, active: true, ...extra });
+const row = (
+  key_id: string,
+  scope_level: string,
+  scope_target_id: string,
+  extra: Partial<ApiKeyRow> = {},
+): ApiKeyRow => ({ key_id, name: NAME, scope_level, scope_target_id, active: true, ...extra });
 
 const KEYS: ApiKeyRow[] = [
   row('key_fleet', 'fleet', FLEET),
@@ -34,21 +46,90 @@ const FLEET_INTENT: GuardScope = { fleetId: FLEET };
 const ENDPOINT_INTENT: GuardScope = { fleetId: FLEET, endpointId: 'mbp-naomi-01' };
 
 describe('decideRevocation (pure)', () => {
-  const cases: { name: string; key: string; scope?: GuardScope; live?: LiveKeyState; kind: 'revoke' | 'gone' | 'refuse'; why?: RegExp }[] = [
+  const cases: {
+    name: string;
+    key: string;
+    scope?: GuardScope;
+    live?: LiveKeyState;
+    kind: 'revoke' | 'gone' | 'refuse';
+    why?: RegExp;
+  }[] = [
     { name: "a fleet key of the intent's fleet, not delivered", key: 'key_fleet', kind: 'revoke' },
     { name: 'the delivered key', key: 'key_delivered', kind: 'refuse', why: /MDM configuration delivers it now/ },
-    { name: 'the delivered key, allowed for an emergency revocation without replacement', key: 'key_delivered', scope: { ...FLEET_INTENT, deliveredAllowed: 'key_delivered' }, kind: 'revoke' },
-    { name: 'the allowance names one key only', key: 'key_delivered', scope: { ...FLEET_INTENT, deliveredAllowed: 'key_fleet' }, kind: 'refuse', why: /delivers it now/ },
-    { name: "another fleet's key", key: 'key_other_fleet', kind: 'refuse', why: /scoped to fleet flt-globex-windows, not to this intent's fleet flt-corpsec-macos/ },
-    { name: 'a fleet whose id starts with this one', key: 'key_prefix_fleet', kind: 'refuse', why: /scoped to fleet flt-corpsec-macos-2,/ },
-    { name: "another fleet's key that the configuration delivers: both reasons", key: 'key_other_fleet', live: { ...LIVE, deliveredKeyId: 'key_other_fleet' }, kind: 'refuse', why: /flt-globex-windows.*; and the MDM configuration delivers it/ },
-    { name: "the endpoint intent's own endpoint key, without a listing", key: 'key_own_endpoint', scope: ENDPOINT_INTENT, live: { ...LIVE, endpointFleet: undefined }, kind: 'revoke' },
-    { name: 'an endpoint key whose endpoint the listing places in the fleet', key: 'key_fleet_endpoint', kind: 'revoke' },
-    { name: 'an endpoint key of an endpoint in another fleet', key: 'key_foreign_endpoint', kind: 'refuse', why: /endpoint win-globex-07, which belongs to fleet flt-globex-windows/ },
-    { name: 'an endpoint key of an endpoint no listing places', key: 'key_unlisted_endpoint', kind: 'refuse', why: /endpoint mbp-unknown-09, which the endpoint listing does not place in flt-corpsec-macos/ },
-    { name: 'an endpoint key when no listing was read', key: 'key_fleet_endpoint', live: { ...LIVE, endpointFleet: undefined }, kind: 'refuse', why: /does not place/ },
-    { name: "an endpoint key of the fleet for a fleet intent (revoke mode's rule)", key: 'key_own_endpoint', kind: 'revoke' },
-    { name: 'an organization key with the same name', key: 'key_org', kind: 'refuse', why: /organization-scoped, not as a key of this intent's fleet/ },
+    {
+      name: 'the delivered key, allowed for an emergency revocation without replacement',
+      key: 'key_delivered',
+      scope: { ...FLEET_INTENT, deliveredAllowed: 'key_delivered' },
+      kind: 'revoke',
+    },
+    {
+      name: 'the allowance names one key only',
+      key: 'key_delivered',
+      scope: { ...FLEET_INTENT, deliveredAllowed: 'key_fleet' },
+      kind: 'refuse',
+      why: /delivers it now/,
+    },
+    {
+      name: "another fleet's key",
+      key: 'key_other_fleet',
+      kind: 'refuse',
+      why: /scoped to fleet flt-globex-windows, not to this intent's fleet flt-corpsec-macos/,
+    },
+    {
+      name: 'a fleet whose id starts with this one',
+      key: 'key_prefix_fleet',
+      kind: 'refuse',
+      why: /scoped to fleet flt-corpsec-macos-2,/,
+    },
+    {
+      name: "another fleet's key that the configuration delivers: both reasons",
+      key: 'key_other_fleet',
+      live: { ...LIVE, deliveredKeyId: 'key_other_fleet' },
+      kind: 'refuse',
+      why: /flt-globex-windows.*; and the MDM configuration delivers it/,
+    },
+    {
+      name: "the endpoint intent's own endpoint key, without a listing",
+      key: 'key_own_endpoint',
+      scope: ENDPOINT_INTENT,
+      live: { ...LIVE, endpointFleet: undefined },
+      kind: 'revoke',
+    },
+    {
+      name: 'an endpoint key whose endpoint the listing places in the fleet',
+      key: 'key_fleet_endpoint',
+      kind: 'revoke',
+    },
+    {
+      name: 'an endpoint key of an endpoint in another fleet',
+      key: 'key_foreign_endpoint',
+      kind: 'refuse',
+      why: /endpoint win-globex-07, which belongs to fleet flt-globex-windows/,
+    },
+    {
+      name: 'an endpoint key of an endpoint no listing places',
+      key: 'key_unlisted_endpoint',
+      kind: 'refuse',
+      why: /endpoint mbp-unknown-09, which the endpoint listing does not place in flt-corpsec-macos/,
+    },
+    {
+      name: 'an endpoint key when no listing was read',
+      key: 'key_fleet_endpoint',
+      live: { ...LIVE, endpointFleet: undefined },
+      kind: 'refuse',
+      why: /does not place/,
+    },
+    {
+      name: "an endpoint key of the fleet for a fleet intent (revoke mode's rule)",
+      key: 'key_own_endpoint',
+      kind: 'revoke',
+    },
+    {
+      name: 'an organization key with the same name',
+      key: 'key_org',
+      kind: 'refuse',
+      why: /organization-scoped, not as a key of this intent's fleet/,
+    },
     { name: 'an agent key', key: 'key_agent', kind: 'refuse', why: /agent-scoped \(agent-7\)/ },
     { name: 'a key listed without scope', key: 'key_noscope', kind: 'refuse', why: /having no scope/ },
     { name: 'a key not listed (already revoked, or not of this tenant)', key: 'key_missing', kind: 'gone' },
@@ -70,8 +151,22 @@ function fakes(keys: ApiKeyRow[], delivered: string | undefined, endpoints: Thot
     listEndpoints: async () => (calls.listEndpoints++, endpoints),
     revokeKey: async (id: string) => (calls.revoked.push(id), 'revoked' as const),
   } as unknown as ThothApi;
-  const mdm = { readConfig: async () => (calls.readConfig++, { items: [], keyId: delivered === undefined ? undefined : new ReadValue(delivered, 'THOTH_API_KEY_ID'), apiKey: undefined, revokedKeyIds: [] } satisfies ConfigSnapshot) } as unknown as MdmProvider;
-  const intent = (endpointId?: string) => ({ fleet: { id: FLEET, region: 'us-east-1' }, key: { scope: endpointId ? 'endpoint' : 'fleet', permissions: ['read'], ...(endpointId ? { endpointId } : {}) } }) as unknown as Intent;
+  const mdm = {
+    readConfig: async () => (
+      calls.readConfig++,
+      {
+        items: [],
+        keyId: delivered === undefined ? undefined : new ReadValue(delivered, 'THOTH_API_KEY_ID'),
+        apiKey: undefined,
+        revokedKeyIds: [],
+      } satisfies ConfigSnapshot
+    ),
+  } as unknown as MdmProvider;
+  const intent = (endpointId?: string) =>
+    ({
+      fleet: { id: FLEET, region: 'us-east-1' },
+      key: { scope: endpointId ? 'endpoint' : 'fleet', permissions: ['read'], ...(endpointId ? { endpointId } : {}) },
+    }) as unknown as Intent;
   return { calls, deps: (endpointId?: string) => ({ intent: intent(endpointId), thoth, mdm }) };
 }
 
@@ -94,7 +189,9 @@ describe('revokeChecked: the reads and the DELETEs', () => {
     expect(f.calls.revoked).toEqual([]);
     const refused = e as RevocationRefused;
     expect(refused.refusals.map((r) => r.keyId)).toEqual(['key_other_fleet', 'key_delivered']);
-    expect(refused.message).toMatch(/^not revoked: key_other_fleet: .*flt-globex-windows.*; key_delivered: the MDM configuration delivers it now/);
+    expect(refused.message).toMatch(
+      /^not revoked: key_other_fleet: .*flt-globex-windows.*; key_delivered: the MDM configuration delivers it now/,
+    );
     expect(refused.events()).toEqual([
       { step: 'revoke-refused', outcome: 'failed', detail: expect.stringMatching(/^key_other_fleet not revoked: /) },
       { step: 'revoke-refused', outcome: 'failed', detail: expect.stringMatching(/^key_delivered not revoked: /) },
@@ -114,7 +211,10 @@ describe('revokeChecked: the reads and the DELETEs', () => {
   });
 
   it("the endpoint listing is read only for an endpoint key other than the intent's own", async () => {
-    const endpoints: ThothEndpoint[] = [{ endpointId: 'mbp-amos-02', hostname: 'mbp-amos-02' }, { endpointId: 'win-globex-07', hostname: 'w', fleetId: 'flt-globex-windows' }];
+    const endpoints: ThothEndpoint[] = [
+      { endpointId: 'mbp-amos-02', hostname: 'mbp-amos-02' },
+      { endpointId: 'win-globex-07', hostname: 'w', fleetId: 'flt-globex-windows' },
+    ];
     const own = fakes(KEYS, 'key_delivered', endpoints);
     await revokeChecked(own.deps('mbp-naomi-01'), ['key_own_endpoint', 'key_fleet']);
     expect(own.calls.listEndpoints).toBe(0);
@@ -124,7 +224,9 @@ describe('revokeChecked: the reads and the DELETEs', () => {
     expect(other.calls).toMatchObject({ listEndpoints: 1, revoked: ['key_fleet_endpoint'] });
 
     const foreign = fakes(KEYS, 'key_delivered', endpoints);
-    await expect(revokeChecked(foreign.deps(), ['key_foreign_endpoint'])).rejects.toThrow(/belongs to fleet flt-globex-windows/);
+    await expect(revokeChecked(foreign.deps(), ['key_foreign_endpoint'])).rejects.toThrow(
+      /belongs to fleet flt-globex-windows/,
+    );
     expect(foreign.calls.revoked).toEqual([]);
   });
 
@@ -146,7 +248,9 @@ describe('revokeChecked: the reads and the DELETEs', () => {
     const d = {
       intent: { fleet: { id: FLEET }, key: {} } as unknown as Intent,
       thoth: { listKeys: () => slow(KEYS) } as unknown as ThothApi,
-      mdm: { readConfig: () => slow({ items: [], keyId: 'key_delivered', apiKey: undefined, revokedKeyIds: [] }) } as unknown as MdmProvider,
+      mdm: {
+        readConfig: () => slow({ items: [], keyId: 'key_delivered', apiKey: undefined, revokedKeyIds: [] }),
+      } as unknown as MdmProvider,
     };
     expect((await readLiveKeyState(d, ['key_fleet'])).deliveredKeyId).toBe('key_delivered');
     expect(peak).toBe(2);

@@ -37,17 +37,65 @@ describe('seal / unseal', () => {
   });
 
   const failures: { name: string; run: () => unknown; message: RegExp }[] = [
-    { name: 'wrong key', run: () => unseal(seal(SNAPSHOT, KEY, AAD), randomBytes(32), AAD), message: /wrong rollback-seal-key, or the sealed data was modified/ },
-    { name: 'tampered ciphertext', run: () => { const b = seal(SNAPSHOT, KEY, AAD); return unseal({ ...b, ciphertext: flip(b.ciphertext, 5) }, KEY, AAD); }, message: /was modified/ },
-    { name: 'tampered tag', run: () => { const b = seal(SNAPSHOT, KEY, AAD); return unseal({ ...b, tag: flip(b.tag) }, KEY, AAD); }, message: /was modified/ },
-    { name: 'tampered iv', run: () => { const b = seal(SNAPSHOT, KEY, AAD); return unseal({ ...b, iv: flip(b.iv) }, KEY, AAD); }, message: /was modified/ },
+    {
+      name: 'wrong key',
+      run: () => unseal(seal(SNAPSHOT, KEY, AAD), randomBytes(32), AAD),
+      message: /wrong rollback-seal-key, or the sealed data was modified/,
+    },
+    {
+      name: 'tampered ciphertext',
+      run: () => {
+        const b = seal(SNAPSHOT, KEY, AAD);
+        return unseal({ ...b, ciphertext: flip(b.ciphertext, 5) }, KEY, AAD);
+      },
+      message: /was modified/,
+    },
+    {
+      name: 'tampered tag',
+      run: () => {
+        const b = seal(SNAPSHOT, KEY, AAD);
+        return unseal({ ...b, tag: flip(b.tag) }, KEY, AAD);
+      },
+      message: /was modified/,
+    },
+    {
+      name: 'tampered iv',
+      run: () => {
+        const b = seal(SNAPSHOT, KEY, AAD);
+        return unseal({ ...b, iv: flip(b.iv) }, KEY, AAD);
+      },
+      message: /was modified/,
+    },
     { name: 'aad mismatch', run: () => unseal(seal(SNAPSHOT, KEY, AAD), KEY, `${AAD}x`), message: /another rotation/ },
-    { name: 'aad edited in the blob to match', run: () => unseal({ ...seal(SNAPSHOT, KEY, AAD), aad: 'other' }, KEY, 'other'), message: /was modified/ },
-    { name: 'truncated tag', run: () => { const b = seal(SNAPSHOT, KEY, AAD); return unseal({ ...b, tag: Buffer.alloc(8).toString('base64') }, KEY, AAD); }, message: /tag must be 16 bytes/ },
-    { name: 'non-base64 ciphertext', run: () => unseal({ ...seal(SNAPSHOT, KEY, AAD), ciphertext: '!!!!' }, KEY, AAD), message: /ciphertext is not base64/ },
-    { name: 'unknown algorithm', run: () => unseal({ ...seal(SNAPSHOT, KEY, AAD), alg: 'ROT13' as 'AES-256-GCM' }, KEY, AAD), message: /unsupported algorithm/ },
+    {
+      name: 'aad edited in the blob to match',
+      run: () => unseal({ ...seal(SNAPSHOT, KEY, AAD), aad: 'other' }, KEY, 'other'),
+      message: /was modified/,
+    },
+    {
+      name: 'truncated tag',
+      run: () => {
+        const b = seal(SNAPSHOT, KEY, AAD);
+        return unseal({ ...b, tag: Buffer.alloc(8).toString('base64') }, KEY, AAD);
+      },
+      message: /tag must be 16 bytes/,
+    },
+    {
+      name: 'non-base64 ciphertext',
+      run: () => unseal({ ...seal(SNAPSHOT, KEY, AAD), ciphertext: '!!!!' }, KEY, AAD),
+      message: /ciphertext is not base64/,
+    },
+    {
+      name: 'unknown algorithm',
+      run: () => unseal({ ...seal(SNAPSHOT, KEY, AAD), alg: 'ROT13' as 'AES-256-GCM' }, KEY, AAD),
+      message: /unsupported algorithm/,
+    },
     { name: 'short key (seal)', run: () => seal(SNAPSHOT, randomBytes(16), AAD), message: /32 bytes/ },
-    { name: 'short key (unseal)', run: () => unseal(seal(SNAPSHOT, KEY, AAD), randomBytes(31), AAD), message: /32 bytes/ },
+    {
+      name: 'short key (unseal)',
+      run: () => unseal(seal(SNAPSHOT, KEY, AAD), randomBytes(31), AAD),
+      message: /32 bytes/,
+    },
   ];
   it.each(failures)('fails clearly: $name', ({ run, message }) => {
     let err: unknown;

@@ -10,7 +10,9 @@ const ENTRA = 'Abc8Q~xY_z.0-9 tail!(x)*';
 describe('form-urlencoded forms of a secret', () => {
   it('encodes as URLSearchParams (the token request body) does: space "+", "~" "%7E", "!()" escaped, "*-._" kept', () => {
     expect(formEncoded(ENTRA)).toBe('Abc8Q%7ExY_z.0-9+tail%21%28x%29*');
-    expect(formEncoded(ENTRA)).toBe(new URLSearchParams({ client_secret: ENTRA }).toString().slice('client_secret='.length));
+    expect(formEncoded(ENTRA)).toBe(
+      new URLSearchParams({ client_secret: ENTRA }).toString().slice('client_secret='.length),
+    );
     expect(encodeURIComponent(ENTRA)).toBe('Abc8Q~xY_z.0-9%20tail!(x)*');
   });
 
@@ -19,6 +21,8 @@ describe('form-urlencoded forms of a secret', () => {
     registerSecret(ENTRA);
     // Command data escapes '%' as '%25'; the runner unescapes it before masking.
     expect(stdout.text).toContain(`::add-mask::${formEncoded(ENTRA).replace(/%/g, '%25')}\n`);
-    expect(redact(`grant_type=client_credentials&client_secret=${formEncoded(ENTRA)}&scope=x`)).toBe('grant_type=client_credentials&client_secret=***&scope=x');
+    expect(redact(`grant_type=client_credentials&client_secret=${formEncoded(ENTRA)}&scope=x`)).toBe(
+      'grant_type=client_credentials&client_secret=***&scope=x',
+    );
   });
 });

@@ -57,27 +57,46 @@ describe('mdm.settings: the three setting names differ (spec §9)', () => {
     {
       name: 'revokedKeyIds set to the default api-key name',
       settings: ['revokedKeyIds: THOTH_API_KEY'],
-      expected: [expect.stringMatching(/^i\.yaml:17:20 mdm\.settings\.revokedKeyIds: "THOTH_API_KEY" is also the name of mdm\.settings\.apiKey \(its default\)/)],
+      expected: [
+        expect.stringMatching(
+          /^i\.yaml:17:20 mdm\.settings\.revokedKeyIds: "THOTH_API_KEY" is also the name of mdm\.settings\.apiKey \(its default\)/,
+        ),
+      ],
     },
     {
       name: 'apiKey set to the default key-id name: reported at apiKey, the name the file sets',
       settings: ['apiKey: THOTH_API_KEY_ID'],
-      expected: [expect.stringMatching(/^i\.yaml:17:13 mdm\.settings\.apiKey: "THOTH_API_KEY_ID" is also the name of mdm\.settings\.keyId \(its default\).*holds the api key/)],
+      expected: [
+        expect.stringMatching(
+          /^i\.yaml:17:13 mdm\.settings\.apiKey: "THOTH_API_KEY_ID" is also the name of mdm\.settings\.keyId \(its default\).*holds the api key/,
+        ),
+      ],
     },
     {
       name: 'two names set equal: at the later one, no "(its default)"',
       settings: ['apiKey: SAME', 'keyId: SAME'],
-      expected: [expect.stringMatching(/^i\.yaml:18:12 mdm\.settings\.keyId: "SAME" is also the name of mdm\.settings\.apiKey; /)],
+      expected: [
+        expect.stringMatching(
+          /^i\.yaml:18:12 mdm\.settings\.keyId: "SAME" is also the name of mdm\.settings\.apiKey; /,
+        ),
+      ],
     },
     {
       name: 'names differing only in case',
       settings: ['apiKey: UNUSED', 'keyId: thoth_api_key_id', 'revokedKeyIds: THOTH_API_KEY_ID'],
-      expected: [expect.stringMatching(/^i\.yaml:19:20 mdm\.settings\.revokedKeyIds: "THOTH_API_KEY_ID" is also the name of mdm\.settings\.keyId;/)],
+      expected: [
+        expect.stringMatching(
+          /^i\.yaml:19:20 mdm\.settings\.revokedKeyIds: "THOTH_API_KEY_ID" is also the name of mdm\.settings\.keyId;/,
+        ),
+      ],
     },
     {
       name: 'all three equal: two findings',
       settings: ['apiKey: X', 'keyId: X', 'revokedKeyIds: X'],
-      expected: [expect.stringMatching(/mdm\.settings\.keyId: "X" is also the name of mdm\.settings\.apiKey;/), expect.stringMatching(/mdm\.settings\.revokedKeyIds: "X" is also the name of mdm\.settings\.apiKey;/)],
+      expected: [
+        expect.stringMatching(/mdm\.settings\.keyId: "X" is also the name of mdm\.settings\.apiKey;/),
+        expect.stringMatching(/mdm\.settings\.revokedKeyIds: "X" is also the name of mdm\.settings\.apiKey;/),
+      ],
     },
   ];
   it.each(cases)('$name', async ({ settings, expected }) => {

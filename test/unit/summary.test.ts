@@ -18,21 +18,44 @@ const HOSTILE = [
   '\u202eexe.txt',
 ];
 
-const verdict = (names: string[]): Verdict => ({
-  pass: false, reason: `too few healthy: ${HOSTILE[0]}`, total: names.length, active: names.length, inactive: 0, healthy: 0, onOldKey: 0,
-  notCheckedIn: names.length, healthyShare: 0, stragglers: names.map((name, i) => ({ id: `ep-${i} ${HOSTILE[2]}`, name, reason: `not checked in ${HOSTILE[1]}` })),
-  stragglersOmitted: 0, inactiveList: [], drift: [],
-} as unknown as Verdict);
+const verdict = (names: string[]): Verdict =>
+  ({
+    pass: false,
+    reason: `too few healthy: ${HOSTILE[0]}`,
+    total: names.length,
+    active: names.length,
+    inactive: 0,
+    healthy: 0,
+    onOldKey: 0,
+    notCheckedIn: names.length,
+    healthyShare: 0,
+    stragglers: names.map((name, i) => ({ id: `ep-${i} ${HOSTILE[2]}`, name, reason: `not checked in ${HOSTILE[1]}` })),
+    stragglersOmitted: 0,
+    inactiveList: [],
+    drift: [],
+  }) as unknown as Verdict;
 
 const outcome: RotationOutcome = {
-  name: 'corpsec', fleet: 'flt-1', state: 'validating', status: 'in-progress', message: `validation pending on ${HOSTILE.join(' ')}`,
-  newKeyId: 'key_new', oldKeyId: 'key_old', evidencePath: '.thoth/evidence/flt-1/corpsec (1).json', validation: verdict(HOSTILE),
+  name: 'corpsec',
+  fleet: 'flt-1',
+  state: 'validating',
+  status: 'in-progress',
+  message: `validation pending on ${HOSTILE.join(' ')}`,
+  newKeyId: 'key_new',
+  oldKeyId: 'key_old',
+  evidencePath: '.thoth/evidence/flt-1/corpsec (1).json',
+  validation: verdict(HOSTILE),
   warnings: HOSTILE.map((h) => `drift: ${h}`),
 };
 
 describe('renderSummary with hostile values', () => {
   const md = renderSummary({
-    title: 'thoth-rotate', mode: 'apply', status: 'in-progress', outcomes: [outcome], notes: [`note ${HOSTILE.join(' ')}`], error: `server said ${HOSTILE.join(' ')}`,
+    title: 'thoth-rotate',
+    mode: 'apply',
+    status: 'in-progress',
+    outcomes: [outcome],
+    notes: [`note ${HOSTILE.join(' ')}`],
+    error: `server said ${HOSTILE.join(' ')}`,
     evidenceUrl: (p) => `https://github.com/acme/rotations/blob/HEAD/${p}`,
   });
 

@@ -18,7 +18,14 @@ type EvidenceRecord = import('../../src/evidence/record.js').EvidenceRecord;
 const FLEET = 'flt-a';
 const OWNER = { repository: 'acme/rotations', fleetId: FLEET, intentName: 'corpsec' };
 const minted = (run: string): string => mintedKeyName(OWNER, 'rotation', { id: run, attempt: 1 });
-const row = (key_id: string, name: string | null, p: Partial<ApiKeyRow> = {}): ApiKeyRow => ({ key_id, name, scope_level: 'fleet', scope_target_id: FLEET, active: true, ...p });
+const row = (key_id: string, name: string | null, p: Partial<ApiKeyRow> = {}): ApiKeyRow => ({
+  key_id,
+  name,
+  scope_level: 'fleet',
+  scope_target_id: FLEET,
+  active: true,
+  ...p,
+});
 
 let saved: string | undefined;
 beforeAll(() => {
@@ -34,14 +41,25 @@ function deps(keys: ApiKeyRow[], record: Partial<EvidenceRecord> = {}) {
   const revoked: string[] = [];
   const commits: { events: { step: string; outcome: string; detail: string }[] }[] = [];
   const d = {
-    intent: { name: 'corpsec', fleet: { id: FLEET, region: 'us-east-1' }, key: { scope: 'fleet', permissions: ['execute'] } },
+    intent: {
+      name: 'corpsec',
+      fleet: { id: FLEET, region: 'us-east-1' },
+      key: { scope: 'fleet', permissions: ['execute'] },
+    },
     thoth: {
       listKeys: vi.fn(async () => keys),
       revokeKey: vi.fn(async (id: string) => (revoked.push(id), 'revoked' as const)),
       listEndpoints: vi.fn(async () => []),
     },
-    mdm: { readConfig: vi.fn(async () => { throw new Error('the sweep passes the configuration it read; no second read'); }) },
-    journal: { record: { state: 'pending', events: [], ...record }, commit: vi.fn(async (c: (typeof commits)[number]) => void commits.push(c)) },
+    mdm: {
+      readConfig: vi.fn(async () => {
+        throw new Error('the sweep passes the configuration it read; no second read');
+      }),
+    },
+    journal: {
+      record: { state: 'pending', events: [], ...record },
+      commit: vi.fn(async (c: (typeof commits)[number]) => void commits.push(c)),
+    },
     log: { info: vi.fn(), warning: vi.fn() },
   } as unknown as RotationDeps;
   return { d, revoked, commits };
@@ -55,12 +73,36 @@ describe('sweepLostKeys', () => {
     ['a key this intent minted, not delivered → revoked', [row('k-lost', minted('1'))], {}, 'k-old', ['k-lost']],
     ['the delivered key is never swept', [row('k-new', minted('1'))], {}, 'k-new', []],
     ['an inactive key costs no request', [row('k-lost', minted('1'), { active: false })], {}, 'k-old', []],
-    ['another intent\'s key (name differs) is not ours', [row('k-x', mintedKeyName({ ...OWNER, intentName: 'corpsec-2' }, 'rotation', { id: '1', attempt: 1 }))], {}, 'k-old', []],
+    [
+      "another intent's key (name differs) is not ours",
+      [row('k-x', mintedKeyName({ ...OWNER, intentName: 'corpsec-2' }, 'rotation', { id: '1', attempt: 1 }))],
+      {},
+      'k-old',
+      [],
+    ],
     ['a hand-made key is not ours', [row('k-x', 'laptop key')], {}, 'k-old', []],
     ['a nameless key is not ours', [row('k-x', null)], {}, 'k-old', []],
-    ['the old key is spared even when its name matches', [row('k-old', minted('0'))], { oldKey: { keyId: 'k-old' } }, undefined, []],
-    ['superseded keys are spared (they may be on devices)', [row('k-sup', minted('2')), row('k-lost', minted('3'))], { supersededKeys: [{ keyId: 'k-sup' }] }, 'k-new', ['k-lost']],
-    ['no delivered key: every lost key goes', [row('k1', minted('1')), row('k2', minted('2'))], {}, undefined, ['k1', 'k2']],
+    [
+      'the old key is spared even when its name matches',
+      [row('k-old', minted('0'))],
+      { oldKey: { keyId: 'k-old' } },
+      undefined,
+      [],
+    ],
+    [
+      'superseded keys are spared (they may be on devices)',
+      [row('k-sup', minted('2')), row('k-lost', minted('3'))],
+      { supersededKeys: [{ keyId: 'k-sup' }] },
+      'k-new',
+      ['k-lost'],
+    ],
+    [
+      'no delivered key: every lost key goes',
+      [row('k1', minted('1')), row('k2', minted('2'))],
+      {},
+      undefined,
+      ['k1', 'k2'],
+    ],
   ];
   it.each(cases)('%s', async (_n, keys, record, deliveredId, want) => {
     const { d, revoked, commits } = deps(keys, record);
@@ -77,11 +119,20 @@ describe('sweepLostKeys', () => {
   });
 
   it('a name-matching key of another fleet is refused: recorded, nothing revoked, the run stops', async () => {
-    const { d, revoked, commits } = deps([row('k-lost', minted('1')), row('k-foreign', minted('2'), { scope_target_id: 'flt-other' })]);
+    const { d, revoked, commits } = deps([
+      row('k-lost', minted('1')),
+      row('k-foreign', minted('2'), { scope_target_id: 'flt-other' }),
+    ]);
     await expect(sweepLostKeys(d, delivered('k-old'))).rejects.toBeInstanceOf(RevocationRefused);
     expect(revoked).toEqual([]);
     expect(commits).toHaveLength(1);
-    expect(commits[0]!.events).toEqual([expect.objectContaining({ step: 'revoke-refused', outcome: 'failed', detail: expect.stringContaining('k-foreign not revoked') })]);
+    expect(commits[0]!.events).toEqual([
+      expect.objectContaining({
+        step: 'revoke-refused',
+        outcome: 'failed',
+        detail: expect.stringContaining('k-foreign not revoked'),
+      }),
+    ]);
   });
 });
 
@@ -90,5 +141,6 @@ describe('supersededKeys', () => {
     expect(supersededKeys(undefined)).toEqual([]);
     expect(supersededKeys({ state: 'pending' } as EvidenceRecord)).toEqual([]);
   });
-  it('the record\'s list', () => expect(supersededKeys({ supersededKeys: [{ keyId: 'k' }] } as EvidenceRecord)).toEqual([{ keyId: 'k' }]));
+  it("the record's list", () =>
+    expect(supersededKeys({ supersededKeys: [{ keyId: 'k' }] } as EvidenceRecord)).toEqual([{ keyId: 'k' }]));
 });

@@ -39,13 +39,23 @@ afterAll(async () => {
 });
 
 /** A client that retries everything else four times, fast. */
-const client = () => createThothClient({ baseUrl: url, tenant: 'acme', credential: { kind: 'api-key', value: 'org-key-value-123' }, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 0 } });
-const create = (c: ReturnType<typeof client>) => c.createKey({ scopeLevel: 'fleet', scopeTargetId: 'flt-1', permissions: ['execute'], name: 'thoth-rotate test' });
+const client = () =>
+  createThothClient({
+    baseUrl: url,
+    tenant: 'acme',
+    credential: { kind: 'api-key', value: 'org-key-value-123' },
+    retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 0 },
+  });
+const create = (c: ReturnType<typeof client>) =>
+  c.createKey({ scopeLevel: 'fleet', scopeTargetId: 'flt-1', permissions: ['execute'], name: 'thoth-rotate test' });
 const PLAINTEXT = 'thoth_live_CREATEKEY_plaintext_0123456789';
 
 describe('ThothApi.createKey', () => {
   it('masks the plaintext (and its encoded forms) when the answer arrives', async () => {
-    answer = (res) => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ key_id: 'key_new', api_key: PLAINTEXT, prefix: 'thoth_live_CR' }));
+    answer = (res) =>
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ key_id: 'key_new', api_key: PLAINTEXT, prefix: 'thoth_live_CR' }));
     const c = client();
     const created = await create(c);
     expect(created.keyId).toBe('key_new');
@@ -58,7 +68,10 @@ describe('ThothApi.createKey', () => {
   it('masks the plaintext even when the answer is otherwise malformed (before the shape error exists)', async () => {
     // Another plaintext: the registry masks each value once per process.
     const plaintext = 'thoth_live_MALFORMED_answer_9876543210';
-    answer = (res) => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ api_key: plaintext, prefix: 42 }));
+    answer = (res) =>
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ api_key: plaintext, prefix: 42 }));
     const c = client();
     await expect(create(c)).rejects.toThrow(/POST api-keys/);
     expect(setSecret.mock.calls.map((a) => a[0])).toContain(plaintext);
@@ -69,7 +82,10 @@ describe('ThothApi.createKey', () => {
   it.each([
     ['a 503', (res: http.ServerResponse) => res.writeHead(503).end('down')],
     ['a 502', (res: http.ServerResponse) => res.writeHead(502).end('bad gateway')],
-    ['a 429 with Retry-After', (res: http.ServerResponse) => res.writeHead(429, { 'retry-after': '0' }).end('slow down')],
+    [
+      'a 429 with Retry-After',
+      (res: http.ServerResponse) => res.writeHead(429, { 'retry-after': '0' }).end('slow down'),
+    ],
     ['a lost answer (connection reset after the request)', (res: http.ServerResponse) => res.socket?.destroy()],
   ] as const)('is sent once after %s, and fails', async (_name, a) => {
     answer = a;

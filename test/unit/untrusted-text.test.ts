@@ -38,7 +38,8 @@ const ATTACKS: { name: string; text: string; viewer?: true }[] = [
 
 describe('logText', () => {
   it.each(ATTACKS)('the runner finds no command: $name', ({ text, viewer }) => {
-    if (!viewer) expect(workflowCommands(text).length, 'the attack must be a command before neutralising').toBeGreaterThan(0);
+    if (!viewer)
+      expect(workflowCommands(text).length, 'the attack must be a command before neutralising').toBeGreaterThan(0);
     const out = logText(text);
     expect(workflowCommands(out)).toEqual([]);
     // Nor does a viewer that breaks lines at every Unicode line break see a line starting with "::".
@@ -56,8 +57,9 @@ describe('logText', () => {
     expect(logText('mac\r##[set-output name=status;]completed')).toBe('mac\n## [set-output name=status;]completed');
   });
 
-  it('leaves ordinary text alone, the action\'s own line breaks and tabs included', () => {
-    const text = '[corpsec] validate: ok — 19/20 healthy (95.0%), key_ABC on mac-01.local\n2 configuration problems:\n\tintent.yaml: name';
+  it("leaves ordinary text alone, the action's own line breaks and tabs included", () => {
+    const text =
+      '[corpsec] validate: ok — 19/20 healthy (95.0%), key_ABC on mac-01.local\n2 configuration problems:\n\tintent.yaml: name';
     expect(logText(text)).toBe(text);
     expect(logText('a :: b, x::y')).toBe('a :: b, x::y');
   });
@@ -68,7 +70,29 @@ describe('logText', () => {
   });
 
   it('property: no input yields a command', () => {
-    const unit = fc.constantFrom(':', ':', '#', '#', '[', ']', ' ', '\t', '\n', '\r', '\u2028', '\u0085', '\u00a0', '\u00ad', '\u200b', '\ufeff', '\u202e', 'a', 'x', '-', '\u0000');
+    const unit = fc.constantFrom(
+      ':',
+      ':',
+      '#',
+      '#',
+      '[',
+      ']',
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\u2028',
+      '\u0085',
+      '\u00a0',
+      '\u00ad',
+      '\u200b',
+      '\ufeff',
+      '\u202e',
+      'a',
+      'x',
+      '-',
+      '\u0000',
+    );
     fc.assert(
       fc.property(fc.string({ unit, maxLength: 40 }), fc.string({ maxLength: 20 }), (s, t) => {
         expect(workflowCommands(logText(s + t + s))).toEqual([]);
@@ -91,15 +115,30 @@ describe('oneLine / visibleText', () => {
 
 /** Entities decoded and <wbr> removed: the text a reader sees. */
 const rendered = (md: string): string =>
-  md.replace(/<wbr>/g, '').replace(/&(#\d+|amp|lt|gt|quot);/g, (_m, r: string) =>
-    r.startsWith('#') ? String.fromCodePoint(Number(r.slice(1))) : ({ amp: '&', lt: '<', gt: '>', quot: '"' } as Record<string, string>)[r]!);
+  md
+    .replace(/<wbr>/g, '')
+    .replace(/&(#\d+|amp|lt|gt|quot);/g, (_m, r: string) =>
+      r.startsWith('#')
+        ? String.fromCodePoint(Number(r.slice(1)))
+        : ({ amp: '&', lt: '<', gt: '>', quot: '"' } as Record<string, string>)[r]!,
+    );
 
 /**
  * github.com links at transform time on the decoded text of each text node (mentions, issue
  * references, e-mail addresses, URLs); `<wbr>` separates text nodes.
  */
-const LINKY_TEXT = [/(^|[^\w])@[A-Za-z0-9]/, /(^|[^\w&])#\d/, /[\w.+-]@[\w-]+\.[\w.-]/, /[a-z][a-z0-9+.-]*:\/\/\w/i, /www\.\w/i];
-const linkyNodes = (md: string): string[] => md.split(/<wbr>/).map(rendered).filter((node) => LINKY_TEXT.some((re) => re.test(node)));
+const LINKY_TEXT = [
+  /(^|[^\w])@[A-Za-z0-9]/,
+  /(^|[^\w&])#\d/,
+  /[\w.+-]@[\w-]+\.[\w.-]/,
+  /[a-z][a-z0-9+.-]*:\/\/\w/i,
+  /www\.\w/i,
+];
+const linkyNodes = (md: string): string[] =>
+  md
+    .split(/<wbr>/)
+    .map(rendered)
+    .filter((node) => LINKY_TEXT.some((re) => re.test(node)));
 
 /** What CommonMark/GFM could read as a link, image, HTML, code, table cell or emphasis in the source. */
 const SYNTAX_IN_SOURCE = /[<>[\]`|*~\\$\n\r]|:\/\/|www\.|@/i;
@@ -129,13 +168,23 @@ describe('markdownText (summary values)', () => {
   });
 
   it('keeps ordinary values readable', () => {
-    expect(markdownText('mac-00012 (ep-00012): not checked in since 2026-05-01T10:00:00Z')).toBe('mac-00012 (ep-00012): not checked in since 2026-05-01T10:00:00Z');
+    expect(markdownText('mac-00012 (ep-00012): not checked in since 2026-05-01T10:00:00Z')).toBe(
+      'mac-00012 (ep-00012): not checked in since 2026-05-01T10:00:00Z',
+    );
     expect(markdownText('would create a fleet key (read, execute)')).toBe('would create a fleet key (read, execute)');
     expect(markdownText('key_ABC_def and snake_case_name')).toBe('key_ABC_def and snake_case_name');
   });
 
   it('property: no input forms syntax, a link, or loses a visible character', () => {
-    const unit = fc.constantFrom(...'[]()!<>&#@:/.wW_*`|\\$~ ah1\n'.split(''), 'http', 'https://', 'www.', '&#64;', '<img', '<wbr>');
+    const unit = fc.constantFrom(
+      ...'[]()!<>&#@:/.wW_*`|\\$~ ah1\n'.split(''),
+      'http',
+      'https://',
+      'www.',
+      '&#64;',
+      '<img',
+      '<wbr>',
+    );
     fc.assert(
       fc.property(fc.string({ unit, maxLength: 40 }), (v) => {
         const md = markdownText(v);

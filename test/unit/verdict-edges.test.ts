@@ -4,7 +4,13 @@
  * millisecond, a check-in exactly at the refresh, and drift (identity mismatch) not counting.
  */
 import { describe, expect, it } from 'vitest';
-import { decideValidation, NO_ACTIVE_REASON, type MdmDeviceObs, type ThothEndpointObs, type VerdictInput } from '../../src/rotation/verdict.js';
+import {
+  decideValidation,
+  NO_ACTIVE_REASON,
+  type MdmDeviceObs,
+  type ThothEndpointObs,
+  type VerdictInput,
+} from '../../src/rotation/verdict.js';
 
 const REFRESH = new Date('2026-12-01T14:00:00Z');
 const ACTIVE_WITHIN = 7 * 86_400_000;
@@ -24,7 +30,17 @@ function fleet(n: number, onNew: number): { thoth: ThothEndpointObs[]; mdm: MdmD
   return { thoth, mdm };
 }
 const verdict = (p: Partial<VerdictInput>) =>
-  decideValidation({ thoth: [], mdm: [], newKeyId: NEW, oldKeyId: OLD, refreshSentAt: REFRESH, now: new Date(after), activeWithinMs: ACTIVE_WITHIN, minHealthy: 0.95, ...p });
+  decideValidation({
+    thoth: [],
+    mdm: [],
+    newKeyId: NEW,
+    oldKeyId: OLD,
+    refreshSentAt: REFRESH,
+    now: new Date(after),
+    activeWithinMs: ACTIVE_WITHIN,
+    minHealthy: 0.95,
+    ...p,
+  });
 
 describe('minHealthy: the share must reach it, not exceed it', () => {
   it.each([
@@ -114,7 +130,7 @@ describe('health flags and keys', () => {
 });
 
 describe('drift', () => {
-  it('two fresh reports naming different keys: the later one is the device\'s key, a tie goes to the control plane', () => {
+  it("two fresh reports naming different keys: the later one is the device's key, a tie goes to the control plane", () => {
     const f = fleet(1, 1);
     f.mdm[0]!.health = { status: 'ok', keyId: OLD };
     f.mdm[0]!.healthAt = after;

@@ -8,7 +8,8 @@ vi.mock('../../src/secrets.js', async (importOriginal) => {
 });
 
 const { plainValues } = await import('../mdm-values.js');
-const { readDetectionValues, readRenderedValues, renderDetectionTemplate, renderTemplate, WindowsTemplateError } = await import('../../src/mdm/windows-template.js');
+const { readDetectionValues, readRenderedValues, renderDetectionTemplate, renderTemplate, WindowsTemplateError } =
+  await import('../../src/mdm/windows-template.js');
 
 const TEMPLATE = [
   '# Thoth MCP Proxy key remediation (managed by thoth-rotate)',
@@ -47,15 +48,26 @@ describe('renderTemplate', () => {
 
   it('does not re-expand a placeholder that appears inside a value', () => {
     // `{` is not an allowed value character, so the only way in would be the template itself.
-    const out = renderTemplate('{{THOTH_API_KEY}} {{THOTH_API_KEY_ID}}{{THOTH_REVOKED_API_KEY_IDS}}{{THOTH_OTHER}}', VALUES);
+    const out = renderTemplate(
+      '{{THOTH_API_KEY}} {{THOTH_API_KEY_ID}}{{THOTH_REVOKED_API_KEY_IDS}}{{THOTH_OTHER}}',
+      VALUES,
+    );
     expect(out).toBe('thoth_live_abcDEF0123456789 key_new456["key_a","key_b"]{{THOTH_OTHER}}');
   });
 
   const rejects: { name: string; values: typeof VALUES; message: RegExp }[] = [
-    { name: 'quote in api key', values: { ...VALUES, apiKey: "abc'; Remove-Item C:\\ -Recurse; '" }, message: /api key/ },
+    {
+      name: 'quote in api key',
+      values: { ...VALUES, apiKey: "abc'; Remove-Item C:\\ -Recurse; '" },
+      message: /api key/,
+    },
     { name: 'empty api key', values: { ...VALUES, apiKey: '' }, message: /api key/ },
     { name: 'space in key id', values: { ...VALUES, keyId: 'key new' }, message: /key id/ },
-    { name: 'dollar in revoked id', values: { ...VALUES, revokedKeyIds: ['ok', '$(whoami)'] }, message: /revoked key id/ },
+    {
+      name: 'dollar in revoked id',
+      values: { ...VALUES, revokedKeyIds: ['ok', '$(whoami)'] },
+      message: /revoked key id/,
+    },
     { name: 'newline in key id', values: { ...VALUES, keyId: 'a\nb' }, message: /key id/ },
   ];
   it.each(rejects)('rejects $name', ({ values, message }) => {
@@ -64,12 +76,18 @@ describe('renderTemplate', () => {
   });
 
   it('never quotes a key id in an error: revoked ids are written back as read, and values read are not shown', () => {
-    expect(() => renderTemplate(TEMPLATE, { ...VALUES, revokedKeyIds: ['key_a', 'oncall@acme.example'] })).toThrow(/^(?!.*oncall).*revoked key id 2 contains/);
-    expect(() => renderTemplate(TEMPLATE, { ...VALUES, keyId: 'oncall@acme.example' })).toThrow(/^(?!.*oncall).*key id contains/);
+    expect(() => renderTemplate(TEMPLATE, { ...VALUES, revokedKeyIds: ['key_a', 'oncall@acme.example'] })).toThrow(
+      /^(?!.*oncall).*revoked key id 2 contains/,
+    );
+    expect(() => renderTemplate(TEMPLATE, { ...VALUES, keyId: 'oncall@acme.example' })).toThrow(
+      /^(?!.*oncall).*key id contains/,
+    );
   });
 
   it('never quotes the api key in an error', () => {
-    expect(() => renderTemplate(TEMPLATE, { ...VALUES, apiKey: 'secret with space' })).toThrow(/^(?!.*secret with space)/);
+    expect(() => renderTemplate(TEMPLATE, { ...VALUES, apiKey: 'secret with space' })).toThrow(
+      /^(?!.*secret with space)/,
+    );
   });
 
   it('rejects a template without all three placeholders', () => {
@@ -103,8 +121,14 @@ describe('readRenderedValues', () => {
       name: 'a repeated placeholder with different values',
       script: () => renderTemplate(TEMPLATE, VALUES).replace('rotated to key_new456', 'rotated to key_other'),
     },
-    { name: 'a value outside the charset', script: () => renderTemplate(TEMPLATE, VALUES).replace('key_new456', "key'x").replace('key_new456', "key'x") },
-    { name: 'a malformed id list', script: () => renderTemplate(TEMPLATE, VALUES).replace('["key_a","key_b"]', '["key_a",]') },
+    {
+      name: 'a value outside the charset',
+      script: () => renderTemplate(TEMPLATE, VALUES).replace('key_new456', "key'x").replace('key_new456', "key'x"),
+    },
+    {
+      name: 'a malformed id list',
+      script: () => renderTemplate(TEMPLATE, VALUES).replace('["key_a","key_b"]', '["key_a",]'),
+    },
   ];
   it.each(misses)('returns undefined for $name', ({ script }) => {
     expect(readRenderedValues(TEMPLATE, script())).toBeUndefined();
@@ -145,23 +169,33 @@ describe('detection template', () => {
   });
 
   it('refuses a detection template that holds the key: the detection script needs only the ids', () => {
-    expect(() => renderDetectionTemplate(`${DETECTION}# {{THOTH_API_KEY}}\n`, IDS)).toThrow(/Windows detection template holds \{\{THOTH_API_KEY\}\}/);
+    expect(() => renderDetectionTemplate(`${DETECTION}# {{THOTH_API_KEY}}\n`, IDS)).toThrow(
+      /Windows detection template holds \{\{THOTH_API_KEY\}\}/,
+    );
     expect(() => readDetectionValues(TEMPLATE, renderTemplate(TEMPLATE, VALUES))).toThrow(WindowsTemplateError);
   });
 
   it('refuses a detection template without both ids (it could not tell an old installation, or a revocation, from a current one)', () => {
-    expect(() => renderDetectionTemplate("$ThothApiKeyId = '{{THOTH_API_KEY_ID}}'", IDS)).toThrow(/lacks the placeholder\(s\) \{\{THOTH_REVOKED_API_KEY_IDS\}\}/);
-    expect(() => renderDetectionTemplate("Write-Output 'x'", IDS)).toThrow(/lacks the placeholder\(s\) \{\{THOTH_API_KEY_ID\}\}, \{\{THOTH_REVOKED_API_KEY_IDS\}\}/);
+    expect(() => renderDetectionTemplate("$ThothApiKeyId = '{{THOTH_API_KEY_ID}}'", IDS)).toThrow(
+      /lacks the placeholder\(s\) \{\{THOTH_REVOKED_API_KEY_IDS\}\}/,
+    );
+    expect(() => renderDetectionTemplate("Write-Output 'x'", IDS)).toThrow(
+      /lacks the placeholder\(s\) \{\{THOTH_API_KEY_ID\}\}, \{\{THOTH_REVOKED_API_KEY_IDS\}\}/,
+    );
   });
 
   it('a remediation template is not a detection template and vice versa', () => {
-    expect(() => readRenderedValues(DETECTION, renderDetectionTemplate(DETECTION, IDS))).toThrow(/lacks the placeholder\(s\) \{\{THOTH_API_KEY\}\}/);
+    expect(() => readRenderedValues(DETECTION, renderDetectionTemplate(DETECTION, IDS))).toThrow(
+      /lacks the placeholder\(s\) \{\{THOTH_API_KEY\}\}/,
+    );
   });
 
   it('returns undefined for a detection script not rendered from it', () => {
     const out = renderDetectionTemplate(DETECTION, IDS);
     expect(readDetectionValues(DETECTION, out.replace('exit 1', 'exit 0'))).toBeUndefined();
-    expect(readDetectionValues(DETECTION, out.replace('# expected key_new456', '# expected key_other'))).toBeUndefined();
+    expect(
+      readDetectionValues(DETECTION, out.replace('# expected key_new456', '# expected key_other')),
+    ).toBeUndefined();
     expect(readDetectionValues(DETECTION, DETECTION)).toBeUndefined();
   });
 
@@ -169,7 +203,9 @@ describe('detection template', () => {
     const id = fc.string({ unit: fc.constantFrom(...'abcXYZ019_.:-'.split('')), minLength: 1, maxLength: 24 });
     fc.assert(
       fc.property(id, fc.array(id, { maxLength: 6 }), (keyId, revokedKeyIds) => {
-        expect(plainValues(readDetectionValues(DETECTION, renderDetectionTemplate(DETECTION, { keyId, revokedKeyIds })))).toEqual({ keyId, revokedKeyIds });
+        expect(
+          plainValues(readDetectionValues(DETECTION, renderDetectionTemplate(DETECTION, { keyId, revokedKeyIds }))),
+        ).toEqual({ keyId, revokedKeyIds });
       }),
       { numRuns: 200 },
     );
