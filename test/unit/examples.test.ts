@@ -1,4 +1,5 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -81,13 +82,70 @@ describe('examples/', () => {
 
 describe('README', () => {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  it('shows each example workflow verbatim, so the two never drift', () => {
+  it('shows each example workflow verbatim exactly once, so the two never drift', () => {
     const dir = path.join(ROOT, 'examples/workflows');
-    for (const file of readdirSync(dir))
-      expect(readme, file).toContain(readFileSync(path.join(dir, file), 'utf8').trimEnd());
+    for (const file of readdirSync(dir)) {
+      const workflow = readFileSync(path.join(dir, file), 'utf8').trimEnd();
+      expect(readme.split(workflow).length - 1, file).toBe(1);
+    }
   });
   it('names the set-up and test commands that CI runs', () => {
     expect(readme).toContain('npm ci && npm run demo\nnpm test');
     expect(readFileSync(path.join(ROOT, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
+  });
+  it("the quick start's intent loads", async () => {
+    const intent = /### 2\. Write an intent[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(intent).toBeDefined();
+    const workspace = mkdtempSync(path.join(tmpdir(), 'readme-intent-'));
+    writeFileSync(path.join(workspace, 'intent.yaml'), intent!);
+    const intents = await loadIntents('intent.yaml', { workspace, allowedHosts: AllowedHosts.parse('').hosts });
+    expect(intents).toHaveLength(1);
+  });
+});
+
+/** GitHub's heading anchor: inline code unwrapped, punctuation dropped, spaces to hyphens. */
+function anchor(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+function anchorsOf(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  for (const m of withoutCode(markdown).matchAll(/^#{1,6} (.+)$/gm)) {
+    const a = anchor(m[1]!);
+    const n = seen.get(a) ?? 0;
+    seen.set(a, n + 1);
+    out.add(n === 0 ? a : `${a}-${n}`);
+  }
+  return out;
+}
+
+function withoutCode(markdown: string): string {
+  return markdown.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, (c) => (c.includes('](') ? '' : c));
+}
+
+describe('documentation links', () => {
+  const pages = ['README.md', 'SECURITY.md', ...readdirSync(path.join(ROOT, 'docs')).map((f) => `docs/${f}`)].filter(
+    (f) => f.endsWith('.md'),
+  );
+  it('every relative link of the README and docs/ points at a file and heading that exist', () => {
+    const broken: string[] = [];
+    for (const page of pages) {
+      const text = withoutCode(readFileSync(path.join(ROOT, page), 'utf8'));
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1]!;
+        if (/^[a-z]+:/.test(target)) continue;
+        const [file, hash] = target.split('#') as [string, string | undefined];
+        const resolved = file === '' ? path.join(ROOT, page) : path.resolve(path.dirname(path.join(ROOT, page)), file);
+        if (!existsSync(resolved)) broken.push(`${page}: ${target} (no such file)`);
+        else if (hash && resolved.endsWith('.md') && !anchorsOf(readFileSync(resolved, 'utf8')).has(hash))
+          broken.push(`${page}: ${target} (no such heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
