@@ -88,6 +88,10 @@ describe('README', () => {
       const workflow = readFileSync(path.join(dir, file), 'utf8').trimEnd();
       expect(readme.split(workflow).length - 1, file).toBe(1);
     }
+    // docs/fan-out.md explains the fan-out workflow line by line next to its own copy.
+    expect(readFileSync(path.join(ROOT, 'docs/fan-out.md'), 'utf8')).toContain(
+      readFileSync(path.join(dir, 'thoth-fleets.yml'), 'utf8').trimEnd(),
+    );
   });
   it('names the set-up and test commands that CI runs', () => {
     expect(readme).toContain('npm ci && npm run demo\nnpm test');
