@@ -1,10 +1,10 @@
 import * as core from '@actions/core';
 import * as path from 'node:path';
 import { createAdapters, type AdapterFactory } from './adapters.js';
-import { ConfigError, errorMessage, type ConfigProblem } from './errors.js';
+import { ConfigError, errorMessage, formatProblem, type ConfigProblem } from './errors.js';
 import { AllowedHosts, restrictCredentialsTo } from './http/allowed-hosts.js';
 import { loadIntents } from './intent/load.js';
-import { log } from './log.js';
+import { log, type AnnotationProperties } from './log.js';
 import type { Intent } from './intent/types.js';
 import { applyMode } from './modes/apply.js';
 import type { ModeResult } from './modes/common.js';
@@ -25,6 +25,7 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
   let mode = 'plan';
   let result: ModeResult = { outcomes: [], notes: [] };
   let error: string | undefined;
+  let problems: string[] = [];
   try {
     const { settings, intents } = await readConfiguration();
     // Before any client exists: no credential may go to a host allowed-hosts does not list.
@@ -50,13 +51,13 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
   } catch (e) {
     error = redact(errorMessage(e));
     core.setOutput('status', 'failed');
-    if (e instanceof ConfigError)
-      for (const p of e.problems)
-        log.error(`${p.field}: ${p.problem} (${p.fix})`, {
-          file: p.file,
-          ...(p.line ? { startLine: p.line } : {}),
-          ...(p.col ? { startColumn: p.col } : {}),
-        });
+    if (e instanceof ConfigError) {
+      // Each problem is its own annotation, on its file and line; the failure line counts them
+      // instead of repeating them, and the summary lists them.
+      for (const p of e.problems) log.error(`${p.field}: ${p.problem} (${p.fix})`, annotationOf(p));
+      problems = e.problems.map((p) => redact(formatProblem(p)));
+      error = `${e.problems.length} configuration problem${e.problems.length === 1 ? '' : 's'} (see annotations)`;
+    }
   }
   const status = error ? 'failed' : overallStatus(mode, result.outcomes);
   if (status === 'failed' || status === 'rolled-back') {
@@ -78,9 +79,25 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
       outcomes: result.outcomes,
       notes: result.notes,
       error,
+      problems,
       evidenceUrl,
     }),
   );
+}
+
+/**
+ * Where a configuration problem is shown: on the intent's file and line, or, for an action
+ * input (no file of ours: the input is set in the caller's workflow), as a titled annotation
+ * without a file.
+ */
+function annotationOf(p: ConfigProblem): AnnotationProperties {
+  if (p.file === 'inputs') return { title: `thoth-rotate input ${p.field}` };
+  return {
+    file: p.file,
+    ...(p.line ? { startLine: p.line } : {}),
+    ...(p.col ? { startColumn: p.col } : {}),
+    title: `thoth-rotate intent ${p.field}`,
+  };
 }
 
 /** Inputs and intents are checked together, so one run reports every problem of both. */

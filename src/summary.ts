@@ -38,11 +38,14 @@ export function renderSummary(p: {
   outcomes: readonly RotationOutcome[];
   notes?: readonly string[];
   error?: string | undefined;
+  /** Configuration problems, one bullet each. */
+  problems?: readonly string[];
   evidenceUrl?: (path: string) => string | undefined;
 }): string {
   const out: string[] = [];
   out.push(`## ${ICON[p.status] ?? ''} thoth-rotate ${esc(p.mode)}: ${esc(p.status)}`, '');
   if (p.error) out.push(`> **Error:** ${esc(p.error)}`, '');
+  if (p.problems?.length) out.push(...p.problems.map((m) => `- ${esc(m)}`), '');
   for (const n of p.notes ?? []) out.push(`> ${esc(n)}`, '');
   if (p.outcomes.length > 0) {
     out.push(

@@ -94,10 +94,10 @@ function hostileWorkspace(): Workspace {
   return ws;
 }
 
-/** `::error file=F,line=L,col=C::message` lines of a run, as [file, message]. */
+/** `::error title=T,file=F,line=L,col=C::message` lines of a run, as [file, message]. */
 function fileAnnotations(run: ActionRun): [string, string][] {
   return run.stdout.split('\n').flatMap((l) => {
-    const m = /^::error file=([^,:]+)(?:,[^:]*)?::(.*)$/.exec(l);
+    const m = /^::error (?:title=[^,:]*,)?file=([^,:]+)(?:,[^:]*)?::(.*)$/.exec(l);
     return m ? [[m[1]!, m[2]!] as [string, string]] : [];
   });
 }
@@ -145,8 +145,8 @@ describe('allowed-hosts through dist/index.js', () => {
       expect(notes.map(([f]) => f)).toEqual(expected.map(([f]) => f));
       notes.forEach(([, message], i) => expect(message).toMatch(expected[i]![1]));
       // Each annotation carries the position of the field in its file.
-      for (const l of run.stdout.split('\n').filter((x) => x.startsWith('::error file=')))
-        expect(l).toMatch(/^::error file=[^,]+,line=\d+,col=\d+::/);
+      for (const l of run.stdout.split('\n').filter((x) => /^::error (title=[^,]*,)?file=/.test(x)))
+        expect(l).toMatch(/^::error title=thoth-rotate intent [^,:]+,file=[^,]+,line=\d+,col=\d+::/);
     });
   }
 
@@ -180,7 +180,7 @@ describe('allowed-hosts through dist/index.js', () => {
     });
     expectRefusedBeforeAnyRequest(run);
     expect(run.stdout).toMatch(
-      /::error file=inputs::allowed-hosts: .* is a URL, not a host \(write only the host \(and port\)/,
+      /::error title=thoth-rotate input allowed-hosts::allowed-hosts: .* is a URL, not a host \(write only the host \(and port\)/,
     );
   });
 });
@@ -220,7 +220,9 @@ describe('intent files outside the workspace through dist/index.js', () => {
     for (const intents of [path.join(outside, 'target.yaml'), '../elsewhere']) {
       const run = await runAction({ workspace: ws, inputs: simInputs(sims, { intents }), env: simEnv(sims) });
       expectRefusedBeforeAnyRequest(run);
-      expect(run.stdout).toMatch(/::error file=inputs::intents: .*(not repository-relative|leaves the repository)/);
+      expect(run.stdout).toMatch(
+        /::error title=thoth-rotate input intents::intents: .*(not repository-relative|leaves the repository)/,
+      );
       expect(run.stdout).not.toContain('private-runner-file-marker');
     }
   });

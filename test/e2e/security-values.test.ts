@@ -228,15 +228,16 @@ describe('the three setting names differ (spec §9)', () => {
       expect(run.code).toBe(1);
       expect(run.outputs['status']).toBe('failed');
       expect(run.stdout).toContain(
-        `::error file=.thoth/rotations/corpsec.yaml,line=${line},col=${c.col}::${c.field}: `,
+        `::error title=thoth-rotate intent ${c.field},file=.thoth/rotations/corpsec.yaml,line=${line},col=${c.col}::${c.field}: `,
       );
       expect(run.stdout).toMatch(
         new RegExp(
           `${c.field.replace(/\./g, '\\.')}: "[A-Z_]+" is also the name of mdm\\.settings\\.\\w+ \\(its default\\); the three settings must have different names \\(name the setting that holds`,
         ),
       );
-      expect(run.stdout).toContain(`.thoth/rotations/corpsec.yaml:${line}:${c.col} ${c.field}`);
-      expect(run.summary).toContain(`${c.field}: `);
+      // The failure line counts the problems; the summary lists each with its place.
+      expect(run.stdout).toMatch(/::error::thoth-rotate failed: \d+ configuration problems? \(see annotations\)/);
+      expect(run.summary).toContain(`- .thoth/rotations/corpsec.yaml:${line}:${c.col} ${c.field}: `);
       expect(s.log.entries()).toEqual([]);
     });
   }
