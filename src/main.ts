@@ -15,7 +15,7 @@ import { isPullRequestEvent } from './run-info.js';
 import { checkRunConfig } from './run-config.js';
 import { redact } from './secrets.js';
 import { readSettings, type Settings } from './settings.js';
-import { renderSummary } from './summary.js';
+import { renderSummary, type EvidenceLinks } from './summary.js';
 
 /**
  * The action: read inputs and intents (every problem reported before any
@@ -26,8 +26,10 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
   let result: ModeResult = { outcomes: [], notes: [] };
   let error: string | undefined;
   let problems: string[] = [];
+  let loaded: { settings: Settings; intents: Intent[] } | undefined;
   try {
-    const { settings, intents } = await readConfiguration();
+    loaded = await readConfiguration();
+    const { settings, intents } = loaded;
     // Before any client exists: no credential may go to a host allowed-hosts does not list.
     restrictCredentialsTo(settings.allowedHosts);
     mode = settings.mode;
@@ -80,7 +82,8 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
       notes: result.notes,
       error,
       problems,
-      evidenceUrl,
+      evidenceLinks: (p, commit) => evidenceLinks(p, commit, loaded?.settings.evidenceBranch),
+      minHealthy: (name) => loaded?.intents.find((i) => i.name === name)?.validation.minHealthy,
     }),
   );
 }
@@ -132,10 +135,18 @@ async function readConfiguration(): Promise<{ settings: Settings; intents: Inten
   return { settings, intents };
 }
 
-function evidenceUrl(p: string): string | undefined {
+/** A record as of the commit that wrote it, and its latest version on the evidence branch. */
+function evidenceLinks(p: string, commit: string | undefined, branch: string | undefined): EvidenceLinks | undefined {
   const server = process.env['GITHUB_SERVER_URL'];
   const repo = process.env['GITHUB_REPOSITORY'];
-  return server && repo ? `${server}/${repo}/blob/HEAD/${p}` : undefined;
+  if (!server || !repo) return undefined;
+  const blob = (ref: string): string => `${server}/${repo}/blob/${ref}/${p}`;
+  // Without evidence-branch the records go to the default branch, which HEAD names on GitHub.
+  return {
+    atCommit: commit ? blob(commit) : undefined,
+    onBranch: blob(branch ?? 'HEAD'),
+    branch: branch ?? 'the default branch',
+  };
 }
 
 async function writeSummary(markdown: string): Promise<void> {

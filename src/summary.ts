@@ -1,4 +1,5 @@
 import type { RotationOutcome } from './rotation/context.js';
+import { readableTimes, shareAgainst, stateTrail } from './summary-glance.js';
 import { markdownText, oneLine, visibleText } from './untrusted-text.js';
 
 /**
@@ -23,8 +24,11 @@ const ICON: Record<string, string> = {
   revoked: '⛔',
 };
 
-function pct(share: number | undefined): string {
-  return share === undefined ? '—' : `${(share * 100).toFixed(1)}%`;
+/** Links to one evidence record: as of the run's commit, and the branch's latest. */
+export interface EvidenceLinks {
+  readonly atCommit?: string | undefined;
+  readonly onBranch?: string | undefined;
+  readonly branch: string;
 }
 
 /**
@@ -40,12 +44,21 @@ export function renderSummary(p: {
   error?: string | undefined;
   /** Configuration problems, one bullet each. */
   problems?: readonly string[];
-  evidenceUrl?: (path: string) => string | undefined;
+  evidenceLinks?: (path: string, commit: string | undefined) => EvidenceLinks | undefined;
+  /** The intent's `validation.minHealthy`, shown beside the healthy share. */
+  minHealthy?: (intentName: string) => number | undefined;
+  /** Times in messages are shown relative to this (and in UTC to the minute). */
+  now?: Date;
 }): string {
   const out: string[] = [];
+  const now = p.now ?? new Date();
+  const share = (o: RotationOutcome): string => shareAgainst(o.validation?.healthyShare, p.minHealthy?.(o.name));
   out.push(`## ${ICON[p.status] ?? ''} thoth-rotate ${esc(p.mode)}: ${esc(p.status)}`, '');
   if (p.error) out.push(`> **Error:** ${esc(p.error)}`, '');
   if (p.problems?.length) out.push(...p.problems.map((m) => `- ${esc(m)}`), '');
+  const failed = p.outcomes.filter((o) => o.status === 'failed' || o.status === 'rolled-back');
+  if (failed.length > 0)
+    out.push(...failed.map((o) => `- **${esc(o.name)}**: ${esc(readableTimes(o.message, now))}`), '');
   for (const n of p.notes ?? []) out.push(`> ${esc(n)}`, '');
   if (p.outcomes.length > 0) {
     out.push(
@@ -54,9 +67,12 @@ export function renderSummary(p: {
     );
     for (const o of p.outcomes) {
       out.push(
-        `| ${ICON[o.status] ?? ''} | ${esc(o.name)} | ${esc(o.fleet)} | ${esc(o.state)} | ${esc(o.newKeyId ?? '—')} | ${esc(o.oldKeyId ?? '—')} | ${pct(o.validation?.healthyShare)} | ${esc(o.message)} |`,
+        `| ${ICON[o.status] ?? ''} | ${esc(o.name)} | ${esc(o.fleet)} | ${esc(o.state)} | ${esc(o.newKeyId ?? '—')} | ${esc(o.oldKeyId ?? '—')} | ${share(o)} | ${esc(readableTimes(o.message, now))} |`,
       );
     }
+    out.push('');
+    // Where each rotation is on its runbook path.
+    for (const o of p.outcomes) out.push(`- ${esc(o.name)}: ${esc(stateTrail(o.state))}`);
     out.push('');
   }
   const validated = p.outcomes.filter((o) => o.validation);
@@ -98,14 +114,27 @@ export function renderSummary(p: {
   const withEvidence = p.outcomes.filter((o) => o.evidenceCommit || p.mode !== 'plan');
   if (withEvidence.length > 0) {
     out.push('### Evidence', '');
-    for (const o of withEvidence) {
-      const url = p.evidenceUrl?.(o.evidencePath);
-      out.push(
-        `- ${esc(o.name)}: ${url ? `[${esc(o.evidencePath)}](${linkTarget(url)})` : esc(o.evidencePath)}${o.evidenceCommit ? ` (commit ${esc(o.evidenceCommit.slice(0, 12))})` : ''}`,
-      );
-    }
+    for (const o of withEvidence) out.push(`- ${esc(o.name)}: ${evidenceLine(o, p.evidenceLinks)}`);
     out.push('');
   }
   // Values are escaped above; this removes control and invisible characters from the whole text.
   return visibleText(out.join('\n'));
+}
+
+/** The record's path, linked as of this run's commit, and its latest version on the evidence branch. */
+function evidenceLine(
+  o: RotationOutcome,
+  links: ((path: string, commit: string | undefined) => EvidenceLinks | undefined) | undefined,
+): string {
+  const l = links?.(o.evidencePath, o.evidenceCommit);
+  const commit = o.evidenceCommit ? `commit ${esc(o.evidenceCommit.slice(0, 12))}` : '';
+  if (!l) return `${esc(o.evidencePath)}${commit ? ` (${commit})` : ''}`;
+  const pinned = l.atCommit ? `[${esc(o.evidencePath)}](${linkTarget(l.atCommit)})` : esc(o.evidencePath);
+  const parts = [
+    commit && l.atCommit ? `as of ${commit}` : commit,
+    l.onBranch ? `[latest on ${esc(l.branch)}](${linkTarget(l.onBranch)})` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  return parts ? `${pinned} (${parts})` : pinned;
 }

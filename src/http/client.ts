@@ -188,6 +188,8 @@ export class HttpClient {
   readonly #cookies = new Map<string, string>();
   /** Requests sent, for the benchmark and debug lines. */
   requestCount = 0;
+  /** 429 answers received, for the progress heartbeat. */
+  throttled = 0;
 
   constructor(opts: HttpClientOptions) {
     this.system = opts.system;
@@ -215,8 +217,14 @@ export class HttpClient {
     let reauthed = false;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
+      const started = Date.now();
       try {
         res = await this.#once(url, req, stream);
+        // The request trace of ACTIONS_STEP_DEBUG: no query values, no bodies.
+        log.debug(
+          `${this.system}: ${req.method} ${this.#tracePath(req)} → ${res.status} in ${Date.now() - started} ms${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
+        );
+        if (res.status === 429) this.throttled++;
       } catch (e) {
         // An answer we refused (oversized) is final: asking again would only fetch it again.
         if (e instanceof HttpError) throw e;
@@ -395,6 +403,14 @@ export class HttpClient {
   /** The path for messages: no query string (it may carry filters with many ids). */
   #logPath(req: HttpRequest): string {
     return this.#basePath + req.path.split('?')[0];
+  }
+
+  /** The path with each query parameter's name but not its value (filters carry ids and names). */
+  #tracePath(req: HttpRequest): string {
+    const [path, query] = req.path.split('?', 2);
+    if (!query) return this.#basePath + path;
+    const names = query.split('&').map((kv) => `${kv.split('=', 1)[0]}=…`);
+    return `${this.#basePath}${path}?${names.join('&')}`;
   }
 
   #transportError(req: HttpRequest, e: unknown): HttpError {

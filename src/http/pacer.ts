@@ -15,6 +15,7 @@
  * the server no earlier than we send it) keeps the server's own window count within budget
  * whatever the latency. A write in flight holds its slot until it is stamped.
  */
+import { log } from '../log.js';
 
 /** The pacer's view of time; injected so the logic is testable without real waiting. */
 export interface PacerClock {
@@ -107,9 +108,13 @@ export class WritePacer {
       if (excess <= settled) {
         // The excess-th oldest stamp leaving the window makes room.
         const at = (this.#stamps[this.#head + excess - 1] ?? now) + this.windowMs + this.marginMs;
+        log.debug(
+          `pacer: ${n} write(s) wait ${Math.max(1, at - now)} ms: ${settled + this.#inFlight} of ${this.capacity} used in the window`,
+        );
         await this.#clock.sleep(Math.max(1, at - now));
       } else {
         // Room depends on writes still in flight: wait until one of them settles.
+        log.debug(`pacer: ${n} write(s) wait for one of ${this.#inFlight} in flight to settle`);
         await new Promise<void>((resolve) => this.#settleWaiters.push(resolve));
       }
     }

@@ -45,7 +45,7 @@ describe('apply through Jamf: edges', () => {
     const run = await apply();
     expect(run.code).toBe(0);
     expect(run.outputs['status']).toBe('unchanged');
-    expect(run.summary).toContain('waiting for window (opens 2030-01-01T00:00:00.000Z)');
+    expect(run.summary).toContain('waiting for window (opens 2030-01-01 00:00 UTC (in ');
     expect(s.log.mutations()).toEqual([]);
     expect(readEvidence(s)).toBeUndefined();
   });
