@@ -39,7 +39,7 @@ const MAX_BYTES = 64 * 1024;
 const MAX_ALIASES = 16;
 /** `field` of a problem that concerns the whole file. */
 const DOC = '(file)';
-const FORMAT_FIX = 'an intent file is one YAML map starting with version: 1; see the README';
+const FORMAT_FIX = 'an intent file is one YAML map starting with version: 1; see docs/intent.md';
 
 type Pos = { line: number; col: number } | Record<string, never>;
 interface Loaded {

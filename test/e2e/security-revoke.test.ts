@@ -39,7 +39,7 @@ async function setup(size = 8): Promise<{ s: Simulators; ws: Workspace }> {
 const apply = (s: Simulators, ws: Workspace): Promise<ActionRun> =>
   runAction({ workspace: ws, inputs: simInputs(s, { mode: 'apply' }), env: simEnv(s) });
 
-/** The name this repository's runs give keys of the test intent (README: key names). */
+/** The name this repository's runs give keys of the test intent (docs/security.md: key names). */
 const ourName = (s: Simulators, run: string, o: { repo?: string; fleet?: string; intent?: string } = {}): string =>
   `thoth-rotate ${o.repo ?? `${s.creds.owner}/${s.creds.repo}`} ${o.fleet ?? s.ids.fleetId}/${o.intent ?? INTENT} run ${run}`;
 

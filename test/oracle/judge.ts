@@ -9,7 +9,7 @@
  * inputs and lifetime. From the action's evidence it reads only the thresholds the record pins
  * (`target.validation`, the intent as written when the rotation was claimed) and the lease.
  *
- * Invariants (spec action.md §7), letters as in docs/reliability.md:
+ * Invariants (spec action.md §7), letters as in docs/invariants.md:
  *  (a) an old key is DELETEd only when, at that moment, at least minHealthy of the fleet's active
  *      devices run the new key and checked in after the refresh, and the validation window has
  *      passed since the fleet first reached that share;

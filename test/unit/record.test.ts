@@ -73,7 +73,7 @@ describe('appendEvent / verifyChain', () => {
     expect(verifyChain(r)).toEqual({ ok: true });
   });
 
-  it('is recomputable from the README algorithm alone (sha256 over RFC 8785 JSON)', () => {
+  it('is recomputable from the algorithm in the README and docs/evidence.md alone (sha256 over RFC 8785 JSON)', () => {
     const r = withMac(withEvents(), Buffer.alloc(32, 7));
     const { events, mac, ...fields } = r;
     expect(genesisHash(r)).toBe(
