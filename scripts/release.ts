@@ -61,6 +61,15 @@ try {
 const tag = `v${version}`;
 if (tagExists(tag)) fail(`tag ${tag} exists already; release tags are never moved or reused`);
 
+// The CHANGELOG first: an empty Unreleased section should stop the release before a long build.
+const today = new Date().toISOString().slice(0, 10);
+let changelog: string;
+try {
+  changelog = releaseChangelog(read('CHANGELOG.md'), version, today, REPO_URL);
+} catch (e) {
+  fail((e as Error).message);
+}
+
 console.log(`== dist/ is a fresh bundle of src/`);
 run('npm', ['run', 'build', '--silent']);
 if (git('status', '--porcelain', '--', 'dist') !== '')
@@ -73,13 +82,6 @@ else {
   if (git('status', '--porcelain') !== '') fail('.ci/run changed tracked files; look at git status');
 }
 
-const today = new Date().toISOString().slice(0, 10);
-let changelog: string;
-try {
-  changelog = releaseChangelog(read('CHANGELOG.md'), version, today, REPO_URL);
-} catch (e) {
-  fail((e as Error).message);
-}
 write('CHANGELOG.md', changelog);
 write('package.json', setPackageVersion(read('package.json'), version));
 write('package-lock.json', setLockVersion(read('package-lock.json'), version));
@@ -89,7 +91,7 @@ writeFileSync(notesFile, `${notes}\n`);
 
 git('add', 'CHANGELOG.md', 'package.json', 'package-lock.json');
 git('commit', '-q', '-m', `Release ${tag}`);
-git('tag', '-a', tag, '-m', `thoth-rotate ${tag}\n\n${notes}`);
+git('tag', '-a', '--cleanup=verbatim', tag, '-m', `thoth-rotate ${tag}\n\n${notes}`);
 
 const major = majorTag(version);
 console.log(`
