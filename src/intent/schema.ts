@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_FORMAT, formatDuration, parseDuration } from '../time/duration.js';
+import { DURATION_FORMAT, DURATION_PATTERN, formatDuration, parseDuration } from '../time/duration.js';
 import { cronProblem, parseInstant, windowFindings } from './window.js';
 
 /**
@@ -216,14 +216,16 @@ function parsed<T>(fn: (v: string) => Parsed<T>) {
   });
 }
 const str = (check: Check) => parsed((v) => check(v) ?? { value: v });
+// The .meta() hints below go only into the generated JSON Schema (schema/intent.schema.json, for
+// editors): the transforms that really check a value are invisible to z.toJSONSchema.
 const oneOf = <const T extends string>(values: readonly T[], noun: string) =>
   parsed(
     (v): Parsed<T> =>
       (values as readonly string[]).includes(v)
         ? { value: v as T }
         : { problem: `${q(v)} is not ${noun}`, fix: `use ${orList(values)}` },
-  );
-const duration = () => parsed(parseDurationField);
+  ).meta({ enum: [...values] });
+const duration = () => parsed(parseDurationField).meta({ pattern: DURATION_PATTERN });
 const url = () => parsed(parseUrl);
 const instant = () =>
   parsed((v): Parsed<Date> => {
@@ -243,17 +245,31 @@ const cron = () =>
       : undefined;
   });
 const positiveInt = () =>
-  z.number().superRefine((v, ctx) => {
-    if (!Number.isSafeInteger(v) || v <= 0)
-      issue(ctx, { problem: `${v} is not a positive integer`, fix: 'use the numeric id shown in Jamf Pro, e.g. 123' });
-  });
+  z
+    .number()
+    .superRefine((v, ctx) => {
+      if (!Number.isSafeInteger(v) || v <= 0)
+        issue(ctx, {
+          problem: `${v} is not a positive integer`,
+          fix: 'use the numeric id shown in Jamf Pro, e.g. 123',
+        });
+    })
+    .meta({ type: 'integer', minimum: 1 });
 const share = () =>
-  z.unknown().transform((v, ctx): number => {
-    const r = parseShare(v);
-    if ('value' in r) return r.value;
-    issue(ctx, r);
-    return z.NEVER;
-  });
+  z
+    .unknown()
+    .transform((v, ctx): number => {
+      const r = parseShare(v);
+      if ('value' in r) return r.value;
+      issue(ctx, r);
+      return z.NEVER;
+    })
+    .meta({
+      anyOf: [
+        { type: 'string', pattern: '^\\d{1,3}(\\.\\d+)?%$' },
+        { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+      ],
+    });
 
 export const PERMISSIONS = ['read', 'write', 'execute'] as const;
 const dur = (example: string) => duration().describe(`a duration such as ${example}`);
@@ -271,6 +287,7 @@ export const intentFileSchema = z.strictObject({
           fix: 'set version: 1, the only intent format this action understands',
         });
     })
+    .meta({ const: 1 })
     .describe('1'),
   name: str(checkName).describe('a unique lower-case id for this rotation, e.g. corpsec-macos-2026-12'),
   ticket: str(checkText(200)).describe('the change reference, e.g. SEC-1234').optional(),

@@ -11,6 +11,8 @@ const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as c
 type Unit = keyof typeof UNIT_MS;
 
 const DURATION = /^([1-9][0-9]{0,14})(ms|s|m|h|d)$/;
+/** The same rule as a JSON Schema pattern (schema/intent.schema.json). */
+export const DURATION_PATTERN = DURATION.source;
 
 /** What a duration looks like, for error messages. */
 export const DURATION_FORMAT = 'a positive whole number followed by ms, s, m, h or d, e.g. 30s, 15m, 24h, 90d';
