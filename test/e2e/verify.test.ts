@@ -272,6 +272,31 @@ describe('verify on a completed rotation (one history, tampered and restored per
     expect(s.log.entries().filter((e) => e.system === 'jamf')).toEqual([]);
   });
 
+  it('a record whose intent was deleted is still found and checked against the control plane', async () => {
+    const ws = makeWorkspace();
+    ws.write(INTENT, jamfIntent(s, { name: 'corpsec-macos-2027-03' }));
+    const { run, report } = await verify(s, ws);
+    expect(run.code, run.stdout).toBe(0);
+    expect(report.records).toEqual([
+      expect.objectContaining({
+        path: record(),
+        state: 'completed',
+        ok: true,
+        notes: expect.arrayContaining(['no current intent names this record (its intent was deleted or renamed)']),
+      }),
+    ]);
+    // Live state was read for it: the tenant's key list.
+    expect(s.log.entries().some((e) => e.system === 'thoth' && e.path.endsWith('/api-keys'))).toBe(true);
+  });
+
+  it('with evidence-hmac-key, records without a MAC are violations', async () => {
+    const { run, report } = await verify(s, intentWorkspace(s), {
+      'evidence-hmac-key': Buffer.alloc(32, 9).toString('base64'),
+    });
+    expect(run.code).toBe(1);
+    expect(report.records[0]!.problems).toEqual([expect.stringMatching(/^mac: the record carries no mac/)]);
+  });
+
   it('an active key of the managed fleet that no record names is reported, not a violation', async () => {
     const stray = s.thoth.createKeyDirect({
       scopeLevel: 'fleet',
@@ -325,5 +350,35 @@ describe('verify during a rotation', () => {
     expect(problemsOf(report)).toEqual([
       `live: the rotation is completed but its old key ${s.ids.oldKeyId} is still active`,
     ]);
+  });
+});
+
+describe('verify after an emergency revocation', () => {
+  let s: Simulators | undefined;
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('a revoked record verifies while its ids are revoked and delivered in the revoked list, and not once the list lacks one', async () => {
+    s = await startSimulators({ fleet: { size: 4 } });
+    const ws = intentWorkspace(s);
+    const revoked = await runAction({
+      workspace: ws,
+      inputs: simInputs(s, { mode: 'revoke', 'key-ids': s.ids.undeployedKeyId, reason: 'INC-7: test' }),
+      env: simEnv(s, { GITHUB_EVENT_NAME: 'workflow_dispatch' }),
+    });
+    expect(revoked.code, revoked.stdout).toBe(0);
+    const clean = await verify(s, ws);
+    expect(clean.run.code, clean.run.stdout).toBe(0);
+    expect(clean.report.records).toEqual([expect.objectContaining({ state: 'revoked', ok: true })]);
+
+    const before = s.jamf.currentPayloads();
+    s.jamf.setPayloads(before.split(s.ids.undeployedKeyId).join('key_aaaaaaaaaaaaaaaaaaaa'));
+    const { run, report } = await verify(s, ws);
+    expect(run.code).toBe(1);
+    expect(problemsOf(report)).toEqual([
+      `live: revoked key ${s.ids.undeployedKeyId} is not in the revoked-ids list the MDM configuration delivers`,
+    ]);
+    s.jamf.setPayloads(before);
   });
 });
