@@ -9,6 +9,7 @@ import type { VerifyReport } from '../../src/verify/report.js';
 import { amendEvidence, evidencePath, readEvidence } from './evidence.js';
 import { expectViolation } from '../setup/oracle.js';
 import {
+  intuneWorkspace,
   jamfIntent,
   makeWorkspace,
   maskedView,
@@ -99,7 +100,7 @@ async function verify(
 function expectOnlyReads(s: Simulators): void {
   const writes = s.log
     .entries()
-    .filter((e) => e.method !== 'GET' && !/\/(oauth\/token|auth\/invalidate-token)$/.test(e.path));
+    .filter((e) => e.method !== 'GET' && !/\/(oauth\/token|auth\/invalidate-token|oauth2\/v2\.0\/token)$/.test(e.path));
   expect(writes.map((e) => `${e.system} ${e.method} ${e.path}`)).toEqual([]);
   expect(s.log.mutations()).toEqual([]);
 }
@@ -380,5 +381,34 @@ describe('verify after an emergency revocation', () => {
       `live: revoked key ${s.ids.undeployedKeyId} is not in the revoked-ids list the MDM configuration delivers`,
     ]);
     s.jamf.setPayloads(before);
+  });
+});
+
+describe('verify through Intune', () => {
+  let s: Simulators | undefined;
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('reads the macOS configuration and the Windows remediation with GETs only, and verifies a rotation in flight', async () => {
+    s = await startSimulators({ fleet: { size: 6, mdm: 'intune' } });
+    const ws = intuneWorkspace(s, { macos: true, windows: true });
+    const azure = {
+      'jamf-client-id': '',
+      'jamf-client-secret': '',
+      'azure-tenant-id': s.creds.azureTenantId,
+      'azure-client-id': s.creds.azureClientId,
+      'azure-client-secret': s.creds.azureClientSecret,
+    };
+    const first = await runAction({ workspace: ws, inputs: simInputs(s, { mode: 'apply', ...azure }), env: simEnv(s) });
+    expect(first.code, first.stdout).toBe(0);
+    const { run, report } = await verify(s, ws, azure);
+    expect(run.code, run.stdout).toBe(0);
+    expect(report.records).toEqual([expect.objectContaining({ ok: true, state: readEvidence(s)!.state })]);
+    // The delivered configuration was read (and compared only once a rotation is finished).
+    expect(s.log.entries().some((e) => e.system === 'graph' && e.method === 'GET')).toBe(true);
+    expect(report.records[0]!.notes).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^live: delivered key not compared: the newest rotation .* is /)]),
+    );
   });
 });
