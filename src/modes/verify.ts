@@ -25,7 +25,7 @@ import {
   type Delivered,
   type LiveKey,
 } from '../verify/live-check.js';
-import { checkRecord } from '../verify/record-check.js';
+import { checkRecord, identityProblems } from '../verify/record-check.js';
 import { renderVerifySummary } from '../verify/render.js';
 import { problem, type RecordReport, type UnaccountedKey, type VerifyReport } from '../verify/report.js';
 import { openGitSource, recordPaths, restSource, type EvidenceSource } from '../verify/sources.js';
@@ -140,7 +140,7 @@ async function checkOne(
       intent,
     };
   const own = checkRecord(text, p, macKey);
-  const problems = [...own.problems];
+  const problems = [...own.problems, ...(own.record ? identityProblems(own.record, p, intent) : [])];
   const notes = [...own.notes];
   const versions: ReadVersion[] = (await source.versions(p)).map((v) => {
     if (v.text === undefined) return { commit: v.commit, deleted: true };

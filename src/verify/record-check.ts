@@ -1,5 +1,7 @@
 import { macProblem } from '../evidence/chain.js';
+import { identityMismatches } from '../evidence/pinning.js';
 import { parseRecord, type EvidenceRecord } from '../evidence/record.js';
+import type { Intent } from '../intent/types.js';
 import { problem } from './report.js';
 
 export interface RecordCheck {
@@ -75,4 +77,28 @@ function stateProblems(record: EvidenceRecord): string[] {
   if (record.state === 'revoked' && !record.revokedKeys?.length)
     return [problem('transitions', 'the record is revoked but names no revoked key')];
   return [];
+}
+
+/**
+ * A record belongs where it lies: `<root>/<fleet.id>/<name>.json` (or `<name>.<suffix>.json`
+ * when moved aside), a recurring cycle `<root>/<fleet.id>/<name>/<cycle>.json`; and, when a
+ * current intent owns that path, it is that intent's (tenant, fleet, name, intent path; spec
+ * §9). A record copied from another rotation verifies on its own, so this is what catches it.
+ */
+export function identityProblems(record: EvidenceRecord, path: string, intent: Intent | undefined): string[] {
+  const parts = path.split('/');
+  const file = parts.at(-1)!;
+  const asCycle = parts.at(-3) === record.fleet.id && parts.at(-2) === record.name;
+  const asRecord =
+    parts.at(-2) === record.fleet.id && (file === `${record.name}.json` || file.startsWith(`${record.name}.`));
+  const out: string[] = [];
+  if (!asRecord && !asCycle)
+    out.push(
+      problem(
+        'identity',
+        `the record is of ${record.fleet.id}/${record.name}, which does not live at this path (copied from another rotation?)`,
+      ),
+    );
+  if (intent) for (const m of identityMismatches(record, intent)) out.push(problem('identity', m));
+  return out;
 }

@@ -11,7 +11,7 @@ export interface RecordReport {
   /** The state the record claims (`unknown` when it could not be read). */
   readonly state: string;
   readonly ok: boolean;
-  /** Violations, each `<check>: <what is wrong>`; check ∈ schema, chain, mac, transitions, timestamps, history, live. */
+  /** Violations, each `<check>: <what is wrong>`; check ∈ schema, chain, mac, identity, transitions, timestamps, history, live. */
   readonly problems: string[];
   /** What was not checked, or is worth a look without being a violation. */
   readonly notes: string[];
@@ -35,5 +35,5 @@ export interface VerifyReport {
 }
 
 /** Problems are prefixed with the check, so a reader (and a test) sees which one failed. */
-export type Check = 'schema' | 'chain' | 'mac' | 'transitions' | 'timestamps' | 'history' | 'live';
+export type Check = 'schema' | 'chain' | 'mac' | 'identity' | 'transitions' | 'timestamps' | 'history' | 'live';
 export const problem = (check: Check, text: string): string => `${check}: ${text}`;

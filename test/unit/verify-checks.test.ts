@@ -13,10 +13,10 @@ import {
   keyIdsOf,
   unaccountedKeys,
 } from '../../src/verify/live-check.js';
-import { checkRecord } from '../../src/verify/record-check.js';
+import { checkRecord, identityProblems } from '../../src/verify/record-check.js';
 import { recordPaths } from '../../src/verify/sources.js';
 import { illegalTransitions, legalTransition } from '../../src/verify/transitions.js';
-import { RUN, withEvents } from './evidence-sample.js';
+import { exampleIntent, RUN, withEvents } from './evidence-sample.js';
 
 const PATH = '.thoth/evidence/flt-corpsec-macos/corpsec-macos-2026-12.json';
 const KEY = Buffer.alloc(32, 7);
@@ -90,6 +90,30 @@ describe('checkRecord', () => {
     const r = step(rest as EvidenceRecord, {}, 'x', '2026-12-03T00:00:00.000Z');
     expect(checkRecord(serializeRecord(r), PATH, undefined).problems).toEqual([
       'transitions: the record is completed but names no new key',
+    ]);
+  });
+});
+
+describe('identityProblems', () => {
+  it('a record lives at its own path, a cycle in its policy folder, a moved-aside record next to it', () => {
+    const r = completed();
+    expect(identityProblems(r, PATH, undefined)).toEqual([]);
+    expect(
+      identityProblems(r, '.thoth/evidence/flt-corpsec-macos/corpsec-macos-2026-12/20261201T140000Z.json', undefined),
+    ).toEqual([]);
+    expect(identityProblems(r, '.thoth/evidence/flt-corpsec-macos/corpsec-macos-2026-12.v1.json', undefined)).toEqual(
+      [],
+    );
+    expect(identityProblems(r, '.thoth/evidence/flt-corpsec-macos/other-rotation.json', undefined)).toEqual([
+      'identity: the record is of flt-corpsec-macos/corpsec-macos-2026-12, which does not live at this path (copied from another rotation?)',
+    ]);
+  });
+  it('and is the evidence of the intent that owns the path', async () => {
+    const intent = await exampleIntent();
+    const r = { ...completed(), intent: { path: intent.path, sha256: 'b'.repeat(64) }, tenant: intent.tenant };
+    expect(identityProblems(r, intent.evidencePath, intent)).toEqual([]);
+    expect(identityProblems({ ...r, tenant: 'globex' }, intent.evidencePath, intent)).toEqual([
+      expect.stringMatching(/^identity: tenant "globex" \(the intent has "acme"\)/),
     ]);
   });
 });
