@@ -217,4 +217,29 @@ export const MUTANTS: readonly Mutant[] = [
     to: 'const message = (m: string): string => redact(m);',
     tests: ['test/unit/log.test.ts', 'test/e2e/security-text.test.ts'],
   },
+  // verify mode (issue 16): an audit that passes what it should flag.
+  {
+    id: 'verify-history-edits-pass',
+    breaks: 'verify accepts a history in which an earlier version was rewritten',
+    file: 'src/verify/history-check.ts',
+    from: 'if (a.events[i]!.chain.hash !== b.events[i]!.chain.hash) {',
+    to: 'if (a.events[i]!.step !== b.events[i]!.step) {',
+    tests: ['test/unit/verify-checks.test.ts', 'test/e2e/verify.test.ts'],
+  },
+  {
+    id: 'verify-revoked-looks-active',
+    breaks: "verify takes a listed key for active whatever its active flag, or a revoked key's absence for activity",
+    file: 'src/verify/live-check.ts',
+    from: 'keys.some((k) => k.key_id === id && k.active !== false);',
+    to: 'keys.some((k) => k.key_id === id);',
+    tests: ['test/unit/verify-checks.test.ts'],
+  },
+  {
+    id: 'verify-fingerprint-ignored',
+    breaks: 'verify does not notice that the MDM delivers another key than the record says',
+    file: 'src/verify/live-check.ts',
+    from: 'if (delivered.fingerprint !== want)',
+    to: 'if (delivered.fingerprint === undefined)',
+    tests: ['test/unit/verify-checks.test.ts', 'test/e2e/verify.test.ts'],
+  },
 ];

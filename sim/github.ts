@@ -178,6 +178,14 @@ export class GithubState {
       this.commit(branch, this.heads.get(branch) ?? null, opts.message ?? `Update ${path}`, path, Buffer.from(text)),
     );
   }
+  /**
+   * Force-push: the branch points at `sha` (an earlier commit), as `git push --force` after a
+   * reset would leave it; commits after it are no longer reachable from the branch.
+   */
+  resetBranch(branch: string, sha: string): void {
+    if (!this.commitsBySha.has(sha)) throw new Error(`resetBranch: no commit ${sha}`);
+    this.heads.set(branch, sha);
+  }
   createBranch(name: string, from = this.defaultBranch): void {
     const head = this.heads.get(from);
     if (head) this.heads.set(name, head);
@@ -256,6 +264,7 @@ export class GithubState {
         protected: this.protectedBranches.has(name),
       });
     }
+    if (rest[0] === 'commits' && rest.length === 1 && req.method === 'GET') return this.listCommits(req.query);
     if (rest[0] === 'contents') {
       const path = rest
         .slice(1)
@@ -366,6 +375,67 @@ export class GithubState {
       200,
       [...children].sort(([a], [b]) => a.localeCompare(b)).map(([p, c]) => this.entry(p, c, r)),
     );
+  }
+
+  /**
+   * `GET /repos/{owner}/{repo}/commits` (github/rest-api-description, repos/list-commits): `sha`
+   * (branch or commit to start from, default the default branch), `path` (only commits that
+   * changed it), `per_page` (default 30, at most 100) and `page`; newest first, paged with a
+   * `link` header (rel="next", rel="last"). 409 "Git Repository is empty." is not modelled.
+   */
+  private listCommits(q: URLSearchParams): SimResponse {
+    const from = q.get('sha') || this.defaultBranch;
+    const start = this.heads.get(from) ?? (this.commitsBySha.has(from) ? from : undefined);
+    if (!start) return gh(404, `No commit found for SHA: ${from}`);
+    const path = q.get('path')?.replace(/^\/+|\/+$/g, '');
+    const perPage = Math.min(100, Math.max(1, Number(q.get('per_page')) || 30));
+    const page = Math.max(1, Number(q.get('page')) || 1);
+    const all: Commit[] = [];
+    for (let sha: string | null = start; sha; ) {
+      const c = this.commitsBySha.get(sha);
+      if (!c) break;
+      if (!path || c.path === path) all.push(c);
+      sha = c.parent;
+    }
+    const slice = all.slice((page - 1) * perPage, page * perPage);
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const pageUrl = (n: number): string => {
+      const u = new URLSearchParams(q);
+      u.set('page', String(n));
+      u.set('per_page', String(perPage));
+      return `<${this.apiBase()}/commits?${u.toString()}>`;
+    };
+    const links = page < last ? [`${pageUrl(page + 1)}; rel="next"`, `${pageUrl(last)}; rel="last"`] : [];
+    return json(
+      200,
+      slice.map((c) => this.commitJson(c)),
+      links.length ? { link: links.join(', ') } : {},
+    );
+  }
+
+  /** One item of list-commits ("commit" schema, the fields a client reads). */
+  private commitJson(c: Commit): Record<string, unknown> {
+    const who = {
+      name: 'github-actions[bot]',
+      email: '41898282+github-actions[bot]@users.noreply.github.com',
+      date: c.at.toISOString(),
+    };
+    return {
+      sha: c.sha,
+      node_id: `C_${c.sha.slice(0, 12)}`,
+      url: `${this.apiBase()}/commits/${c.sha}`,
+      html_url: `https://github.com/${this.owner}/${this.repo}/commit/${c.sha}`,
+      commit: {
+        author: who,
+        committer: who,
+        message: c.message,
+        tree: { sha: sha1Hex(`tree ${c.sha}`), url: `${this.apiBase()}/git/trees/${c.sha}` },
+        url: `${this.apiBase()}/git/commits/${c.sha}`,
+        comment_count: 0,
+        verification: { verified: false, reason: 'unsigned', signature: null, payload: null },
+      },
+      parents: c.parent ? [{ sha: c.parent, url: `${this.apiBase()}/commits/${c.parent}` }] : [],
+    };
   }
 
   private stale(path: string, sha: string): SimResponse {

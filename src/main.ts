@@ -10,6 +10,7 @@ import { applyMode } from './modes/apply.js';
 import type { ModeResult } from './modes/common.js';
 import { planMode } from './modes/plan.js';
 import { revokeMode } from './modes/revoke.js';
+import { runVerify } from './modes/verify.js';
 import { setOutputs, overallStatus } from './outputs.js';
 import { isPullRequestEvent } from './run-info.js';
 import { checkRunConfig } from './run-config.js';
@@ -33,7 +34,8 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
     // Before any client exists: no credential may go to a host allowed-hosts does not list.
     restrictCredentialsTo(settings.allowedHosts);
     mode = settings.mode;
-    if (mode !== 'plan' && isPullRequestEvent()) {
+    // verify only reads, so it runs as asked on pull requests too.
+    if (mode !== 'plan' && mode !== 'verify' && isPullRequestEvent()) {
       result.notes.push(
         `${mode} requested on a ${process.env['GITHUB_EVENT_NAME']} event: ran plan instead (nothing is mutated from pull requests)`,
       );
@@ -41,6 +43,7 @@ export async function run(factory: AdapterFactory = createAdapters): Promise<voi
       mode = 'plan';
     }
     checkRunConfig(settings, intents, mode as Settings['mode']);
+    if (mode === 'verify') return await runVerify(settings, intents, factory, workspaceDir());
     const notes = result.notes;
     result =
       mode === 'apply'
@@ -114,7 +117,7 @@ async function readConfiguration(): Promise<{ settings: Settings; intents: Inten
     if (!(e instanceof ConfigError)) throw e;
     problems.push(...e.problems);
   }
-  const workspace = process.env['GITHUB_WORKSPACE'] || process.cwd();
+  const workspace = workspaceDir();
   // With problems in other inputs the intents and their hosts are still checked, so one run
   // reports everything; an intents input that is itself wrong (absolute, "..") is not opened.
   // (A wrong allowed-hosts entry is reported as such, not again as a host problem of each intent.)
@@ -133,6 +136,10 @@ async function readConfiguration(): Promise<{ settings: Settings; intents: Inten
   }
   if (problems.length > 0 || !settings) throw new ConfigError(problems);
   return { settings, intents };
+}
+
+function workspaceDir(): string {
+  return process.env['GITHUB_WORKSPACE'] || process.cwd();
 }
 
 /** A record as of the commit that wrote it, and its latest version on the evidence branch. */

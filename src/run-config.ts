@@ -23,7 +23,8 @@ export function checkRunConfig(
       .join(', ') + (xs.length > 5 ? `, … (${xs.length} in all)` : '');
   const needs = (provider: 'jamf' | 'intune'): Intent[] => intents.filter((i) => i.mdm.provider === provider);
 
-  const jamf = needs('jamf');
+  // verify reads the MDM only when given its credentials (spec §11.3): without them it says what it did not check.
+  const jamf = mode === 'verify' ? [] : needs('jamf');
   if (jamf.length > 0 && !settings.jamf) {
     problems.push({
       file: 'inputs',
@@ -32,7 +33,7 @@ export function checkRunConfig(
       fix: 'pass jamf-client-id and jamf-client-secret from secrets (a Jamf Pro API client with profile and computer-group access); secrets are not passed to runs from forks or Dependabot',
     });
   }
-  const intune = needs('intune');
+  const intune = mode === 'verify' ? [] : needs('intune');
   if (intune.length > 0 && !settings.azure) {
     problems.push({
       file: 'inputs',
@@ -53,11 +54,11 @@ export function checkRunConfig(
       });
     }
   }
-  if ((mode === 'apply' || mode === 'revoke') && !settings.githubToken) {
+  if ((mode === 'apply' || mode === 'revoke' || mode === 'verify') && !settings.githubToken) {
     problems.push({
       file: 'inputs',
       field: 'github-token',
-      problem: `required in ${mode} mode, to commit evidence`,
+      problem: `required in ${mode} mode, to ${mode === 'verify' ? 'read evidence and its history' : 'commit evidence'}`,
       fix: 'leave github-token at its default (${{ github.token }}) and grant the job permissions: contents: write, or pass a token that can write contents',
     });
   }

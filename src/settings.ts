@@ -11,8 +11,8 @@ import { DURATION_FORMAT, parseDuration } from './time/duration.js';
  * A problem names the input; a secret's value never appears in a message.
  */
 export interface Settings {
-  /** What this run does: `plan` (read only), `apply` (rotate) or `revoke` (emergency). */
-  readonly mode: 'plan' | 'apply' | 'revoke';
+  /** What this run does: `plan` (read only), `apply` (rotate), `revoke` (emergency) or `verify` (re-check evidence, read only). */
+  readonly mode: 'plan' | 'apply' | 'revoke' | 'verify';
   /** Intent file or folder, repository-relative as given (resolve it against the workspace). */
   readonly intents: string;
   /** Hosts credentials may be sent to (`allowed-hosts`, spec §9); the default list when the input is empty. */
@@ -73,8 +73,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     void problems.push({ file: 'inputs', field, problem, fix });
 
   const modeText = input('mode') || 'plan';
-  const mode = (['plan', 'apply', 'revoke'] as const).find((m) => m === modeText);
-  if (!mode) bad('mode', `${q(modeText)} is not a mode`, 'use plan, apply or revoke');
+  const mode = (['plan', 'apply', 'revoke', 'verify'] as const).find((m) => m === modeText);
+  if (!mode) bad('mode', `${q(modeText)} is not a mode`, 'use plan, apply, revoke or verify');
 
   const apiKey = input('thoth-api-key');
   const bearer = input('thoth-bearer-token');

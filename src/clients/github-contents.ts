@@ -34,6 +34,18 @@ export interface RepoFiles {
   }): Promise<{ sha: string; commit: string }>;
 }
 
+/**
+ * Read-only history of the evidence branch (verify mode): directory listings, the commits that
+ * changed a file, and the file at any commit (`RepoFiles.read` with the commit sha as ref).
+ */
+export interface RepoHistory {
+  /** Entries directly under `dir` at `ref`; empty when there is no such directory. */
+  list(dir: string, ref: string): Promise<{ type: string; path: string }[]>;
+  /** Commits reachable from `ref` that changed `path`, newest first (every page). */
+  commitsOf(path: string, ref: string): Promise<{ sha: string; date: string }[]>;
+  read(path: string, ref: string): Promise<{ text: string; sha: string } | undefined>;
+}
+
 /** Another writer got there first (409 stale sha, or 422 "sha wasn't supplied" on create). */
 export class StaleWriteError extends Error {
   constructor(path: string) {
@@ -106,7 +118,7 @@ const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * (403/429), branch-head conflicts retried while the file is still ours (409), and files over
  * 1 MB read with the raw media type. Reads and sha-guarded writes are safe to repeat.
  */
-class GithubRepoFiles implements RepoFiles {
+class GithubRepoFiles implements RepoFiles, RepoHistory {
   readonly #http: HttpClient;
   readonly #repoPath: string;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -220,6 +232,35 @@ class GithubRepoFiles implements RepoFiles {
     }
   }
 
+  async list(dir: string, ref: string): Promise<{ type: string; path: string }[]> {
+    const d = await this.#getJson(this.#ref(dir, ref), [404], { 'cache-control': 'no-cache' });
+    if (!Array.isArray(d)) return [];
+    return d.flatMap((e: { type?: unknown; path?: unknown }) =>
+      typeof e?.type === 'string' && typeof e.path === 'string' ? [{ type: e.type, path: e.path }] : [],
+    );
+  }
+
+  /** github/rest-api-description repos/list-commits, `path` and `sha` filters, paged by the `link` header. */
+  async commitsOf(path: string, ref: string): Promise<{ sha: string; date: string }[]> {
+    const out: { sha: string; date: string }[] = [];
+    const query = `sha=${encodeURIComponent(ref)}&path=${encodeURIComponent(path)}&per_page=100`;
+    // 100 pages of 100: far more commits than one record ever gets; the bound keeps a hostile link loop finite.
+    for (let page = 1; page <= 100; page++) {
+      const call = `${this.#repoPath}/commits?${query}&page=${page}`;
+      const res = await this.#send({ method: 'GET', path: call, headers: GITHUB_HEADERS });
+      const d = this.#parse('GET', `${this.#repoPath}/commits`, res);
+      if (!Array.isArray(d)) throw this.#shapeError('GET', `${this.#repoPath}/commits`, 'not a list of commits');
+      for (const c of d as { sha?: unknown; commit?: { committer?: { date?: unknown } } }[]) {
+        if (typeof c?.sha !== 'string')
+          throw this.#shapeError('GET', `${this.#repoPath}/commits`, 'a commit without sha');
+        const date = c.commit?.committer?.date;
+        out.push({ sha: c.sha, date: typeof date === 'string' ? date : '' });
+      }
+      if (!/rel="next"/.test(res.headers['link'] ?? '')) return out;
+    }
+    throw this.#shapeError('GET', `${this.#repoPath}/commits`, `more than 10000 commits changed ${path}`);
+  }
+
   /**
    * The file's sha, and its text when GET contents carries it (files up to 1 MB); undefined
    * when absent. A directory or a submodule at the path is refused.
@@ -321,5 +362,9 @@ class GithubRepoFiles implements RepoFiles {
 }
 
 export function createRepoFiles(p: RepoFilesParams): RepoFiles {
+  return new GithubRepoFiles(p);
+}
+
+export function createRepoHistory(p: RepoFilesParams): RepoHistory & Pick<RepoFiles, 'defaultBranch'> {
   return new GithubRepoFiles(p);
 }

@@ -46,6 +46,7 @@ describe('action.yml', () => {
       'evidence-commit',
       'key-id',
       'matrix',
+      'report',
       'revoked-key-ids',
       'rotations',
       'status',

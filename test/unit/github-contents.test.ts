@@ -11,7 +11,9 @@ vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi
 
 const { GithubState, githubMutation } = await import('../../sim/github.js');
 const { Faults, RequestLog, startServer } = await import('../../sim/http.js');
-const { createRepoFiles, RateLimitedError, StaleWriteError } = await import('../../src/clients/github-contents.js');
+const { createRepoFiles, createRepoHistory, RateLimitedError, StaleWriteError } = await import(
+  '../../src/clients/github-contents.js'
+);
 const { classifyConflict, gitBlobSha, GITHUB_RATE_LIMIT, rateLimitWait } = await import(
   '../../src/clients/github-limits.js'
 );
@@ -57,7 +59,17 @@ async function github(limits: Partial<GithubLimits> = {}) {
   });
   const puts = () => log.entries().filter((e) => e.method === 'PUT');
   const gets = () => log.entries().filter((e) => e.method === 'GET');
-  return { gh, log, faults, files, sleeps, puts, gets, whenSleeping: (f: (ms: number) => void) => (onSleep = f) };
+  return {
+    gh,
+    log,
+    faults,
+    files,
+    sleeps,
+    puts,
+    gets,
+    url: server.url,
+    whenSleeping: (f: (ms: number) => void) => (onSleep = f),
+  };
 }
 
 const write = (files: Awaited<ReturnType<typeof github>>['files'], text: string, sha?: string) =>
@@ -324,5 +336,26 @@ describe('RepoFiles.read: files over 1 MB', () => {
     t.gh.putFile(FILE, 'small');
     expect((await t.files.read(FILE, 'main'))?.text).toBe('small');
     expect(t.gh.stats.rawReads).toBe(1);
+  });
+});
+
+describe('history for verify mode (list-commits by path, contents at a commit, listings)', () => {
+  it('pages through every commit of a file, newest first, and reads each version and listing', async () => {
+    const { gh, log, url } = await github();
+    for (let i = 0; i < 130; i++) gh.putFile(FILE, `v${i}\n`);
+    gh.putFile('.thoth/other.txt', 'other\n');
+    const history = createRepoHistory({ token: TOKEN, owner: 'acme-corp', repo: 'evidence', apiUrl: url });
+    const commits = await history.commitsOf(FILE, 'main');
+    expect(commits).toHaveLength(130);
+    // Two pages of (at most) 100, following the link header.
+    expect(log.entries().filter((e) => e.path.endsWith('/commits'))).toHaveLength(2);
+    expect((await history.read(FILE, commits.at(-1)!.sha))?.text).toBe('v0\n');
+    expect((await history.read(FILE, commits[0]!.sha))?.text).toBe('v129\n');
+    expect(await history.list('.thoth', 'main')).toEqual([
+      { type: 'dir', path: '.thoth/evidence' },
+      { type: 'file', path: '.thoth/other.txt' },
+    ]);
+    expect(await history.list('.thoth/nothing', 'main')).toEqual([]);
+    expect(log.entries().every((e) => e.method === 'GET')).toBe(true);
   });
 });

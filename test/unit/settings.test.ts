@@ -139,7 +139,7 @@ describe('readSettings: rejected inputs', () => {
     [
       'an unknown mode',
       () => ({ ...key(), mode: 'deploy' }),
-      'inputs mode: "deploy" is not a mode (use plan, apply or revoke)',
+      'inputs mode: "deploy" is not a mode (use plan, apply, revoke or verify)',
     ],
     [
       'both credentials',
