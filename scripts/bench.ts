@@ -27,6 +27,7 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { startSimulators } from '../sim/index.js';
 import {
   NODE,
@@ -61,6 +62,8 @@ interface Options {
   json?: string;
   /** Run another bundle than dist/index.js (A/B a build variant). */
   dist?: string;
+  /** Write a V8 CPU profile of each measured action run into this folder (`node --cpu-prof`). */
+  cpuProf?: string;
   /** Parallel applies of different fleets on one evidence branch (0: skip the GitHub runs). */
   fanout: number;
   /** Only the GitHub runs (commits per rotation, fan-out). */
@@ -131,6 +134,9 @@ function parseArgs(argv: readonly string[]): Options {
       case '--dist':
         o.dist = value();
         break;
+      case '--cpu-prof':
+        o.cpuProf = path.resolve(value());
+        break;
       case '--fanout':
         o.fanout = Number(value());
         break;
@@ -139,7 +145,7 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case '--help':
         console.log(
-          'npm run bench -- [--quick] [--sizes 100,1000] [--mdm jamf|intune|both] [--latency 30] [--graph-window-ms 2000] [--timeout-ms N] [--markdown FILE] [--json FILE] [--dist path/to/index.js] [--fanout 8] [--github]',
+          'npm run bench -- [--quick] [--sizes 100,1000] [--mdm jamf|intune|both] [--latency 30] [--graph-window-ms 2000] [--timeout-ms N] [--markdown FILE] [--json FILE] [--dist path/to/index.js] [--cpu-prof DIR] [--fanout 8] [--github]',
         );
         process.exit(0);
         break;
@@ -241,6 +247,7 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       workspace: ws,
       inputs,
       env: simEnv(sims),
+      ...(o.cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] } : {}),
       timeoutMs,
       measure: true,
       ...(o.dist ? { dist: o.dist } : {}),

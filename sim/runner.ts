@@ -162,6 +162,8 @@ export interface RunOptions {
   readonly measure?: boolean;
   /** Another bundle to run instead of dist/index.js (bench A/B comparisons, e.g. a minified build). */
   readonly dist?: string;
+  /** Node options before the bundle (`--cpu-prof`, which NODE_OPTIONS does not accept). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Written next to the run's output file; records maxRSS at exit (not on SIGKILL). */
@@ -206,7 +208,7 @@ export async function runAction(o: RunOptions): Promise<ActionRun> {
   const { scratch, outputFile, summaryFile } = base;
   const env: Record<string, string> = { ...base.env, ...o.env };
   for (const [k, v] of Object.entries(o.inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  const args = [o.dist ?? DIST];
+  const args = [...(o.nodeArgs ?? []), o.dist ?? DIST];
   const rssFile = path.join(scratch, 'maxrss');
   if (o.measure) {
     const preload = path.join(scratch, 'measure.cjs');

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { log } from '../log.js';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { HttpError, InvariantError, type SystemName } from '../errors.js';
@@ -115,9 +116,17 @@ export function streamJsonArrays<T>(
     );
     const decoder = new TextDecoder('utf-8');
     let bytes = 0;
+    // Listings are nearly always pure ASCII. Until a chunk holds a byte past it, no UTF-8 sequence
+    // can be cut at a chunk's end, so each chunk is its own text: a latin1 copy (bytes straight
+    // into a one-byte string) instead of UTF-8 decoding, a fifth of a 70 MB listing's read time.
+    let ascii = true;
     for await (const chunk of body) {
       bytes += chunk.length;
-      splitter.write(decoder.decode(chunk, { stream: true }));
+      if (ascii && isAscii(chunk)) splitter.write(chunk.toString('latin1'));
+      else {
+        ascii = false;
+        splitter.write(decoder.decode(chunk, { stream: true }));
+      }
     }
     splitter.write(decoder.decode());
     return { items, rest: splitter.end(), bytes } satisfies StreamedJson<T>;

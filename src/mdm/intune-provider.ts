@@ -20,6 +20,7 @@ import {
   readBackProblem,
   type ConfigSnapshot,
   type DesiredValues,
+  type DocumentRead,
   type MdmDevice,
   type MdmProvider,
   type SnapshotItem,
@@ -34,7 +35,7 @@ import {
 import { DETECTION_OUTPUT_LIMIT, runReport } from './run-state.js';
 
 type Kind = 'intune-macos' | 'intune-windows';
-type Read = Parameters<typeof mergeReadValues>[0][number];
+type Read = DocumentRead;
 
 export interface IntuneOptions {
   /** The Windows remediation template text (required when the target has `windows`). */

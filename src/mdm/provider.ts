@@ -69,23 +69,36 @@ export interface MdmDevice extends MdmDeviceObs {
   readonly refreshId: string;
 }
 
+/** What one configuration document carries, as read (values opaque, the api key masked). */
+export interface DocumentRead {
+  readonly item: SnapshotItem;
+  readonly keyId?: ReadValue | undefined;
+  readonly apiKey?: SecretValue | undefined;
+  readonly revokedKeyIds: readonly ReadValue[];
+}
+
+/**
+ * The documents carry different key ids. Either the fleet is already split, or a deployment
+ * stopped between two documents; `reads` lets the run that takes over tell which
+ * (rotation/finish-deploy.ts). The message names the documents, never their values.
+ */
+export class ConfigSplitError extends Error {
+  constructor(readonly reads: readonly DocumentRead[]) {
+    super(
+      `MDM configurations disagree on the deployed key id (${reads.map((r) => `${r.item.kind} ${r.item.id}`).join(', ')} do not carry the same value); make them carry the same key before rotating`,
+    );
+    this.name = 'ConfigSplitError';
+  }
+}
+
 /** Values read from several documents must agree, or the fleet is already split. */
 export function mergeReadValues(
-  reads: readonly {
-    item: SnapshotItem;
-    keyId?: ReadValue | undefined;
-    apiKey?: SecretValue | undefined;
-    revokedKeyIds: readonly ReadValue[];
-  }[],
+  reads: readonly DocumentRead[],
 ): Pick<ConfigSnapshot, 'keyId' | 'apiKey' | 'revokedKeyIds'> {
   const first = reads[0];
   const split = reads.filter((r) => (r.keyId === undefined ? first?.keyId !== undefined : !r.keyId.is(first?.keyId)));
-  if (split.length > 0) {
-    // The values are not quoted: they are not yet known to be key ids (read-value.ts).
-    throw new Error(
-      `MDM configurations disagree on the deployed key id (${reads.map((r) => `${r.item.kind} ${r.item.id}`).join(', ')} do not carry the same value); make them carry the same key before rotating`,
-    );
-  }
+  // The values are not quoted: they are not yet known to be key ids (read-value.ts).
+  if (split.length > 0) throw new ConfigSplitError(reads);
   return {
     keyId: first?.keyId,
     apiKey: first?.apiKey,

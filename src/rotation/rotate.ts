@@ -5,7 +5,7 @@ import { Journal, type EventInput } from '../evidence/journal.js';
 import { fingerprint, type EvidenceRecord } from '../evidence/record.js';
 import { seal } from '../evidence/seal.js';
 import { windowStatus } from '../intent/window.js';
-import type { ConfigSnapshot } from '../mdm/provider.js';
+import { ConfigSplitError, type ConfigSnapshot } from '../mdm/provider.js';
 import type { ReadValue } from '../mdm/read-value.js';
 import { revokeChecked, RevocationRefused, type KnownLiveState } from '../revocation/guard.js';
 import { keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
@@ -15,6 +15,7 @@ import { preflight, type Preflight } from './preflight.js';
 import { supersededKeys, sweepLostKeys } from './sweep.js';
 import { refreshAndValidate, validateRefreshed } from './validate-phase.js';
 import { revokeOldKey } from './finish.js';
+import { finishSplitDeployment } from './finish-deploy.js';
 import { outcome } from './outcome.js';
 
 /**
@@ -69,7 +70,8 @@ export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
  * A run stopped before recording `deployed`. The MDM is the truth: if it already
  * carries the recorded new key, the key was deployed and we continue; otherwise
  * every key minted for this rotation is unusable (its plaintext died with the run)
- * and is revoked before starting over.
+ * and is revoked before starting over. When only some documents carry it, the
+ * deployment stopped between two of them: it is finished (finish-deploy.ts).
  *
  * One exception: a run that recorded `authorized` may have written its key into the
  * MDM just before it died, and a read from another Jamf Cloud node (this process has
@@ -83,7 +85,14 @@ async function recoverUndeployed(
   record: EvidenceRecord,
   windowOpen: boolean,
 ): Promise<RotationOutcome> {
-  const snapshot = await d.mdm.readConfig();
+  let snapshot: ConfigSnapshot;
+  try {
+    snapshot = await d.mdm.readConfig();
+  } catch (e) {
+    // Documents on different keys: a deployment stopped half-way is finished (finish-deploy.ts).
+    if (e instanceof ConfigSplitError) return finishSplitDeployment(d, record, e);
+    throw e;
+  }
   const newKeyId = record.newKey?.keyId;
   const carries = newKeyId !== undefined && snapshot.keyId?.is(newKeyId) === true;
   const mayBeDelivered = !carries && record.state === 'authorized' && newKeyId ? [{ keyId: newKeyId }] : [];

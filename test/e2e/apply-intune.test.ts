@@ -209,4 +209,75 @@ describe('apply through Intune (bundled action against the Graph simulator)', ()
     expectRefreshed(s, 2);
     expectNoLeaks(s, [r]);
   });
+  /**
+   * The read-back GET after a document's PATCH fails for the rest of the run (a Graph outage):
+   * the run stops with one document on the new key and the other on the old one, both keys
+   * valid. The next run must finish the deployment, not stop on "configurations disagree".
+   */
+  for (const [doc, path, writtenFirst] of [
+    ['macOS configuration', /^\/v1\.0\/deviceManagement\/deviceConfigurations\/[^/]+$/, 'mac'],
+    ['Windows remediation', /^\/beta\/deviceManagement\/deviceHealthScripts\/[^/]+$/, 'windows'],
+  ] as const) {
+    it(`a 5xx outage on the ${doc} read-back leaves the fleet split; the next run finishes the deployment`, async () => {
+      const s = await start({ size: 12, os: 'mixed' });
+      const ws = intuneWorkspace(s, { macos: true, windows: true }, { validation: VALIDATION });
+      // The first GET is the preflight's snapshot read, the second the read-back after the PATCH.
+      s.faults.add({
+        system: 'graph',
+        method: 'GET',
+        path,
+        nth: 2,
+        times: Infinity,
+        respond: { status: 503, headers: { 'content-type': 'text/html' }, body: '<html>Service Unavailable</html>' },
+      });
+      const first = await run(s, ws);
+      s.faults.clear();
+      expect(first.code).toBe(1);
+      expect(first.stdout).toContain('MDM update failed and its outcome is unknown');
+      const keyId = mintedKeys(s)[0]!.id;
+      const onMac = () => readMobileconfig(s.graph.configVersions().at(-1)!)!.keyId;
+      const onWindows = () => readRemediationScript(s.graph.scriptVersions().at(-1)!)!.keyId;
+      // The read-back failed after the PATCH reached Graph: one document on each key.
+      const patched = s.log.entries().filter((e) => e.system === 'graph' && e.method === 'PATCH');
+      const firstFault = s.log.entries().find((e) => e.system === 'graph' && e.status === 503)!;
+      expect(patched.some((e) => e.seq < firstFault.seq)).toBe(true);
+      expect([onMac(), onWindows()]).toEqual(
+        writtenFirst === 'mac' ? [keyId, s.ids.oldKeyId] : [s.ids.oldKeyId, keyId],
+      );
+      expect(readEvidence(s)!.state).toBe('authorized');
+      expect(mintedKeys(s)[0]!.active).toBe(true);
+      expect(s.thoth.keys().find((k) => k.id === s.ids.oldKeyId)!.active).toBe(true);
+
+      const creates = s.log
+        .entries()
+        .filter((e) => e.system === 'thoth' && e.method === 'POST' && /\/api-keys$/.test(e.path));
+      const second = await run(s, ws);
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      expect(second.outputs['status']).toBe('in-progress');
+      expect(second.stdout).not.toContain('disagree');
+      expect([onMac(), onWindows()]).toEqual([keyId, keyId]);
+      // No key created again, nothing revoked: the fleet finished on the key the first run minted.
+      expect(
+        s.log.entries().filter((e) => e.system === 'thoth' && e.method === 'POST' && /\/api-keys$/.test(e.path)),
+      ).toHaveLength(creates.length);
+      expect(mintedKeys(s)).toHaveLength(1);
+      expect(s.log.entries().filter((e) => e.system === 'thoth' && e.method === 'DELETE')).toEqual([]);
+      const rec = readEvidence(s)!;
+      expect(rec.state).toBe('awaiting-revocation');
+      const details = rec.events.map((e) => `${e.step} ${e.outcome}: ${e.detail}`).join('\n');
+      const [done, todo] =
+        writtenFirst === 'mac' ? ['intune-macos', 'intune-windows'] : ['intune-windows', 'intune-macos'];
+      expect(details).toMatch(
+        new RegExp(
+          `reconcile info: run .* took over the rotation interrupted at authorized: ${done} \\S+ already deliver new key ${keyId}, ${todo} \\S+ still deliver old key ${s.ids.oldKeyId}; finishing the deployment`,
+        ),
+      );
+      expect(details).toMatch(
+        new RegExp(`mdm-update ok: ${todo} \\S+ now deliver key ${keyId} \\(finishing the interrupted deployment`),
+      );
+      const { second: last } = await finishRotation(s, rec.validatedAt!, () => run(s, ws));
+      expect(readEvidence(s)!.state).toBe('completed');
+      expectNoLeaks(s, [first, second, last]);
+    });
+  }
 });

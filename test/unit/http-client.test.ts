@@ -274,6 +274,32 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
     await c.close();
   });
 
+  it('ASCII chunks are read without UTF-8 decoding until the first byte past ASCII, which may be cut mid-character', async () => {
+    const body = JSON.stringify({
+      data: [{ id: 'a' }, { id: 'b', city: '東京' }, { id: 'c', name: 'José' }, { id: 'd' }],
+    });
+    const bytes = Buffer.from(body);
+    const kanji = bytes.indexOf(Buffer.from('東'));
+    const s = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // ASCII, ASCII, a chunk ending inside 東's three bytes, the rest of it, ASCII-only chunks after.
+      const cuts = [5, kanji, kanji + 2, kanji + 4, bytes.indexOf('"c"'), bytes.length - 3, bytes.length];
+      let at = 0;
+      const next = (): void => {
+        const to = cuts.shift();
+        if (to === undefined) return void res.end();
+        res.write(bytes.subarray(at, to));
+        at = to;
+        setTimeout(next, 5);
+      };
+      next();
+    });
+    const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: ONE_TRY });
+    const r = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => el);
+    expect(r.items).toEqual(JSON.parse(body).data);
+    await c.close();
+  });
+
   it('a retried listing starts over: elements of a cut-off attempt are not kept', async () => {
     let calls = 0;
     const s = await serve((_req, res) => {
