@@ -578,7 +578,8 @@ const AGENTS = ['agt_claude_desktop', 'agt_cursor', 'agt_copilot_cli', 'agt_wind
 
 /** A stable, made-up employee per endpoint (the rows carry one: reference/thoth.md §2.3). */
 function employee(seed: number, i: number): { name: string; email: string; department: string } {
-  const h = (Math.imul(i + seed, 0x85ebca6b) >>> 0) ^ (i >>> 4);
+  // >>> 0 after the xor too: a signed result would index the name lists with a negative number.
+  const h = ((Math.imul(i + seed, 0x85ebca6b) >>> 0) ^ (i >>> 4)) >>> 0;
   const first = FIRST[h % FIRST.length]!;
   const last = LAST[(h >>> 4) % LAST.length]!;
   return {
