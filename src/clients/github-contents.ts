@@ -34,6 +34,12 @@ export interface RepoFiles {
   }): Promise<{ sha: string; commit: string }>;
 }
 
+/** The folder listing recurring intents need (one record per cycle, spec §10). */
+export interface RepoListing {
+  /** Names of the files directly in `dir` on `branch` (folders left out); [] when the folder does not exist. */
+  listFiles(dir: string, branch: string): Promise<string[]>;
+}
+
 /** Another writer got there first (409 stale sha, or 422 "sha wasn't supplied" on create). */
 export class StaleWriteError extends Error {
   constructor(path: string) {
@@ -106,7 +112,7 @@ const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * (403/429), branch-head conflicts retried while the file is still ours (409), and files over
  * 1 MB read with the raw media type. Reads and sha-guarded writes are safe to repeat.
  */
-class GithubRepoFiles implements RepoFiles {
+class GithubRepoFiles implements RepoFiles, RepoListing {
   readonly #http: HttpClient;
   readonly #repoPath: string;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -154,6 +160,20 @@ class GithubRepoFiles implements RepoFiles {
       this.#contents(path),
       'the file kept changing while it was read (raw bytes do not match its sha)',
     );
+  }
+
+  /**
+   * GET contents on a folder answers with an array of its direct children (github/rest-api-description,
+   * `/repos/{owner}/{repo}/contents/{path}` get: "If the content is a directory … an array of
+   * objects"); up to 1,000 entries, far above one record per cycle.
+   */
+  async listFiles(dir: string, branch: string): Promise<string[]> {
+    const d = await this.#getJson(this.#ref(dir, branch), [404], { 'cache-control': 'no-cache' });
+    if (d === undefined) return [];
+    if (!Array.isArray(d)) throw this.#shapeError('GET', this.#contents(dir), 'not a folder');
+    return d
+      .filter((e): e is { type: string; name: string } => typeof e?.name === 'string' && e?.type === 'file')
+      .map((e) => e.name);
   }
 
   async write(p: {
@@ -320,6 +340,6 @@ class GithubRepoFiles implements RepoFiles {
   }
 }
 
-export function createRepoFiles(p: RepoFilesParams): RepoFiles {
+export function createRepoFiles(p: RepoFilesParams): RepoFiles & RepoListing {
   return new GithubRepoFiles(p);
 }
