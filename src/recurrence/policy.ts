@@ -6,10 +6,10 @@
  */
 import type { RepoFiles, RepoListing } from '../clients/github-contents.js';
 import { Journal, type JournalOptions } from '../evidence/journal.js';
-import type { EvidenceRecord, RunInfo } from '../evidence/record.js';
+import { isTerminalState, type EvidenceRecord, type RunInfo } from '../evidence/record.js';
 import type { Intent } from '../intent/types.js';
 import type { Preflight } from '../rotation/preflight.js';
-import { cycleDir, cycleIntent, latestCycle, type PolicyStep } from './cycles.js';
+import { cycleDir, cycleId, cycleIntent, latestCycle, type PolicyStep } from './cycles.js';
 import { dueCycle, keyTime, type Due, type DueReason } from './due.js';
 
 export interface PolicyView {
@@ -93,4 +93,26 @@ export function describeDue(due: Due, keyId: string): string {
 /** Said by plan and apply while a policy is stopped; names the policy, the cycle and the way out. */
 export function stoppedMessage(intent: Intent, step: Extract<PolicyStep, { kind: 'stopped' }>): string {
   return `recurring policy ${intent.name} (fleet ${intent.fleet.id}) is stopped: cycle ${step.cycle} ended ${step.state} under this very intent file, so no new cycle starts. Read ${cycleDir(intent)}/${step.cycle}.json, fix the cause, then change ${intent.path} (any edit, e.g. its ticket) to restart the policy`;
+}
+
+/**
+ * Where an emergency revocation (mode revoke) is recorded for a recurring intent: it closes the
+ * running cycle (its record ends `revoked`, like a one-shot rotation's), or, with no cycle in
+ * flight, it is a cycle of its own claimed now. Either way the latest cycle ends `revoked`, which
+ * does not stop the policy: the next cycle is measured from the replacement key.
+ */
+export async function revocationIntent(
+  files: RepoFiles & RepoListing,
+  branch: string,
+  intent: Intent,
+  run: RunInfo,
+  now: () => Date,
+  opts: JournalOptions,
+): Promise<Intent> {
+  const view = await openPolicy(files, branch, intent, run, now, { ...opts, readOnly: true });
+  const latest = view.latest;
+  if (latest && (!latest.record || !isTerminalState(latest.record.state))) return view.intent;
+  const claim = cycleId(now());
+  // A cycle claimed in this very second keeps its record: the revocation is appended to it.
+  return latest && claim <= latest.cycle ? view.intent : cycleIntent(view.intent, claim);
 }

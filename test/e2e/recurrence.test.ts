@@ -197,4 +197,54 @@ describe('recurring rotations (one policy, one record per cycle)', () => {
     expect(mintedKeys(s)).toHaveLength(2);
     expectNoLeaks(s, [failed, stopped, plan, restarted]);
   });
+
+  it('emergency revocation is a cycle of its own, or closes the running one; the policy carries on from the replacement key', async () => {
+    sims = await startSimulators({ fleet: { size: 10 } });
+    const s = sims;
+    const ws = makeWorkspace();
+    ws.write(
+      INTENT,
+      jamfIntent(s, {
+        name: NAME,
+        window: ALWAYS_OPEN,
+        extra: RECURRENCE,
+        validation: 'validation:\n  window: 1h\n  minHealthy: 80%\n  timeout: 10s\n  pollInterval: 200ms',
+      }),
+    );
+    const revoke = (keyId: string) =>
+      runAction({
+        workspace: ws,
+        inputs: simInputs(s, { mode: 'revoke', 'key-ids': keyId, reason: 'INC-42: key pasted in a public gist' }),
+        env: simEnv(s, { GITHUB_EVENT_NAME: 'workflow_dispatch' }),
+      });
+
+    // No cycle yet: the revocation is recorded as a cycle of its own, ending revoked.
+    const r1 = await revoke(s.ids.oldKeyId);
+    expect(r1.code, r1.stdout + r1.stderr).toBe(0);
+    expect(r1.outputs['status']).toBe('revoked');
+    const [own] = cycles(s);
+    expect(own).toMatch(new RegExp(`^${cycleDir(s)}/\\d{8}T\\d{6}Z\\.json$`));
+    expect(readCycle(s, own!).state).toBe('revoked');
+    const replacement1 = r1.outputs['key-id']!;
+    // The replacement is young: nothing due, nothing written.
+    const idle1 = await idleApply(s, ws);
+    expect(rotation(idle1).evidencePath).toBe(own);
+
+    // A cycle in flight (validation window of an hour) is closed by the revocation of its key.
+    s.thoth.setKeyTimes(replacement1, { createdAt: new Date(Date.now() - 91 * DAY) });
+    const started = await run(s, ws, 'apply');
+    expect(started.outputs['status']).toBe('in-progress');
+    const running = rotation(started).evidencePath;
+    expect(running > own!).toBe(true);
+    const deployed = readCycle(s, running).newKey!.keyId;
+    const r2 = await revoke(deployed);
+    expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+    expect(rotation(r2).evidencePath).toBe(running);
+    expect(readCycle(s, running).state).toBe('revoked');
+    expect(cycles(s)).toEqual([own, running]);
+    // Carries on: measured from the second replacement, which is young.
+    const idle2 = await idleApply(s, ws);
+    expect(rotation(idle2)).toMatchObject({ evidencePath: running, dueBecause: 'expiry' });
+    expectNoLeaks(s, [r1, idle1, started, r2, idle2]);
+  });
 });
