@@ -247,4 +247,27 @@ describe('recurring rotations (one policy, one record per cycle)', () => {
     expect(rotation(idle2)).toMatchObject({ evidencePath: running, dueBecause: 'expiry' });
     expectNoLeaks(s, [r1, idle1, started, r2, idle2]);
   });
+
+  it('a due cycle waits for the schedule window: apply commits nothing, plan says when it opens', async () => {
+    sims = await startSimulators({ fleet: { size: 5 } });
+    const s = sims;
+    const ws = makeWorkspace();
+    // New Year, one minute: closed at any moment a test runs (but the first minute of a year).
+    ws.write(
+      INTENT,
+      jamfIntent(s, { name: NAME, window: 'window:\n  schedule: "0 0 1 1 *"\n  duration: 1m', extra: RECURRENCE }),
+    );
+    s.log.clear();
+    const apply = await run(s, ws, 'apply');
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.outputs['status']).toBe('unchanged');
+    expect(rotation(apply)).toMatchObject({ dueBecause: 'age', evidencePath: cycleDir(s) });
+    expect(Date.parse(rotation(apply).dueAt!)).toBeLessThan(Date.now());
+    expect(githubPuts(s)).toEqual([]);
+    expect(s.log.mutations()).toEqual([]);
+    const plan = await run(s, ws, 'plan');
+    expect(JSON.parse(plan.outputs['matrix']!)).toEqual({ include: [] });
+    expect(plan.summary).toMatch(/due since .*outside the window; opens \d{4}-01-01T00:00:00.000Z/);
+    expect(cycles(s)).toEqual([]);
+  });
 });
