@@ -6,7 +6,7 @@ import type { RunInfo } from '../evidence/record.js';
 import type { Intent } from '../intent/types.js';
 import { windowStatus } from '../intent/window.js';
 import { cycleDir, cycleIntent, policyStep } from '../recurrence/cycles.js';
-import { describeDue, dueFields, dueFor, openPolicy, stoppedMessage } from '../recurrence/policy.js';
+import { claimAfter, describeDue, dueFields, dueFor, openPolicy, stoppedMessage } from '../recurrence/policy.js';
 import { currentRun } from '../run-info.js';
 import type { Settings } from '../settings.js';
 import type { RotationOutcome } from '../rotation/context.js';
@@ -153,6 +153,14 @@ async function applyPolicy(ctx: ApplyContext, intent: Intent, a: Adapters): Prom
     switch (step.kind) {
       case 'start': {
         log.info(`${intent.name}: claiming cycle ${step.cycle}`);
+        try {
+          if (view.journal) await claimAfter(view.journal, step.cycle, run);
+        } catch (e) {
+          if (!(e instanceof StaleWriteError)) throw e;
+          const message = `another run claimed the next cycle of this policy first (${view.intent.evidencePath} changed); not starting one`;
+          log.info(`${intent.name}: ${message}`);
+          return { ...idle('busy', message), ...dueFields(due) };
+        }
         const result = await applyRotation(ctx, cycleIntent(view.intent, step.cycle), a);
         return { ...result, ...dueFields(due) };
       }

@@ -109,10 +109,34 @@ export async function revocationIntent(
   now: () => Date,
   opts: JournalOptions,
 ): Promise<Intent> {
-  const view = await openPolicy(files, branch, intent, run, now, { ...opts, readOnly: true });
+  const view = await openPolicy(files, branch, intent, run, now, opts);
   const latest = view.latest;
   if (latest && (!latest.record || !isTerminalState(latest.record.state))) return view.intent;
   const claim = cycleId(now());
   // A cycle claimed in this very second keeps its record: the revocation is appended to it.
-  return latest && claim <= latest.cycle ? view.intent : cycleIntent(view.intent, claim);
+  if (latest && claim <= latest.cycle) return view.intent;
+  // Taken like apply takes a cycle: of this and an apply starting one at the same moment, exactly
+  // one goes on; should it be the apply, this run fails with nothing revoked and is run again.
+  if (view.journal) await claimAfter(view.journal, claim, run);
+  return cycleIntent(view.intent, claim);
+}
+
+/**
+ * Claims the next cycle on the latest one's record before the new record exists: one event,
+ * committed with the latest record's blob sha. Two runs that both found the policy due (two
+ * apply runs, or apply and an emergency revocation) read the same sha, so exactly one of them
+ * commits and the other gets StaleWriteError and starts nothing: the one-shot rotation's lock,
+ * carried from cycle to cycle. The policy's first cycle has no record before it; there the
+ * workflow's `concurrency` group serialises runs (README).
+ */
+export async function claimAfter(latest: Journal, cycle: string, run: RunInfo): Promise<void> {
+  await latest.commit({
+    events: [
+      {
+        step: 'next-cycle',
+        outcome: 'info',
+        detail: `run ${run.id}.${run.attempt} claimed the next cycle of this policy: ${cycle}`,
+      },
+    ],
+  });
 }

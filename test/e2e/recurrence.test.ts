@@ -270,4 +270,22 @@ describe('recurring rotations (one policy, one record per cycle)', () => {
     expect(plan.summary).toMatch(/due since .*outside the window; opens \d{4}-01-01T00:00:00.000Z/);
     expect(cycles(s)).toEqual([]);
   });
+
+  it('two apply runs that find the policy due at once start one cycle, not two', async () => {
+    sims = await startSimulators({ fleet: { size: 5 } });
+    const s = sims;
+    const ws = makeWorkspace();
+    ws.write(INTENT, jamfIntent(s, { name: NAME, window: ALWAYS_OPEN, extra: RECURRENCE }));
+    const c1 = await completeCycle(s, ws);
+    const key1 = deployedKey(s, c1.path);
+    s.thoth.setKeyTimes(key1, { createdAt: new Date(Date.now() - 100 * DAY) });
+    const [a, b] = await Promise.all([run(s, ws, 'apply'), run(s, ws, 'apply')]);
+    for (const r of [a, b]) expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect([a, b].map((r) => r.outputs['status']).sort()).toEqual(['in-progress', 'in-progress']);
+    expect([a, b].filter((r) => r.outputs['key-id'])).toHaveLength(1);
+    expect(cycles(s)).toHaveLength(2);
+    expect(mintedKeys(s).filter((k) => k.id !== key1)).toHaveLength(1);
+    expect(readCycle(s, c1.path).events.at(-1)!.step).toBe('next-cycle');
+    expectNoLeaks(s, [...c1.runs, a, b]);
+  });
 });
