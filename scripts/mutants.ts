@@ -242,4 +242,29 @@ export const MUTANTS: readonly Mutant[] = [
     to: 'if (delivered.fingerprint === undefined)',
     tests: ['test/unit/verify-checks.test.ts', 'test/e2e/verify.test.ts'],
   },
+  // Recurring rotations (issue 15).
+  {
+    id: 'recurrence-due-a-moment-late',
+    breaks: 'a policy rotates a moment after its due time instead of at it (the table edge)',
+    file: 'src/recurrence/due.ts',
+    from: 'return { due: first.at <= i.now.getTime(),',
+    to: 'return { due: first.at < i.now.getTime(),',
+    tests: ['test/unit/recurrence-due.test.ts'],
+  },
+  {
+    id: 'recurrence-never-stops',
+    breaks: 'a policy whose last cycle failed or rolled back mints the next key anyway, with nobody looking',
+    file: 'src/recurrence/cycles.ts',
+    from: 'if (latest && stoppedBy(latest.record, i.intentSha256))',
+    to: 'if (false)',
+    tests: ['test/unit/recurrence-cycles.test.ts', 'test/e2e/recurrence.test.ts'],
+  },
+  {
+    id: 'recurrence-no-cycle-lock',
+    breaks: 'two runs that find a policy due at once each start a cycle: two keys minted, two deployments racing',
+    file: 'src/recurrence/policy.ts',
+    from: 'export async function claimAfter(latest: Journal, cycle: string, run: RunInfo): Promise<void> {',
+    to: 'export async function claimAfter(latest: Journal, cycle: string, run: RunInfo): Promise<void> {\n  if (cycle) return;',
+    tests: ['test/e2e/recurrence.test.ts'],
+  },
 ];

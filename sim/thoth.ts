@@ -179,6 +179,16 @@ export class ThothState implements KeyOracle {
     this.keysById.set(rec.keyId, rec);
     return { keyId: rec.keyId, apiKey: rec.plaintext };
   }
+  /**
+   * Moves a key's `created_at` / `expires_at` (null: never expires): the recurring-rotation tests
+   * let a key age by months without a clock that the action under test would have to obey.
+   */
+  setKeyTimes(keyId: string, t: { createdAt?: Date; expiresAt?: Date | null }): void {
+    const k = this.keysById.get(keyId);
+    if (!k) throw new Error(`thoth sim: no key ${keyId}`);
+    if (t.createdAt) k.createdAt = t.createdAt.getTime();
+    if (t.expiresAt !== undefined) k.expiresAt = t.expiresAt === null ? null : t.expiresAt.getTime();
+  }
   /** Revokes without going through HTTP; false when unknown or already revoked. */
   revokeKey(keyId: string): boolean {
     const k = this.keysById.get(keyId);

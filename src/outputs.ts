@@ -28,6 +28,7 @@ export function setOutputs(mode: string, result: ModeResult, exposeKey: boolean)
         newKeyId: r.newKeyId ?? null,
         oldKeyId: r.oldKeyId ?? null,
         evidencePath: r.evidencePath,
+        ...(r.dueAt ? { dueAt: r.dueAt, dueBecause: r.dueBecause ?? null } : {}),
       })),
     ),
   );

@@ -75,6 +75,13 @@ export function renderSummary(p: {
     for (const o of p.outcomes) out.push(`- ${esc(o.name)}: ${esc(stateTrail(o.state))}`);
     out.push('');
   }
+  // Spec §10: per recurring intent, when its next cycle is (or became) due and why.
+  const recurring = p.outcomes.filter((o) => o.dueAt);
+  if (recurring.length > 0) {
+    out.push('### Recurring policies', '', '| intent | next cycle due | because |', '|---|---|---|');
+    for (const o of recurring) out.push(`| ${esc(o.name)} | ${esc(o.dueAt!)} | ${esc(o.dueBecause ?? '—')} |`);
+    out.push('');
+  }
   const validated = p.outcomes.filter((o) => o.validation);
   if (validated.length > 0) {
     out.push(

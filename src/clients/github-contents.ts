@@ -46,6 +46,12 @@ export interface RepoHistory {
   read(path: string, ref: string): Promise<{ text: string; sha: string } | undefined>;
 }
 
+/** The folder listing recurring intents need (one record per cycle, spec §10). */
+export interface RepoListing {
+  /** Names of the files directly in `dir` on `branch` (folders left out); [] when the folder does not exist. */
+  listFiles(dir: string, branch: string): Promise<string[]>;
+}
+
 /** Another writer got there first (409 stale sha, or 422 "sha wasn't supplied" on create). */
 export class StaleWriteError extends Error {
   constructor(path: string) {
@@ -118,7 +124,7 @@ const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * (403/429), branch-head conflicts retried while the file is still ours (409), and files over
  * 1 MB read with the raw media type. Reads and sha-guarded writes are safe to repeat.
  */
-class GithubRepoFiles implements RepoFiles, RepoHistory {
+class GithubRepoFiles implements RepoFiles, RepoHistory, RepoListing {
   readonly #http: HttpClient;
   readonly #repoPath: string;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -166,6 +172,17 @@ class GithubRepoFiles implements RepoFiles, RepoHistory {
       this.#contents(path),
       'the file kept changing while it was read (raw bytes do not match its sha)',
     );
+  }
+
+  /**
+   * GET contents on a folder answers with an array of its direct children (github/rest-api-description,
+   * `/repos/{owner}/{repo}/contents/{path}` get: "If the content is a directory … an array of
+   * objects"); up to 1,000 entries, far above one record per cycle.
+   */
+  async listFiles(dir: string, branch: string): Promise<string[]> {
+    return (await this.list(dir, branch))
+      .filter((e) => e.type === 'file')
+      .map((e) => e.path.slice(e.path.lastIndexOf('/') + 1));
   }
 
   async write(p: {
@@ -234,7 +251,8 @@ class GithubRepoFiles implements RepoFiles, RepoHistory {
 
   async list(dir: string, ref: string): Promise<{ type: string; path: string }[]> {
     const d = await this.#getJson(this.#ref(dir, ref), [404], { 'cache-control': 'no-cache' });
-    if (!Array.isArray(d)) return [];
+    if (d === undefined) return [];
+    if (!Array.isArray(d)) throw this.#shapeError('GET', this.#contents(dir), 'not a folder');
     return d.flatMap((e: { type?: unknown; path?: unknown }) =>
       typeof e?.type === 'string' && typeof e.path === 'string' ? [{ type: e.type, path: e.path }] : [],
     );
@@ -361,7 +379,7 @@ class GithubRepoFiles implements RepoFiles, RepoHistory {
   }
 }
 
-export function createRepoFiles(p: RepoFilesParams): RepoFiles {
+export function createRepoFiles(p: RepoFilesParams): RepoFiles & RepoListing {
   return new GithubRepoFiles(p);
 }
 

@@ -535,6 +535,10 @@ function toIntent(f: IntentFile, file: string, sha256: string, workspace: string
         revokedKeyIds: f.mdm.settings?.revokedKeyIds ?? DEFAULTS.settings.revokedKeyIds,
       },
     },
+    ...opt(
+      'recurrence',
+      f.recurrence && { ...opt('everyMs', f.recurrence.every), ...opt('beforeMs', f.recurrence.before) },
+    ),
     rollback: { onValidationFailure: f.rollback?.onValidationFailure ?? DEFAULTS.onValidationFailure },
     evidence: { path: evidence },
     evidencePath: `${evidence}/${f.fleet.id}/${f.name}.json`,

@@ -400,6 +400,13 @@ export const intentFileSchema = z.strictObject({
         .optional(),
     })
     .describe('a map with provider and a jamf or intune block'),
+  recurrence: z
+    .strictObject({
+      every: dur('90d').optional(),
+      before: dur('14d').optional(),
+    })
+    .describe('a map with every and/or before, e.g. { every: 90d, before: 14d }')
+    .optional(),
   rollback: z
     .strictObject({
       onValidationFailure: oneOf(['restore', 'hold'], 'a rollback action').describe('restore or hold').optional(),
@@ -524,6 +531,7 @@ export function crossFieldFindings(doc: Record<string, unknown>): Located[] {
     });
   }
   if (isPlainMap(doc['window'])) out.push(...windowFindings(doc['window']));
+  out.push(...recurrenceFindings(doc));
 
   // A poll interval longer than the timeout would never poll twice in one run.
   const val = mapAt(doc['validation']);
@@ -577,6 +585,35 @@ export function crossFieldFindings(doc: Record<string, unknown>): Located[] {
       path: ['tenant'],
       problem: `${q(tenant)} cannot be a host name label in the default control-plane URL https://grid.<tenant>.<apexDomain>`,
       fix: "set controlPlane.url to the control plane's address",
+    });
+  }
+  return out;
+}
+
+/**
+ * A recurring intent (spec §10) needs a rule to measure the deployed key by, and a window that
+ * opens again and again: a one-off start/end would let the policy rotate once and never again.
+ */
+function recurrenceFindings(doc: Record<string, unknown>): Located[] {
+  if (!isPlainMap(doc['recurrence'])) return [];
+  const r = doc['recurrence'];
+  const out: Located[] = [];
+  if (!('every' in r) && !('before' in r)) {
+    out.push({
+      path: ['recurrence'],
+      problem: 'has neither every nor before',
+      fix: 'set recurrence.every (rotate when the deployed key is this old, e.g. 90d) and/or recurrence.before (rotate when it expires within this, e.g. 14d)',
+    });
+  }
+  const w = mapAt(doc['window']);
+  const once = ['start', 'end'].find((k) => k in w);
+  if (once) {
+    out.push({
+      path: ['window', once],
+      at: 'key',
+      problem:
+        'is a one-off window, which a recurring intent (recurrence) cannot use: its policy would rotate once and never again',
+      fix: 'replace window.start and window.end with window.schedule (5-field cron, UTC, e.g. "0 14 * * 2") and window.duration (e.g. 4h), or remove recurrence for a one-off rotation',
     });
   }
   return out;

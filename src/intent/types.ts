@@ -78,6 +78,11 @@ export interface Intent {
     readonly intune?: IntuneTarget;
     readonly settings: SettingNames;
   };
+  /**
+   * A standing policy instead of one rotation (spec §10): a cycle is due when the deployed key is
+   * at least `everyMs` old or expires within `beforeMs`. At least one is set.
+   */
+  readonly recurrence?: { readonly everyMs?: number; readonly beforeMs?: number };
   readonly rollback: { readonly onValidationFailure: 'restore' | 'hold' };
   readonly evidence: { readonly path: string };
   /** `<evidence.path>/<fleet.id>/<name>.json`, repository-relative, forward slashes. */

@@ -1,4 +1,4 @@
-import { createRepoFiles, type RepoFiles } from '../clients/github-contents.js';
+import { createRepoFiles, type RepoFiles, type RepoListing } from '../clients/github-contents.js';
 import { log } from '../log.js';
 import type { Settings } from '../settings.js';
 import { repository } from '../run-info.js';
@@ -8,7 +8,7 @@ import type { RotationOutcome } from '../rotation/context.js';
 
 /** The evidence repository: files API plus the branch records live on. */
 export interface EvidenceRepo {
-  readonly files: RepoFiles;
+  readonly files: RepoFiles & RepoListing;
   readonly branch: string;
 }
 

@@ -3,6 +3,7 @@ import type { AdapterFactory, Adapters } from '../adapters.js';
 import { errorMessage } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import type { Intent } from '../intent/types.js';
+import { revocationIntent } from '../recurrence/policy.js';
 import { revokeForIntent } from '../revocation/revoke-fleet.js';
 import { assignKeys, endpointFleetMap, type TenantView } from '../revocation/targets.js';
 import type { RotationOutcome } from '../rotation/context.js';
@@ -31,12 +32,16 @@ export async function revokeMode(
     if (problems.length > 0) throw new Error(`nothing was revoked:\n${problems.join('\n')}`);
     const run = currentRun();
     const outcomes: RotationOutcome[] = [];
-    for (const t of targets) {
+    for (let t of targets) {
       const a = adapters.get(t.intent)!;
       log.startGroup(`revoke on ${t.intent.name} (fleet ${t.intent.fleet.id})`);
       let journal: Journal | undefined;
       try {
-        journal = await Journal.open(repo.files, repo.branch, t.intent, run, now, { macKey: settings.evidenceHmacKey });
+        const opts = { macKey: settings.evidenceHmacKey };
+        // A recurring intent (spec §10): the revocation closes the running cycle, or is a cycle of its own.
+        if (t.intent.recurrence)
+          t = { ...t, intent: await revocationIntent(repo.files, repo.branch, t.intent, run, now, opts) };
+        journal = await Journal.open(repo.files, repo.branch, t.intent, run, now, opts);
         outcomes.push(
           await revokeForIntent(
             {

@@ -49,6 +49,9 @@ export interface RotationOutcome {
   readonly validation?: Verdict | undefined;
   readonly warnings: readonly string[];
   readonly revokedKeyIds?: readonly string[];
+  /** Recurring intents (spec §10): when the next cycle became or becomes due (ISO-8601), and why. */
+  readonly dueAt?: string | undefined;
+  readonly dueBecause?: 'age' | 'expiry' | undefined;
   /** Only when this run minted it; for `expose-key`. */
   readonly apiKey?: SecretValue | undefined;
 }

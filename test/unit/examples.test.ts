@@ -63,7 +63,15 @@ describe('examples/', () => {
       workspace: path.join(ROOT, 'examples'),
       allowedHosts: AllowedHosts.parse('').hosts,
     });
-    expect(intents.map((i) => i.name)).toEqual(['corpsec-macos-2026-12', 'corpsec-windows-2026-12']);
+    expect(intents.map((i) => i.name)).toEqual([
+      'corpsec-macos-2026-12',
+      'corpsec-macos-policy',
+      'corpsec-windows-2026-12',
+    ]);
+    expect(intents.find((i) => i.name === 'corpsec-macos-policy')?.recurrence).toEqual({
+      everyMs: 90 * 86_400_000,
+      beforeMs: 14 * 86_400_000,
+    });
   });
   it('every example workflow passes only declared inputs to the action', () => {
     const dir = path.join(ROOT, 'examples/workflows');

@@ -359,3 +359,20 @@ describe('history for verify mode (list-commits by path, contents at a commit, l
     expect(log.entries().every((e) => e.method === 'GET')).toBe(true);
   });
 });
+
+describe('RepoFiles.listFiles: the cycle folder of a recurring intent', () => {
+  it('names the files directly in the folder, leaves sub-folders out, and is empty for a folder that does not exist', async () => {
+    const t = await github();
+    const dir = '.thoth/evidence/flt-a/policy';
+    expect(await t.files.listFiles(dir, 'main')).toEqual([]);
+    for (const p of [`${dir}/20261207T090503Z.json`, `${dir}/20261001T120000Z.json`, `${dir}/old/x.json`])
+      await t.files.write({ path: p, branch: 'main', text: '{}', sha: undefined, message: 'test' });
+    expect((await t.files.listFiles(dir, 'main')).sort()).toEqual(['20261001T120000Z.json', '20261207T090503Z.json']);
+  });
+
+  it('a file where the folder should be is refused, not read as an empty folder', async () => {
+    const t = await github();
+    await write(t.files, 'one');
+    await expect(t.files.listFiles(FILE, 'main')).rejects.toThrow(/not a folder/);
+  });
+});

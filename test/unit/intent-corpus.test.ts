@@ -93,6 +93,14 @@ const corpus: ReadonlyArray<readonly [file: string, where: string, message: stri
     '"0 25 * * *" is not a valid cron expression: Constraint error, got value 25 expected range 0-23',
   ],
   ['cron-six-fields', ':11:13 window.schedule', '"0 0 14 * * 2" has 6 fields; a schedule has exactly 5'],
+  // recurrence (spec §10)
+  ['recurrence-empty', ':13:13 recurrence', 'has neither every nor before (set recurrence.every'],
+  [
+    'recurrence-once-window',
+    ':11:3 window.start',
+    'is a one-off window, which a recurring intent (recurrence) cannot use',
+  ],
+  ['recurrence-bad-every', ':14:10 recurrence.every', '"3 months" is not a duration'],
   // key
   ['empty-permissions', ':9:16 key.permissions', 'is empty (list at least one of read, write, execute'],
   ['duplicate-permission', ':9:23 key.permissions[1]', '"read" is listed twice'],
