@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * Recurring rotations (spec §10) through the bundled action. The clock that matters is the
  * deployed key's age: the control-plane simulator moves a key's `created_at` / `expires_at`
@@ -23,7 +24,7 @@ afterEach(async () => {
   sims = undefined;
 });
 
-const run = (s: Simulators, ws: Workspace, mode: 'apply' | 'plan'): Promise<ActionRun> =>
+const run = (s: Simulators, ws: Workspace, mode: 'apply' | 'plan' | 'verify'): Promise<ActionRun> =>
   runAction({ workspace: ws, inputs: simInputs(s, { mode }), env: simEnv(s) });
 
 interface RotationEntry {
@@ -150,6 +151,17 @@ describe('recurring rotations (one policy, one record per cycle)', () => {
     expect(cycles(s)).toEqual([c1.path, c2.path, c3.path]);
     expect([c1.path, c2.path, c3.path].map((p) => readCycle(s, p).oldKey?.keyId)).toEqual([s.ids.oldKeyId, key1, key2]);
     expect(mintedKeys(s).filter((k) => k.active)).toHaveLength(1);
+
+    // An auditor's verify accepts every cycle, next-cycle claims included, and changes nothing.
+    s.log.clear();
+    const audit = await run(s, ws, 'verify');
+    runs.push(audit);
+    expect(audit.outputs['status'], audit.stdout + audit.stderr).toBe('verified');
+    const report = JSON.parse(readFileSync(audit.outputs['report']!, 'utf8')) as {
+      records: { path: string; ok: boolean }[];
+    };
+    expect(report.records.map((r) => [r.path, r.ok])).toEqual([c1.path, c2.path, c3.path].map((p) => [p, true]));
+    expect(s.log.entries().filter((e) => e.method !== 'GET' && !e.path.includes('token'))).toEqual([]);
     expectNoLeaks(s, runs);
   });
 
@@ -267,7 +279,7 @@ describe('recurring rotations (one policy, one record per cycle)', () => {
     expect(s.log.mutations()).toEqual([]);
     const plan = await run(s, ws, 'plan');
     expect(JSON.parse(plan.outputs['matrix']!)).toEqual({ include: [] });
-    expect(plan.summary).toMatch(/due since .*outside the window; opens \d{4}-01-01T00:00:00.000Z/);
+    expect(plan.summary).toMatch(/due since .*outside the window; opens \d{4}-01-01 00:00 UTC \(in \d+ d\)/);
     expect(cycles(s)).toEqual([]);
   });
 
