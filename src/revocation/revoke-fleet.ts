@@ -191,7 +191,11 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
   const set: Partial<EvidenceRecord> = { revokedKeys: mergeRefs(base.revokedKeys ?? [], revokedKeys) };
   if (replacement) {
     set.oldKey = { keyId: deployed! };
-    set.newKey = { keyId: replacement.keyId, fingerprint: fingerprint(replacement.apiKey.reveal()) };
+    set.newKey = {
+      keyId: replacement.keyId,
+      fingerprint: fingerprint(replacement.apiKey.reveal()),
+      mintedBy: { id: d.run.id, attempt: d.run.attempt },
+    };
   }
   await journal.commit({
     state: 'revoked',
@@ -202,7 +206,7 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
       ...(offenders.length
         ? [
             {
-              step: 'offenders',
+              step: 'offenders' as const,
               outcome: 'failed' as const,
               detail: offenders
                 .slice(0, 50)
@@ -214,7 +218,7 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
       ...(check.notCheckedIn.length
         ? [
             {
-              step: 'stragglers',
+              step: 'stragglers' as const,
               outcome: 'info' as const,
               detail: `not checked in since the refresh: ${check.notCheckedIn
                 .slice(0, 50)

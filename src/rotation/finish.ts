@@ -101,7 +101,7 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
       ...(superseded.length
         ? [
             {
-              step: 'revoke-superseded-key',
+              step: 'revoke-superseded-key' as const,
               outcome: 'ok' as const,
               detail: `revoked key(s) an interrupted run may have deployed: ${supersededResults.join(', ')}`,
             },

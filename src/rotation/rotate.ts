@@ -2,7 +2,7 @@ import { StaleWriteError } from '../clients/github-contents.js';
 import type { CreatedKey } from '../clients/thoth.js';
 import { HttpError, errorMessage } from '../errors.js';
 import { Journal, type EventInput } from '../evidence/journal.js';
-import { fingerprint, type EvidenceRecord } from '../evidence/record.js';
+import { fingerprint, isTerminalState, type EvidenceRecord } from '../evidence/record.js';
 import { seal } from '../evidence/seal.js';
 import { windowStatus } from '../intent/window.js';
 import type { ConfigSnapshot } from '../mdm/provider.js';
@@ -121,7 +121,7 @@ async function recoverUndeployed(
         ...(mayBeDelivered.length
           ? [
               {
-                step: 'supersede-key',
+                step: 'supersede-key' as const,
                 outcome: 'info' as const,
                 detail: `${newKeyId} may have reached the MDM before the previous run stopped; kept valid, revoked with the old key after the next validation`,
               },
@@ -240,6 +240,7 @@ async function begin(
     ...(created.prefix ? { prefix: created.prefix } : {}),
     ...(created.expiresAt ? { expiresAt: created.expiresAt } : {}),
     fingerprint: fingerprint(created.apiKey.reveal()),
+    mintedBy: { id: d.run.id, attempt: d.run.attempt },
   };
   // Recorded with the authorization below, in one commit before the key can reach the MDM: the
   // authorize calls change nothing, and a run that dies before that commit leaves a key only
@@ -266,7 +267,7 @@ async function begin(
   }
   const denied = verdicts.filter((v) => !v.r.authorized);
   const authEvents = verdicts.map((v) => ({
-    step: 'authorize',
+    step: 'authorize' as const,
     outcome: v.r.authorized ? ('ok' as const) : ('failed' as const),
     detail: `${v.permission} on ${resource.resourceType} ${resource.resourceId}: valid=${v.r.valid} permission_allowed=${v.r.permission_allowed} scope_allowed=${v.r.scope_allowed} expired=${Boolean(v.r.expired)}`,
   }));
@@ -280,7 +281,7 @@ async function begin(
         ...authEvents,
         ...(refusal
           ? refusal.events()
-          : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${created.keyId}: ${why}` }]),
+          : [{ step: 'revoke-new-key' as const, outcome: 'ok' as const, detail: `revoked ${created.keyId}: ${why}` }]),
       ],
     });
     return outcome(
@@ -403,7 +404,7 @@ async function deployFailed(
         ? refusal.events()
         : [
             {
-              step: 'revoke-new-key',
+              step: 'revoke-new-key' as const,
               outcome: 'ok' as const,
               detail: `revoked ${newKeyId}, which never reached the fleet${transient ? '; the next run in the window starts again' : ''}`,
             },
@@ -424,28 +425,20 @@ async function deployFailed(
  * leave it to the next run. Then release the lease so the next run can start.
  * Best effort: a failure here is reported, never thrown over the original error.
  *
- * Only a key *this run* minted is revoked here (its create-key event names this run):
+ * Only a key *this run* minted is revoked here (`newKey.mintedBy` names this run):
  * a key an earlier, dead run left in the record may be on devices already, and the
  * run that takes over decides about it (recoverUndeployed). When another run wrote the
  * record under us (StaleWriteError), that run owns the rotation: nothing is recorded.
  */
 export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
   const rec = d.journal.record;
-  if (!rec?.lease || ['completed', 'rolled-back', 'failed', 'revoked'].includes(rec.state)) return;
+  if (!rec?.lease || isTerminalState(rec.state)) return;
   const lostRace = cause instanceof StaleWriteError;
   const events: EventInput[] = [{ step: 'error', outcome: 'failed', detail: `run stopped: ${errorMessage(cause)}` }];
   try {
     const newKeyId = rec.newKey?.keyId;
-    const mine =
-      newKeyId !== undefined &&
-      rec.events.some(
-        (e) =>
-          e.step === 'create-key' &&
-          e.outcome === 'ok' &&
-          e.run.id === d.run.id &&
-          e.run.attempt === d.run.attempt &&
-          e.detail.includes(newKeyId),
-      );
+    const minter = rec.newKey?.mintedBy;
+    const mine = minter?.id === d.run.id && minter.attempt === d.run.attempt;
     if ((rec.state === 'created' || rec.state === 'authorized' || rec.state === 'pending') && newKeyId && mine) {
       const served = (await d.mdm.readConfig()).keyId;
       if (!served?.is(newKeyId)) {
@@ -455,7 +448,7 @@ export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
             ? refusal.events()
             : [
                 {
-                  step: 'revoke-new-key',
+                  step: 'revoke-new-key' as const,
                   outcome: 'ok' as const,
                   detail: `revoked ${newKeyId}: never reached the MDM configuration`,
                 },

@@ -111,7 +111,7 @@ async function poll(
 
 function driftEvents(v: Verdict) {
   return v.drift.length
-    ? [{ step: 'identity-drift', outcome: 'info' as const, detail: v.drift.slice(0, 20).join('; ') }]
+    ? [{ step: 'identity-drift' as const, outcome: 'info' as const, detail: v.drift.slice(0, 20).join('; ') }]
     : [];
 }
 
@@ -127,7 +127,7 @@ async function validationFailed(
 ): Promise<RotationOutcome> {
   const validation = summarize(verdict, d.now());
   const failedEvent = {
-    step: 'validate',
+    step: 'validate' as const,
     outcome: 'failed' as const,
     detail: `${verdict.reason}: ${verdictLine(verdict)}`,
   };
@@ -190,12 +190,12 @@ async function validationFailed(
   const restored = d.journal.record!.oldKey?.keyId ?? 'the key it delivered before';
   const rolledBack = [
     {
-      step: 'rollback',
+      step: 'rollback' as const,
       outcome: 'ok' as const,
       detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${restored}`,
     },
     {
-      step: 'refresh',
+      step: 'refresh' as const,
       outcome: 'ok' as const,
       detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)`,
     },
@@ -227,7 +227,7 @@ async function validationFailed(
       ...(superseded.length
         ? [
             {
-              step: 'revoke-superseded-key',
+              step: 'revoke-superseded-key' as const,
               outcome: 'ok' as const,
               detail: `revoked ${superseded.map((k) => k.keyId).join(', ')}`,
             },

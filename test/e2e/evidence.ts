@@ -37,20 +37,21 @@ export function amendEvidence(
   s: Simulators,
   file: string,
   change: (r: EvidenceRecord) => EvidenceRecord,
-  o: { macKey?: Buffer; step?: string } = {},
+  o: { macKey?: Buffer; note?: string } = {},
 ): EvidenceRecord {
   const r = parseRecord(s.github.file(file, 'main')!, file);
   const amended = withMac(
     appendEvent(change(r), {
       at: new Date().toISOString(),
-      step: o.step ?? 'test-amend',
+      // A step the action writes (records naming unknown steps are refused); the note says why.
+      step: 'reconcile',
       outcome: 'info',
-      detail: 'changed by the test',
+      detail: `changed by the test${o.note ? `: ${o.note}` : ''}`,
       run: TEST_RUN,
     }),
     o.macKey,
   );
-  s.github.putFile(file, serializeRecord(amended), { branch: 'main', message: `test: ${o.step ?? 'amend'}` });
+  s.github.putFile(file, serializeRecord(amended), { branch: 'main', message: `test: ${o.note ?? 'amend'}` });
   return amended;
 }
 

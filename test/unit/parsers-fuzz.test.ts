@@ -332,7 +332,7 @@ describe('evidence record', () => {
   const RUN = { id: '1', attempt: 1, actor: 'octocat', sha: 'a'.repeat(40) };
   const genesis: EvidenceRecord = { ...sampleGenesis(), schema: EVIDENCE_SCHEMA };
   const valid = serializeRecord(
-    ['claim', 'create-key', 'authorize'].reduce<EvidenceRecord>(
+    (['claim', 'create-key', 'authorize'] as const).reduce<EvidenceRecord>(
       (r, step, i) =>
         appendEvent(r, { at: `2026-12-01T14:0${i}:00.000Z`, step, outcome: 'ok', detail: `step ${i}`, run: RUN }),
       genesis,
