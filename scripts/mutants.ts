@@ -138,7 +138,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'sweep-ignores-delivered',
     breaks: 'the sweep of lost keys tries to revoke the delivered key',
-    file: 'src/rotation/sweep.ts',
+    file: 'src/runbook/lost-keys.ts',
     from: '!delivered?.is(k.key_id) && ',
     to: '',
     tests: ['test/unit/sweep.test.ts'],
@@ -146,7 +146,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'sweep-spares-nothing',
     breaks: 'the sweep revokes the old key or a superseded key that devices may hold',
-    file: 'src/rotation/sweep.ts',
+    file: 'src/runbook/lost-keys.ts',
     from: ' && !spared.has(k.key_id),',
     to: ',',
     tests: ['test/unit/sweep.test.ts'],

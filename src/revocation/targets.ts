@@ -1,6 +1,5 @@
 import type { ApiKeyRow } from '../clients/thoth.js';
 import type { Intent } from '../intent/types.js';
-import { uniqueKeyIds, type KeyIdValue } from '../mdm/read-value.js';
 
 /** The keys one intent's fleet must stop accepting. */
 export interface RevocationTarget {
@@ -77,9 +76,4 @@ export function endpointFleetMap(
   const m = new Map<string, string>();
   for (const e of endpoints) m.set(e.endpointId, e.fleetId ?? listedFleet);
   return m;
-}
-
-/** Existing entries kept (as read, opaque), new ids appended, no duplicates (spec: merged, de-duplicated). */
-export function mergeRevoked(existing: readonly KeyIdValue[], added: readonly string[]): KeyIdValue[] {
-  return uniqueKeyIds([...existing, ...added]);
 }

@@ -52,30 +52,3 @@ export interface RotationOutcome {
   /** Only when this run minted it; for `expose-key`. */
   readonly apiKey?: SecretValue | undefined;
 }
-
-/** The resource the new key must be authorized on. */
-export function keyResource(intent: Intent): { resourceType: 'fleet' | 'endpoint'; resourceId: string } {
-  return intent.key.scope === 'endpoint' && intent.key.endpointId
-    ? { resourceType: 'endpoint', resourceId: intent.key.endpointId }
-    : { resourceType: 'fleet', resourceId: intent.fleet.id };
-}
-
-/**
- * Polls start every `intervalMs` and never overlap (a slow poll of a big fleet is not followed
- * by a whole interval of idling on top): how long to wait after a poll that started at
- * `startedMs`, or undefined when the next poll would start after `deadlineMs`.
- */
-export function waitBeforeNextPoll(
-  nowMs: number,
-  startedMs: number,
-  intervalMs: number,
-  deadlineMs: number,
-): number | undefined {
-  const wait = Math.max(0, startedMs + intervalMs - nowMs);
-  return nowMs + wait > deadlineMs ? undefined : wait;
-}
-
-/** The lease a run takes while it works: long enough to cover one validation poll. */
-export function leaseUntil(intent: Intent, now: Date): string {
-  return new Date(now.getTime() + intent.validation.timeoutMs + 15 * 60_000).toISOString();
-}

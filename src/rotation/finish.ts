@@ -1,11 +1,12 @@
-import { revokeChecked, RevocationRefused, type Revocation } from '../revocation/guard.js';
-import { leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
+import { supersededKeys } from '../runbook/lost-keys.js';
+import { event, eventsIf, lease } from '../runbook/record.js';
+import { type Revocation, RevocationRefused, revokeChecked } from '../runbook/revoke.js';
+import type { RotationDeps, RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
-import { supersededKeys } from './sweep.js';
 
 /**
- * Runbook step 7: the validation window has passed. Validate once more and
+ * Runbook step 7 of the planned rotation: the validation window has passed. Validate once more and
  * revoke the old key only if validation still holds; then confirm the control
  * plane no longer lists it as active.
  */
@@ -57,11 +58,11 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
   }
   // Taken (sha-guarded) before the DELETE: of runs racing here exactly one revokes.
   await d.journal.commit({
-    lease: { run: d.run, until: leaseUntil(d.intent, d.now()) },
+    lease: lease(d, d.now()),
     set: { validation },
     events: [{ step: 'revalidate', outcome: 'ok', detail: verdictLine(verdict) }],
   });
-  // Keys an interrupted run may have deployed (sweep.ts): devices had the validation window to move on.
+  // Keys an interrupted run may have deployed (lost-keys.ts): devices had the validation window to move on.
   const superseded = supersededKeys(rec).filter((k) => k.keyId !== newKeyId && k.keyId !== oldKeyId);
   // The record names these keys; live state decides (guard.ts). The configuration delivers the
   // new key by now, so the old key passes; a key of another fleet, or the delivered one, does not.
@@ -98,15 +99,14 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
         outcome: 'ok',
         detail: result === 'revoked' ? `revoked ${oldKeyId}` : `${oldKeyId} was already gone`,
       },
-      ...(superseded.length
-        ? [
-            {
-              step: 'revoke-superseded-key' as const,
-              outcome: 'ok' as const,
-              detail: `revoked key(s) an interrupted run may have deployed: ${supersededResults.join(', ')}`,
-            },
-          ]
-        : []),
+      ...eventsIf(
+        superseded.length,
+        event(
+          'revoke-superseded-key',
+          'ok',
+          `revoked key(s) an interrupted run may have deployed: ${supersededResults.join(', ')}`,
+        ),
+      ),
       {
         step: 'confirm-revocation',
         outcome: confirmed ? 'ok' : 'failed',

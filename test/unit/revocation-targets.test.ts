@@ -7,7 +7,8 @@ import { describe, expect, it, vi } from 'vitest';
 
 vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi.fn() }));
 
-const { assignKeys, endpointFleetMap, fleetOfKey, mergeRevoked } = await import('../../src/revocation/targets.js');
+const { assignKeys, endpointFleetMap, fleetOfKey } = await import('../../src/revocation/targets.js');
+const { mergeRevoked } = await import('../../src/runbook/deploy.js');
 const { checkRevocation } = await import('../../src/revocation/verify.js');
 const { ReadValue, mdmText } = await import('../../src/mdm/read-value.js');
 type Intent = import('../../src/intent/types.js').Intent;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi.fn() }));
 
-const { sweepLostKeys, supersededKeys } = await import('../../src/rotation/sweep.js');
+const { sweepLostKeys, supersededKeys } = await import('../../src/runbook/lost-keys.js');
 const { RevocationRefused } = await import('../../src/revocation/guard.js');
 const { ReadValue } = await import('../../src/mdm/read-value.js');
 const { mintedKeyName } = await import('../../src/rotation/key-name.js');
