@@ -1,7 +1,7 @@
 import type { ApiKeyRow } from '../clients/thoth.js';
 import type { EventInput } from '../evidence/journal.js';
 import { sameKeyId, type KeyIdValue } from '../mdm/read-value.js';
-import type { RotationDeps } from '../rotation/context.js';
+import type { RunbookDeps } from '../runbook/deps.js';
 import { endpointFleetMap, fleetOfKey } from './targets.js';
 
 /**
@@ -78,7 +78,7 @@ export interface KnownLiveState {
   readonly delivered?: { readonly keyId: KeyIdValue | undefined };
 }
 
-type GuardDeps = Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'>;
+type GuardDeps = Pick<RunbookDeps, 'intent' | 'thoth' | 'mdm'>;
 
 /**
  * One key list and one configuration read (each skipped when `known`), in parallel; the fleet's

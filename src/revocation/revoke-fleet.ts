@@ -11,8 +11,9 @@ import { event, eventsIf, lease } from '../runbook/record.js';
 import { type Refresh, refreshDetail, refreshGroup } from '../runbook/refresh.js';
 import { type KnownLiveState, revokeChecked } from '../runbook/revoke.js';
 import { pollUntil } from '../runbook/validate.js';
-import type { RotationDeps, RotationOutcome } from '../rotation/context.js';
-import { keyOwner, mintedKeyName } from '../rotation/key-name.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { RotationOutcome } from '../rotation/context.js';
+import { keyOwner, mintedKeyName } from '../runbook/key-name.js';
 import { outcome } from '../rotation/outcome.js';
 import { readLiveKeyState } from './guard.js';
 import { checkRevocation, type RevocationCheck } from './verify.js';
@@ -34,7 +35,7 @@ export interface RevokeRequest {
  *
  * so the fleet keeps a valid key throughout. The intent's record ends in state `revoked`.
  */
-export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Promise<RotationOutcome> {
+export async function revokeForIntent(d: RunbookDeps, req: RevokeRequest): Promise<RotationOutcome> {
   const { intent, journal } = d;
   const snapshot = await d.mdm.readConfig();
   // Compared without being read out: the configuration's value is opaque until the tenant lists it.
@@ -220,7 +221,7 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
 
 /** Revoke through the guard (all or none of `keyIds`), one evidence event per key. */
 async function revokeRecorded(
-  d: RotationDeps,
+  d: RunbookDeps,
   keyIds: readonly string[],
   o: { known?: KnownLiveState; deliveredAllowed?: string | undefined },
 ): Promise<KeyRef[]> {
@@ -247,7 +248,7 @@ async function revokeRecorded(
  * is revoked and the run stops before the deployed key is touched, so the fleet keeps a working
  * key; a re-run tries again.
  */
-async function mintReplacement(d: RotationDeps): Promise<CreatedKey | undefined> {
+async function mintReplacement(d: RunbookDeps): Promise<CreatedKey | undefined> {
   const { intent } = d;
   const created = await createKey(d, 'emergency');
   try {
@@ -285,7 +286,7 @@ async function mintReplacement(d: RotationDeps): Promise<CreatedKey | undefined>
  * delivers them: revoke those. When the configuration cannot be read, leave them: the next
  * revocation run revokes strays once its own configuration is out. Best effort.
  */
-async function revokeUndelivered(d: RotationDeps, knownId: string | undefined): Promise<void> {
+async function revokeUndelivered(d: RunbookDeps, knownId: string | undefined): Promise<void> {
   try {
     const name = mintedKeyName(keyOwner(d.intent), 'emergency', d.run);
     const keys = await d.thoth.listKeys();
@@ -329,7 +330,7 @@ function mergeRefs(a: readonly KeyRef[], b: readonly KeyRef[]): KeyRef[] {
  * endpoints are expected to keep it.
  */
 async function validateRevocation(
-  d: RotationDeps,
+  d: RunbookDeps,
   revoked: Set<string>,
   refresh: Refresh,
   expectedLoss: string | undefined,

@@ -1,28 +1,5 @@
-import type { ThothApi } from '../clients/thoth.js';
-import type { Journal } from '../evidence/journal.js';
-import type { RunInfo } from '../evidence/record.js';
-import type { Intent } from '../intent/types.js';
-import type { MdmProvider } from '../mdm/provider.js';
 import type { SecretValue } from '../secret-value.js';
 import type { Verdict } from './verdict.js';
-
-/** Everything one rotation run needs; adapters come in behind their interfaces. */
-export interface RotationDeps {
-  readonly intent: Intent;
-  readonly thoth: ThothApi;
-  readonly mdm: MdmProvider;
-  readonly journal: Journal;
-  readonly run: RunInfo;
-  readonly now: () => Date;
-  readonly sleep: (ms: number) => Promise<void>;
-  readonly log: Log;
-  readonly sealKey?: Buffer | undefined;
-}
-
-export interface Log {
-  info(message: string): void;
-  warning(message: string): void;
-}
 
 /** How one intent's run ended, for outputs and the summary. */
 export type RunStatus =

@@ -1,7 +1,8 @@
 import { supersededKeys } from '../runbook/lost-keys.js';
 import { event, eventsIf, lease } from '../runbook/record.js';
 import { type Revocation, RevocationRefused, revokeChecked } from '../runbook/revoke.js';
-import type { RotationDeps, RotationOutcome } from './context.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
 
@@ -10,7 +11,7 @@ import { outcome } from './outcome.js';
  * revoke the old key only if validation still holds; then confirm the control
  * plane no longer lists it as active.
  */
-export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
+export async function revokeOldKey(d: RunbookDeps): Promise<RotationOutcome> {
   const rec = d.journal.record!;
   const oldKeyId = rec.oldKey?.keyId;
   const newKeyId = rec.newKey!.keyId;

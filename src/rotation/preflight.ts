@@ -2,7 +2,7 @@ import type { ApiKeyRow, ThothEndpoint } from '../clients/thoth.js';
 import type { Intent } from '../intent/types.js';
 import type { ConfigSnapshot, MdmDevice } from '../mdm/provider.js';
 import { releaseAll } from '../mdm/read-value.js';
-import type { RotationDeps } from './context.js';
+import type { RunbookDeps } from '../runbook/deps.js';
 
 /** What the read-only checks found; `problems` non-empty means nothing may be mutated. */
 export interface Preflight {
@@ -26,7 +26,7 @@ export interface Preflight {
  * the configuration parses and the group has devices. Shared by plan and apply.
  */
 export async function preflight(
-  d: Pick<RotationDeps, 'intent' | 'thoth' | 'mdm' | 'now'>,
+  d: Pick<RunbookDeps, 'intent' | 'thoth' | 'mdm' | 'now'>,
   known?: ConfigSnapshot,
 ): Promise<Preflight> {
   const { intent } = d;

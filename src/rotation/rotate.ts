@@ -11,9 +11,10 @@ import { findLostKeys, supersededKeys, sweepLostKeys } from '../runbook/lost-key
 import { authorizationDetail, authorizeKey, createKey, deniedPermissions, storedKey } from '../runbook/mint.js';
 import { event, lease, takeOver } from '../runbook/record.js';
 import { newKeyRevocationEvents, revokeChecked, tryRevoke } from '../runbook/revoke.js';
-import type { RotationDeps, RotationOutcome } from './context.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { RotationOutcome } from './context.js';
 import { revokeOldKey } from './finish.js';
-import { keyOwner } from './key-name.js';
+import { keyOwner } from '../runbook/key-name.js';
 import { nextStep } from './next-step.js';
 import { outcome } from './outcome.js';
 import { type Preflight, preflight } from './preflight.js';
@@ -29,7 +30,7 @@ import { refreshAndValidate, validateRefreshed } from './validate-phase.js';
  * and 8. record: every step commits its outcome to the evidence record as it goes. The steps
  * themselves, shared with the emergency revocation, are in src/runbook/.
  */
-export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
+export async function rotate(d: RunbookDeps): Promise<RotationOutcome> {
   const record = d.journal.record;
   const win = d.intent.window ? windowStatus(d.intent.window, d.now()) : { open: false };
   const step = nextStep({
@@ -87,7 +88,7 @@ export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
  * the old key, once the next key is validated (finish.ts).
  */
 async function recoverUndeployed(
-  d: RotationDeps,
+  d: RunbookDeps,
   record: EvidenceRecord,
   windowOpen: boolean,
 ): Promise<RotationOutcome> {
@@ -176,7 +177,7 @@ type Stop = { readonly stop: RotationOutcome };
 
 /** A fresh rotation (or one whose interrupted run was cleaned up): claim, then runbook steps 1–6. */
 async function begin(
-  d: RotationDeps,
+  d: RunbookDeps,
   base: EvidenceRecord,
   windowOpen: boolean,
   known?: ConfigSnapshot,
@@ -205,7 +206,7 @@ async function begin(
 }
 
 /** Take the rotation (lease) and record what the preflight found; false when another run took it first. */
-function claim(d: RotationDeps, base: EvidenceRecord, pre: Preflight, windowOpen: boolean): Promise<boolean> {
+function claim(d: RunbookDeps, base: EvidenceRecord, pre: Preflight, windowOpen: boolean): Promise<boolean> {
   const { intent } = d;
   return takeOver(d.journal, {
     base,
@@ -228,7 +229,7 @@ function claim(d: RotationDeps, base: EvidenceRecord, pre: Preflight, windowOpen
  * Steps 1–2: create the key (never retried) and store it: masked inside the client before it
  * returns, and named in the record (staged) by id and fingerprint only.
  */
-async function createAndStore(d: RotationDeps, snapshot: ConfigSnapshot): Promise<CreatedKey | Stop> {
+async function createAndStore(d: RunbookDeps, snapshot: ConfigSnapshot): Promise<CreatedKey | Stop> {
   const { intent, journal } = d;
   let created: CreatedKey;
   try {
@@ -260,7 +261,7 @@ async function createAndStore(d: RotationDeps, snapshot: ConfigSnapshot): Promis
 }
 
 /** Step 3: authorize every permission on the target before anything reaches a device; a denied key is revoked. */
-async function authorize(d: RotationDeps, created: CreatedKey): Promise<Stop | undefined> {
+async function authorize(d: RunbookDeps, created: CreatedKey): Promise<Stop | undefined> {
   const auths = await authorizeKey(d, created);
   const denied = deniedPermissions(auths);
   const authEvents = auths.map((a) =>
@@ -285,7 +286,7 @@ async function authorize(d: RotationDeps, created: CreatedKey): Promise<Stop | u
  * Step 4a, snapshot: the new key id (and the sealed snapshot) must be in the repository before
  * the MDM is written: a later run has to know which key may be on devices, and how to restore.
  */
-async function recordSnapshot(d: RotationDeps, snapshot: ConfigSnapshot, created: CreatedKey): Promise<void> {
+async function recordSnapshot(d: RunbookDeps, snapshot: ConfigSnapshot, created: CreatedKey): Promise<void> {
   const { intent } = d;
   const sealed = d.sealKey
     ? seal(JSON.stringify(snapshot.items), d.sealKey, `${intent.fleet.id}/${intent.name}`)
@@ -305,7 +306,7 @@ async function recordSnapshot(d: RotationDeps, snapshot: ConfigSnapshot, created
 }
 
 /** Step 4b, deploy: rewrite only the three settings, then confirm by reading back. */
-async function deployNewKey(d: RotationDeps, pre: Preflight, created: CreatedKey): Promise<Stop | undefined> {
+async function deployNewKey(d: RunbookDeps, pre: Preflight, created: CreatedKey): Promise<Stop | undefined> {
   const { snapshot } = pre;
   try {
     await deploy(d.mdm, snapshot, desiredValues(snapshot, created, snapshot.revokedKeyIds));
@@ -331,7 +332,7 @@ async function deployNewKey(d: RotationDeps, pre: Preflight, created: CreatedKey
  * leave both keys alone and let the next run reconcile.
  */
 async function deployFailed(
-  d: RotationDeps,
+  d: RunbookDeps,
   snapshot: ConfigSnapshot,
   newKeyId: string,
   e: unknown,
@@ -406,7 +407,7 @@ async function deployFailed(
  * run that takes over decides about it (recoverUndeployed). When another run wrote the
  * record under us (StaleWriteError), that run owns the rotation: nothing is recorded.
  */
-export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
+export async function abandon(d: RunbookDeps, cause: unknown): Promise<void> {
   const rec = d.journal.record;
   if (!rec?.lease || isTerminalState(rec.state)) return;
   const lostRace = cause instanceof StaleWriteError;

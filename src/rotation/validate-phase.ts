@@ -8,7 +8,8 @@ import { event, eventsIf, lease } from '../runbook/record.js';
 import { type Refresh, refreshDetail, refreshGroup } from '../runbook/refresh.js';
 import { RevocationRefused, revokeChecked } from '../runbook/revoke.js';
 import { pollUntil } from '../runbook/validate.js';
-import type { RotationDeps, RotationOutcome } from './context.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
 import type { Verdict } from './verdict.js';
@@ -21,7 +22,7 @@ import type { Verdict } from './verdict.js';
 
 /** Step 5: ask the group to check in now, then validate (step 6). */
 export async function refreshAndValidate(
-  d: RotationDeps,
+  d: RunbookDeps,
   snapshot: ConfigSnapshot | undefined,
   known?: readonly MdmDevice[],
 ): Promise<RotationOutcome> {
@@ -44,7 +45,7 @@ export async function refreshAndValidate(
 
 /** A run resumed at `refreshed`: validate (step 6) against the recorded refresh time. */
 export async function validateRefreshed(
-  d: RotationDeps,
+  d: RunbookDeps,
   snapshot: ConfigSnapshot | undefined,
 ): Promise<RotationOutcome> {
   const rec = d.journal.record!;
@@ -64,7 +65,7 @@ export async function validateRefreshed(
 
 /** Step 6: poll until the verdict passes or the deadline (refresh time + validation.timeout) passes. */
 async function validate(
-  d: RotationDeps,
+  d: RunbookDeps,
   observer: Observer,
   refreshSentAt: Date,
   snapshot: ConfigSnapshot | undefined,
@@ -115,7 +116,7 @@ function driftEvents(v: Verdict): EventInput[] {
  * keeps both keys and fails so a human decides.
  */
 async function validationFailed(
-  d: RotationDeps,
+  d: RunbookDeps,
   verdict: Verdict,
   snapshot: ConfigSnapshot | undefined,
 ): Promise<RotationOutcome> {
@@ -188,7 +189,7 @@ async function validationFailed(
 }
 
 /** The pre-change configuration sealed into the record by an earlier run, if we hold the key. */
-function unsealedSnapshot(d: RotationDeps): ConfigSnapshot | undefined {
+function unsealedSnapshot(d: RunbookDeps): ConfigSnapshot | undefined {
   const rec = d.journal.record!;
   if (!rec.rollbackSeal || !d.sealKey) return undefined;
   const items = JSON.parse(

@@ -8,8 +8,8 @@ import type { ApiKeyRow } from '../clients/thoth.js';
 import type { EvidenceRecord, KeyRef } from '../evidence/record.js';
 import type { ReadValue } from '../mdm/read-value.js';
 import { RevocationRefused, revokeChecked } from '../revocation/guard.js';
-import type { RotationDeps } from '../rotation/context.js';
-import { isMintedBy, type KeyOwner, keyOwner, type MintKind } from '../rotation/key-name.js';
+import type { RunbookDeps } from './deps.js';
+import { isMintedBy, type KeyOwner, keyOwner, type MintKind } from './key-name.js';
 
 export interface LostKeyQuery {
   /** Whose keys: minted by this repository for this fleet and intent (key-name.ts). */
@@ -50,7 +50,7 @@ export function supersededKeys(record: EvidenceRecord | undefined): KeyRef[] {
  * this run read it in this step. A name-matching key of another scope is refused: recorded,
  * and the run stops so that a person looks. Returns the ids revoked.
  */
-export async function sweepLostKeys(d: RotationDeps, delivered: ReadValue | undefined): Promise<string[]> {
+export async function sweepLostKeys(d: RunbookDeps, delivered: ReadValue | undefined): Promise<string[]> {
   const record = d.journal.record;
   const spared = new Set([
     ...supersededKeys(record).map((k) => k.keyId),

@@ -7,7 +7,7 @@ import type { AuthorizeResult, CreatedKey, ThothApi } from '../clients/thoth.js'
 import type { KeyRef, RunInfo } from '../evidence/record.js';
 import { fingerprint } from '../evidence/record.js';
 import type { Intent, Permission } from '../intent/types.js';
-import { keyOwner, type MintKind, mintedKeyName } from '../rotation/key-name.js';
+import { keyOwner, type MintKind, mintedKeyName } from './key-name.js';
 
 export interface MintDeps {
   readonly intent: Intent;

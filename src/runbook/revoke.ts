@@ -6,7 +6,7 @@
  */
 import type { EventInput } from '../evidence/journal.js';
 import { type KnownLiveState, RevocationRefused, revokeChecked } from '../revocation/guard.js';
-import type { RotationDeps } from '../rotation/context.js';
+import type { RunbookDeps } from './deps.js';
 import { event } from './record.js';
 
 export { type KnownLiveState, type Revocation, RevocationRefused, revokeChecked } from '../revocation/guard.js';
@@ -17,7 +17,7 @@ export { type KnownLiveState, type Revocation, RevocationRefused, revokeChecked 
  * caller records it with the rest of its outcome.
  */
 export async function tryRevoke(
-  d: Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'>,
+  d: Pick<RunbookDeps, 'intent' | 'thoth' | 'mdm'>,
   keyId: string,
   known: KnownLiveState = {},
 ): Promise<RevocationRefused | undefined> {

@@ -10,9 +10,9 @@ vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi
 const { sweepLostKeys, supersededKeys } = await import('../../src/runbook/lost-keys.js');
 const { RevocationRefused } = await import('../../src/revocation/guard.js');
 const { ReadValue } = await import('../../src/mdm/read-value.js');
-const { mintedKeyName } = await import('../../src/rotation/key-name.js');
+const { mintedKeyName } = await import('../../src/runbook/key-name.js');
 type ApiKeyRow = import('../../src/clients/thoth.js').ApiKeyRow;
-type RotationDeps = import('../../src/rotation/context.js').RotationDeps;
+type RunbookDeps = import('../../src/runbook/deps.js').RunbookDeps;
 type EvidenceRecord = import('../../src/evidence/record.js').EvidenceRecord;
 
 const FLEET = 'flt-a';
@@ -61,7 +61,7 @@ function deps(keys: ApiKeyRow[], record: Partial<EvidenceRecord> = {}) {
       commit: vi.fn(async (c: (typeof commits)[number]) => void commits.push(c)),
     },
     log: { info: vi.fn(), warning: vi.fn() },
-  } as unknown as RotationDeps;
+  } as unknown as RunbookDeps;
   return { d, revoked, commits };
 }
 
