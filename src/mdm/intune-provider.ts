@@ -11,7 +11,7 @@ import {
 import { WritePacer } from '../http/pacer.js';
 import { log } from '../log.js';
 import type { Intent, IntuneTarget, SettingNames } from '../intent/types.js';
-import { parseHealth, type HealthReport, type MdmDeviceObs } from '../rotation/verdict.js';
+import { parseHealth, type HealthReport, type MdmDeviceObs } from '../observations.js';
 import { SecretValue } from '../secret-value.js';
 import type { Settings } from '../settings.js';
 import { readManagedSettings, writeManagedSettings } from './mobileconfig.js';

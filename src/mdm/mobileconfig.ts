@@ -14,7 +14,7 @@ import { build, parse, type PlistValue } from 'plist';
 import type { SettingNames } from '../intent/types.js';
 import { registerSecret } from '../secrets.js';
 import { ReadValue } from './read-value.js';
-import { declaresEntities } from './xml-entities.js';
+import { declaresEntities } from '../xml-entities.js';
 
 /** The values the action manages in the configuration. */
 export interface ManagedValues {

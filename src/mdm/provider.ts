@@ -1,6 +1,6 @@
 import type { MdmProviderName } from '../intent/types.js';
 import type { SecretValue } from '../secret-value.js';
-import type { MdmDeviceObs } from '../rotation/verdict.js';
+import type { MdmDeviceObs } from '../observations.js';
 import { describeKeyIds, sameKeyId, uniqueKeyIds, type KeyIdValue, type ReadValue } from './read-value.js';
 
 /**

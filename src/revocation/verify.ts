@@ -1,5 +1,5 @@
 import type { ApiKeyRow } from '../clients/thoth.js';
-import type { MdmDeviceObs, ThothEndpointObs } from '../rotation/verdict.js';
+import type { MdmDeviceObs, ThothEndpointObs } from '../observations.js';
 
 export interface RevocationCheckInput {
   readonly revoked: ReadonlySet<string>;

@@ -1,7 +1,8 @@
 import type { ValidationSummary } from '../evidence/record.js';
 import type { MdmDevice } from '../mdm/provider.js';
 import type { RunbookDeps } from '../runbook/deps.js';
-import { decideValidation, HostJoin, type MdmDeviceObs, type ThothEndpointObs, type Verdict } from './verdict.js';
+import type { MdmDeviceObs, ThothEndpointObs } from '../observations.js';
+import { decideValidation, HostJoin, type Verdict } from './verdict.js';
 
 /**
  * One validation observation: the fleet's endpoints from the control plane, then fresh MDM
