@@ -65,16 +65,16 @@ export async function revokeForIntent(d: RunbookDeps, req: RevokeRequest): Promi
     kind: 'emergency',
     delivered: snapshot.keyId,
     spared: new Set(req.keyIds),
-  }).map((k) => k.key_id);
+  }).map((k) => k.keyId);
 
   // The configuration must keep delivering a key that works (spec §7). One that the control
   // plane already lists as revoked means a stale read or an already broken fleet: writing it
   // back could undo a newer configuration, so stop before anything is revoked.
-  const revokedDelivered = deployed ? undefined : keys.find((k) => snapshot.keyId?.is(k.key_id) && k.active === false);
+  const revokedDelivered = deployed ? undefined : keys.find((k) => snapshot.keyId?.is(k.keyId) && !k.active);
   if (revokedDelivered) {
     throw new InvariantError(
-      `the MDM configuration (as read) delivers ${revokedDelivered.key_id}, which the control plane lists as revoked; nothing was revoked. ` +
-        `If the configuration was changed in the last minutes, re-run; otherwise add ${revokedDelivered.key_id} to key-ids so a replacement is deployed`,
+      `the MDM configuration (as read) delivers ${revokedDelivered.keyId}, which the control plane lists as revoked; nothing was revoked. ` +
+        `If the configuration was changed in the last minutes, re-run; otherwise add ${revokedDelivered.keyId} to key-ids so a replacement is deployed`,
     );
   }
 
@@ -290,9 +290,7 @@ async function revokeUndelivered(d: RunbookDeps, knownId: string | undefined): P
   try {
     const name = mintedKeyName(keyOwner(d.intent), 'emergency', d.run);
     const keys = await d.thoth.listKeys();
-    const mine = keys
-      .filter((k) => k.active !== false && (k.key_id === knownId || k.name === name))
-      .map((k) => k.key_id);
+    const mine = keys.filter((k) => k.active && (k.keyId === knownId || k.name === name)).map((k) => k.keyId);
     if (mine.length === 0) return;
     const served = (await d.mdm.readConfig()).keyId;
     const lost = mine.filter((id) => !served?.is(id));

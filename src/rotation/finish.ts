@@ -79,9 +79,9 @@ export async function revokeOldKey(d: RunbookDeps): Promise<RotationOutcome> {
   const supersededResults = revoked.slice(1).map((r) => `${r.keyId}: ${r.result}`);
   const rows = await d.thoth.listKeys();
   const stillActive = [oldKeyId, ...superseded.map((k) => k.keyId)].filter((id) =>
-    rows.some((k) => k.key_id === id && k.active !== false),
+    rows.some((k) => k.keyId === id && k.active),
   );
-  const row = rows.find((k) => k.key_id === oldKeyId);
+  const row = rows.find((k) => k.keyId === oldKeyId);
   const confirmed = stillActive.length === 0;
   await d.journal.commit({
     state: confirmed ? 'completed' : 'awaiting-revocation',

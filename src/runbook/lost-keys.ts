@@ -4,7 +4,7 @@
  * takes over a rotation, before a rotation mints, and by an emergency revocation for the
  * replacements an interrupted revocation minted.
  */
-import type { ApiKeyRow } from '../clients/thoth.js';
+import type { ApiKey } from '../clients/thoth.js';
 import type { EvidenceRecord, KeyRef } from '../evidence/record.js';
 import type { ReadValue } from '../mdm/read-value.js';
 import { RevocationRefused, revokeChecked } from '../revocation/guard.js';
@@ -26,11 +26,10 @@ export interface LostKeyQuery {
  * Still-active keys minted for this intent that the configuration does not deliver and the
  * caller does not account for: their plaintext existed only in a run that is gone. Pure.
  */
-export function findLostKeys(keys: readonly ApiKeyRow[], q: LostKeyQuery): ApiKeyRow[] {
+export function findLostKeys(keys: readonly ApiKey[], q: LostKeyQuery): ApiKey[] {
   const { delivered, spared } = q;
   return keys.filter(
-    (k) =>
-      k.active !== false && isMintedBy(k.name, q.owner, q.kind) && !delivered?.is(k.key_id) && !spared.has(k.key_id),
+    (k) => k.active && isMintedBy(k.name, q.owner, q.kind) && !delivered?.is(k.keyId) && !spared.has(k.keyId),
   );
 }
 
@@ -62,7 +61,7 @@ export async function sweepLostKeys(d: RunbookDeps, delivered: ReadValue | undef
   try {
     await revokeChecked(
       d,
-      lost.map((k) => k.key_id),
+      lost.map((k) => k.keyId),
       { known: { keys, delivered: { keyId: delivered } } },
     );
   } catch (e) {
@@ -70,13 +69,13 @@ export async function sweepLostKeys(d: RunbookDeps, delivered: ReadValue | undef
     throw e;
   }
   for (const k of lost)
-    d.log.warning(`revoked ${k.key_id}: minted for ${d.intent.name} by an interrupted run, plaintext lost`);
+    d.log.warning(`revoked ${k.keyId}: minted for ${d.intent.name} by an interrupted run, plaintext lost`);
   await d.journal.commit({
     events: lost.map((k) => ({
       step: 'revoke-lost-key' as const,
       outcome: 'ok' as const,
-      detail: `revoked ${k.key_id} (${k.name}): minted by an interrupted run, never deployed`,
+      detail: `revoked ${k.keyId} (${k.name}): minted by an interrupted run, never deployed`,
     })),
   });
-  return lost.map((k) => k.key_id);
+  return lost.map((k) => k.keyId);
 }

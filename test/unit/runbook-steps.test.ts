@@ -21,7 +21,7 @@ const { mintedKeyName } = await import('../../src/runbook/key-name.js');
 const { ReadValue } = await import('../../src/mdm/read-value.js');
 const { SecretValue } = await import('../../src/secret-value.js');
 const { RUN } = await import('./evidence-sample.js');
-type ApiKeyRow = import('../../src/clients/thoth.js').ApiKeyRow;
+type ApiKey = import('../../src/clients/thoth.js').ApiKey;
 type AuthorizeParams = import('../../src/clients/thoth.js').AuthorizeParams;
 type CreateKeyParams = import('../../src/clients/thoth.js').CreateKeyParams;
 type CreatedKey = import('../../src/clients/thoth.js').CreatedKey;
@@ -134,7 +134,7 @@ describe('mint: create, store, authorize', () => {
 });
 
 describe('findLostKeys: the one definition of a key whose plaintext was lost', () => {
-  const row = (key_id: string, name: string, active = true): ApiKeyRow => ({ key_id, name, active });
+  const row = (keyId: string, name: string, active = true): ApiKey => ({ keyId, name, active });
   const rotation = mintedKeyName(OWNER, 'rotation', { id: '1', attempt: 1 });
   const emergency = mintedKeyName(OWNER, 'emergency', { id: '2', attempt: 1 });
   const keys = [
@@ -157,7 +157,7 @@ describe('findLostKeys: the one definition of a key whose plaintext was lost', (
       ['k-rot', 'k-emg', 'k-dlv', 'k-old'],
     ],
   ];
-  it.each(cases)('%s', (_name, query, want) => expect(findLostKeys(keys, query).map((k) => k.key_id)).toEqual(want));
+  it.each(cases)('%s', (_name, query, want) => expect(findLostKeys(keys, query).map((k) => k.keyId)).toEqual(want));
 });
 
 describe('validate: the one poll loop', () => {
@@ -279,7 +279,7 @@ describe('record', () => {
 });
 
 describe('revoke: through the live-state guard', () => {
-  const deps = (keys: ApiKeyRow[], delivered: string) => {
+  const deps = (keys: ApiKey[], delivered: string) => {
     const revoked: string[] = [];
     return {
       revoked,
@@ -294,7 +294,7 @@ describe('revoke: through the live-state guard', () => {
       } as unknown as Parameters<typeof tryRevoke>[0],
     };
   };
-  const row = (key_id: string): ApiKeyRow => ({ key_id, scope_level: 'fleet', scope_target_id: 'flt-a', active: true });
+  const row = (keyId: string): ApiKey => ({ keyId, scopeLevel: 'fleet', scopeTargetId: 'flt-a', active: true });
   it('revokes a key the configuration does not deliver', async () => {
     const f = deps([row('k-new')], 'k-old');
     expect(await tryRevoke(f.d, 'k-new')).toBeUndefined();
