@@ -3,6 +3,7 @@ import { errorMessage, InvariantError } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import { pinTarget } from '../evidence/pinning.js';
 import type { EvidenceRecord, KeyRef } from '../evidence/record.js';
+import type { ConfigSnapshot } from '../mdm/provider.js';
 import { describeKeyIds } from '../mdm/read-value.js';
 import { deploy, desiredValues, mergeRevoked } from '../runbook/deploy.js';
 import { findLostKeys } from '../runbook/lost-keys.js';
@@ -42,23 +43,21 @@ export async function revokeForIntent(d: RunbookDeps, req: RevokeRequest): Promi
   const deployed = req.keyIds.find((id) => snapshot.keyId?.is(id));
   const warnings: string[] = [];
   const base = journal.record ?? Journal.genesis(intent);
+  const replaceNote = deployed ? ` (${deployed} is the deployed key; replace=${req.replace})` : '';
+  const why = `${req.reason}${replaceNote}`;
   await journal.commit({
     base,
     // A finished rotation's record may pin an older target: this revocation acts on the intent's.
     set: { reason: req.reason, target: pinTarget(intent) },
     lease: lease(d, d.now()),
     events: [
-      {
-        step: 'revoke-request',
-        outcome: 'info',
-        detail: `emergency revocation of ${req.keyIds.join(', ')} by ${d.run.actor}: ${req.reason}${deployed ? ` (${deployed} is the deployed key; replace=${req.replace})` : ''}`,
-      },
+      event('revoke-request', 'info', `emergency revocation of ${req.keyIds.join(', ')} by ${d.run.actor}: ${why}`),
     ],
   });
 
   // Emergency replacements an earlier, interrupted revocation minted and the configuration does
   // not deliver as read now. The read may lag behind that run's write (another Jamf Cloud node),
-  // so devices may hold one: they are revoked only once this run's configuration is out (step 5).
+  // so devices may hold one: they are revoked only once this run's configuration is out (revokeDeployed).
   const keys = await d.thoth.listKeys();
   const strays = findLostKeys(keys, {
     owner: keyOwner(intent),
@@ -86,9 +85,33 @@ export async function revokeForIntent(d: RunbookDeps, req: RevokeRequest): Promi
     { known: { keys, delivered: { keyId: snapshot.keyId } } },
   );
 
-  // Steps 1–3: replace the deployed key before it dies, so the group always holds a valid key.
+  // Steps 1–5: replace the deployed key (if any), deploy the revoked list, refresh.
+  const { replacement, refresh } = await replaceAndDeploy(d, req, snapshot, deployed, warnings);
+
+  // Revoke: now the deployed key can die, and so can stray replacements of an interrupted run.
+  revokedKeys.push(...(await revokeDeployed(d, deployed, strays, replacement)));
+
+  // Step 6, validate: keys inactive, no endpoint that checked in still on a revoked key.
+  const expectedLoss = deployed && !replacement ? deployed : undefined;
+  const check = await validateRevocation(d, new Set(req.keyIds), refresh, expectedLoss);
+
+  // Step 8, record: the outcome, and the keys as they now stand.
+  return recordRevocation(d, req, { base, check, deployed, replacement, revokedKeys, warnings });
+}
+
+/**
+ * Steps 1–5 of a revocation: a deployed key is first replaced (create, store, authorize; no
+ * validation window) so the fleet keeps a valid key; the configuration then carries the
+ * revoked list (and the replacement), and the group is asked to check in.
+ */
+async function replaceAndDeploy(
+  d: RunbookDeps,
+  req: RevokeRequest,
+  snapshot: ConfigSnapshot,
+  deployed: string | undefined,
+  warnings: string[],
+): Promise<{ replacement: CreatedKey | undefined; refresh: Refresh }> {
   let replacement: CreatedKey | undefined;
-  let refresh: Refresh;
   try {
     if (deployed && req.replace) {
       replacement = await mintReplacement(d);
@@ -107,11 +130,11 @@ export async function revokeForIntent(d: RunbookDeps, req: RevokeRequest): Promi
     await deploy(d.mdm, snapshot, desiredValues(snapshot, replacement, revokedList));
     const delivers = replacement ? `${replacement.keyId} (replacement)` : 'the key it delivered before';
     const written = `configuration delivers ${delivers} and revoked ids ${describeKeyIds(revokedList)}`;
-    await journal.commit({ events: [event('mdm-update', 'ok', written)] });
+    await d.journal.commit({ events: [event('mdm-update', 'ok', written)] });
 
     // Step 5, refresh: force check-in.
-    refresh = await refreshGroup(d);
-    await journal.commit({
+    const refresh = await refreshGroup(d);
+    await d.journal.commit({
       set: { refreshSentAt: refresh.sentAt.toISOString() },
       events: [
         event(
@@ -121,37 +144,55 @@ export async function revokeForIntent(d: RunbookDeps, req: RevokeRequest): Promi
         ),
       ],
     });
+    return { replacement, refresh };
   } catch (e) {
     // A replacement whose plaintext dies with this run and that never reached the MDM is revoked now.
     await revokeUndelivered(d, replacement?.keyId);
     throw e;
   }
+}
 
-  // Revoke: now the deployed key can die, and so can stray replacements of an interrupted run. Live
-  // state decides (guard.ts): the configuration delivers the replacement now, so the deployed key
-  // passes; without a replacement it is still delivered and goes anyway (documented, warned above).
-  // Two batches, so that a refused stray never keeps the compromised key alive.
-  if (deployed || strays.length) {
-    const live = await readLiveKeyState(d, [...(deployed ? [deployed] : []), ...strays]);
-    const known = { keys: live.keys, delivered: { keyId: live.deliveredKeyId } };
-    if (deployed)
-      revokedKeys.push(
-        ...(await revokeRecorded(d, [deployed], { known, deliveredAllowed: replacement ? undefined : deployed })),
-      );
-    for (const r of await revokeChecked(d, strays, { known })) {
-      const what = `${r.result === 'revoked' ? 'revoked' : 'already gone:'} ${r.keyId}`;
-      const detail = `${what}, a replacement minted by an interrupted revocation that the configuration no longer delivers`;
-      await journal.commit({ events: [event('revoke-lost-key', 'ok', detail)] });
-    }
+/**
+ * The deployed key, and stray replacements of an interrupted run, once the configuration is
+ * out. Live state decides (guard.ts): the configuration delivers the replacement now, so the
+ * deployed key passes; without a replacement it is still delivered and goes anyway
+ * (documented, warned). Two batches, so that a refused stray never keeps the compromised key alive.
+ */
+async function revokeDeployed(
+  d: RunbookDeps,
+  deployed: string | undefined,
+  strays: readonly string[],
+  replacement: CreatedKey | undefined,
+): Promise<KeyRef[]> {
+  if (!deployed && strays.length === 0) return [];
+  const live = await readLiveKeyState(d, [...(deployed ? [deployed] : []), ...strays]);
+  const known = { keys: live.keys, delivered: { keyId: live.deliveredKeyId } };
+  const revoked = deployed
+    ? await revokeRecorded(d, [deployed], { known, deliveredAllowed: replacement ? undefined : deployed })
+    : [];
+  for (const r of await revokeChecked(d, strays, { known })) {
+    const what = `${r.result === 'revoked' ? 'revoked' : 'already gone:'} ${r.keyId}`;
+    const detail = `${what}, a replacement minted by an interrupted revocation that the configuration no longer delivers`;
+    await d.journal.commit({ events: [event('revoke-lost-key', 'ok', detail)] });
   }
+  return revoked;
+}
 
-  // Step 6, validate: keys inactive, no endpoint that checked in still on a revoked key.
-  const check = await validateRevocation(
-    d,
-    new Set(req.keyIds),
-    refresh,
-    deployed && !replacement ? deployed : undefined,
-  );
+/** Step 8 of a revocation: what validation found, the keys as they now stand, state `revoked`. */
+async function recordRevocation(
+  d: RunbookDeps,
+  req: RevokeRequest,
+  r: {
+    readonly base: EvidenceRecord;
+    readonly check: RevocationCheck;
+    readonly deployed: string | undefined;
+    readonly replacement: CreatedKey | undefined;
+    readonly revokedKeys: readonly KeyRef[];
+    readonly warnings: string[];
+  },
+): Promise<RotationOutcome> {
+  const { journal } = d;
+  const { base, check, deployed, replacement, revokedKeys, warnings } = r;
   const lostAccess = check.offenders.filter((o) => o.keyId === deployed && !replacement);
   const offenders = check.offenders.filter((o) => !lostAccess.includes(o));
   const ok = check.stillActive.length === 0 && offenders.length === 0;
