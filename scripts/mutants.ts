@@ -32,7 +32,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'src/rotation/finish.ts',
     from: 'if (!verdict.pass) {',
     to: 'if (false) {',
-    tests: ['test/e2e/risky-branches.test.ts', 'test/e2e/apply-jamf.test.ts'],
+    tests: ['test/unit/rotation-finish.test.ts', 'test/e2e/risky-branches.test.ts', 'test/e2e/apply-jamf.test.ts'],
   },
   {
     id: 'rollback-revokes-before-restore',
