@@ -37,3 +37,6 @@ export const log = {
   endGroup: (): void => core.endGroup(),
   group: <T>(name: string, fn: () => Promise<T>): Promise<T> => core.group(title(name), fn),
 };
+
+/** What a step or an adapter logs through: injected (tests pass a fake), `log` above in the action. */
+export type Log = Pick<typeof log, 'info' | 'warning'>;

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import * as path from 'node:path';
-import { createAdapters, type AdapterFactory } from './adapters.js';
+import { type AdapterFactory, createAdapterFactory } from './adapters.js';
 import { ConfigError, errorMessage, formatProblem, type ConfigProblem } from './errors.js';
 import { AllowedHosts, restrictCredentialsTo } from './http/allowed-hosts.js';
 import { loadIntents } from './intent/load.js';
@@ -22,7 +22,7 @@ import { renderSummary, type EvidenceLinks } from './summary.js';
  * The action: read inputs and intents (every problem reported before any
  * request), run the mode, set outputs, and write the job summary even on failure.
  */
-export async function run(factory: AdapterFactory = createAdapters): Promise<void> {
+export async function run(factory: AdapterFactory = createAdapterFactory()): Promise<void> {
   let mode = 'plan';
   let result: ModeResult = { outcomes: [], notes: [] };
   let error: string | undefined;

@@ -11,7 +11,7 @@ import {
   parseComputerGroup,
   parseJamfProfile,
   type JamfProfile,
-} from '../mdm/jamf-profile-xml.js';
+} from './jamf-profile-xml.js';
 import { USER_AGENT } from '../version.js';
 import {
   jamfShapeFor,

@@ -12,7 +12,7 @@ import type { Permission } from '../intent/types.js';
 /** Control-plane calls of spec control-plane.md; the orchestrator sees only this. */
 export interface ThothApi {
   getFleet(fleetId: string): Promise<Fleet | undefined>;
-  listKeys(): Promise<ApiKeyRow[]>;
+  listKeys(): Promise<ApiKey[]>;
   /** Never retried, not even after a 429: a repeated create can mint a second key. The plaintext is masked before return. */
   createKey(p: CreateKeyParams): Promise<CreatedKey>;
   authorize(p: AuthorizeParams): Promise<AuthorizeResult>;
@@ -68,7 +68,37 @@ const AuthorizeSchema = z.looseObject({
 });
 
 export type Fleet = z.infer<typeof FleetSchema>;
-export type ApiKeyRow = z.infer<typeof KeyRowSchema>;
+type ApiKeyRow = z.infer<typeof KeyRowSchema>;
+/**
+ * One key of `GET api-keys`, as the rest of the action sees it: the control plane's row
+ * (`key_id`, `scope_level`, `active`…) stays in this file.
+ */
+export interface ApiKey {
+  readonly keyId: string;
+  /** The name it was created with: this action's keys say who minted them (runbook/key-name.ts). */
+  readonly name?: string | undefined;
+  readonly prefix?: string | undefined;
+  /** `fleet`, `endpoint`, `organization`, `agent`… as the control plane lists it. */
+  readonly scopeLevel?: string | undefined;
+  readonly scopeTargetId?: string | undefined;
+  readonly createdAt?: string | undefined;
+  readonly expiresAt?: string | undefined;
+  /** The control plane accepts the key: a row says `active: false` once it is revoked or expired. */
+  readonly active: boolean;
+}
+
+function apiKey(r: ApiKeyRow): ApiKey {
+  return {
+    keyId: r.key_id,
+    active: r.active !== false,
+    ...(r.name != null ? { name: r.name } : {}),
+    ...(r.prefix != null ? { prefix: r.prefix } : {}),
+    ...(r.scope_level != null ? { scopeLevel: r.scope_level } : {}),
+    ...(r.scope_target_id != null ? { scopeTargetId: r.scope_target_id } : {}),
+    ...(r.created_at != null ? { createdAt: r.created_at } : {}),
+    ...(r.expires_at != null ? { expiresAt: r.expires_at } : {}),
+  };
+}
 export type AuthorizeRaw = z.infer<typeof AuthorizeSchema>;
 /**
  * One endpoint of `GET endpoints`, reduced as it arrives to the fields the action uses: a
@@ -172,9 +202,9 @@ class ThothClient implements ThothApi {
     return parse(FleetSchema, safeJson(res.text), 'GET fleet');
   }
 
-  async listKeys(): Promise<ApiKeyRow[]> {
+  async listKeys(): Promise<ApiKey[]> {
     const body = await this.#http.json({ method: 'GET', path: `${this.#t}/api-keys` });
-    return parse(z.looseObject({ api_keys: z.array(KeyRowSchema) }), body, 'GET api-keys').api_keys;
+    return parse(z.looseObject({ api_keys: z.array(KeyRowSchema) }), body, 'GET api-keys').api_keys.map(apiKey);
   }
 
   async createKey(p: CreateKeyParams): Promise<CreatedKey> {

@@ -28,10 +28,9 @@
  * v1 record may be used for).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { EvidenceEvent, EvidenceRecord } from './record.js';
+import { EVIDENCE_SCHEMA_V1, type EventBody, type EvidenceEvent, type EvidenceRecord } from './schema.js';
 
-export const EVIDENCE_SCHEMA = 'thoth-rotate/evidence/v2';
-export const EVIDENCE_SCHEMA_V1 = 'thoth-rotate/evidence/v1';
+export { EVIDENCE_SCHEMA, EVIDENCE_SCHEMA_V1 } from './schema.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
@@ -113,15 +112,15 @@ export function recordDigest(r: EvidenceRecord): string {
 }
 
 /** v2: the hash covers the whole event as stored (its prev link and state digest included) except the hash itself. */
-function eventHash(e: Omit<EvidenceEvent, 'chain'> & { chain: { prev: string; record?: string | undefined } }): string {
+function eventHash(e: EventBody & { chain: { prev: string; record?: string | undefined } }): string {
   return sha256(canonicalJson({ ...e, chain: { prev: e.chain.prev, record: e.chain.record } }));
 }
 
-function eventHashV1(prev: string, e: Omit<EvidenceEvent, 'chain'>): string {
+function eventHashV1(prev: string, e: EventBody): string {
   return sha256(`${prev}\n${canonicalJson(e)}`);
 }
 
-function withoutChain(e: EvidenceEvent): Omit<EvidenceEvent, 'chain'> {
+function withoutChain(e: EvidenceEvent): EventBody {
   const { chain: _chain, ...rest } = e;
   return rest;
 }
@@ -131,7 +130,7 @@ function withoutChain(e: EvidenceEvent): Omit<EvidenceEvent, 'chain'> {
  * are now: callers set the fields first (state, keys, lease…), then append the events that
  * go with the change. The body must already be scrubbed of secrets (appendEvent does that).
  */
-export function chainEvent(record: EvidenceRecord, body: Omit<EvidenceEvent, 'chain'>): EvidenceEvent {
+export function chainEvent(record: EvidenceRecord, body: EventBody): EvidenceEvent {
   const last = record.events[record.events.length - 1];
   const prev = last ? last.chain.hash : genesisHash(record);
   const link = { prev, record: recordDigest(record) };

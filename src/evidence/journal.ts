@@ -1,4 +1,4 @@
-import { log } from '../log.js';
+import { type Log, log } from '../log.js';
 import { BranchProtectedError, StaleWriteError, type RepoFiles } from '../clients/github-contents.js';
 import type { Intent } from '../intent/types.js';
 import { redact } from '../secrets.js';
@@ -31,6 +31,8 @@ export interface JournalOptions {
    * warning says the MAC was not checked; a run that writes needs the key (see `reload`).
    */
   readonly readOnly?: boolean;
+  /** Where each commit's events are logged (default: the job log). */
+  readonly log?: Log;
 }
 
 /**
@@ -207,8 +209,9 @@ export class Journal {
     }
     this.#record = next;
     this.#written = next;
-    for (const e of fresh) log.info(`[${next.name}] ${e.step}: ${e.outcome} — ${redact(e.detail)}`);
-    log.info(
+    const out = this.#opts.log ?? log;
+    for (const e of fresh) out.info(`[${next.name}] ${e.step}: ${e.outcome} — ${redact(e.detail)}`);
+    out.info(
       `[${next.name}] evidence: state ${next.state}${this.lastCommit ? ` (commit ${this.lastCommit.slice(0, 12)})` : ''}`,
     );
     return next;

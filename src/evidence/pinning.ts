@@ -10,37 +10,6 @@ import { z } from 'zod';
 import type { Intent } from '../intent/types.js';
 import type { EvidenceRecord } from './record.js';
 
-/** The intent's target and thresholds as pinned in the record (durations in ms, permissions sorted). */
-export interface PinnedTarget {
-  readonly controlPlaneUrl: string;
-  readonly fleet: { readonly id: string; readonly region: string };
-  readonly key: { readonly scope: 'fleet' | 'endpoint'; readonly endpointId?: string; readonly permissions: string[] };
-  readonly mdm: {
-    readonly provider: string;
-    readonly jamf?: {
-      readonly url: string;
-      readonly profileId: number;
-      readonly groupId: number;
-      readonly healthAttribute?: string;
-    };
-    readonly intune?: {
-      readonly graphUrl: string;
-      readonly loginUrl: string;
-      readonly groupId: string;
-      readonly macos?: { readonly configurationId: string };
-      readonly windows?: { readonly remediationId: string; readonly template: string };
-    };
-    readonly settings: {
-      readonly domain: string;
-      readonly apiKey: string;
-      readonly keyId: string;
-      readonly revokedKeyIds: string;
-    };
-  };
-  readonly validation: { readonly minHealthy: number; readonly activeWithinMs: number; readonly windowMs: number };
-  readonly rollback: { readonly onValidationFailure: string };
-}
-
 const str = z.string();
 const ms = z.number().int().nonnegative();
 export const pinnedTargetSchema = z.strictObject({
@@ -71,6 +40,9 @@ export const pinnedTargetSchema = z.strictObject({
   validation: z.strictObject({ minHealthy: z.number().min(0).max(1), activeWithinMs: ms, windowMs: ms }),
   rollback: z.strictObject({ onValidationFailure: str }),
 });
+
+/** The intent's target and thresholds as pinned in the record (durations in ms, permissions sorted). */
+export type PinnedTarget = z.infer<typeof pinnedTargetSchema>;
 
 /**
  * The fields of `intent` that a rotation in flight depends on. Timeouts and poll intervals

@@ -6,18 +6,9 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { registerSecret } from '../secrets.js';
+import type { SealedBlob } from './schema.js';
 
-export interface SealedBlob {
-  alg: 'AES-256-GCM';
-  /** base64, 12 bytes */
-  iv: string;
-  /** base64, 16-byte GCM authentication tag */
-  tag: string;
-  /** base64 */
-  ciphertext: string;
-  /** Additional authenticated data, in clear: names the context the blob was sealed for. */
-  aad: string;
-}
+export type { SealedBlob } from './schema.js';
 
 /** Any failure to seal or unseal. Messages never include key, plaintext or ciphertext. */
 export class SealError extends Error {

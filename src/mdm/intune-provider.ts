@@ -1,19 +1,15 @@
-import { readFile } from 'node:fs/promises';
-import {
-  createGraphClient,
-  type GraphApi,
-  type GraphStats,
-  type ManagedDevice,
-  type RemediationScripts,
-  type RunState,
-  type SyncFailure,
+import type {
+  GraphApi,
+  GraphStats,
+  ManagedDevice,
+  RemediationScripts,
+  RunState,
+  SyncFailure,
 } from '../clients/graph.js';
-import { WritePacer } from '../http/pacer.js';
-import { log } from '../log.js';
-import type { Intent, IntuneTarget, SettingNames } from '../intent/types.js';
-import { parseHealth, type HealthReport, type MdmDeviceObs } from '../rotation/verdict.js';
+import { type Log, log } from '../log.js';
+import type { IntuneTarget, SettingNames } from '../intent/types.js';
+import { parseHealth, type HealthReport, type MdmDeviceObs } from '../observations.js';
 import { SecretValue } from '../secret-value.js';
-import type { Settings } from '../settings.js';
 import { readManagedSettings, writeManagedSettings } from './mobileconfig.js';
 import {
   mergeReadValues,
@@ -44,8 +40,8 @@ export interface IntuneOptions {
   readonly detectionTemplate?: string;
   /** `current.keyId` of the intent: the key of a remediation script not rendered from the template. */
   readonly currentKeyId?: string;
-  readonly info?: (message: string) => void;
-  readonly warning?: (message: string) => void;
+  /** Where the provider's diagnostics go (default: the job log). */
+  readonly log?: Log;
   /** Managed devices per listing page, to cost a tenant listing in requests (Graph serves ~1000, reference §8.2). */
   readonly listPageSize?: number;
 }
@@ -91,6 +87,7 @@ export class IntuneProvider implements MdmProvider {
   readonly #target: IntuneTarget;
   readonly #names: SettingNames;
   readonly #o: IntuneOptions;
+  readonly #log: Log;
   readonly #macMeta = new Map<string, { payloadName: string; payloadFileName: string }>();
   readonly #said = new Set<string>();
   /** Managed devices in the tenant at the last listing. */
@@ -109,6 +106,7 @@ export class IntuneProvider implements MdmProvider {
     this.#target = target;
     this.#names = names;
     this.#o = options;
+    this.#log = options.log ?? log;
   }
 
   stats(): GraphStats {
@@ -355,7 +353,7 @@ export class IntuneProvider implements MdmProvider {
     const denied = failed.some((f) => f.status === 403)
       ? `; a 403 means the Entra app lacks the permission for device actions (DeviceManagementManagedDevices.PrivilegedOperations.All, see the README)`
       : '';
-    (this.#o.warning ?? log.warning)(
+    this.#log.warning(
       `intune: ${action} not accepted for ${failed.length} device(s): ${[...why].map(([k, n]) => `${n}× ${k}`).join(', ')}${denied}`,
     );
   }
@@ -385,7 +383,7 @@ export class IntuneProvider implements MdmProvider {
 
   async close(): Promise<void> {
     const s = this.#api.stats();
-    (this.#o.info ?? log.info)(
+    this.#log.info(
       `graph: ${s.requests} HTTP request(s) carrying ${s.batchedRequests} $batch item(s); ${s.writes} write(s); ${s.throttled} throttled (429)`,
     );
     await this.#api.close();
@@ -473,54 +471,6 @@ export class IntuneProvider implements MdmProvider {
   #once(level: 'info' | 'warning', message: string, topic = message): void {
     if (this.#said.has(topic)) return;
     this.#said.add(topic);
-    (level === 'info' ? (this.#o.info ?? log.info) : (this.#o.warning ?? log.warning))(message);
+    this.#log[level](message);
   }
-}
-
-/**
- * One pacer per Entra app, tenant and Intune resource category for the whole run: Intune's
- * budgets are per app per tenant and per category (reference §11.2). `graph-write-budget` is the
- * "devices" budget (syncDevice, remediation scripts; 200 / 20 s); "device configuration"
- * (macOS custom configuration) allows half of that (100 / 20 s), so it gets half.
- */
-const pacers = new Map<string, WritePacer>();
-function sharedPacer(key: string, budget: Settings['graphWriteBudget']): WritePacer {
-  let p = pacers.get(key);
-  if (!p) pacers.set(key, (p = new WritePacer(budget)));
-  return p;
-}
-
-/** Microsoft Intune through Graph (issue #4). */
-export async function createIntuneProvider(settings: Settings, intent: Intent): Promise<MdmProvider> {
-  const target = intent.mdm.intune;
-  const azure = settings.azure;
-  if (!target) throw new Error('intune: the intent has no mdm.intune block');
-  if (!azure)
-    throw new Error(
-      'intune: azure-tenant-id, azure-client-id and azure-client-secret are required for mdm.provider intune',
-    );
-  // The loader checked the placeholders at plan time; read the same files once for this run.
-  const template = target.windows ? await readFile(target.windows.templatePath, 'utf8') : undefined;
-  const detectionTemplate = target.windows ? await readFile(target.windows.detectionTemplatePath, 'utf8') : undefined;
-  const app = `${target.graphUrl}|${azure.tenantId}|${azure.clientId}`;
-  const budget = settings.graphWriteBudget;
-  const pacer = sharedPacer(`${app}|devices`, budget);
-  const configPacer = sharedPacer(`${app}|configuration`, {
-    writes: Math.max(1, Math.floor(budget.writes / 2)),
-    windowMs: budget.windowMs,
-  });
-  const api = createGraphClient({
-    graphUrl: target.graphUrl,
-    loginUrl: target.loginUrl,
-    tenantId: azure.tenantId,
-    clientId: azure.clientId,
-    clientSecret: azure.clientSecret,
-    pacer,
-    configPacer,
-  });
-  return new IntuneProvider(api, target, intent.mdm.settings, {
-    ...(template !== undefined ? { template } : {}),
-    ...(detectionTemplate !== undefined ? { detectionTemplate } : {}),
-    ...(intent.current?.keyId ? { currentKeyId: intent.current.keyId } : {}),
-  });
 }

@@ -1,6 +1,6 @@
 import type { JamfApi, JamfComputer } from '../clients/jamf.js';
 import type { JamfTarget, SettingNames } from '../intent/types.js';
-import { parseHealth, type HealthReport, type MdmDeviceObs } from '../rotation/verdict.js';
+import { parseHealth, type HealthReport, type MdmDeviceObs } from '../observations.js';
 import { SecretValue } from '../secret-value.js';
 import { readManagedSettings, writeManagedSettings } from './mobileconfig.js';
 import {

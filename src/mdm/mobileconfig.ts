@@ -13,15 +13,9 @@ import { XMLValidator } from 'fast-xml-parser';
 import { build, parse, type PlistValue } from 'plist';
 import type { SettingNames } from '../intent/types.js';
 import { registerSecret } from '../secrets.js';
+import type { ManagedValues } from './provider.js';
 import { ReadValue } from './read-value.js';
-import { declaresEntities } from './xml-entities.js';
-
-/** The values the action manages in the configuration. */
-export interface ManagedValues {
-  apiKey: string;
-  keyId: string;
-  revokedKeyIds: string[];
-}
+import { declaresEntities } from '../xml-entities.js';
 
 /** The profile cannot be read or written safely. Messages never quote setting values. */
 export class MobileconfigError extends Error {

@@ -1,6 +1,6 @@
 import type { MdmProviderName } from '../intent/types.js';
 import type { SecretValue } from '../secret-value.js';
-import type { MdmDeviceObs } from '../rotation/verdict.js';
+import type { MdmDeviceObs } from '../observations.js';
 import { describeKeyIds, sameKeyId, uniqueKeyIds, type KeyIdValue, type ReadValue } from './read-value.js';
 
 /**
@@ -31,13 +31,20 @@ export interface MdmProvider {
   close(): Promise<void>;
 }
 
-export interface DesiredValues {
-  readonly apiKey: SecretValue;
+/** The three settings the action manages in an MDM configuration (spec mdm.md), however each is held. */
+export interface ManagedSettings<Key, Id> {
+  readonly apiKey: Key;
   /** A new key's id, or (revocation without replacement) the value read before. */
-  readonly keyId: KeyIdValue;
+  readonly keyId: Id;
   /** The entries read before (kept as they were) and the ids being added. */
-  readonly revokedKeyIds: readonly KeyIdValue[];
+  readonly revokedKeyIds: readonly Id[];
 }
+
+/** What a write is to deliver: the key masked, the ids as read (opaque) or minted. */
+export type DesiredValues = ManagedSettings<SecretValue, KeyIdValue>;
+
+/** The same values as the text that goes into a document (mobileconfig.ts, windows-template.ts). */
+export type ManagedValues = ManagedSettings<string, string>;
 
 export interface SnapshotItem {
   readonly kind: 'jamf-profile' | 'intune-macos' | 'intune-windows';

@@ -47,9 +47,9 @@ export class ReadValue {
    * The id of the tenant's key with exactly this id, or undefined. An unrecognised value is
    * masked before this returns: from here on it may only be reported as {@link UNRECOGNISED}.
    */
-  release(keys: readonly { readonly key_id: string }[]): string | undefined {
-    const row = keys.find((k) => k.key_id === this.#text);
-    if (row) return row.key_id;
+  release(keys: readonly { readonly keyId: string }[]): string | undefined {
+    const row = keys.find((k) => k.keyId === this.#text);
+    if (row) return row.keyId;
     registerSecret(this.#text);
     return undefined;
   }
@@ -108,7 +108,7 @@ export function describeKeyIds(list: readonly KeyIdValue[]): string {
  */
 export function releaseAll(
   values: readonly ReadValue[],
-  keys: readonly { readonly key_id: string }[],
+  keys: readonly { readonly keyId: string }[],
 ): { listed: string[]; unrecognised: ReadValue[] } {
   const listed: string[] = [];
   const unrecognised: ReadValue[] = [];

@@ -4,7 +4,7 @@
  * when the scripts last ran and the health the detection script printed.
  */
 import type { RunState } from '../clients/graph.js';
-import { parseHealth, type HealthReport } from '../rotation/verdict.js';
+import { parseHealth, type HealthReport } from '../observations.js';
 
 /**
  * Intune keeps at most this many characters of a script's output (memdocs

@@ -13,10 +13,10 @@
  * output, which Intune reports back, can never echo it.
  */
 import { registerSecret } from '../secrets.js';
-import type { ManagedValues } from './mobileconfig.js';
+import type { ManagedValues } from './provider.js';
 import { ReadValue } from './read-value.js';
 
-export type { ManagedValues } from './mobileconfig.js';
+export type { ManagedValues } from './provider.js';
 
 /** The template or a value is unusable. Messages never quote the api key. */
 export class WindowsTemplateError extends Error {
@@ -36,8 +36,11 @@ export const PLACEHOLDERS = {
 export const MAX_SCRIPT_CHARS = 1024 * 1024;
 const VALUE_CLASS = '[A-Za-z0-9_.:-]';
 const VALUE = new RegExp(`^${VALUE_CLASS}+$`);
-const TOKEN = /\{\{(THOTH_API_KEY|THOTH_API_KEY_ID|THOTH_REVOKED_API_KEY_IDS)\}\}/g;
 type Field = keyof typeof PLACEHOLDERS;
+/** Placeholder text → the field it stands for. */
+const FIELD = new Map(Object.entries(PLACEHOLDERS).map(([f, p]) => [p as string, f as Field]));
+/** Any placeholder (whole, braces included, so no placeholder is a prefix of another). */
+const TOKEN = new RegExp([...FIELD.keys()].map((p) => p.replace(/[{}]/g, '\\$&')).join('|'), 'g');
 
 /** Which of the two scripts of the remediation a template renders. */
 export type ScriptKind = 'remediation' | 'detection';
@@ -60,12 +63,6 @@ export function missingPlaceholders(template: string, kind: ScriptKind): string[
 export function forbiddenPlaceholders(template: string, kind: ScriptKind): string[] {
   return FORBIDS[kind].map((f) => PLACEHOLDERS[f]).filter((p) => template.includes(p));
 }
-const FIELD: Record<string, Field> = {
-  THOTH_API_KEY: 'apiKey',
-  THOTH_API_KEY_ID: 'keyId',
-  THOTH_REVOKED_API_KEY_IDS: 'revokedKeyIds',
-};
-
 /** CRLF/CR → LF and no BOM: the comparison must not depend on how git checked the file out. */
 const normalise = (s: string): string => s.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
 
@@ -129,7 +126,7 @@ function render(template: string, kind: ScriptKind, values: ManagedValues): stri
     revokedKeyIds: renderIds(values.revokedKeyIds),
   };
   // One pass over the template: a value can never be re-scanned as a placeholder.
-  return template.replace(TOKEN, (_m, name: string) => rendered[FIELD[name]!]);
+  return template.replace(TOKEN, (token) => rendered[FIELD.get(token)!]);
 }
 
 type Part = { readonly literal: string } | { readonly field: Field };
@@ -141,7 +138,7 @@ function partsOf(template: string): Part[] {
   let last = 0;
   for (const m of tpl.matchAll(TOKEN)) {
     if (m.index > last) parts.push({ literal: tpl.slice(last, m.index) });
-    parts.push({ field: FIELD[m[1]!]! });
+    parts.push({ field: FIELD.get(m[0])! });
     last = m.index + m[0].length;
   }
   if (last < tpl.length) parts.push({ literal: tpl.slice(last) });

@@ -102,7 +102,7 @@ async function readTenants(
     const thoth = adapters.get(intent)!.thoth;
     if (!keysByTenant.has(tenantKey)) keysByTenant.set(tenantKey, await thoth.listKeys());
     const keys = keysByTenant.get(tenantKey)!;
-    const endpointScoped = keys.some((k) => keyIds.includes(k.key_id) && k.scope_level === 'endpoint');
+    const endpointScoped = keys.some((k) => keyIds.includes(k.keyId) && k.scopeLevel === 'endpoint');
     const endpointFleet = endpointScoped
       ? endpointFleetMap(await thoth.listEndpoints(intent.fleet.id), intent.fleet.id)
       : new Map<string, string>();

@@ -58,16 +58,16 @@ export function policyIntent(intent: Intent): Intent {
  */
 export function dueFor(intent: Intent, pre: Pick<Preflight, 'oldKeyId' | 'oldKey'>, now: Date): Due {
   const r = intent.recurrence ?? {};
-  if (pre.oldKeyId && (!pre.oldKey || pre.oldKey.active === false)) {
-    const expiresAt = keyTime(pre.oldKey?.expires_at);
+  if (pre.oldKeyId && (!pre.oldKey || !pre.oldKey.active)) {
+    const expiresAt = keyTime(pre.oldKey?.expiresAt);
     const dueAt = expiresAt && expiresAt.getTime() < now.getTime() ? expiresAt : now;
     return { due: true, dueAt, dueBecause: 'expiry' };
   }
   return dueCycle({
     everyMs: r.everyMs,
     beforeMs: r.beforeMs,
-    createdAt: keyTime(pre.oldKey?.created_at),
-    expiresAt: keyTime(pre.oldKey?.expires_at),
+    createdAt: keyTime(pre.oldKey?.createdAt),
+    expiresAt: keyTime(pre.oldKey?.expiresAt),
     now,
   });
 }

@@ -1,7 +1,7 @@
-import type { ApiKeyRow } from '../clients/thoth.js';
+import type { ApiKey } from '../clients/thoth.js';
 import type { EventInput } from '../evidence/journal.js';
 import { sameKeyId, type KeyIdValue } from '../mdm/read-value.js';
-import type { RotationDeps } from '../rotation/context.js';
+import type { RunbookDeps } from '../runbook/deps.js';
 import { endpointFleetMap, fleetOfKey } from './targets.js';
 
 /**
@@ -14,7 +14,7 @@ import { endpointFleetMap, fleetOfKey } from './targets.js';
 
 /** What the decision reads: the tenant's key list and the key id the configuration delivers. */
 export interface LiveKeyState {
-  readonly keys: readonly ApiKeyRow[];
+  readonly keys: readonly ApiKey[];
   /** The key id the MDM configuration delivers now (as read: opaque until released); undefined when it names none. */
   readonly deliveredKeyId: KeyIdValue | undefined;
   /** endpoint_id → fleet_id from the fleet's endpoint listing; read only when an endpoint key needs it. */
@@ -41,9 +41,9 @@ export type GuardDecision =
 
 /** Pure: whether `keyId` may be revoked for an intent of `scope`, given what was read live. */
 export function decideRevocation(keyId: string, scope: GuardScope, live: LiveKeyState): GuardDecision {
-  const row = live.keys.find((k) => k.key_id === keyId);
+  const row = live.keys.find((k) => k.keyId === keyId);
   if (!row) return { kind: 'gone', why: 'not in the control plane key list (already revoked)' };
-  if (row.active === false) return { kind: 'gone', why: 'listed as inactive (already revoked or expired)' };
+  if (!row.active) return { kind: 'gone', why: 'listed as inactive (already revoked or expired)' };
   const problems: string[] = [];
   const scopeProblem = scopeMismatch(row, scope, live.endpointFleet);
   if (scopeProblem) problems.push(scopeProblem);
@@ -55,12 +55,12 @@ export function decideRevocation(keyId: string, scope: GuardScope, live: LiveKey
 
 /** Why the key's live scope is not this intent's fleet or one of its endpoints; undefined when it is. */
 function scopeMismatch(
-  row: ApiKeyRow,
+  row: ApiKey,
   scope: GuardScope,
   endpointFleet: ReadonlyMap<string, string> | undefined,
 ): string | undefined {
-  const level = row.scope_level ?? '';
-  const target = row.scope_target_id ?? '';
+  const level = row.scopeLevel ?? '';
+  const target = row.scopeTargetId ?? '';
   if (level === 'endpoint' && target !== '' && target === scope.endpointId) return undefined;
   const fleet = fleetOfKey(row, endpointFleet ?? new Map());
   if (fleet === scope.fleetId) return undefined;
@@ -74,11 +74,11 @@ function scopeMismatch(
 
 /** Reads this step already made (same run, no write of ours in between): reused, not repeated. */
 export interface KnownLiveState {
-  readonly keys?: readonly ApiKeyRow[];
+  readonly keys?: readonly ApiKey[];
   readonly delivered?: { readonly keyId: KeyIdValue | undefined };
 }
 
-type GuardDeps = Pick<RotationDeps, 'intent' | 'thoth' | 'mdm'>;
+type GuardDeps = Pick<RunbookDeps, 'intent' | 'thoth' | 'mdm'>;
 
 /**
  * One key list and one configuration read (each skipped when `known`), in parallel; the fleet's
@@ -95,10 +95,10 @@ export async function readLiveKeyState(
   ]);
   const needsListing = keys.some(
     (k) =>
-      keyIds.includes(k.key_id) &&
-      k.active !== false &&
-      k.scope_level === 'endpoint' &&
-      k.scope_target_id !== d.intent.key.endpointId,
+      keyIds.includes(k.keyId) &&
+      k.active &&
+      k.scopeLevel === 'endpoint' &&
+      k.scopeTargetId !== d.intent.key.endpointId,
   );
   const endpointFleet = needsListing
     ? endpointFleetMap(await d.thoth.listEndpoints(d.intent.fleet.id), d.intent.fleet.id)

@@ -1,21 +1,22 @@
+import type { CreatedKey } from '../clients/thoth.js';
 import { errorMessage, InvariantError } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import { pinTarget } from '../evidence/pinning.js';
-import { fingerprint, type EvidenceRecord, type KeyRef } from '../evidence/record.js';
-import type { ConfigSnapshot, DesiredValues, MdmDevice } from '../mdm/provider.js';
-import { describeKeyIds, type KeyIdValue } from '../mdm/read-value.js';
-import {
-  keyResource,
-  leaseUntil,
-  waitBeforeNextPoll,
-  type RotationDeps,
-  type RotationOutcome,
-} from '../rotation/context.js';
-import { isMintedBy, keyOwner, mintedKeyName } from '../rotation/key-name.js';
+import type { EvidenceRecord, KeyRef } from '../evidence/record.js';
+import type { ConfigSnapshot } from '../mdm/provider.js';
+import { describeKeyIds } from '../mdm/read-value.js';
+import { deploy, desiredValues, mergeRevoked } from '../runbook/deploy.js';
+import { findLostKeys } from '../runbook/lost-keys.js';
+import { authorizeKey, createKey, deniedPermissions, storedKey } from '../runbook/mint.js';
+import { event, eventsIf, lease } from '../runbook/record.js';
+import { type Refresh, refreshDetail, refreshGroup } from '../runbook/refresh.js';
+import { type KnownLiveState, revokeChecked } from '../runbook/revoke.js';
+import { pollUntil } from '../runbook/validate.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { RotationOutcome } from '../rotation/context.js';
+import { keyOwner, mintedKeyName } from '../runbook/key-name.js';
 import { outcome } from '../rotation/outcome.js';
-import type { SecretValue } from '../secret-value.js';
-import { readLiveKeyState, revokeChecked, type KnownLiveState } from './guard.js';
-import { mergeRevoked } from './targets.js';
+import { readLiveKeyState } from './guard.js';
 import { checkRevocation, type RevocationCheck } from './verify.js';
 
 export interface RevokeRequest {
@@ -25,60 +26,58 @@ export interface RevokeRequest {
 }
 
 /**
- * Emergency revocation for one intent's fleet (spec §1): keys the fleet does not
- * use die at once; a deployed key is first replaced (create, authorize, deploy,
- * refresh — no validation window) so the fleet keeps a valid key; every id joins
- * the revoked list the configuration delivers; then check-in is forced and the
- * revocation validated. The intent's record ends in state `revoked`.
+ * Emergency revocation for one intent's fleet (spec §1), with the runbook's own steps
+ * (src/runbook/):
+ *
+ *   record the request → revoke the keys the fleet does not deliver, at once
+ *   → replace the deployed key: 1. create, 2. store, 3. authorize (no validation window)
+ *   → 4. deploy: the configuration delivers the revoked list (and the replacement)
+ *   → 5. refresh → revoke the deployed key → 6. validate the revocation → 8. record
+ *
+ * so the fleet keeps a valid key throughout. The intent's record ends in state `revoked`.
  */
-export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Promise<RotationOutcome> {
+export async function revokeForIntent(d: RunbookDeps, req: RevokeRequest): Promise<RotationOutcome> {
   const { intent, journal } = d;
   const snapshot = await d.mdm.readConfig();
   // Compared without being read out: the configuration's value is opaque until the tenant lists it.
   const deployed = req.keyIds.find((id) => snapshot.keyId?.is(id));
   const warnings: string[] = [];
   const base = journal.record ?? Journal.genesis(intent);
+  const replaceNote = deployed ? ` (${deployed} is the deployed key; replace=${req.replace})` : '';
+  const why = `${req.reason}${replaceNote}`;
   await journal.commit({
     base,
     // A finished rotation's record may pin an older target: this revocation acts on the intent's.
     set: { reason: req.reason, target: pinTarget(intent) },
-    lease: { run: d.run, until: leaseUntil(intent, d.now()) },
+    lease: lease(d, d.now()),
     events: [
-      {
-        step: 'revoke-request',
-        outcome: 'info',
-        detail: `emergency revocation of ${req.keyIds.join(', ')} by ${d.run.actor}: ${req.reason}${deployed ? ` (${deployed} is the deployed key; replace=${req.replace})` : ''}`,
-      },
+      event('revoke-request', 'info', `emergency revocation of ${req.keyIds.join(', ')} by ${d.run.actor}: ${why}`),
     ],
   });
 
   // Emergency replacements an earlier, interrupted revocation minted and the configuration does
   // not deliver as read now. The read may lag behind that run's write (another Jamf Cloud node),
-  // so devices may hold one: they are revoked only once this run's configuration is out (step 5).
+  // so devices may hold one: they are revoked only once this run's configuration is out (revokeDeployed).
   const keys = await d.thoth.listKeys();
-  const owner = keyOwner(intent);
-  const strays = keys
-    .filter(
-      (k) =>
-        k.active !== false &&
-        isMintedBy(k.name, owner, 'emergency') &&
-        !snapshot.keyId?.is(k.key_id) &&
-        !req.keyIds.includes(k.key_id),
-    )
-    .map((k) => k.key_id);
+  const strays = findLostKeys(keys, {
+    owner: keyOwner(intent),
+    kind: 'emergency',
+    delivered: snapshot.keyId,
+    spared: new Set(req.keyIds),
+  }).map((k) => k.keyId);
 
   // The configuration must keep delivering a key that works (spec §7). One that the control
   // plane already lists as revoked means a stale read or an already broken fleet: writing it
   // back could undo a newer configuration, so stop before anything is revoked.
-  const revokedDelivered = deployed ? undefined : keys.find((k) => snapshot.keyId?.is(k.key_id) && k.active === false);
+  const revokedDelivered = deployed ? undefined : keys.find((k) => snapshot.keyId?.is(k.keyId) && !k.active);
   if (revokedDelivered) {
     throw new InvariantError(
-      `the MDM configuration (as read) delivers ${revokedDelivered.key_id}, which the control plane lists as revoked; nothing was revoked. ` +
-        `If the configuration was changed in the last minutes, re-run; otherwise add ${revokedDelivered.key_id} to key-ids so a replacement is deployed`,
+      `the MDM configuration (as read) delivers ${revokedDelivered.keyId}, which the control plane lists as revoked; nothing was revoked. ` +
+        `If the configuration was changed in the last minutes, re-run; otherwise add ${revokedDelivered.keyId} to key-ids so a replacement is deployed`,
     );
   }
 
-  // 1. Keys the fleet does not deliver stop working now: checked against the key list and the
+  // Revoke: keys the fleet does not deliver stop working now: checked against the key list and the
   // configuration this step read above (guard.ts), all of them before the first DELETE.
   const revokedKeys: KeyRef[] = await revokeRecorded(
     d,
@@ -86,10 +85,33 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
     { known: { keys, delivered: { keyId: snapshot.keyId } } },
   );
 
-  // 2. Replace the deployed key before it dies, so the group always holds a valid key.
-  let replacement: { keyId: string; apiKey: SecretValue } | undefined;
-  let devices: MdmDevice[];
-  let refreshSentAt: Date;
+  // Steps 1–5: replace the deployed key (if any), deploy the revoked list, refresh.
+  const { replacement, refresh } = await replaceAndDeploy(d, req, snapshot, deployed, warnings);
+
+  // Revoke: now the deployed key can die, and so can stray replacements of an interrupted run.
+  revokedKeys.push(...(await revokeDeployed(d, deployed, strays, replacement)));
+
+  // Step 6, validate: keys inactive, no endpoint that checked in still on a revoked key.
+  const expectedLoss = deployed && !replacement ? deployed : undefined;
+  const check = await validateRevocation(d, new Set(req.keyIds), refresh, expectedLoss);
+
+  // Step 8, record: the outcome, and the keys as they now stand.
+  return recordRevocation(d, req, { base, check, deployed, replacement, revokedKeys, warnings });
+}
+
+/**
+ * Steps 1–5 of a revocation: a deployed key is first replaced (create, store, authorize; no
+ * validation window) so the fleet keeps a valid key; the configuration then carries the
+ * revoked list (and the replacement), and the group is asked to check in.
+ */
+async function replaceAndDeploy(
+  d: RunbookDeps,
+  req: RevokeRequest,
+  snapshot: ConfigSnapshot,
+  deployed: string | undefined,
+  warnings: string[],
+): Promise<{ replacement: CreatedKey | undefined; refresh: Refresh }> {
+  let replacement: CreatedKey | undefined;
   try {
     if (deployed && req.replace) {
       replacement = await mintReplacement(d);
@@ -103,73 +125,74 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
       );
     }
 
-    // 3. The configuration carries the revoked list (and the replacement, if any).
+    // Step 4, deploy: the configuration carries the revoked list (and the replacement, if any).
     const revokedList = mergeRevoked(snapshot.revokedKeyIds, req.keyIds);
-    const values = desired(snapshot, replacement, revokedList);
-    await d.mdm.writeConfig(snapshot, values);
+    await deploy(d.mdm, snapshot, desiredValues(snapshot, replacement, revokedList));
     const delivers = replacement ? `${replacement.keyId} (replacement)` : 'the key it delivered before';
-    await journal.commit({
-      events: [
-        {
-          step: 'mdm-update',
-          outcome: 'ok',
-          detail: `configuration delivers ${delivers} and revoked ids ${describeKeyIds(revokedList)}`,
-        },
-      ],
-    });
+    const written = `configuration delivers ${delivers} and revoked ids ${describeKeyIds(revokedList)}`;
+    await d.journal.commit({ events: [event('mdm-update', 'ok', written)] });
 
-    // 4. Force check-in.
-    devices = await d.mdm.members();
-    refreshSentAt = d.now();
-    const refused = await d.mdm.refresh(devices);
-    await journal.commit({
-      set: { refreshSentAt: refreshSentAt.toISOString() },
+    // Step 5, refresh: force check-in.
+    const refresh = await refreshGroup(d);
+    await d.journal.commit({
+      set: { refreshSentAt: refresh.sentAt.toISOString() },
       events: [
-        {
-          step: 'refresh',
-          outcome: refused.length ? 'info' : 'ok',
-          detail: `check-in forced on ${devices.length - refused.length} of ${devices.length} device(s)`,
-        },
+        event(
+          'refresh',
+          refresh.refused.length ? 'info' : 'ok',
+          refreshDetail(refresh, { verb: 'check-in forced on' }),
+        ),
       ],
     });
+    return { replacement, refresh };
   } catch (e) {
     // A replacement whose plaintext dies with this run and that never reached the MDM is revoked now.
     await revokeUndelivered(d, replacement?.keyId);
     throw e;
   }
+}
 
-  // 5. Now the deployed key can die, and so can stray replacements of an interrupted run. Live
-  // state decides (guard.ts): the configuration delivers the replacement now, so the deployed key
-  // passes; without a replacement it is still delivered and goes anyway (documented, warned above).
-  // Two batches, so that a refused stray never keeps the compromised key alive.
-  if (deployed || strays.length) {
-    const live = await readLiveKeyState(d, [...(deployed ? [deployed] : []), ...strays]);
-    const known = { keys: live.keys, delivered: { keyId: live.deliveredKeyId } };
-    if (deployed)
-      revokedKeys.push(
-        ...(await revokeRecorded(d, [deployed], { known, deliveredAllowed: replacement ? undefined : deployed })),
-      );
-    for (const r of await revokeChecked(d, strays, { known })) {
-      await journal.commit({
-        events: [
-          {
-            step: 'revoke-lost-key',
-            outcome: 'ok',
-            detail: `${r.result === 'revoked' ? 'revoked' : 'already gone:'} ${r.keyId}, a replacement minted by an interrupted revocation that the configuration no longer delivers`,
-          },
-        ],
-      });
-    }
+/**
+ * The deployed key, and stray replacements of an interrupted run, once the configuration is
+ * out. Live state decides (guard.ts): the configuration delivers the replacement now, so the
+ * deployed key passes; without a replacement it is still delivered and goes anyway
+ * (documented, warned). Two batches, so that a refused stray never keeps the compromised key alive.
+ */
+async function revokeDeployed(
+  d: RunbookDeps,
+  deployed: string | undefined,
+  strays: readonly string[],
+  replacement: CreatedKey | undefined,
+): Promise<KeyRef[]> {
+  if (!deployed && strays.length === 0) return [];
+  const live = await readLiveKeyState(d, [...(deployed ? [deployed] : []), ...strays]);
+  const known = { keys: live.keys, delivered: { keyId: live.deliveredKeyId } };
+  const revoked = deployed
+    ? await revokeRecorded(d, [deployed], { known, deliveredAllowed: replacement ? undefined : deployed })
+    : [];
+  for (const r of await revokeChecked(d, strays, { known })) {
+    const what = `${r.result === 'revoked' ? 'revoked' : 'already gone:'} ${r.keyId}`;
+    const detail = `${what}, a replacement minted by an interrupted revocation that the configuration no longer delivers`;
+    await d.journal.commit({ events: [event('revoke-lost-key', 'ok', detail)] });
   }
+  return revoked;
+}
 
-  // 6. Validate: keys inactive, no endpoint that checked in still on a revoked key.
-  const check = await pollRevocation(
-    d,
-    new Set(req.keyIds),
-    devices,
-    refreshSentAt,
-    deployed && !replacement ? deployed : undefined,
-  );
+/** Step 8 of a revocation: what validation found, the keys as they now stand, state `revoked`. */
+async function recordRevocation(
+  d: RunbookDeps,
+  req: RevokeRequest,
+  r: {
+    readonly base: EvidenceRecord;
+    readonly check: RevocationCheck;
+    readonly deployed: string | undefined;
+    readonly replacement: CreatedKey | undefined;
+    readonly revokedKeys: readonly KeyRef[];
+    readonly warnings: string[];
+  },
+): Promise<RotationOutcome> {
+  const { journal } = d;
+  const { base, check, deployed, replacement, revokedKeys, warnings } = r;
   const lostAccess = check.offenders.filter((o) => o.keyId === deployed && !replacement);
   const offenders = check.offenders.filter((o) => !lostAccess.includes(o));
   const ok = check.stillActive.length === 0 && offenders.length === 0;
@@ -191,38 +214,36 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
   const set: Partial<EvidenceRecord> = { revokedKeys: mergeRefs(base.revokedKeys ?? [], revokedKeys) };
   if (replacement) {
     set.oldKey = { keyId: deployed! };
-    set.newKey = { keyId: replacement.keyId, fingerprint: fingerprint(replacement.apiKey.reveal()) };
+    set.newKey = storedKey(replacement, d.run);
   }
   await journal.commit({
     state: 'revoked',
     set,
     lease: null,
     events: [
-      { step: 'validate-revocation', outcome: ok ? 'ok' : 'failed', detail: line },
-      ...(offenders.length
-        ? [
-            {
-              step: 'offenders',
-              outcome: 'failed' as const,
-              detail: offenders
-                .slice(0, 50)
-                .map((e) => `${e.name} (${e.id}) on ${e.keyId}`)
-                .join(', '),
-            },
-          ]
-        : []),
-      ...(check.notCheckedIn.length
-        ? [
-            {
-              step: 'stragglers',
-              outcome: 'info' as const,
-              detail: `not checked in since the refresh: ${check.notCheckedIn
-                .slice(0, 50)
-                .map((e) => `${e.name} (${e.id})`)
-                .join(', ')}`,
-            },
-          ]
-        : []),
+      event('validate-revocation', ok ? 'ok' : 'failed', line),
+      ...eventsIf(
+        offenders.length,
+        event(
+          'offenders',
+          'failed',
+          offenders
+            .slice(0, 50)
+            .map((e) => `${e.name} (${e.id}) on ${e.keyId}`)
+            .join(', '),
+        ),
+      ),
+      ...eventsIf(
+        check.notCheckedIn.length,
+        event(
+          'stragglers',
+          'info',
+          `not checked in since the refresh: ${check.notCheckedIn
+            .slice(0, 50)
+            .map((e) => `${e.name} (${e.id})`)
+            .join(', ')}`,
+        ),
+      ),
     ],
   });
   const result = outcome(
@@ -241,7 +262,7 @@ export async function revokeForIntent(d: RotationDeps, req: RevokeRequest): Prom
 
 /** Revoke through the guard (all or none of `keyIds`), one evidence event per key. */
 async function revokeRecorded(
-  d: RotationDeps,
+  d: RunbookDeps,
   keyIds: readonly string[],
   o: { known?: KnownLiveState; deliveredAllowed?: string | undefined },
 ): Promise<KeyRef[]> {
@@ -262,73 +283,42 @@ async function revokeRecorded(
 }
 
 /**
- * Create, mask, authorize. A key the control plane explicitly denies is revoked and undefined
- * returned (the deployed key is revoked anyway, as documented). An *error* while authorizing
- * (outage, timeout) proves nothing: the replacement is revoked and the run stops before the
- * deployed key is touched, so the fleet keeps a working key; a re-run tries again.
+ * Steps 1–3 for the replacement: create, store (masked), authorize. A key the control plane
+ * explicitly denies is revoked and undefined returned (the deployed key is revoked anyway, as
+ * documented). An *error* while authorizing (outage, timeout) proves nothing: the replacement
+ * is revoked and the run stops before the deployed key is touched, so the fleet keeps a working
+ * key; a re-run tries again.
  */
-async function mintReplacement(d: RotationDeps): Promise<{ keyId: string; apiKey: SecretValue } | undefined> {
-  const { intent, thoth } = d;
-  const created = await thoth.createKey({
-    scopeLevel: intent.key.scope,
-    scopeTargetId: keyResource(intent).resourceId,
-    permissions: intent.key.permissions,
-    name: mintedKeyName(keyOwner(intent), 'emergency', d.run),
-    ...(intent.key.ttlMs !== undefined ? { ttlSeconds: Math.round(intent.key.ttlMs / 1000) } : {}),
-    jitReason: `emergency replacement (thoth-rotate ${intent.name})`,
-  });
+async function mintReplacement(d: RunbookDeps): Promise<CreatedKey | undefined> {
+  const { intent } = d;
+  const created = await createKey(d, 'emergency');
   try {
-    await d.journal.commit({
-      events: [
-        {
-          step: 'create-key',
-          outcome: 'ok',
-          detail: `created replacement ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}`,
-        },
-      ],
-    });
+    const detail = `created replacement ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}`;
+    await d.journal.commit({ events: [event('create-key', 'ok', detail)] });
   } catch (e) {
     await revokeChecked(d, [created.keyId]).catch(() => undefined);
     throw new Error(
       `could not record replacement ${created.keyId} in evidence, so it was revoked and the deployed key left as it is: ${errorMessage(e)}`,
     );
   }
-  const denied: string[] = [];
-  for (const permission of intent.key.permissions) {
-    let r: { authorized: boolean };
-    try {
-      r = await thoth.authorize({ keyId: created.keyId, apiKey: created.apiKey, permission, ...keyResource(intent) });
-    } catch (e) {
-      await revokeChecked(d, [created.keyId]).catch(() => undefined);
-      throw new Error(
-        `replacement ${created.keyId} could not be checked (${errorMessage(e)}); it was revoked and the deployed key left valid. Re-run, or set replace: false to revoke without a replacement`,
-      );
-    }
-    if (!r.authorized) denied.push(permission);
+  let denied: string[];
+  try {
+    denied = deniedPermissions(await authorizeKey(d, created));
+  } catch (e) {
+    await revokeChecked(d, [created.keyId]).catch(() => undefined);
+    throw new Error(
+      `replacement ${created.keyId} could not be checked (${errorMessage(e)}); it was revoked and the deployed key left valid. Re-run, or set replace: false to revoke without a replacement`,
+    );
   }
   if (denied.length > 0) {
     await revokeChecked(d, [created.keyId]);
-    await d.journal.commit({
-      events: [
-        {
-          step: 'authorize',
-          outcome: 'failed',
-          detail: `replacement ${created.keyId} not authorized for ${denied.join(', ')}; revoked`,
-        },
-      ],
-    });
+    const detail = `replacement ${created.keyId} not authorized for ${denied.join(', ')}; revoked`;
+    await d.journal.commit({ events: [event('authorize', 'failed', detail)] });
     return undefined;
   }
-  await d.journal.commit({
-    events: [
-      {
-        step: 'authorize',
-        outcome: 'ok',
-        detail: `replacement ${created.keyId} authorized for ${intent.key.permissions.join(', ')}`,
-      },
-    ],
-  });
-  return { keyId: created.keyId, apiKey: created.apiKey };
+  const detail = `replacement ${created.keyId} authorized for ${intent.key.permissions.join(', ')}`;
+  await d.journal.commit({ events: [event('authorize', 'ok', detail)] });
+  return created;
 }
 
 /**
@@ -337,13 +327,11 @@ async function mintReplacement(d: RotationDeps): Promise<{ keyId: string; apiKey
  * delivers them: revoke those. When the configuration cannot be read, leave them: the next
  * revocation run revokes strays once its own configuration is out. Best effort.
  */
-async function revokeUndelivered(d: RotationDeps, knownId: string | undefined): Promise<void> {
+async function revokeUndelivered(d: RunbookDeps, knownId: string | undefined): Promise<void> {
   try {
     const name = mintedKeyName(keyOwner(d.intent), 'emergency', d.run);
     const keys = await d.thoth.listKeys();
-    const mine = keys
-      .filter((k) => k.active !== false && (k.key_id === knownId || k.name === name))
-      .map((k) => k.key_id);
+    const mine = keys.filter((k) => k.active && (k.keyId === knownId || k.name === name)).map((k) => k.keyId);
     if (mine.length === 0) return;
     const served = (await d.mdm.readConfig()).keyId;
     const lost = mine.filter((id) => !served?.is(id));
@@ -368,48 +356,37 @@ async function revokeUndelivered(d: RotationDeps, knownId: string | undefined): 
   }
 }
 
-function desired(
-  snapshot: ConfigSnapshot,
-  replacement: { keyId: string; apiKey: SecretValue } | undefined,
-  revoked: KeyIdValue[],
-): DesiredValues {
-  if (replacement) return { apiKey: replacement.apiKey, keyId: replacement.keyId, revokedKeyIds: revoked };
-  if (!snapshot.apiKey || !snapshot.keyId)
-    throw new Error(
-      'the MDM configuration carries no key to keep; cannot deliver the revoked list without a replacement (set replace: true)',
-    );
-  return { apiKey: snapshot.apiKey, keyId: snapshot.keyId, revokedKeyIds: revoked };
-}
-
 function mergeRefs(a: readonly KeyRef[], b: readonly KeyRef[]): KeyRef[] {
   const seen = new Map<string, KeyRef>();
   for (const k of [...a, ...b]) seen.set(k.keyId, k);
   return [...seen.values()];
 }
 
-/** Poll until the revocation is confirmed everywhere it can be, or validation.timeout. */
-async function pollRevocation(
-  d: RotationDeps,
+/**
+ * Step 6 for a revocation: poll until it is confirmed everywhere it can be (no revoked key
+ * active, no endpoint that checked in still on one, enough of the group checked in), or
+ * validation.timeout. `expectedLoss`: a deployed key revoked without a replacement, whose
+ * endpoints are expected to keep it.
+ */
+async function validateRevocation(
+  d: RunbookDeps,
   revoked: Set<string>,
-  devices: Parameters<RotationDeps['mdm']['observe']>[0],
-  refreshSentAt: Date,
+  refresh: Refresh,
   expectedLoss: string | undefined,
 ): Promise<RevocationCheck> {
   const { timeoutMs, pollIntervalMs, activeWithinMs, minHealthy } = d.intent.validation;
-  const deadline = refreshSentAt.getTime() + timeoutMs;
-  for (;;) {
-    const started = d.now().getTime();
+  const observe = async () => {
     const [keys, endpoints, obs] = await Promise.all([
       d.thoth.listKeys(),
       d.thoth.listEndpoints(d.intent.fleet.id),
-      d.mdm.observe(devices),
+      d.mdm.observe(refresh.devices),
     ]);
     const check = checkRevocation({
       revoked,
       keys,
       endpoints,
       devices: obs,
-      refreshSentAt,
+      refreshSentAt: refresh.sentAt,
       activeWithinMs,
     });
     const offenders = check.offenders.filter((o) => o.keyId !== expectedLoss);
@@ -417,9 +394,8 @@ async function pollRevocation(
     d.log.info(
       `revocation poll: ${check.checkedIn}/${check.active} checked in, ${offenders.length} on a revoked key, ${check.stillActive.length} key(s) still active`,
     );
-    if (check.stillActive.length === 0 && offenders.length === 0 && enough) return check;
-    const wait = waitBeforeNextPoll(d.now().getTime(), started, pollIntervalMs, deadline);
-    if (wait === undefined) return check;
-    await d.sleep(wait);
-  }
+    return { check, done: check.stillActive.length === 0 && offenders.length === 0 && enough };
+  };
+  const schedule = { from: refresh.sentAt, timeoutMs, intervalMs: pollIntervalMs };
+  return (await pollUntil(d, schedule, observe, (o) => o.done)).last.check;
 }

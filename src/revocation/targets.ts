@@ -1,6 +1,5 @@
-import type { ApiKeyRow } from '../clients/thoth.js';
+import type { ApiKey } from '../clients/thoth.js';
 import type { Intent } from '../intent/types.js';
-import { uniqueKeyIds, type KeyIdValue } from '../mdm/read-value.js';
 
 /** The keys one intent's fleet must stop accepting. */
 export interface RevocationTarget {
@@ -10,7 +9,7 @@ export interface RevocationTarget {
 
 export interface TenantView {
   /** Key list of the tenant the intent lives in. */
-  readonly keys: readonly ApiKeyRow[];
+  readonly keys: readonly ApiKey[];
   /** endpoint_id → fleet_id, for endpoint-scoped keys. */
   readonly endpointFleet: ReadonlyMap<string, string>;
 }
@@ -32,7 +31,7 @@ export function assignKeys(
     const owners: Intent[] = [];
     for (const intent of intents) {
       const view = viewOf(intent);
-      const row = view.keys.find((k) => k.key_id === id);
+      const row = view.keys.find((k) => k.keyId === id);
       if (!row) continue;
       known = true;
       if (fleetOfKey(row, view.endpointFleet) === intent.fleet.id) owners.push(intent);
@@ -57,12 +56,12 @@ export function assignKeys(
  * agent keys and for an endpoint no listing places.
  */
 export function fleetOfKey(
-  row: Pick<ApiKeyRow, 'scope_level' | 'scope_target_id'>,
+  row: Pick<ApiKey, 'scopeLevel' | 'scopeTargetId'>,
   endpointFleet: ReadonlyMap<string, string>,
 ): string | undefined {
-  if (!row.scope_target_id) return undefined;
-  if (row.scope_level === 'fleet') return row.scope_target_id;
-  if (row.scope_level === 'endpoint') return endpointFleet.get(row.scope_target_id);
+  if (!row.scopeTargetId) return undefined;
+  if (row.scopeLevel === 'fleet') return row.scopeTargetId;
+  if (row.scopeLevel === 'endpoint') return endpointFleet.get(row.scopeTargetId);
   return undefined;
 }
 
@@ -77,9 +76,4 @@ export function endpointFleetMap(
   const m = new Map<string, string>();
   for (const e of endpoints) m.set(e.endpointId, e.fleetId ?? listedFleet);
   return m;
-}
-
-/** Existing entries kept (as read, opaque), new ids appended, no duplicates (spec: merged, de-duplicated). */
-export function mergeRevoked(existing: readonly KeyIdValue[], added: readonly string[]): KeyIdValue[] {
-  return uniqueKeyIds([...existing, ...added]);
 }

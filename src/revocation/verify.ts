@@ -1,9 +1,9 @@
-import type { ApiKeyRow } from '../clients/thoth.js';
-import type { MdmDeviceObs, ThothEndpointObs } from '../rotation/verdict.js';
+import type { ApiKey } from '../clients/thoth.js';
+import type { MdmDeviceObs, ThothEndpointObs } from '../observations.js';
 
 export interface RevocationCheckInput {
   readonly revoked: ReadonlySet<string>;
-  readonly keys: readonly ApiKeyRow[];
+  readonly keys: readonly ApiKey[];
   readonly endpoints: readonly ThothEndpointObs[];
   readonly devices: readonly MdmDeviceObs[];
   readonly refreshSentAt: Date;
@@ -29,7 +29,7 @@ const after = (t: number | undefined, ref: Date) => t !== undefined && t > ref.g
  * managed_runtime_key_id with last_seen after it, or an MDM health report made after it). Pure.
  */
 export function checkRevocation(i: RevocationCheckInput): RevocationCheck {
-  const stillActive = [...i.revoked].filter((id) => i.keys.some((k) => k.key_id === id && k.active !== false));
+  const stillActive = [...i.revoked].filter((id) => i.keys.some((k) => k.keyId === id && k.active));
   const activeSince = i.refreshSentAt.getTime() - i.activeWithinMs;
   const offenders: RevocationCheck['offenders'] = [];
   const notCheckedIn: RevocationCheck['notCheckedIn'] = [];

@@ -4,7 +4,9 @@ import { fingerprint, type EvidenceRecord } from '../evidence/record.js';
 import type { ConfigSnapshot, ConfigSplitError, DocumentRead } from '../mdm/provider.js';
 import { uniqueKeyIds, type ReadValue } from '../mdm/read-value.js';
 import type { SecretValue } from '../secret-value.js';
-import { leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import { leaseUntil } from '../runbook/record.js';
+import type { RotationOutcome } from './context.js';
 import { outcome } from './outcome.js';
 import { refreshAndValidate } from './validate-phase.js';
 
@@ -61,7 +63,7 @@ export function unfinishedDeployment(
  * again.
  */
 export async function finishSplitDeployment(
-  d: RotationDeps,
+  d: RunbookDeps,
   record: EvidenceRecord,
   split: ConfigSplitError,
 ): Promise<RotationOutcome> {
@@ -71,8 +73,8 @@ export async function finishSplitDeployment(
   if (plan === undefined || !newKey) throw split;
   if (typeof plan === 'string') throw new Error(plan);
   // Never spread a key the control plane no longer accepts (an emergency revocation meanwhile).
-  const listed = (await d.thoth.listKeys()).find((k) => k.key_id === newKey.keyId);
-  if (!listed || listed.active === false) {
+  const listed = (await d.thoth.listKeys()).find((k) => k.keyId === newKey.keyId);
+  if (!listed?.active) {
     throw new Error(
       `${names(plan.carrying)} carr${plan.carrying.length === 1 ? 'ies' : 'y'} new key ${newKey.keyId}, which the control plane no longer lists as active, and ${names(plan.remaining)} the old key ${oldKeyId}; not deploying a revoked key further: put the documents back on one valid key`,
     );

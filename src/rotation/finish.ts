@@ -1,15 +1,17 @@
-import { revokeChecked, RevocationRefused, type Revocation } from '../revocation/guard.js';
-import { leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
+import { supersededKeys } from '../runbook/lost-keys.js';
+import { event, eventsIf, lease } from '../runbook/record.js';
+import { type Revocation, RevocationRefused, revokeChecked } from '../runbook/revoke.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
-import { supersededKeys } from './sweep.js';
 
 /**
- * Runbook step 7: the validation window has passed. Validate once more and
+ * Runbook step 7 of the planned rotation: the validation window has passed. Validate once more and
  * revoke the old key only if validation still holds; then confirm the control
  * plane no longer lists it as active.
  */
-export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
+export async function revokeOldKey(d: RunbookDeps): Promise<RotationOutcome> {
   const rec = d.journal.record!;
   const oldKeyId = rec.oldKey?.keyId;
   const newKeyId = rec.newKey!.keyId;
@@ -57,11 +59,11 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
   }
   // Taken (sha-guarded) before the DELETE: of runs racing here exactly one revokes.
   await d.journal.commit({
-    lease: { run: d.run, until: leaseUntil(d.intent, d.now()) },
+    lease: lease(d, d.now()),
     set: { validation },
     events: [{ step: 'revalidate', outcome: 'ok', detail: verdictLine(verdict) }],
   });
-  // Keys an interrupted run may have deployed (sweep.ts): devices had the validation window to move on.
+  // Keys an interrupted run may have deployed (lost-keys.ts): devices had the validation window to move on.
   const superseded = supersededKeys(rec).filter((k) => k.keyId !== newKeyId && k.keyId !== oldKeyId);
   // The record names these keys; live state decides (guard.ts). The configuration delivers the
   // new key by now, so the old key passes; a key of another fleet, or the delivered one, does not.
@@ -77,9 +79,9 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
   const supersededResults = revoked.slice(1).map((r) => `${r.keyId}: ${r.result}`);
   const rows = await d.thoth.listKeys();
   const stillActive = [oldKeyId, ...superseded.map((k) => k.keyId)].filter((id) =>
-    rows.some((k) => k.key_id === id && k.active !== false),
+    rows.some((k) => k.keyId === id && k.active),
   );
-  const row = rows.find((k) => k.key_id === oldKeyId);
+  const row = rows.find((k) => k.keyId === oldKeyId);
   const confirmed = stillActive.length === 0;
   await d.journal.commit({
     state: confirmed ? 'completed' : 'awaiting-revocation',
@@ -98,15 +100,14 @@ export async function revokeOldKey(d: RotationDeps): Promise<RotationOutcome> {
         outcome: 'ok',
         detail: result === 'revoked' ? `revoked ${oldKeyId}` : `${oldKeyId} was already gone`,
       },
-      ...(superseded.length
-        ? [
-            {
-              step: 'revoke-superseded-key',
-              outcome: 'ok' as const,
-              detail: `revoked key(s) an interrupted run may have deployed: ${supersededResults.join(', ')}`,
-            },
-          ]
-        : []),
+      ...eventsIf(
+        superseded.length,
+        event(
+          'revoke-superseded-key',
+          'ok',
+          `revoked key(s) an interrupted run may have deployed: ${supersededResults.join(', ')}`,
+        ),
+      ),
       {
         step: 'confirm-revocation',
         outcome: confirmed ? 'ok' : 'failed',

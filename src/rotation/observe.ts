@@ -1,7 +1,8 @@
 import type { ValidationSummary } from '../evidence/record.js';
 import type { MdmDevice } from '../mdm/provider.js';
-import type { RotationDeps } from './context.js';
-import { decideValidation, HostJoin, type MdmDeviceObs, type ThothEndpointObs, type Verdict } from './verdict.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { MdmDeviceObs, ThothEndpointObs } from '../observations.js';
+import { decideValidation, HostJoin, type Verdict } from './verdict.js';
 
 /**
  * One validation observation: the fleet's endpoints from the control plane, then fresh MDM
@@ -12,7 +13,7 @@ import { decideValidation, HostJoin, type MdmDeviceObs, type ThothEndpointObs, t
  * the devices still out.
  */
 export class Observer {
-  readonly #d: RotationDeps;
+  readonly #d: RunbookDeps;
   readonly #devices: readonly MdmDevice[];
   readonly #refreshSentAt: Date;
   readonly #newKeyId: string;
@@ -22,7 +23,7 @@ export class Observer {
   readonly #join: HostJoin;
 
   constructor(
-    d: RotationDeps,
+    d: RunbookDeps,
     devices: readonly MdmDevice[],
     refreshSentAt: Date,
     newKeyId: string,

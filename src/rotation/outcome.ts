@@ -1,9 +1,10 @@
 import type { EvidenceRecord } from '../evidence/record.js';
-import type { RotationDeps, RotationOutcome, RunStatus } from './context.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { RotationOutcome, RunStatus } from './context.js';
 import type { Verdict } from './verdict.js';
 
 export function outcome(
-  d: Pick<RotationDeps, 'intent' | 'journal'>,
+  d: Pick<RunbookDeps, 'intent' | 'journal'>,
   record: EvidenceRecord | undefined,
   status: RunStatus,
   message: string,

@@ -1,8 +1,8 @@
-import type { ApiKeyRow, ThothEndpoint } from '../clients/thoth.js';
+import type { ApiKey, ThothEndpoint } from '../clients/thoth.js';
 import type { Intent } from '../intent/types.js';
 import type { ConfigSnapshot, MdmDevice } from '../mdm/provider.js';
 import { releaseAll } from '../mdm/read-value.js';
-import type { RotationDeps } from './context.js';
+import type { RunbookDeps } from '../runbook/deps.js';
 
 /** What the read-only checks found; `problems` non-empty means nothing may be mutated. */
 export interface Preflight {
@@ -12,7 +12,7 @@ export interface Preflight {
   /** The deployed key's id: released (the tenant lists it) or the intent's current.keyId; '' when neither. */
   readonly oldKeyId: string;
   readonly oldPrefix?: string | undefined;
-  readonly oldKey?: ApiKeyRow | undefined;
+  readonly oldKey?: ApiKey | undefined;
   readonly snapshot: ConfigSnapshot;
   readonly members: MdmDevice[];
   readonly memberCount: number;
@@ -26,7 +26,7 @@ export interface Preflight {
  * the configuration parses and the group has devices. Shared by plan and apply.
  */
 export async function preflight(
-  d: Pick<RotationDeps, 'intent' | 'thoth' | 'mdm' | 'now'>,
+  d: Pick<RunbookDeps, 'intent' | 'thoth' | 'mdm' | 'now'>,
   known?: ConfigSnapshot,
 ): Promise<Preflight> {
   const { intent } = d;
@@ -66,14 +66,14 @@ export async function preflight(
   if (!read && !declared)
     problems.push(`the MDM configuration names no key id (${intent.mdm.settings.keyId}) and current.keyId is not set`);
   if (!snapshot.apiKey) warnings.push(`the MDM configuration carries no ${intent.mdm.settings.apiKey} value today`);
-  const oldKey = oldKeyId ? keys.find((k) => k.key_id === oldKeyId) : undefined;
+  const oldKey = oldKeyId ? keys.find((k) => k.keyId === oldKeyId) : undefined;
   if (oldKeyId && !oldKey) warnings.push(`deployed key ${oldKeyId} is not in the tenant's key list (already revoked?)`);
-  else if (oldKey && oldKey.active === false)
+  else if (oldKey && !oldKey.active)
     warnings.push(`deployed key ${oldKeyId} is inactive (expired or revoked): the fleet needs this rotation`);
-  if (oldKey?.expires_at) {
-    const left = new Date(oldKey.expires_at).getTime() - d.now().getTime();
+  if (oldKey?.expiresAt) {
+    const left = new Date(oldKey.expiresAt).getTime() - d.now().getTime();
     if (left < intent.validation.windowMs)
-      warnings.push(`deployed key ${oldKeyId} expires at ${oldKey.expires_at}, before the validation window would end`);
+      warnings.push(`deployed key ${oldKeyId} expires at ${oldKey.expiresAt}, before the validation window would end`);
   }
   if (endpoints) {
     const w = keyEvidenceWarning(intent, mdmHealth, endpoints);

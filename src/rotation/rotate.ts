@@ -1,28 +1,37 @@
-import { StaleWriteError } from '../clients/github-contents.js';
 import type { CreatedKey } from '../clients/thoth.js';
-import { HttpError, errorMessage } from '../errors.js';
-import { Journal, type EventInput } from '../evidence/journal.js';
-import { fingerprint, type EvidenceRecord } from '../evidence/record.js';
+import { errorMessage, HttpError } from '../errors.js';
+import { type EventInput, Journal, StaleWriteError } from '../evidence/journal.js';
+import { type EvidenceRecord, isTerminalState } from '../evidence/record.js';
 import { seal } from '../evidence/seal.js';
 import { windowStatus } from '../intent/window.js';
 import { ConfigSplitError, type ConfigSnapshot } from '../mdm/provider.js';
 import type { ReadValue } from '../mdm/read-value.js';
-import { revokeChecked, RevocationRefused, type KnownLiveState } from '../revocation/guard.js';
-import { keyResource, leaseUntil, type RotationDeps, type RotationOutcome } from './context.js';
-import { isMintedBy, keyOwner, mintedKeyName } from './key-name.js';
-import { nextStep } from './next-step.js';
-import { preflight, type Preflight } from './preflight.js';
-import { supersededKeys, sweepLostKeys } from './sweep.js';
-import { refreshAndValidate, validateRefreshed } from './validate-phase.js';
+import { deploy, describeItems, desiredValues, snapshotDetail } from '../runbook/deploy.js';
+import { findLostKeys, supersededKeys, sweepLostKeys } from '../runbook/lost-keys.js';
+import { authorizationDetail, authorizeKey, createKey, deniedPermissions, storedKey } from '../runbook/mint.js';
+import { event, lease, takeOver } from '../runbook/record.js';
+import { newKeyRevocationEvents, revokeChecked, tryRevoke } from '../runbook/revoke.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { RotationOutcome } from './context.js';
 import { revokeOldKey } from './finish.js';
 import { finishSplitDeployment } from './finish-deploy.js';
+import { keyOwner } from '../runbook/key-name.js';
+import { nextStep } from './next-step.js';
 import { outcome } from './outcome.js';
+import { type Preflight, preflight } from './preflight.js';
+import { refreshAndValidate, validateRefreshed } from './validate-phase.js';
 
 /**
- * One `apply` pass over one rotation: the runbook of spec §1, resumed from
- * whatever state the evidence record holds.
+ * The planned rotation: one `apply` pass over one intent, the runbook of spec §1 resumed from
+ * whatever state the evidence record holds (next-step.ts decides where):
+ *
+ *   claim → 1. create → 2. store → 3. authorize → 4. snapshot, deploy   (begin, below)
+ *         → 5. refresh → 6. validate (validate-phase.ts) → 7. revoke the old key (finish.ts)
+ *
+ * and 8. record: every step commits its outcome to the evidence record as it goes. The steps
+ * themselves, shared with the emergency revocation, are in src/runbook/.
  */
-export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
+export async function rotate(d: RunbookDeps): Promise<RotationOutcome> {
   const record = d.journal.record;
   const win = d.intent.window ? windowStatus(d.intent.window, d.now()) : { open: false };
   const step = nextStep({
@@ -81,7 +90,7 @@ export async function rotate(d: RotationDeps): Promise<RotationOutcome> {
  * the old key, once the next key is validated (finish.ts).
  */
 async function recoverUndeployed(
-  d: RotationDeps,
+  d: RunbookDeps,
   record: EvidenceRecord,
   windowOpen: boolean,
 ): Promise<RotationOutcome> {
@@ -101,11 +110,13 @@ async function recoverUndeployed(
   if (!carries && !windowOpen && record.state === 'pending' && !newKeyId) {
     // Nothing was left half-done unless a key minted for this rotation is still active.
     const spared = new Set(superseded.map((k) => k.keyId));
-    const owner = keyOwner(d.intent);
-    const lost = (await d.thoth.listKeys()).some(
-      (k) => k.active !== false && isMintedBy(k.name, owner) && !spared.has(k.key_id) && !snapshot.keyId?.is(k.key_id),
-    );
-    if (!lost) return outcome(d, record, 'waiting', 'interrupted rotation already cleaned up; waiting for window');
+    const lost = findLostKeys(await d.thoth.listKeys(), {
+      owner: keyOwner(d.intent),
+      delivered: snapshot.keyId,
+      spared,
+    });
+    if (lost.length === 0)
+      return outcome(d, record, 'waiting', 'interrupted rotation already cleaned up; waiting for window');
   }
   // Take the rotation before touching anything: the commit is guarded by the blob sha, so of
   // runs racing here exactly one goes on (the others get StaleWriteError and stop as busy),
@@ -114,7 +125,7 @@ async function recoverUndeployed(
     await d.journal.commit({
       ...(carries ? { state: 'deployed' as const } : {}),
       ...(superseded.length ? { set: { supersededKeys: superseded } } : {}),
-      lease: { run: d.run, until: leaseUntil(d.intent, d.now()) },
+      lease: lease(d, d.now()),
       events: [
         carries
           ? {
@@ -130,7 +141,7 @@ async function recoverUndeployed(
         ...(mayBeDelivered.length
           ? [
               {
-                step: 'supersede-key',
+                step: 'supersede-key' as const,
                 outcome: 'info' as const,
                 detail: `${newKeyId} may have reached the MDM before the previous run stopped; kept valid, revoked with the old key after the next validation`,
               },
@@ -170,185 +181,158 @@ async function recoverUndeployed(
   return begin(d, base, true, snapshot);
 }
 
+/** A step that ends this pass: the outcome to report. */
+type Stop = { readonly stop: RotationOutcome };
+
+/** A fresh rotation (or one whose interrupted run was cleaned up): claim, then runbook steps 1–6. */
 async function begin(
-  d: RotationDeps,
+  d: RunbookDeps,
   base: EvidenceRecord,
   windowOpen: boolean,
   known?: ConfigSnapshot,
 ): Promise<RotationOutcome> {
-  const { intent, thoth, journal } = d;
   // Read everything first: a broken profile or a wrong region must not cost a key.
   const pre: Preflight = await preflight(d, known);
   if (pre.problems.length > 0) {
-    return outcome(
-      d,
-      journal.record,
-      'failed',
-      `preflight failed, nothing changed: ${pre.problems.join('; ')}`,
-      pre.warnings,
-    );
+    const why = `preflight failed, nothing changed: ${pre.problems.join('; ')}`;
+    return outcome(d, d.journal.record, 'failed', why, pre.warnings);
   }
   // Said before anything is minted, so a run without a source of key evidence says so at its top.
   for (const w of pre.warnings) d.log.warning(w);
-  const snapshot = pre.snapshot;
-  try {
-    await journal.commit({
-      base,
-      state: 'pending',
-      set: { oldKey: { keyId: pre.oldKeyId, ...(pre.oldPrefix ? { prefix: pre.oldPrefix } : {}) } },
-      lease: { run: d.run, until: leaseUntil(intent, d.now()) },
-      events: [
-        { step: 'window-check', outcome: 'ok', detail: windowOpen ? 'rotation window is open' : 'window not required' },
-        {
-          step: 'preflight',
-          outcome: 'ok',
-          detail: `fleet ${intent.fleet.id} in ${pre.region}; deployed key ${pre.oldKeyId}; ${pre.memberCount} device(s) in group`,
-        },
-        { step: 'claim', outcome: 'ok', detail: `run ${d.run.id}.${d.run.attempt} claimed the rotation` },
-      ],
-    });
-  } catch (e) {
-    if (e instanceof StaleWriteError)
-      return outcome(d, journal.record, 'busy', 'another run claimed this rotation first; not touching it');
-    throw e;
-  }
-  await sweepLostKeys(d, snapshot.keyId);
+  if (!(await claim(d, base, pre, windowOpen)))
+    return outcome(d, d.journal.record, 'busy', 'another run claimed this rotation first; not touching it');
+  await sweepLostKeys(d, pre.snapshot.keyId);
 
-  // 1. Create (never retried) — the plaintext is masked inside the client before it returns.
-  const name = mintedKeyName(keyOwner(intent), 'rotation', d.run);
+  const created = await createAndStore(d, pre.snapshot);
+  if ('stop' in created) return created.stop;
+  const denied = await authorize(d, created);
+  if (denied) return denied.stop;
+  await recordSnapshot(d, pre.snapshot, created);
+  const undeployed = await deployNewKey(d, pre, created);
+  if (undeployed) return undeployed.stop;
+  const result = await refreshAndValidate(d, pre.snapshot, pre.members);
+  return { ...result, apiKey: created.apiKey };
+}
+
+/** Take the rotation (lease) and record what the preflight found; false when another run took it first. */
+function claim(d: RunbookDeps, base: EvidenceRecord, pre: Preflight, windowOpen: boolean): Promise<boolean> {
+  const { intent } = d;
+  return takeOver(d.journal, {
+    base,
+    state: 'pending',
+    set: { oldKey: { keyId: pre.oldKeyId, ...(pre.oldPrefix ? { prefix: pre.oldPrefix } : {}) } },
+    lease: lease(d, d.now()),
+    events: [
+      event('window-check', 'ok', windowOpen ? 'rotation window is open' : 'window not required'),
+      event(
+        'preflight',
+        'ok',
+        `fleet ${intent.fleet.id} in ${pre.region}; deployed key ${pre.oldKeyId}; ${pre.memberCount} device(s) in group`,
+      ),
+      event('claim', 'ok', `run ${d.run.id}.${d.run.attempt} claimed the rotation`),
+    ],
+  });
+}
+
+/**
+ * Steps 1–2: create the key (never retried) and store it: masked inside the client before it
+ * returns, and named in the record (staged) by id and fingerprint only.
+ */
+async function createAndStore(d: RunbookDeps, snapshot: ConfigSnapshot): Promise<CreatedKey | Stop> {
+  const { intent, journal } = d;
   let created: CreatedKey;
   try {
-    created = await thoth.createKey({
-      scopeLevel: intent.key.scope,
-      scopeTargetId: keyResource(intent).resourceId,
-      permissions: intent.key.permissions,
-      name,
-      ...(intent.key.ttlMs !== undefined ? { ttlSeconds: Math.round(intent.key.ttlMs / 1000) } : {}),
-      ...(intent.ticket
-        ? { jitReason: `${intent.ticket} (thoth-rotate ${intent.name})` }
-        : { jitReason: `thoth-rotate ${intent.name}` }),
-    });
+    created = await createKey(d, 'rotation');
   } catch (e) {
     // An ambiguous failure may still have minted a key we can never use: find it by name and revoke it.
     const ambiguous = !(e instanceof HttpError) || e.status === 0 || e.status >= 500;
     const swept = ambiguous ? await sweepLostKeys(d, snapshot.keyId).catch(() => []) : [];
-    await journal.commit({
-      lease: null,
-      events: [
-        {
-          step: 'create-key',
-          outcome: 'failed',
-          detail: `${errorMessage(e)}${swept.length ? `; revoked ${swept.join(', ')} minted by the failed call` : ''}`,
-        },
-      ],
-    });
-    return outcome(d, journal.record, 'failed', `key creation failed: ${errorMessage(e)}`);
+    const revoked = swept.length ? `; revoked ${swept.join(', ')} minted by the failed call` : '';
+    await journal.commit({ lease: null, events: [event('create-key', 'failed', `${errorMessage(e)}${revoked}`)] });
+    return { stop: outcome(d, journal.record, 'failed', `key creation failed: ${errorMessage(e)}`) };
   }
-  const newKey = {
-    keyId: created.keyId,
-    ...(created.prefix ? { prefix: created.prefix } : {}),
-    ...(created.expiresAt ? { expiresAt: created.expiresAt } : {}),
-    fingerprint: fingerprint(created.apiKey.reveal()),
-  };
   // Recorded with the authorization below, in one commit before the key can reach the MDM: the
   // authorize calls change nothing, and a run that dies before that commit leaves a key only
   // this rotation's name matches, which the next run revokes (sweepLostKeys). A run that fails
   // in between records the staged key with its failure and revokes it (abandon).
   journal.stage({
     state: 'created',
-    set: { newKey },
+    set: { newKey: storedKey(created, d.run) },
     events: [
-      {
-        step: 'create-key',
-        outcome: 'ok',
-        detail: `created ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}`,
-      },
+      event(
+        'create-key',
+        'ok',
+        `created ${intent.key.scope} key ${created.keyId} with ${intent.key.permissions.join(', ')}`,
+      ),
     ],
   });
+  return created;
+}
 
-  // 2. Authorize every permission on the target before anything reaches a device.
-  const resource = keyResource(intent);
-  const verdicts = [];
-  for (const permission of intent.key.permissions) {
-    const r = await thoth.authorize({ keyId: created.keyId, apiKey: created.apiKey, permission, ...resource });
-    verdicts.push({ permission, r });
+/** Step 3: authorize every permission on the target before anything reaches a device; a denied key is revoked. */
+async function authorize(d: RunbookDeps, created: CreatedKey): Promise<Stop | undefined> {
+  const auths = await authorizeKey(d, created);
+  const denied = deniedPermissions(auths);
+  const authEvents = auths.map((a) =>
+    event('authorize', a.result.authorized ? 'ok' : 'failed', authorizationDetail(d.intent, a)),
+  );
+  if (denied.length === 0) {
+    d.journal.stage({ events: authEvents });
+    return undefined;
   }
-  const denied = verdicts.filter((v) => !v.r.authorized);
-  const authEvents = verdicts.map((v) => ({
-    step: 'authorize',
-    outcome: v.r.authorized ? ('ok' as const) : ('failed' as const),
-    detail: `${v.permission} on ${resource.resourceType} ${resource.resourceId}: valid=${v.r.valid} permission_allowed=${v.r.permission_allowed} scope_allowed=${v.r.scope_allowed} expired=${Boolean(v.r.expired)}`,
-  }));
-  if (denied.length > 0) {
-    const why = `not authorized for ${denied.map((v) => v.permission).join(', ')}`;
-    const refusal = await revokeOrExplain(d, created.keyId);
-    await journal.commit({
-      state: 'failed',
-      lease: null,
-      events: [
-        ...authEvents,
-        ...(refusal
-          ? refusal.events()
-          : [{ step: 'revoke-new-key', outcome: 'ok' as const, detail: `revoked ${created.keyId}: ${why}` }]),
-      ],
-    });
-    return outcome(
-      d,
-      journal.record,
-      'failed',
-      `new key ${why}; ${refusal ? refusal.message : 'it was revoked'} and nothing was deployed`,
-    );
-  }
+  const why = `not authorized for ${denied.join(', ')}`;
+  const refusal = await tryRevoke(d, created.keyId);
+  await d.journal.commit({
+    state: 'failed',
+    lease: null,
+    events: [...authEvents, ...newKeyRevocationEvents(refusal, `revoked ${created.keyId}: ${why}`)],
+  });
+  const what = refusal ? refusal.message : 'it was revoked';
+  return { stop: outcome(d, d.journal.record, 'failed', `new key ${why}; ${what} and nothing was deployed`) };
+}
+
+/**
+ * Step 4a, snapshot: the new key id (and the sealed snapshot) must be in the repository before
+ * the MDM is written: a later run has to know which key may be on devices, and how to restore.
+ */
+async function recordSnapshot(d: RunbookDeps, snapshot: ConfigSnapshot, created: CreatedKey): Promise<void> {
+  const { intent } = d;
   const sealed = d.sealKey
     ? seal(JSON.stringify(snapshot.items), d.sealKey, `${intent.fleet.id}/${intent.name}`)
     : undefined;
-  // The new key id (and the sealed snapshot) must be in the repository before the MDM is written:
-  // a later run has to know which key may be on devices, and how to restore.
   try {
-    await journal.commit({
+    await d.journal.commit({
       state: 'authorized',
       ...(sealed ? { set: { rollbackSeal: sealed } } : {}),
-      events: [
-        ...authEvents,
-        {
-          step: 'mdm-snapshot',
-          outcome: 'ok',
-          detail: `snapshot of ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} kept for rollback${sealed ? ' (sealed into this record)' : ' (in memory only; set rollback-seal-key to keep it across runs)'}`,
-        },
-      ],
+      events: [event('mdm-snapshot', 'ok', snapshotDetail(snapshot, sealed))],
     });
   } catch (e) {
     // Unrecorded keys are never left behind (best effort: the next run's sweep finds it by name).
-    journal.discard();
+    d.journal.discard();
     await revokeChecked(d, [created.keyId]).catch(() => undefined);
     throw new Error(`could not record new key ${created.keyId} in evidence, so it was revoked: ${errorMessage(e)}`);
   }
+}
 
-  // 3. Deploy: rewrite only the three settings, then confirm by reading back.
+/** Step 4b, deploy: rewrite only the three settings, then confirm by reading back. */
+async function deployNewKey(d: RunbookDeps, pre: Preflight, created: CreatedKey): Promise<Stop | undefined> {
+  const { snapshot } = pre;
   try {
-    await d.mdm.writeConfig(snapshot, {
-      apiKey: created.apiKey,
-      keyId: created.keyId,
-      revokedKeyIds: snapshot.revokedKeyIds,
-    });
+    await deploy(d.mdm, snapshot, desiredValues(snapshot, created, snapshot.revokedKeyIds));
   } catch (e) {
-    return deployFailed(d, snapshot, created.keyId, e, pre.members);
+    return { stop: await deployFailed(d, snapshot, created.keyId, e, pre.members) };
   }
   // Committed with the refresh (validate-phase.ts): the refresh changes nothing a later run must
   // know of, and a run that dies before that commit is reconciled from the MDM, which carries
   // the key (recoverUndeployed).
-  journal.stage({
+  const s = snapshot.items.length === 1 ? 's' : '';
+  d.journal.stage({
     state: 'deployed',
     events: [
-      {
-        step: 'mdm-update',
-        outcome: 'ok',
-        detail: `${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} now deliver${snapshot.items.length === 1 ? 's' : ''} key ${created.keyId}; read back confirmed`,
-      },
+      event('mdm-update', 'ok', `${describeItems(snapshot)} now deliver${s} key ${created.keyId}; read back confirmed`),
     ],
   });
-  const result = await refreshAndValidate(d, snapshot, pre.members);
-  return { ...result, apiKey: created.apiKey };
+  return undefined;
 }
 
 /**
@@ -357,7 +341,7 @@ async function begin(
  * leave both keys alone and let the next run reconcile.
  */
 async function deployFailed(
-  d: RotationDeps,
+  d: RunbookDeps,
   snapshot: ConfigSnapshot,
   newKeyId: string,
   e: unknown,
@@ -370,11 +354,11 @@ async function deployFailed(
     await d.journal.commit({
       lease: null,
       events: [
-        {
-          step: 'mdm-update',
-          outcome: 'failed',
-          detail: `${errorMessage(e)}; could not read the configuration back (${errorMessage(readErr)}); both keys left valid, the next run reconciles`,
-        },
+        event(
+          'mdm-update',
+          'failed',
+          `${errorMessage(e)}; could not read the configuration back (${errorMessage(readErr)}); both keys left valid, the next run reconciles`,
+        ),
       ],
     });
     return outcome(d, d.journal.record, 'failed', `MDM update failed and its outcome is unknown: ${errorMessage(e)}`);
@@ -383,16 +367,16 @@ async function deployFailed(
     d.journal.stage({
       state: 'deployed',
       events: [
-        {
-          step: 'mdm-update',
-          outcome: 'ok',
-          detail: `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}`,
-        },
+        event(
+          'mdm-update',
+          'ok',
+          `write reported an error (${errorMessage(e)}) but the configuration carries ${newKeyId}`,
+        ),
       ],
     });
     return refreshAndValidate(d, snapshot, members);
   }
-  const refusal = await revokeOrExplain(d, newKeyId, { delivered: { keyId: served } });
+  const refusal = await tryRevoke(d, newKeyId, { delivered: { keyId: served } });
   // What the MDM serves is named only as the old key (released by this run's preflight): a value
   // read is shown only once the control plane lists it (mdm/read-value.ts).
   const still = !served
@@ -402,28 +386,22 @@ async function deployFailed(
       : 'a key id other than the old or the new one';
   const transient = !refusal && (e instanceof HttpError ? e.retryable : false);
   const { newKey: _n, ...rest } = d.journal.record!;
+  const again = transient ? '; the next run in the window starts again' : '';
   await d.journal.commit({
     base: transient ? (rest as EvidenceRecord) : d.journal.record!,
     state: transient ? 'pending' : 'failed',
     lease: null,
     events: [
-      { step: 'mdm-update', outcome: 'failed', detail: `${errorMessage(e)}; configuration still delivers ${still}` },
-      ...(refusal
-        ? refusal.events()
-        : [
-            {
-              step: 'revoke-new-key',
-              outcome: 'ok' as const,
-              detail: `revoked ${newKeyId}, which never reached the fleet${transient ? '; the next run in the window starts again' : ''}`,
-            },
-          ]),
+      event('mdm-update', 'failed', `${errorMessage(e)}; configuration still delivers ${still}`),
+      ...newKeyRevocationEvents(refusal, `revoked ${newKeyId}, which never reached the fleet${again}`),
     ],
   });
+  const what = refusal ? refusal.message : 'new key revoked';
   return outcome(
     d,
     d.journal.record,
     'failed',
-    `MDM update failed (${errorMessage(e)}); ${refusal ? refusal.message : 'new key revoked'}, fleet still on ${still}`,
+    `MDM update failed (${errorMessage(e)}); ${what}, fleet still on ${still}`,
   );
 }
 
@@ -433,43 +411,25 @@ async function deployFailed(
  * leave it to the next run. Then release the lease so the next run can start.
  * Best effort: a failure here is reported, never thrown over the original error.
  *
- * Only a key *this run* minted is revoked here (its create-key event names this run):
+ * Only a key *this run* minted is revoked here (`newKey.mintedBy` names this run):
  * a key an earlier, dead run left in the record may be on devices already, and the
  * run that takes over decides about it (recoverUndeployed). When another run wrote the
  * record under us (StaleWriteError), that run owns the rotation: nothing is recorded.
  */
-export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
+export async function abandon(d: RunbookDeps, cause: unknown): Promise<void> {
   const rec = d.journal.record;
-  if (!rec?.lease || ['completed', 'rolled-back', 'failed', 'revoked'].includes(rec.state)) return;
+  if (!rec?.lease || isTerminalState(rec.state)) return;
   const lostRace = cause instanceof StaleWriteError;
-  const events: EventInput[] = [{ step: 'error', outcome: 'failed', detail: `run stopped: ${errorMessage(cause)}` }];
+  const events: EventInput[] = [event('error', 'failed', `run stopped: ${errorMessage(cause)}`)];
   try {
     const newKeyId = rec.newKey?.keyId;
-    const mine =
-      newKeyId !== undefined &&
-      rec.events.some(
-        (e) =>
-          e.step === 'create-key' &&
-          e.outcome === 'ok' &&
-          e.run.id === d.run.id &&
-          e.run.attempt === d.run.attempt &&
-          e.detail.includes(newKeyId),
-      );
+    const minter = rec.newKey?.mintedBy;
+    const mine = minter?.id === d.run.id && minter.attempt === d.run.attempt;
     if ((rec.state === 'created' || rec.state === 'authorized' || rec.state === 'pending') && newKeyId && mine) {
       const served = (await d.mdm.readConfig()).keyId;
       if (!served?.is(newKeyId)) {
-        const refusal = await revokeOrExplain(d, newKeyId, { delivered: { keyId: served } });
-        events.push(
-          ...(refusal
-            ? refusal.events()
-            : [
-                {
-                  step: 'revoke-new-key',
-                  outcome: 'ok' as const,
-                  detail: `revoked ${newKeyId}: never reached the MDM configuration`,
-                },
-              ]),
-        );
+        const refusal = await tryRevoke(d, newKeyId, { delivered: { keyId: served } });
+        events.push(...newKeyRevocationEvents(refusal, `revoked ${newKeyId}: never reached the MDM configuration`));
         if (lostRace) return;
         const { newKey: _n, ...rest } = rec;
         await d.journal.commit({ base: rest as EvidenceRecord, state: 'pending', lease: null, events });
@@ -480,24 +440,5 @@ export async function abandon(d: RotationDeps, cause: unknown): Promise<void> {
     await d.journal.commit({ lease: null, events });
   } catch (e) {
     d.log.warning(`could not record the failure in evidence: ${errorMessage(e)}`);
-  }
-}
-
-/**
- * Revoke a key this run minted and the configuration does not deliver (`known`: what this step
- * just read), through the guard like every DELETE. A refusal is returned, not thrown:
- * the caller records it with the rest of its outcome.
- */
-async function revokeOrExplain(
-  d: RotationDeps,
-  keyId: string,
-  known: KnownLiveState = {},
-): Promise<RevocationRefused | undefined> {
-  try {
-    await revokeChecked(d, [keyId], { known });
-    return undefined;
-  } catch (e) {
-    if (e instanceof RevocationRefused) return e;
-    throw e;
   }
 }

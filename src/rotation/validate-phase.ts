@@ -1,56 +1,61 @@
 import { errorMessage } from '../errors.js';
+import type { EventInput } from '../evidence/journal.js';
 import { unseal } from '../evidence/seal.js';
-import { revokeChecked, RevocationRefused } from '../revocation/guard.js';
 import type { ConfigSnapshot, MdmDevice, SnapshotItem } from '../mdm/provider.js';
-import { leaseUntil, waitBeforeNextPoll, type RotationDeps, type RotationOutcome } from './context.js';
+import { describeItems } from '../runbook/deploy.js';
+import { supersededKeys } from '../runbook/lost-keys.js';
+import { event, eventsIf, lease } from '../runbook/record.js';
+import { type Refresh, refreshDetail, refreshGroup } from '../runbook/refresh.js';
+import { RevocationRefused, revokeChecked } from '../runbook/revoke.js';
+import { pollUntil } from '../runbook/validate.js';
+import type { RunbookDeps } from '../runbook/deps.js';
+import type { RotationOutcome } from './context.js';
 import { Observer, summarize, verdictLine } from './observe.js';
 import { outcome } from './outcome.js';
-import { supersededKeys } from './sweep.js';
 import type { Verdict } from './verdict.js';
 
-/** Runbook step 5: ask the group to check in now, then validate. */
+/**
+ * Runbook steps 5 and 6 of the planned rotation: refresh the group, then validate it on the
+ * new key until validation.timeout; on failure, roll back (restore the snapshot, refresh,
+ * revoke the new key) or hold both keys.
+ */
+
+/** Step 5: ask the group to check in now, then validate (step 6). */
 export async function refreshAndValidate(
-  d: RotationDeps,
+  d: RunbookDeps,
   snapshot: ConfigSnapshot | undefined,
   known?: readonly MdmDevice[],
 ): Promise<RotationOutcome> {
   // The preflight of this same run already listed the group: do not read it twice.
-  const devices = known ?? (await d.mdm.members());
-  const refreshSentAt = d.now();
-  const refused = await d.mdm.refresh(devices);
+  const refresh = await refreshGroup(d, known);
   await d.journal.commit({
     state: 'refreshed',
-    set: { refreshSentAt: refreshSentAt.toISOString() },
-    lease: { run: d.run, until: leaseUntil(d.intent, refreshSentAt) },
-    events: [
-      {
-        step: 'refresh',
-        outcome: refused.length ? 'info' : 'ok',
-        detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)${refused.length ? `; refused: ${refused.slice(0, 20).join(', ')}${refused.length > 20 ? ` and ${refused.length - 20} more` : ''}` : ''}`,
-      },
-    ],
+    set: { refreshSentAt: refresh.sentAt.toISOString() },
+    lease: lease(d, refresh.sentAt),
+    events: [event('refresh', refresh.refused.length ? 'info' : 'ok', refreshDetail(refresh, { listRefused: true }))],
   });
-  return poll(
+  const rec = d.journal.record!;
+  return validate(
     d,
-    new Observer(d, devices, refreshSentAt, d.journal.record!.newKey!.keyId, d.journal.record!.oldKey?.keyId),
-    refreshSentAt,
+    new Observer(d, refresh.devices, refresh.sentAt, rec.newKey!.keyId, rec.oldKey?.keyId),
+    refresh.sentAt,
     snapshot,
   );
 }
 
-/** A run resumed at `refreshed`: validate against the recorded refresh time. */
+/** A run resumed at `refreshed`: validate (step 6) against the recorded refresh time. */
 export async function validateRefreshed(
-  d: RotationDeps,
+  d: RunbookDeps,
   snapshot: ConfigSnapshot | undefined,
 ): Promise<RotationOutcome> {
   const rec = d.journal.record!;
   const devices = await d.mdm.members();
   const refreshSentAt = new Date(rec.refreshSentAt ?? d.now().toISOString());
   await d.journal.commit({
-    lease: { run: d.run, until: leaseUntil(d.intent, d.now()) },
-    events: [{ step: 'resume', outcome: 'info', detail: `validation resumed by run ${d.run.id}.${d.run.attempt}` }],
+    lease: lease(d, d.now()),
+    events: [event('resume', 'info', `validation resumed by run ${d.run.id}.${d.run.attempt}`)],
   });
-  return poll(
+  return validate(
     d,
     new Observer(d, devices, refreshSentAt, rec.newKey!.keyId, rec.oldKey?.keyId),
     refreshSentAt,
@@ -58,61 +63,51 @@ export async function validateRefreshed(
   );
 }
 
-/** Poll until the verdict passes or the deadline (refresh time + validation.timeout) passes. */
-async function poll(
-  d: RotationDeps,
+/** Step 6: poll until the verdict passes or the deadline (refresh time + validation.timeout) passes. */
+async function validate(
+  d: RunbookDeps,
   observer: Observer,
   refreshSentAt: Date,
   snapshot: ConfigSnapshot | undefined,
 ): Promise<RotationOutcome> {
   const { timeoutMs, pollIntervalMs } = d.intent.validation;
-  const deadline = refreshSentAt.getTime() + timeoutMs;
-  let polls = 0;
-  for (;;) {
-    const started = d.now().getTime();
-    const verdict = await observer.observe();
-    polls++;
-    d.log.info(`validation poll ${polls}: ${verdictLine(verdict)}`);
-    if (verdict.pass) {
-      const at = d.now();
-      const validation = summarize(verdict, at);
-      // Validated and scheduled in one commit: nothing external happens between the two.
-      const due = new Date(at.getTime() + d.intent.validation.windowMs);
-      d.journal.stage({
-        state: 'validated',
-        set: { validation, validatedAt: at.toISOString() },
-        events: [{ step: 'validate', outcome: 'ok', detail: verdictLine(verdict) }, ...driftEvents(verdict)],
-      });
-      await d.journal.commit({
-        state: 'awaiting-revocation',
-        lease: null,
-        events: [
-          {
-            step: 'schedule-revocation',
-            outcome: 'waiting',
-            detail: `old key ${d.journal.record!.oldKey?.keyId} is revoked by the first apply after ${due.toISOString()} if validation still holds`,
-          },
-        ],
-      });
-      return outcome(
-        d,
-        d.journal.record,
-        'in-progress',
-        `validated; old key revocation due at ${due.toISOString()}`,
-        verdict.drift,
-        verdict,
-      );
-    }
-    const wait = waitBeforeNextPoll(d.now().getTime(), started, pollIntervalMs, deadline);
-    if (wait === undefined) return validationFailed(d, verdict, snapshot);
-    await d.sleep(wait);
-  }
+  const { last: verdict, settled } = await pollUntil(
+    d,
+    { from: refreshSentAt, timeoutMs, intervalMs: pollIntervalMs },
+    async (poll) => {
+      const v = await observer.observe();
+      d.log.info(`validation poll ${poll}: ${verdictLine(v)}`);
+      return v;
+    },
+    (v) => v.pass,
+  );
+  if (!settled) return validationFailed(d, verdict, snapshot);
+  const at = d.now();
+  const validation = summarize(verdict, at);
+  // Validated and scheduled in one commit: nothing external happens between the two.
+  const due = new Date(at.getTime() + d.intent.validation.windowMs);
+  d.journal.stage({
+    state: 'validated',
+    set: { validation, validatedAt: at.toISOString() },
+    events: [event('validate', 'ok', verdictLine(verdict)), ...driftEvents(verdict)],
+  });
+  await d.journal.commit({
+    state: 'awaiting-revocation',
+    lease: null,
+    events: [
+      event(
+        'schedule-revocation',
+        'waiting',
+        `old key ${d.journal.record!.oldKey?.keyId} is revoked by the first apply after ${due.toISOString()} if validation still holds`,
+      ),
+    ],
+  });
+  const message = `validated; old key revocation due at ${due.toISOString()}`;
+  return outcome(d, d.journal.record, 'in-progress', message, verdict.drift, verdict);
 }
 
-function driftEvents(v: Verdict) {
-  return v.drift.length
-    ? [{ step: 'identity-drift', outcome: 'info' as const, detail: v.drift.slice(0, 20).join('; ') }]
-    : [];
+function driftEvents(v: Verdict): EventInput[] {
+  return eventsIf(v.drift.length, event('identity-drift', 'info', v.drift.slice(0, 20).join('; ')));
 }
 
 /**
@@ -121,16 +116,13 @@ function driftEvents(v: Verdict) {
  * keeps both keys and fails so a human decides.
  */
 async function validationFailed(
-  d: RotationDeps,
+  d: RunbookDeps,
   verdict: Verdict,
   snapshot: ConfigSnapshot | undefined,
 ): Promise<RotationOutcome> {
   const validation = summarize(verdict, d.now());
-  const failedEvent = {
-    step: 'validate',
-    outcome: 'failed' as const,
-    detail: `${verdict.reason}: ${verdictLine(verdict)}`,
-  };
+  const failedEvent = event('validate', 'failed', `${verdict.reason}: ${verdictLine(verdict)}`);
+  const failed = (message: string) => outcome(d, d.journal.record, 'failed', message, verdict.drift, verdict);
   const newKeyId = d.journal.record!.newKey!.keyId;
   if (d.intent.rollback.onValidationFailure === 'hold' || !snapshot) {
     const why = snapshot
@@ -145,62 +137,31 @@ async function validationFailed(
         { step: 'hold', outcome: 'info', detail: `both keys kept valid: ${why}; the next apply validates again` },
       ],
     });
-    return outcome(
-      d,
-      d.journal.record,
-      'failed',
-      `validation failed (${verdict.reason}); holding both keys: ${why}`,
-      verdict.drift,
-      verdict,
-    );
+    return failed(`validation failed (${verdict.reason}); holding both keys: ${why}`);
   }
   // Record the decision before the configuration is written back: the commit is guarded by the
   // blob sha, so when another run (an emergency revocation, which has its own concurrency group)
   // changed this rotation meanwhile, this run stops here instead of restoring over its work.
   await d.journal.commit({
     set: { validation },
-    lease: { run: d.run, until: leaseUntil(d.intent, d.now()) },
+    lease: lease(d, d.now()),
     events: [failedEvent, ...driftEvents(verdict)],
   });
   try {
     await d.mdm.restoreConfig(snapshot);
   } catch (e) {
-    await d.journal.commit({
-      lease: null,
-      events: [
-        {
-          step: 'rollback',
-          outcome: 'failed',
-          detail: `could not restore the configuration (${errorMessage(e)}); new key ${newKeyId} kept valid because devices may hold it`,
-        },
-      ],
-    });
-    return outcome(
-      d,
-      d.journal.record,
-      'failed',
-      `validation failed and rollback failed: ${errorMessage(e)}`,
-      verdict.drift,
-      verdict,
-    );
+    const detail = `could not restore the configuration (${errorMessage(e)}); new key ${newKeyId} kept valid because devices may hold it`;
+    await d.journal.commit({ lease: null, events: [event('rollback', 'failed', detail)] });
+    return failed(`validation failed and rollback failed: ${errorMessage(e)}`);
   }
-  const devices = await d.mdm.members();
-  const refused = await d.mdm.refresh(devices);
+  const refresh: Refresh = await refreshGroup(d);
   // The restored key by the id this rotation recorded (released by its preflight), not as read.
   const restored = d.journal.record!.oldKey?.keyId ?? 'the key it delivered before';
   const rolledBack = [
-    {
-      step: 'rollback',
-      outcome: 'ok' as const,
-      detail: `restored ${snapshot.items.map((i) => `${i.kind} ${i.id}`).join(', ')} to deliver ${restored}`,
-    },
-    {
-      step: 'refresh',
-      outcome: 'ok' as const,
-      detail: `refresh sent to ${devices.length - refused.length} of ${devices.length} device(s)`,
-    },
+    event('rollback', 'ok', `restored ${describeItems(snapshot)} to deliver ${restored}`),
+    event('refresh', 'ok', refreshDetail(refresh)),
   ];
-  // Keys an interrupted run may have deployed (sweep.ts) are not delivered any more either.
+  // Keys an interrupted run may have deployed (lost-keys.ts) are not delivered any more either.
   const superseded = supersededKeys(d.journal.record).filter((k) => !snapshot.keyId?.is(k.keyId));
   // Live state decides (guard.ts): the configuration delivers the old key again, so the new one passes.
   try {
@@ -209,44 +170,26 @@ async function validationFailed(
     if (!(e instanceof RevocationRefused)) throw e;
     // The configuration is restored (the fleet is safe on the old key); the keys stay for a person.
     await d.journal.commit({ state: 'rolled-back', lease: null, events: [...rolledBack, ...e.events()] });
-    return outcome(
-      d,
-      d.journal.record,
-      'failed',
-      `validation failed (${verdict.reason}); rolled back to ${restored}, but ${e.message}`,
-      verdict.drift,
-      verdict,
-    );
+    return failed(`validation failed (${verdict.reason}); rolled back to ${restored}, but ${e.message}`);
   }
   await d.journal.commit({
     state: 'rolled-back',
     lease: null,
     events: [
       ...rolledBack,
-      { step: 'revoke-new-key', outcome: 'ok', detail: `revoked ${newKeyId}` },
-      ...(superseded.length
-        ? [
-            {
-              step: 'revoke-superseded-key',
-              outcome: 'ok' as const,
-              detail: `revoked ${superseded.map((k) => k.keyId).join(', ')}`,
-            },
-          ]
-        : []),
+      event('revoke-new-key', 'ok', `revoked ${newKeyId}`),
+      ...eventsIf(
+        superseded.length,
+        event('revoke-superseded-key', 'ok', `revoked ${superseded.map((k) => k.keyId).join(', ')}`),
+      ),
     ],
   });
-  return outcome(
-    d,
-    d.journal.record,
-    'rolled-back',
-    `validation failed (${verdict.reason}); rolled back to ${restored} and revoked ${newKeyId}`,
-    verdict.drift,
-    verdict,
-  );
+  const message = `validation failed (${verdict.reason}); rolled back to ${restored} and revoked ${newKeyId}`;
+  return outcome(d, d.journal.record, 'rolled-back', message, verdict.drift, verdict);
 }
 
 /** The pre-change configuration sealed into the record by an earlier run, if we hold the key. */
-function unsealedSnapshot(d: RotationDeps): ConfigSnapshot | undefined {
+function unsealedSnapshot(d: RunbookDeps): ConfigSnapshot | undefined {
   const rec = d.journal.record!;
   if (!rec.rollbackSeal || !d.sealKey) return undefined;
   const items = JSON.parse(

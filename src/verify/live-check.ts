@@ -1,15 +1,9 @@
+import type { ApiKey } from '../clients/thoth.js';
 import type { EvidenceRecord } from '../evidence/record.js';
 import { problem, type UnaccountedKey } from './report.js';
 
-/** A key as the control plane lists it (GET api-keys); a revoked key is absent or `active: false`. */
-export interface LiveKey {
-  readonly key_id: string;
-  readonly name?: string | null | undefined;
-  readonly scope_level?: string | null | undefined;
-  readonly scope_target_id?: string | null | undefined;
-  readonly created_at?: string | null | undefined;
-  readonly active?: boolean | null | undefined;
-}
+/** A key as the control plane lists it (GET api-keys); a revoked key is absent or not active. */
+export type LiveKey = ApiKey;
 
 /** What the MDM delivers, reduced to what verify compares: never the key itself. */
 export interface Delivered {
@@ -19,8 +13,7 @@ export interface Delivered {
   readonly listsRevoked: (keyId: string) => boolean;
 }
 
-const isActive = (keys: readonly LiveKey[], id: string): boolean =>
-  keys.some((k) => k.key_id === id && k.active !== false);
+const isActive = (keys: readonly LiveKey[], id: string): boolean => keys.some((k) => k.keyId === id && k.active);
 
 /** Every key id a record names: the keys it rotated, kept or revoked. */
 export function keyIdsOf(r: EvidenceRecord): string[] {
@@ -107,17 +100,17 @@ export function unaccountedKeys(
   accounted: ReadonlySet<string>,
 ): UnaccountedKey[] {
   return keys
-    .filter((k) => k.active !== false && !accounted.has(k.key_id))
+    .filter((k) => k.active && !accounted.has(k.keyId))
     .filter(
       (k) =>
-        (k.scope_level === 'fleet' && managed.fleets.has(k.scope_target_id ?? '')) ||
-        (k.scope_level === 'endpoint' && managed.endpoints.has(k.scope_target_id ?? '')),
+        (k.scopeLevel === 'fleet' && managed.fleets.has(k.scopeTargetId ?? '')) ||
+        (k.scopeLevel === 'endpoint' && managed.endpoints.has(k.scopeTargetId ?? '')),
     )
     .map((k) => ({
-      keyId: k.key_id,
+      keyId: k.keyId,
       name: k.name ?? null,
-      scope: k.scope_level ?? '',
-      target: k.scope_target_id ?? '',
-      createdAt: k.created_at ?? null,
+      scope: k.scopeLevel ?? '',
+      target: k.scopeTargetId ?? '',
+      createdAt: k.createdAt ?? null,
     }));
 }

@@ -188,7 +188,7 @@ describe('GitHub limits (bundled action against the simulators)', () => {
     for (let i = 0; serializeRecord(r).length < 1_200_000; i++) {
       r = appendEvent(r, {
         at: new Date().toISOString(),
-        step: 'note',
+        step: 'identity-drift',
         outcome: 'info',
         detail: `observation ${i}: ${'x'.repeat(900)}`,
         run,
@@ -212,7 +212,8 @@ describe('GitHub limits (bundled action against the simulators)', () => {
     ).toBe(true);
     const final = readEvidence(s)!;
     expect(final.state).toBe('completed');
-    expect(final.events.filter((e) => e.step === 'note').length).toBe(r.events.filter((e) => e.step === 'note').length);
+    const observations = (rec: EvidenceRecord) => rec.events.filter((e) => e.detail.startsWith('observation ')).length;
+    expect(observations(final)).toBe(observations(r));
     expect(s.thoth.key(s.ids.oldKeyId)?.active).toBe(false);
   });
 
@@ -234,7 +235,7 @@ describe('GitHub limits (bundled action against the simulators)', () => {
             until: new Date(Date.now() + 3_600_000).toISOString(),
           },
         }),
-        { step: 'other-run-took-over' },
+        { note: 'other-run-took-over' },
       );
     };
     const run = await apply(s, ws);
@@ -246,7 +247,7 @@ describe('GitHub limits (bundled action against the simulators)', () => {
     expect(answers.slice(2)).toEqual([409]);
     expect(s.github.stats.headConflicts).toBe(1);
     const rec = readEvidence(s)!;
-    expect(rec.events.at(-1)?.step).toBe('other-run-took-over');
+    expect(rec.events.at(-1)?.detail).toMatch(/other-run-took-over/);
     expect(rec.lease?.run.id).toBe('999');
     // The key this run deployed stays valid: the run that owns the rotation now decides.
     expect(s.thoth.key(deliveredKey(s)!)?.active).toBe(true);

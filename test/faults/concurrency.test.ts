@@ -127,7 +127,7 @@ describe(`concurrency: ${N} runs take over a rotation whose run died mid-deploy,
       s,
       file,
       (r) => ({ ...r, lease: { ...r.lease!, until: new Date(Date.now() - 1000).toISOString() } }),
-      { step: 'test-lease-expired' },
+      { note: 'test-lease-expired' },
     );
 
     const runs = await Promise.all(Array.from({ length: N }, () => apply(c!)));

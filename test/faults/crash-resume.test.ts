@@ -228,7 +228,7 @@ async function runCase(row: (typeof rows)[number]): Promise<CaseResult> {
             c.sims,
             `.thoth/evidence/${c.sims.ids.fleetId}/${NAME}.json`,
             (r) => ({ ...r, lease: { ...r.lease!, until: new Date(Date.now() - 1000).toISOString() } }),
-            { step: 'test-lease-expired' },
+            { note: 'test-lease-expired' },
           );
           evidence(c.sims); // still verifies
         }

@@ -6,6 +6,7 @@ import {
   canonicalJson,
   EVIDENCE_SCHEMA,
   EVIDENCE_SCHEMA_V1,
+  type EventStep,
   type EvidenceRecord,
   type PinnedTarget,
   type RotationState,
@@ -55,7 +56,7 @@ export const genesis = (): EvidenceRecord => ({
   events: [],
 });
 
-export const STEPS = ['window-check', 'key-created', 'authorized', 'mdm-snapshot', 'profile-updated', 'refresh-sent'];
+export const STEPS: EventStep[] = ['window-check', 'create-key', 'authorize', 'mdm-snapshot', 'mdm-update', 'refresh'];
 
 /** One event per step, as separate commits that each move the state on (like Journal.commit). */
 export function withEvents(n = STEPS.length, from: EvidenceRecord = genesis()): EvidenceRecord {

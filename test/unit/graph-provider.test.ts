@@ -78,8 +78,7 @@ async function setup(o: SimOptions, s: Setup = {}) {
     listPageSize: o.graph?.devicesPageSize ?? 1000,
     ...(s.windows ? { template: s.template ?? TEMPLATE, detectionTemplate: s.detection ?? DETECTION } : {}),
     ...(s.currentKeyId ? { currentKeyId: s.currentKeyId } : {}),
-    info: (m) => infos.push(m),
-    warning: (m) => warnings.push(m),
+    log: { info: (m) => infos.push(m), warning: (m) => warnings.push(m) },
   });
   return { sims, api, provider, warnings, infos, pacer, configPacer };
 }

@@ -8,7 +8,7 @@ import {
   parseClassicErrorPage,
   parseComputerGroup,
   parseJamfProfile,
-} from '../../src/mdm/jamf-profile-xml.js';
+} from '../../src/clients/jamf-profile-xml.js';
 
 const PLIST = readFileSync(new URL('../fixtures/mobileconfig/thoth.mobileconfig', import.meta.url), 'utf8');
 

@@ -99,7 +99,7 @@ describe('Journal.commit with a sha-guarded store', () => {
     expect(stored(files).lease).toEqual(LEASE);
     await j.commit({ state: 'created', events: [{ step: 'create-key', outcome: 'ok', detail: '' }] });
     expect(stored(files).lease).toEqual(LEASE);
-    await j.commit({ lease: null, events: [{ step: 'release', outcome: 'info', detail: '' }] });
+    await j.commit({ lease: null, events: [{ step: 'reconcile', outcome: 'info', detail: '' }] });
     expect(stored(files)).not.toHaveProperty('lease');
     expect(j.record).not.toHaveProperty('lease');
   });
@@ -131,7 +131,7 @@ describe('Journal.commit with a sha-guarded store', () => {
     const files = shaGuardedFiles();
     const j = await claimed(files);
     await j.commit({
-      events: [{ step: 'note', outcome: 'info', detail: 'server said thoth_live_JOURNAL_detail_789' }],
+      events: [{ step: 'reconcile', outcome: 'info', detail: 'server said thoth_live_JOURNAL_detail_789' }],
     });
     const text = files.files.get(intent.evidencePath)!.text;
     expect(text).not.toContain('thoth_live_JOURNAL_detail_789');

@@ -89,7 +89,7 @@ describe('Journal.commit', () => {
     const j = await claim(files);
     await j.commit({
       set: { reason: 'rotated thoth_live_TOPLEVEL_leak_456' },
-      events: [{ step: 'note', outcome: 'info', detail: '' }],
+      events: [{ step: 'reconcile', outcome: 'info', detail: '' }],
     });
     const text = files.files.get(intent.evidencePath)!.text;
     expect(text).not.toContain('thoth_live_TOPLEVEL_leak_456');

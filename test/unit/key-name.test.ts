@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isMintedBy, keyOwner, mintedKeyName, type KeyOwner } from '../../src/rotation/key-name.js';
+import { isMintedBy, keyOwner, mintedKeyName, type KeyOwner } from '../../src/runbook/key-name.js';
 
 const OWNER: KeyOwner = {
   repository: 'acme-corp/thoth-rotations',

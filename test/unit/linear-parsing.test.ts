@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeGraphError } from '../../src/clients/graph-batch.js';
 import { ResponseShapeError } from '../../src/errors.js';
-import { parseClassicErrorPage, parseComputerGroup, parseJamfProfile } from '../../src/mdm/jamf-profile-xml.js';
+import { parseClassicErrorPage, parseComputerGroup, parseJamfProfile } from '../../src/clients/jamf-profile-xml.js';
 import { MobileconfigError, readManagedSettings } from '../../src/mdm/mobileconfig.js';
 import {
   readDetectionValues,
@@ -10,8 +10,9 @@ import {
   renderTemplate,
   WindowsTemplateError,
 } from '../../src/mdm/windows-template.js';
-import { declaresEntities } from '../../src/mdm/xml-entities.js';
-import { hostKey, parseHealth } from '../../src/rotation/verdict.js';
+import { declaresEntities } from '../../src/xml-entities.js';
+import { parseHealth } from '../../src/observations.js';
+import { hostKey } from '../../src/rotation/verdict.js';
 import { logText, markdownText } from '../../src/untrusted-text.js';
 import { plainValues } from '../mdm-values.js';
 

@@ -11,7 +11,7 @@ import {
   type RotationState,
   type RunInfo,
 } from '../../src/evidence/record.js';
-import { leaseUntil } from '../../src/rotation/context.js';
+import { leaseUntil } from '../../src/runbook/record.js';
 import { heldByOther, nextStep, type Step, type StepInput } from '../../src/rotation/next-step.js';
 import type { Intent } from '../../src/intent/types.js';
 

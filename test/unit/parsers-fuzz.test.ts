@@ -18,11 +18,11 @@ process.env['THOTH_ROTATE_RETRY_BASE_MS'] = '1';
 vi.mock('@actions/core', () => ({ setSecret: vi.fn(), debug: vi.fn(), info: vi.fn(), warning: vi.fn() }));
 
 const { parseJamfProfile, parseComputerGroup, parseClassicErrorPage, escapeXmlText, buildJamfProfileUpdate } =
-  await import('../../src/mdm/jamf-profile-xml.js');
+  await import('../../src/clients/jamf-profile-xml.js');
 const { readManagedSettings, writeManagedSettings, parseRevokedIds, MobileconfigError } = await import(
   '../../src/mdm/mobileconfig.js'
 );
-const { parseHealth } = await import('../../src/rotation/verdict.js');
+const { parseHealth } = await import('../../src/observations.js');
 const { appendEvent, parseRecord, serializeRecord, EVIDENCE_SCHEMA, EvidenceError } = await import(
   '../../src/evidence/record.js'
 );
@@ -332,7 +332,7 @@ describe('evidence record', () => {
   const RUN = { id: '1', attempt: 1, actor: 'octocat', sha: 'a'.repeat(40) };
   const genesis: EvidenceRecord = { ...sampleGenesis(), schema: EVIDENCE_SCHEMA };
   const valid = serializeRecord(
-    ['claim', 'create-key', 'authorize'].reduce<EvidenceRecord>(
+    (['claim', 'create-key', 'authorize'] as const).reduce<EvidenceRecord>(
       (r, step, i) =>
         appendEvent(r, { at: `2026-12-01T14:0${i}:00.000Z`, step, outcome: 'ok', detail: `step ${i}`, run: RUN }),
       genesis,

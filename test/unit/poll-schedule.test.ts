@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { waitBeforeNextPoll } from '../../src/rotation/context.js';
+import { waitBeforeNextPoll } from '../../src/runbook/validate.js';
 
 describe('waitBeforeNextPoll', () => {
   it('starts polls every interval: a quick poll waits out the rest of it', () => {

@@ -21,8 +21,8 @@ type ConfigSnapshot = import('../../src/mdm/provider.js').ConfigSnapshot;
 /** What an intent could make the action read as "the key id": the fleet's plaintext key. */
 const PLAINTEXT = 'thoth_live_Zx9PLAINTEXTkeyMaterial0123456789';
 const KEYS = [
-  { key_id: 'key_deployed1', active: true },
-  { key_id: 'key_revoked01', active: false },
+  { keyId: 'key_deployed1', active: true },
+  { keyId: 'key_revoked01', active: false },
 ];
 
 beforeEach(() => {
@@ -209,7 +209,7 @@ describe('preflight releases what the configuration holds before saying anything
     const pre = await preflight(deps(snapshot('key_deployed1', ['key_revoked01'])));
     expect(pre.problems).toEqual([]);
     expect(pre.oldKeyId).toBe('key_deployed1');
-    expect(pre.oldKey?.key_id).toBe('key_deployed1');
+    expect(pre.oldKey?.keyId).toBe('key_deployed1');
     expect(masked.filter((m) => m.startsWith('key_'))).toEqual([]);
   });
 

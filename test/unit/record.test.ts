@@ -21,6 +21,8 @@ const {
 } = rec;
 const { genesis, RUN, STEPS, v1Record, withEvents } = await import('./evidence-sample.js');
 type EvidenceRecord = import('../../src/evidence/record.js').EvidenceRecord;
+type EventStep = import('../../src/evidence/record.js').EventStep;
+type EventBody = Parameters<typeof rec.appendEvent>[1];
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
@@ -100,10 +102,11 @@ describe('appendEvent / verifyChain', () => {
   });
 
   it('refuses an event the next run could not read back', () => {
-    const ok = { at: '2026-12-01T14:00:00Z', step: 's', outcome: 'ok' as const, detail: '', run: RUN };
+    const ok: EventBody = { at: '2026-12-01T14:00:00Z', step: 'refresh', outcome: 'ok', detail: '', run: RUN };
     expect(() => appendEvent(genesis(), { ...ok, at: '2026-12-01 14:00' })).toThrow(/at/);
     expect(() => appendEvent(genesis(), { ...ok, at: '2026-12-01T16:00:00+02:00' })).toThrow(/at/);
-    expect(() => appendEvent(genesis(), { ...ok, step: '' })).toThrow(/step/);
+    expect(() => appendEvent(genesis(), { ...ok, step: '' as EventStep })).toThrow(/step/);
+    expect(() => appendEvent(genesis(), { ...ok, step: 'profile-updated' as EventStep })).toThrow(/step/);
     expect(() => appendEvent(genesis(), { ...ok, outcome: 'meh' as 'ok' })).toThrow(/outcome/);
     expect(() => appendEvent(genesis(), { ...ok, run: { ...RUN, attempt: 1.5 } })).toThrow(/run\.attempt/);
   });
@@ -111,7 +114,7 @@ describe('appendEvent / verifyChain', () => {
   it('does not mutate its input', () => {
     const r = withEvents(2);
     const copy = structuredClone(r);
-    appendEvent(r, { at: '2026-12-01T15:00:00Z', step: 'x', outcome: 'info', detail: '', run: RUN });
+    appendEvent(r, { at: '2026-12-01T15:00:00Z', step: 'reconcile', outcome: 'info', detail: '', run: RUN });
     expect(r).toEqual(copy);
   });
 
@@ -261,7 +264,7 @@ describe('the chain commits to the record state after each event', () => {
     validation: (r) => (r.validation!.healthy = 3),
     lease: (r) => (r.lease = { run: RUN, until: '2020-01-01T00:00:00.000Z' }),
     rollbackSeal: (r) => (r.rollbackSeal!.ciphertext = 'AB=='),
-    'an added field': (r) => (r['extra'] = 1),
+    'an added field': (r) => Object.assign(r, { extra: 1 }),
   };
   it.each(Object.entries(edits))('editing %s breaks verification', (_field, edit) => {
     const r = structuredClone(full());
@@ -320,7 +323,7 @@ describe('mac (evidence-hmac-key)', () => {
       () =>
         appendEvent(
           { ...sealed(), state: 'awaiting-revocation', oldKey: { keyId: 'key_foreign' } },
-          { at: '2026-12-01T15:00:00Z', step: 'forged', outcome: 'ok', detail: '', run: RUN },
+          { at: '2026-12-01T15:00:00Z', step: 'revoke-old-key', outcome: 'ok', detail: '', run: RUN },
         ),
       /mac does not match/,
     ],
@@ -366,7 +369,7 @@ describe('v1 records (written before the chain covered the state)', () => {
     expect(() =>
       appendEvent(v1Record('completed'), {
         at: '2026-12-01T15:00:00Z',
-        step: 'x',
+        step: 'reconcile',
         outcome: 'ok',
         detail: '',
         run: RUN,
@@ -387,13 +390,14 @@ describe('serializeRecord / parseRecord', () => {
       {
         ...withEvents(),
         state: 'refreshed',
-        zExtra: { note: 'kept' },
-        aExtra: 1,
+        // Members this version does not know (a newer writer's): read, kept, written back in place.
+        ...({ zExtra: { note: 'kept' }, aExtra: 1 } as object),
         newKey: {
           keyId: 'key_new456',
           prefix: 'thoth_live_ab',
           expiresAt: '2027-03-01T00:00:00Z',
           fingerprint: fingerprint('k'),
+          mintedBy: { id: RUN.id, attempt: RUN.attempt },
         },
         oldKey: { keyId: 'key_old123' },
         supersededKeys: [{ keyId: 'key_dead789' }],
@@ -419,7 +423,7 @@ describe('serializeRecord / parseRecord', () => {
           aad: 'x',
         },
       },
-      { at: '2026-12-01T14:36:00.000Z', step: 'poll', outcome: 'info', detail: '', run: RUN },
+      { at: '2026-12-01T14:36:00.000Z', step: 'validate', outcome: 'info', detail: '', run: RUN },
     );
 
   it('writes 2-space JSON with a trailing newline and a fixed top-level order', () => {
@@ -470,6 +474,7 @@ describe('serializeRecord / parseRecord', () => {
     expect(back).toEqual(r);
     expect(back.lease?.run.id).toBe(RUN.id);
     expect(back.supersededKeys?.[0]?.keyId).toBe('key_dead789');
+    expect(back.newKey?.mintedBy).toEqual({ id: RUN.id, attempt: RUN.attempt });
     expect(serializeRecord(back)).toBe(serializeRecord(r));
   });
 
@@ -477,6 +482,11 @@ describe('serializeRecord / parseRecord', () => {
     { name: 'not JSON', text: () => '{', message: /^\.thoth\/evidence\/f\/n\.json: not valid JSON/ },
     { name: 'wrong schema', text: () => JSON.stringify({ ...full(), schema: 'v0' }), message: /schema/ },
     { name: 'unknown state', text: () => JSON.stringify({ ...full(), state: 'done' }), message: /state/ },
+    {
+      name: 'an event step this action never writes',
+      text: () => JSON.stringify({ ...full(), events: full().events.map((e) => ({ ...e, step: 'profile-updated' })) }),
+      message: /events\.0\.step/,
+    },
     { name: 'missing fleet', text: () => JSON.stringify({ ...full(), fleet: undefined }), message: /fleet/ },
     { name: 'missing target', text: () => JSON.stringify({ ...full(), target: undefined }), message: /target/ },
     {

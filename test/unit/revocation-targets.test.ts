@@ -7,19 +7,25 @@ import { describe, expect, it, vi } from 'vitest';
 
 vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi.fn() }));
 
-const { assignKeys, endpointFleetMap, fleetOfKey, mergeRevoked } = await import('../../src/revocation/targets.js');
+const { assignKeys, endpointFleetMap, fleetOfKey } = await import('../../src/revocation/targets.js');
+const { mergeRevoked } = await import('../../src/runbook/deploy.js');
 const { checkRevocation } = await import('../../src/revocation/verify.js');
 const { ReadValue, mdmText } = await import('../../src/mdm/read-value.js');
 type Intent = import('../../src/intent/types.js').Intent;
-type ApiKeyRow = import('../../src/clients/thoth.js').ApiKeyRow;
+type ApiKey = import('../../src/clients/thoth.js').ApiKey;
 type TenantView = import('../../src/revocation/targets.js').TenantView;
 
 const intent = (name: string, fleet: string, tenant = 'acme'): Intent =>
   ({ name, tenant, fleet: { id: fleet, region: 'us-east-1' } }) as unknown as Intent;
-const key = (key_id: string, scope_level: string | null, scope_target_id: string | null, active = true): ApiKeyRow => ({
-  key_id,
-  scope_level,
-  scope_target_id,
+const key = (
+  keyId: string,
+  scopeLevel: string | undefined,
+  scopeTargetId: string | undefined,
+  active = true,
+): ApiKey => ({
+  keyId,
+  scopeLevel,
+  scopeTargetId,
   active,
 });
 
@@ -31,8 +37,8 @@ describe('fleetOfKey', () => {
     ['endpoint key of an unlisted endpoint', key('k', 'endpoint', 'ep-9'), undefined],
     ['organization key', key('k', 'organization', 'acme'), undefined],
     ['agent key', key('k', 'agent', 'ag-1'), undefined],
-    ['fleet key without a target', key('k', 'fleet', null), undefined],
-    ['no scope at all', key('k', null, null), undefined],
+    ['fleet key without a target', key('k', 'fleet', undefined), undefined],
+    ['no scope at all', key('k', undefined, undefined), undefined],
   ] as const)('%s → %s', (_n, row, fleet) => expect(fleetOfKey(row, endpoints)).toBe(fleet));
 });
 

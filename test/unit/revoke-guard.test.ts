@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiKeyRow, ThothApi, ThothEndpoint } from '../../src/clients/thoth.js';
+import type { ApiKey, ThothApi, ThothEndpoint } from '../../src/clients/thoth.js';
 import type { Intent } from '../../src/intent/types.js';
 import type { ConfigSnapshot, MdmProvider } from '../../src/mdm/provider.js';
 import {
@@ -14,14 +14,16 @@ import { ReadValue } from '../../src/mdm/read-value.js';
 
 const FLEET = 'flt-corpsec-macos';
 const NAME = 'thoth-rotate acme-corp/thoth-rotations flt-corpsec-macos/corpsec run 1.1';
-const row = (
-  key_id: string,
-  scope_level: string,
-  scope_target_id: string,
-  extra: Partial<ApiKeyRow> = {},
-): ApiKeyRow => ({ key_id, name: NAME, scope_level, scope_target_id, active: true, ...extra });
+const row = (keyId: string, scopeLevel: string, scopeTargetId: string, extra: Partial<ApiKey> = {}): ApiKey => ({
+  keyId,
+  name: NAME,
+  scopeLevel,
+  scopeTargetId,
+  active: true,
+  ...extra,
+});
 
-const KEYS: ApiKeyRow[] = [
+const KEYS: ApiKey[] = [
   row('key_fleet', 'fleet', FLEET),
   row('key_delivered', 'fleet', FLEET),
   row('key_other_fleet', 'fleet', 'flt-globex-windows'),
@@ -32,7 +34,7 @@ const KEYS: ApiKeyRow[] = [
   row('key_unlisted_endpoint', 'endpoint', 'mbp-unknown-09'),
   row('key_org', 'organization', ''),
   row('key_agent', 'agent', 'agent-7'),
-  row('key_noscope', '', '', { scope_level: null, scope_target_id: null }),
+  row('key_noscope', '', '', { scopeLevel: undefined, scopeTargetId: undefined }),
   row('key_inactive_foreign', 'fleet', 'flt-globex-windows', { active: false }),
   row('key_expired', 'fleet', FLEET, { active: false }),
 ];
@@ -144,7 +146,7 @@ describe('decideRevocation (pure)', () => {
 });
 
 /** A control plane and an MDM that count what they are asked. */
-function fakes(keys: ApiKeyRow[], delivered: string | undefined, endpoints: ThothEndpoint[] = []) {
+function fakes(keys: ApiKey[], delivered: string | undefined, endpoints: ThothEndpoint[] = []) {
   const calls = { listKeys: 0, readConfig: 0, listEndpoints: 0, revoked: [] as string[] };
   const thoth = {
     listKeys: async () => (calls.listKeys++, keys),

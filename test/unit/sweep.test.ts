@@ -7,22 +7,22 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi.fn() }));
 
-const { sweepLostKeys, supersededKeys } = await import('../../src/rotation/sweep.js');
+const { sweepLostKeys, supersededKeys } = await import('../../src/runbook/lost-keys.js');
 const { RevocationRefused } = await import('../../src/revocation/guard.js');
 const { ReadValue } = await import('../../src/mdm/read-value.js');
-const { mintedKeyName } = await import('../../src/rotation/key-name.js');
-type ApiKeyRow = import('../../src/clients/thoth.js').ApiKeyRow;
-type RotationDeps = import('../../src/rotation/context.js').RotationDeps;
+const { mintedKeyName } = await import('../../src/runbook/key-name.js');
+type ApiKey = import('../../src/clients/thoth.js').ApiKey;
+type RunbookDeps = import('../../src/runbook/deps.js').RunbookDeps;
 type EvidenceRecord = import('../../src/evidence/record.js').EvidenceRecord;
 
 const FLEET = 'flt-a';
 const OWNER = { repository: 'acme/rotations', fleetId: FLEET, intentName: 'corpsec' };
 const minted = (run: string): string => mintedKeyName(OWNER, 'rotation', { id: run, attempt: 1 });
-const row = (key_id: string, name: string | null, p: Partial<ApiKeyRow> = {}): ApiKeyRow => ({
-  key_id,
+const row = (keyId: string, name: string | undefined, p: Partial<ApiKey> = {}): ApiKey => ({
+  keyId,
   name,
-  scope_level: 'fleet',
-  scope_target_id: FLEET,
+  scopeLevel: 'fleet',
+  scopeTargetId: FLEET,
   active: true,
   ...p,
 });
@@ -37,7 +37,7 @@ afterAll(() => {
   else process.env.GITHUB_REPOSITORY = saved;
 });
 
-function deps(keys: ApiKeyRow[], record: Partial<EvidenceRecord> = {}) {
+function deps(keys: ApiKey[], record: Partial<EvidenceRecord> = {}) {
   const revoked: string[] = [];
   const commits: { events: { step: string; outcome: string; detail: string }[] }[] = [];
   const d = {
@@ -61,14 +61,14 @@ function deps(keys: ApiKeyRow[], record: Partial<EvidenceRecord> = {}) {
       commit: vi.fn(async (c: (typeof commits)[number]) => void commits.push(c)),
     },
     log: { info: vi.fn(), warning: vi.fn() },
-  } as unknown as RotationDeps;
+  } as unknown as RunbookDeps;
   return { d, revoked, commits };
 }
 
 const delivered = (id: string) => new ReadValue(id, 'THOTH_API_KEY_ID');
 
 describe('sweepLostKeys', () => {
-  const cases: [string, ApiKeyRow[], Partial<EvidenceRecord>, string | undefined, string[]][] = [
+  const cases: [string, ApiKey[], Partial<EvidenceRecord>, string | undefined, string[]][] = [
     // [name, key list, record fields, delivered key id, revoked]
     ['a key this intent minted, not delivered → revoked', [row('k-lost', minted('1'))], {}, 'k-old', ['k-lost']],
     ['the delivered key is never swept', [row('k-new', minted('1'))], {}, 'k-new', []],
@@ -81,7 +81,7 @@ describe('sweepLostKeys', () => {
       [],
     ],
     ['a hand-made key is not ours', [row('k-x', 'laptop key')], {}, 'k-old', []],
-    ['a nameless key is not ours', [row('k-x', null)], {}, 'k-old', []],
+    ['a nameless key is not ours', [row('k-x', undefined)], {}, 'k-old', []],
     [
       'the old key is spared even when its name matches',
       [row('k-old', minted('0'))],
@@ -121,7 +121,7 @@ describe('sweepLostKeys', () => {
   it('a name-matching key of another fleet is refused: recorded, nothing revoked, the run stops', async () => {
     const { d, revoked, commits } = deps([
       row('k-lost', minted('1')),
-      row('k-foreign', minted('2'), { scope_target_id: 'flt-other' }),
+      row('k-foreign', minted('2'), { scopeTargetId: 'flt-other' }),
     ]);
     await expect(sweepLostKeys(d, delivered('k-old'))).rejects.toBeInstanceOf(RevocationRefused);
     expect(revoked).toEqual([]);

@@ -4,13 +4,8 @@
  * millisecond, a check-in exactly at the refresh, and drift (identity mismatch) not counting.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  decideValidation,
-  NO_ACTIVE_REASON,
-  type MdmDeviceObs,
-  type ThothEndpointObs,
-  type VerdictInput,
-} from '../../src/rotation/verdict.js';
+import { decideValidation, NO_ACTIVE_REASON, type VerdictInput } from '../../src/rotation/verdict.js';
+import type { MdmDeviceObs, ThothEndpointObs } from '../../src/observations.js';
 
 const REFRESH = new Date('2026-12-01T14:00:00Z');
 const ACTIVE_WITHIN = 7 * 86_400_000;

@@ -6,13 +6,10 @@ import {
   HostJoin,
   hostKey,
   NO_ACTIVE_REASON,
-  parseHealth,
-  type HealthReport,
-  type MdmDeviceObs,
-  type ThothEndpointObs,
   type Verdict,
   type VerdictInput,
 } from '../../src/rotation/verdict.js';
+import { parseHealth, type HealthReport, type MdmDeviceObs, type ThothEndpointObs } from '../../src/observations.js';
 
 const REFRESH = new Date('2026-12-01T14:00:00Z');
 const NOW = new Date('2026-12-01T14:30:00Z');

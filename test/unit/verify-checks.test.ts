@@ -3,7 +3,13 @@
  * carry, named by the check that finds it. The bundle-level cases are in test/e2e/verify.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { appendEvent, serializeRecord, withMac, type EvidenceRecord } from '../../src/evidence/record.js';
+import {
+  appendEvent,
+  serializeRecord,
+  withMac,
+  type EventStep,
+  type EvidenceRecord,
+} from '../../src/evidence/record.js';
 import { checkHistory, extensionProblem, type ReadVersion } from '../../src/verify/history-check.js';
 import {
   controlPlaneProblems,
@@ -22,7 +28,7 @@ const PATH = '.thoth/evidence/flt-corpsec-macos/corpsec-macos-2026-12.json';
 const KEY = Buffer.alloc(32, 7);
 const FP = `sha256:${'c'.repeat(64)}`;
 
-const step = (r: EvidenceRecord, change: Partial<EvidenceRecord>, name: string, at: string): EvidenceRecord =>
+const step = (r: EvidenceRecord, change: Partial<EvidenceRecord>, name: EventStep, at: string): EvidenceRecord =>
   appendEvent({ ...r, ...change }, { at, step: name, outcome: 'ok', detail: name, run: RUN });
 
 function completed(): EvidenceRecord {
@@ -80,14 +86,14 @@ describe('checkRecord', () => {
     });
   });
   it('timestamps go forward in event order', () => {
-    const r = step(completed(), {}, 'late', '2026-11-30T00:00:00.000Z');
+    const r = step(completed(), {}, 'validate', '2026-11-30T00:00:00.000Z');
     expect(checkRecord(serializeRecord(r), PATH, undefined).problems).toEqual([
-      expect.stringMatching(/^timestamps: events\[8\] \(late\) at 2026-11-30T00:00:00.000Z is before events\[7\]/),
+      expect.stringMatching(/^timestamps: events\[8\] \(validate\) at 2026-11-30T00:00:00.000Z is before events\[7\]/),
     ]);
   });
   it('a completed record must name its new key; a revoked one its revoked keys', () => {
     const { newKey: _n, ...rest } = completed();
-    const r = step(rest as EvidenceRecord, {}, 'x', '2026-12-03T00:00:00.000Z');
+    const r = step(rest as EvidenceRecord, {}, 'refresh', '2026-12-03T00:00:00.000Z');
     expect(checkRecord(serializeRecord(r), PATH, undefined).problems).toEqual([
       'transitions: the record is completed but names no new key',
     ]);
@@ -161,20 +167,20 @@ describe('checkHistory', () => {
   it('events dropped: the file was put back to an earlier state', () => {
     expect(checkHistory(versions(v3, v6, v3)).problems).toEqual([
       expect.stringMatching(
-        /^history: the version committed at 2{12} does not extend the one at 1{12}: 3 event\(s\) removed, the newest being refresh-sent/,
+        /^history: the version committed at 2{12} does not extend the one at 1{12}: 3 event\(s\) removed, the newest being refresh/,
       ),
     ]);
   });
   it('an event changed in an earlier version (a rewritten history)', () => {
     const forged = appendEvent(withEvents(2), {
       at: '2026-12-01T14:02:00.000Z',
-      step: 'authorized',
+      step: 'authorize',
       outcome: 'ok',
       detail: 'other',
       run: RUN,
     });
     expect(extensionProblem(forged, v6)).toMatch(
-      /^events\[2\] \(authorized at 2026-12-01T14:02:00.000Z\) was changed or replaced/,
+      /^events\[2\] \(authorize at 2026-12-01T14:02:00.000Z\) was changed or replaced/,
     );
   });
   it('a broken version later repaired from history, and a deletion that starts a new record, are notes', () => {
@@ -189,14 +195,14 @@ describe('checkHistory', () => {
 });
 
 describe('live state', () => {
-  const active = (id: string, extra = {}) => ({ key_id: id, active: true, ...extra });
+  const active = (id: string, extra = {}) => ({ keyId: id, active: true, ...extra });
   it('completed: old key revoked, new key active unless a later record replaced it', () => {
     const r = completed();
     expect(controlPlaneProblems(r, [active('key_new')], () => false)).toEqual([]);
     expect(controlPlaneProblems(r, [active('key_new'), active('key_old')], () => false)).toEqual([
       'live: the rotation is completed but its old key key_old is still active',
     ]);
-    expect(controlPlaneProblems(r, [{ key_id: 'key_new', active: false }], () => false)).toEqual([
+    expect(controlPlaneProblems(r, [{ keyId: 'key_new', active: false }], () => false)).toEqual([
       'live: its new key key_new is not active, and no later record replaced it',
     ]);
     expect(controlPlaneProblems(r, [], (id) => id === 'key_new')).toEqual([]);
@@ -205,7 +211,7 @@ describe('live state', () => {
     const r = step(
       completed(),
       { state: 'revoked', revokedKeys: [{ keyId: 'key_leak' }] },
-      'revoke',
+      'revoke-key',
       '2026-12-03T00:00:00.000Z',
     );
     expect(controlPlaneProblems(r, [active('key_new'), active('key_leak')], () => false)).toEqual([
@@ -218,7 +224,7 @@ describe('live state', () => {
   });
   it('the delivered key is compared with the newest finished rotation, not while one is in flight', () => {
     const done = { path: 'a.json', record: completed() };
-    const flying = { path: 'b.json', record: step(withEvents(), {}, 'later', '2026-12-09T00:00:00.000Z') };
+    const flying = { path: 'b.json', record: step(withEvents(), {}, 'window-check', '2026-12-09T00:00:00.000Z') };
     expect(deliveringRecord([done])).toBe(done);
     expect(deliveringRecord([done, flying])).toEqual({ skipped: 'the newest rotation (b.json) is refreshed' });
     expect(fingerprintProblem(done.record, { fingerprint: FP, listsRevoked: () => false })).toBeUndefined();
@@ -232,12 +238,12 @@ describe('live state', () => {
   it('hygiene: active keys of managed fleets and endpoints that no record names', () => {
     const keys = [
       active('key_old'),
-      active('key_stray', { scope_level: 'fleet', scope_target_id: 'flt-a', name: 'by hand' }),
-      active('key_ep', { scope_level: 'endpoint', scope_target_id: 'ep-1' }),
-      active('key_other_fleet', { scope_level: 'fleet', scope_target_id: 'flt-b' }),
-      { key_id: 'key_dead', active: false, scope_level: 'fleet', scope_target_id: 'flt-a' },
-      active('key_org', { scope_level: 'organization', scope_target_id: '' }),
-    ].map((k) => ({ scope_level: 'fleet', scope_target_id: 'flt-a', ...k }));
+      active('key_stray', { scopeLevel: 'fleet', scopeTargetId: 'flt-a', name: 'by hand' }),
+      active('key_ep', { scopeLevel: 'endpoint', scopeTargetId: 'ep-1' }),
+      active('key_other_fleet', { scopeLevel: 'fleet', scopeTargetId: 'flt-b' }),
+      { keyId: 'key_dead', active: false, scopeLevel: 'fleet', scopeTargetId: 'flt-a' },
+      active('key_org', { scopeLevel: 'organization', scopeTargetId: '' }),
+    ].map((k) => ({ scopeLevel: 'fleet', scopeTargetId: 'flt-a', ...k }));
     const found = unaccountedKeys(
       keys,
       { fleets: new Set(['flt-a']), endpoints: new Set(['ep-1']) },

@@ -7,7 +7,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ResponseShapeError } from '../errors.js';
-import { declaresEntities } from './xml-entities.js';
+import { declaresEntities } from '../xml-entities.js';
 
 /** A macOS configuration profile as `GET /JSSResource/osxconfigurationprofiles/id/{id}` returns it. */
 export interface JamfProfile {
