@@ -19,6 +19,7 @@ import {
   type DocumentRead,
   type MdmDevice,
   type MdmProvider,
+  type RefreshProgress,
   type SnapshotItem,
 } from './provider.js';
 import { mdmText, ReadValue, sameKeyId, type KeyIdValue } from './read-value.js';
@@ -111,6 +112,11 @@ export class IntuneProvider implements MdmProvider {
 
   stats(): GraphStats {
     return this.#api.stats();
+  }
+
+  progress(): RefreshProgress {
+    const { writes, throttled } = this.#api.stats();
+    return { writes, throttled };
   }
 
   async readConfig(): Promise<ConfigSnapshot> {

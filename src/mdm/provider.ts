@@ -7,6 +7,12 @@ import { describeKeyIds, sameKeyId, uniqueKeyIds, type KeyIdValue, type ReadValu
  * What the orchestrator needs from an MDM, whichever it is. Two adapters
  * implement it (Jamf Pro, Intune); nothing above this interface knows which.
  */
+/** Monotonic counters of a provider's writes; the heartbeat reports their growth during a refresh. */
+export interface RefreshProgress {
+  readonly writes: number;
+  readonly throttled: number;
+}
+
 export interface MdmProvider {
   readonly name: MdmProviderName;
   /** Reads every configuration that carries the settings: the rollback snapshot. */
@@ -21,6 +27,11 @@ export interface MdmProvider {
   members(): Promise<MdmDevice[]>;
   /** Asks the devices to check in now; returns the refresh ids the MDM refused. */
   refresh(devices: readonly MdmDevice[]): Promise<string[]>;
+  /**
+   * Counters for the heartbeat of a long refresh (Intune: one paced write per device), read
+   * while `refresh` runs. A provider whose refresh is a handful of requests has none.
+   */
+  progress?(): RefreshProgress;
   /**
    * Fresh observations of these devices (a poll asks only about the unconfirmed ones). With
    * `narrowed`: a subset of `devices` that becomes known during the call (the control plane

@@ -1,3 +1,4 @@
+import { duration } from '../progress.js';
 import { errorMessage } from '../errors.js';
 import type { EventInput } from '../evidence/journal.js';
 import { unseal } from '../evidence/seal.js';
@@ -76,7 +77,11 @@ async function validate(
     { from: refreshSentAt, timeoutMs, intervalMs: pollIntervalMs },
     async (poll) => {
       const v = await observer.observe();
-      d.log.info(`validation poll ${poll}: ${verdictLine(v)}`);
+      // Every poll is a heartbeat of the validation phase: where it stands and how long it may still take.
+      const left = refreshSentAt.getTime() + timeoutMs - d.now().getTime();
+      d.log.info(
+        `validation poll ${poll}: ${verdictLine(v)}; ${duration(Math.max(0, left))} of ${duration(timeoutMs)} left`,
+      );
       return v;
     },
     (v) => v.pass,

@@ -1,9 +1,12 @@
 /** Runbook step 5 (spec §1): force a profile refresh / check-in for the target group. */
 import type { MdmDevice, MdmProvider } from '../mdm/provider.js';
+import type { Log } from '../log.js';
+import { HEARTBEAT_MS, Heartbeat } from '../progress.js';
 
 export interface RefreshDeps {
-  readonly mdm: Pick<MdmProvider, 'members' | 'refresh'>;
+  readonly mdm: Pick<MdmProvider, 'members' | 'refresh' | 'progress'>;
   readonly now: () => Date;
+  readonly log?: Pick<Log, 'info'>;
 }
 
 export interface Refresh {
@@ -18,8 +21,31 @@ export interface Refresh {
 export async function refreshGroup(d: RefreshDeps, known?: readonly MdmDevice[]): Promise<Refresh> {
   const devices = known ?? (await d.mdm.members());
   const sentAt = d.now();
-  const refused = await d.mdm.refresh(devices);
+  const refused = await withHeartbeat(d, devices.length, () => d.mdm.refresh(devices));
   return { devices, sentAt, refused };
+}
+
+/**
+ * A refresh of 50,000 Intune devices takes ~83 minutes at Graph's write budget: while it runs,
+ * a line every {@link HEARTBEAT_MS} says how far it got (writes include retries, so `done` can
+ * pass the device count by the number of retried writes).
+ */
+async function withHeartbeat<T>(d: RefreshDeps, total: number, refresh: () => Promise<T>): Promise<T> {
+  const progress = d.mdm.progress?.bind(d.mdm);
+  if (!progress) return refresh();
+  const start = progress();
+  const sink = d.log ? (line: string) => d.log?.info(line) : undefined;
+  const beat = new Heartbeat('refresh', 'device writes', () => d.now().getTime(), HEARTBEAT_MS, sink);
+  const timer = setInterval(() => {
+    const p = progress();
+    beat.tick({ done: p.writes - start.writes, total, throttled: p.throttled - start.throttled });
+  }, HEARTBEAT_MS);
+  timer.unref();
+  try {
+    return await refresh();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** `refresh sent to 9 of 10 device(s)`, with the first refused ids when `listRefused`. */

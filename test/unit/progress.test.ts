@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { refreshGroup } from '../../src/runbook/refresh.js';
 import { duration, Heartbeat, progressLine } from '../../src/progress.js';
 
 describe('progress heartbeat', () => {
@@ -59,5 +60,43 @@ describe('progress heartbeat', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^validation: 2 of 4 devices healthy \(50%\) in 30 s/);
     expect(lines[1]).toMatch(/^validation: 3 of 4 devices healthy \(75%\) in 1 min/);
+  });
+});
+
+describe('refresh heartbeat', () => {
+  it('a long Intune-style refresh logs its writes every 45 s and stops when the refresh ends', async () => {
+    vi.useFakeTimers();
+    try {
+      let writes = 10; // counters are monotonic over the run: only their growth during the refresh counts
+      const lines: string[] = [];
+      let finish: (v: string[]) => void = () => {};
+      const mdm = {
+        members: async () => [],
+        refresh: () => new Promise<string[]>((r) => (finish = r)),
+        progress: () => ({ writes, throttled: writes > 1_000 ? 2 : 0 }),
+      };
+      const devices = Array.from({ length: 2_000 }, (_, i) => ({ mdmId: `${i}`, refreshId: `${i}`, name: `d${i}` }));
+      const done = refreshGroup({ mdm, now: () => new Date(), log: { info: (l) => lines.push(l) } }, devices as never);
+      writes += 500;
+      await vi.advanceTimersByTimeAsync(45_000);
+      writes += 900;
+      await vi.advanceTimersByTimeAsync(45_000);
+      finish([]);
+      await done;
+      await vi.advanceTimersByTimeAsync(180_000);
+      expect(lines).toEqual([
+        'refresh: 500 of 2,000 device writes (25%) in 45 s, 11/s, about 2 min 15 s left',
+        'refresh: 1,400 of 2,000 device writes (70%) in 1 min 30 s, 16/s, about 39 s left; 2 × HTTP 429',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a provider without progress (Jamf: a few blank pushes) logs nothing', async () => {
+    const lines: string[] = [];
+    const mdm = { members: async () => [], refresh: async () => [] };
+    await refreshGroup({ mdm, now: () => new Date(), log: { info: (l) => lines.push(l) } }, []);
+    expect(lines).toEqual([]);
   });
 });

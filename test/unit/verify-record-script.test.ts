@@ -31,7 +31,7 @@ describe('scripts/verify-record.mjs', () => {
   it('names an edited event and an edited field', () => {
     const event = withEvents();
     event.events[2]!.detail = 'edited';
-    expect(check(event)).toMatchObject({ code: 1, out: expect.stringContaining('events[2] (authorized): chain.hash') });
+    expect(check(event)).toMatchObject({ code: 1, out: expect.stringContaining('events[2] (authorize): chain.hash') });
     expect(check({ ...withEvents(), state: 'completed' })).toMatchObject({
       code: 1,
       out: expect.stringContaining('top-level fields'),
