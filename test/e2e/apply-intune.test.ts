@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   readMobileconfig,
   readRemediationScript,
@@ -10,6 +10,7 @@ import {
 import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
 import {
+  FAST_SIGNALS,
   intuneWorkspace,
   WINDOWS_DETECTION_TEMPLATE as DETECTION,
   WINDOWS_TEMPLATE as TEMPLATE,
@@ -27,15 +28,17 @@ const NAMES = {
   revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
 };
 
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
+// The cases run concurrently, each on its own simulators (their validation windows overlap
+// instead of adding up); every set is closed when the file is done.
+const started: Simulators[] = [];
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
 async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Promise<Simulators> {
-  sims = await startSimulators({ fleet: { mdm: 'intune', ...fleet }, graph });
-  return sims;
+  const s = await startSimulators({ fleet: { mdm: 'intune', ...FAST_SIGNALS, ...fleet }, graph });
+  started.push(s);
+  return s;
 }
 
 /** Azure credentials only: the Jamf client of simInputs must not be sent anywhere. */
@@ -91,7 +94,7 @@ async function fullRotation(s: Simulators, ws: Workspace): Promise<{ runs: Actio
   return { runs: [first, early, second, third], keyId: minted[0]!.id };
 }
 
-describe('apply through Intune (bundled action against the Graph simulator)', () => {
+describe.concurrent('apply through Intune (bundled action against the Graph simulator)', () => {
   it('macOS fleet: plan mutates nothing; rotation rewrites only the three settings, syncs the group, validates, revokes later', async () => {
     const s = await start({ size: 20, offline: 2, stuck: 1, inactive: 1 }, { devicesPageSize: 7 });
     const ws = intuneWorkspace(s, { macos: true }, { validation: VALIDATION });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { mintedKeys, readEvidence } from './evidence.js';
@@ -11,14 +11,18 @@ const NAMES = {
   keyId: 'THOTH_API_KEY_ID',
   revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
 };
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
+// The cases run concurrently, each on its own simulators; every set is closed when the file is done.
+const started: Simulators[] = [];
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
 });
+function track(s: Simulators): Simulators {
+  started.push(s);
+  return s;
+}
 
 async function setup(opts: SimOptions, intent: JamfIntentOptions = {}) {
-  sims = await startSimulators(opts);
+  const sims = track(await startSimulators(opts));
   const ws = makeWorkspace();
   ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims, intent));
   const s = sims;
@@ -36,7 +40,7 @@ async function setup(opts: SimOptions, intent: JamfIntentOptions = {}) {
   return { s, apply };
 }
 
-describe('apply through Jamf: edges', () => {
+describe.concurrent('apply through Jamf: edges', () => {
   it('outside the window: waits, commits nothing, exits 0', async () => {
     const { s, apply } = await setup(
       { fleet: { size: 4 } },

@@ -1,8 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
+import {
+  FAST_SIGNALS,
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type Workspace,
+} from './harness.js';
 
 const NAMES = {
   domain: 'com.atensecurity.thoth',
@@ -11,11 +20,16 @@ const NAMES = {
   revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
 };
 
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
+// The cases run concurrently, each on its own simulators (the 12 s validation window of the
+// first overlaps the others instead of adding to them); every set is closed when the file is done.
+const started: Simulators[] = [];
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
 });
+function track(s: Simulators): Simulators {
+  started.push(s);
+  return s;
+}
 
 async function apply(
   s: Simulators,
@@ -26,9 +40,11 @@ async function apply(
   return runAction({ workspace: ws, inputs: simInputs(s, { mode: 'apply', ...extra }), env: simEnv(s, env) });
 }
 
-describe('apply through Jamf (bundled action against the simulators)', () => {
+describe.concurrent('apply through Jamf (bundled action against the simulators)', () => {
   it('rotates end to end: create, deploy only the three settings, refresh the group, validate, revoke later, then nothing', async () => {
-    sims = await startSimulators({ fleet: { size: 20, offline: 2, stuck: 1, inactive: 1 } });
+    const sims = track(
+      await startSimulators({ fleet: { ...FAST_SIGNALS, size: 20, offline: 2, stuck: 1, inactive: 1 } }),
+    );
     const ws = makeWorkspace();
     // A validation window long enough that the "early" run below surely falls inside it, even on a loaded machine.
     ws.write(
@@ -103,7 +119,7 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
   });
 
   it('rolls back when validation fails: old configuration restored, new key revoked, job fails', async () => {
-    sims = await startSimulators({ fleet: { size: 10, stuck: 10 } });
+    const sims = track(await startSimulators({ fleet: { size: 10, stuck: 10 } }));
     const ws = makeWorkspace();
     ws.write(
       '.thoth/rotations/corpsec.yaml',
@@ -134,7 +150,7 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
   });
 
   it('holds both keys when validation fails with onValidationFailure: hold', async () => {
-    sims = await startSimulators({ fleet: { size: 10, stuck: 10 } });
+    const sims = track(await startSimulators({ fleet: { size: 10, stuck: 10 } }));
     const ws = makeWorkspace();
     ws.write(
       '.thoth/rotations/corpsec.yaml',
@@ -154,7 +170,7 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
   });
 
   it('a failing profile PUT leaves the old key deployed and revokes the new one', async () => {
-    sims = await startSimulators({ fleet: { size: 5 } });
+    const sims = track(await startSimulators({ fleet: { ...FAST_SIGNALS, size: 5 } }));
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims));
     sims.faults.add({
@@ -177,7 +193,7 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
   });
 
   it('a key created but answered with a reset is found by name and revoked', async () => {
-    sims = await startSimulators({ fleet: { size: 5 } });
+    const sims = track(await startSimulators({ fleet: { ...FAST_SIGNALS, size: 5 } }));
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims));
     sims.faults.add({ system: 'thoth', method: 'POST', path: /\/api-keys$/, after: true, respond: { reset: true } });
@@ -191,7 +207,7 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
   });
 
   it('a run killed after creating the key: the next run revokes the lost key and rotates', async () => {
-    sims = await startSimulators({ fleet: { size: 5 } });
+    const sims = track(await startSimulators({ fleet: { ...FAST_SIGNALS, size: 5 } }));
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims));
     const env = { GITHUB_RUN_ID: '777' };
@@ -222,7 +238,7 @@ describe('apply through Jamf (bundled action against the simulators)', () => {
   });
 
   it('concurrent applies on one intent end with exactly one new key', async () => {
-    sims = await startSimulators({ fleet: { size: 5 } });
+    const sims = track(await startSimulators({ fleet: { ...FAST_SIGNALS, size: 5 } }));
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(sims));
     const runs = await Promise.all([1, 2, 3].map((i) => apply(sims!, ws, {}, { GITHUB_RUN_ID: String(5000 + i) })));

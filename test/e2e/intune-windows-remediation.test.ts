@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   readDetectionScript,
   readRemediationScript,
@@ -11,7 +11,15 @@ import {
 } from '../../sim/index.js';
 import { graphToken, until } from '../sim/helpers.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
-import { intuneWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
+import {
+  FAST_SIGNALS,
+  intuneWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type Workspace,
+} from './harness.js';
 
 /**
  * Intune Windows through the bundled action, against a Graph simulator whose Windows devices
@@ -19,15 +27,17 @@ import { intuneWorkspace, runAction, simEnv, simInputs, type ActionRun, type Wor
  * never on syncDevice; run the remediation script only after the detection script exits 1;
  * and keep 2,048 characters of output (memdocs intune/fundamentals/remediations.md).
  */
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
+// The cases run concurrently, each on its own simulators (their validation windows overlap
+// instead of adding up); every set is closed when the file is done.
+const started: Simulators[] = [];
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
 async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Promise<Simulators> {
-  sims = await startSimulators({ fleet: { mdm: 'intune', ...fleet }, graph });
-  return sims;
+  const s = await startSimulators({ fleet: { mdm: 'intune', ...FAST_SIGNALS, ...fleet }, graph });
+  started.push(s);
+  return s;
 }
 
 const run = (s: Simulators, ws: Workspace): Promise<ActionRun> =>
@@ -64,7 +74,7 @@ function batches(s: Simulators, version: 'v1.0' | 'beta'): BatchItem[][] {
 }
 const deviceOf = (url: string): string => url.split('/')[3] ?? '';
 
-describe('Intune Windows: the remediation is run on demand, detection first', () => {
+describe.concurrent('Intune Windows: the remediation is run on demand, detection first', () => {
   it('a mixed rotation completes because Windows devices get the on-demand remediation and macOS devices syncDevice', async () => {
     const s = await start({ size: 44, os: 'mixed', offline: 2 });
     const ws = intuneWorkspace(s, { macos: true, windows: true }, { validation: VALIDATION('95%') });

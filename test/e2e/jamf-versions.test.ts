@@ -4,11 +4,20 @@
  * of three inventory generations, judged from the paths the simulator saw and the fleet's
  * state; a server older than 11.0 stops in preflight with nothing mutated.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NEWEST_JAMF_VERSION, startSimulators, type LogEntry, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
+import {
+  FAST_SIGNALS,
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type Workspace,
+} from './harness.js';
 
 const NAMES = {
   domain: 'com.atensecurity.thoth',
@@ -18,12 +27,6 @@ const NAMES = {
 };
 const VALIDATION =
   'validation:\n  window: 12s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 15s\n  pollInterval: 200ms';
-
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
-});
 
 function run(s: Simulators, ws: Workspace, mode: 'plan' | 'apply'): Promise<ActionRun> {
   return runAction({ workspace: ws, inputs: simInputs(s, { mode }), env: simEnv(s) });
@@ -69,11 +72,17 @@ const GENERATIONS: readonly Generation[] = [
   },
 ];
 
-describe('Jamf Pro by server version (bundled action against the simulators)', () => {
+// Each case has its own simulators; concurrent, their 12 s validation windows overlap instead of adding up.
+describe.concurrent('Jamf Pro by server version (bundled action against the simulators)', () => {
   for (const g of GENERATIONS) {
-    it(`Jamf Pro ${g.version}: plan, apply, revoke after the window, using only ${g.inventory} and that version's calls`, async () => {
-      sims = await startSimulators({ fleet: { size: 12, offline: 1, stuck: 1 }, jamf: { version: g.version } });
-      const s = sims;
+    it(`Jamf Pro ${g.version}: plan, apply, revoke after the window, using only ${g.inventory} and that version's calls`, async ({
+      onTestFinished,
+    }) => {
+      const s = await startSimulators({
+        fleet: { size: 12, offline: 1, stuck: 1, ...FAST_SIGNALS },
+        jamf: { version: g.version },
+      });
+      onTestFinished(() => s.close());
       const ws = makeWorkspace();
       ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(s, { validation: VALIDATION }));
 
@@ -134,9 +143,11 @@ describe('Jamf Pro by server version (bundled action against the simulators)', (
     }, 120_000);
   }
 
-  it('Jamf Pro 10.49 fails in preflight, naming its version and what is supported, with nothing mutated', async () => {
-    sims = await startSimulators({ fleet: { size: 5 }, jamf: { version: '10.49.0-t1694607215' } });
-    const s = sims;
+  it('Jamf Pro 10.49 fails in preflight, naming its version and what is supported, with nothing mutated', async ({
+    onTestFinished,
+  }) => {
+    const s = await startSimulators({ fleet: { size: 5 }, jamf: { version: '10.49.0-t1694607215' } });
+    onTestFinished(() => s.close());
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(s));
     const before = s.jamf.profileVersions();

@@ -5,7 +5,7 @@
  * no managed_runtime_key_id; a health value counts only when reported after the refresh.
  * Judged from what the simulators saw.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
 import { finishRotation, mintedKeys, readEvidence } from './evidence.js';
 import {
@@ -19,17 +19,19 @@ import {
   type Workspace,
 } from './harness.js';
 
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
+// The cases run concurrently, each on its own simulators (their validation windows overlap
+// instead of adding up); every set is closed when the file is done.
+const started: Simulators[] = [];
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
 async function setup(
   opts: SimOptions,
   intent: JamfIntentOptions & { healthAttribute?: boolean } = {},
 ): Promise<{ s: Simulators; ws: Workspace; run: (mode?: string, env?: Record<string, string>) => Promise<ActionRun> }> {
-  const s = (sims = await startSimulators(opts));
+  const s = await startSimulators(opts);
+  started.push(s);
   const ws = makeWorkspace();
   let text = jamfIntent(s, intent);
   if (intent.healthAttribute === false) text = text.replace('    healthAttribute: Thoth Health\n', '');
@@ -45,7 +47,7 @@ const inventoryReads = (s: Simulators) =>
   s.log.entries().filter((e) => e.system === 'jamf' && e.method === 'GET' && e.path === '/api/v4/computers-inventory');
 const fleetIdx = (s: Simulators) => s.fleet.indices({ inFleet: true });
 
-describe('real channels: the action under separate MDM, inventory and heartbeat schedules', () => {
+describe.concurrent('real channels: the action under separate MDM, inventory and heartbeat schedules', () => {
   it('Jamf: the blank push brings MDM check-ins, inventory comes later on its own schedule; validation waits for it, then passes and the rotation completes', async () => {
     // No key id on control-plane rows: the extension attribute is the only source of key evidence.
     const { s, run } = await setup(

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { findLeaks } from '../leak-scan.js';
@@ -11,11 +11,15 @@ const NAMES = {
   keyId: 'THOTH_API_KEY_ID',
   revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
 };
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
+// The cases run concurrently, each on its own simulators; every set is closed when the file is done.
+const started: Simulators[] = [];
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
 });
+function track(s: Simulators): Simulators {
+  started.push(s);
+  return s;
+}
 
 async function revoke(s: Simulators, keyIds: string, extra: Record<string, string> = {}): Promise<ActionRun> {
   const ws = makeWorkspace();
@@ -39,9 +43,9 @@ async function revoke(s: Simulators, keyIds: string, extra: Record<string, strin
 
 const current = (s: Simulators) => readManagedSettings(s.jamf.profileVersions().at(-1)!, NAMES);
 
-describe('revoke (workflow_dispatch) through the bundled action', () => {
+describe.concurrent('revoke (workflow_dispatch) through the bundled action', () => {
   it('revoking the deployed key with replace leaves every online endpoint on a new valid key and the old one revoked and listed', async () => {
-    sims = await startSimulators({ fleet: { size: 12, offline: 2 } });
+    const sims = track(await startSimulators({ fleet: { size: 12, offline: 2 } }));
     const run = await revoke(sims, sims.ids.oldKeyId);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.outputs['status']).toBe('revoked');
@@ -89,7 +93,7 @@ describe('revoke (workflow_dispatch) through the bundled action', () => {
   });
 
   it('revoking an old, undeployed key only DELETEs it and lists it in the configuration', async () => {
-    sims = await startSimulators({ fleet: { size: 6 } });
+    const sims = track(await startSimulators({ fleet: { size: 6 } }));
     const run = await revoke(sims, sims.ids.undeployedKeyId);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.outputs['status']).toBe('revoked');
@@ -101,7 +105,7 @@ describe('revoke (workflow_dispatch) through the bundled action', () => {
   });
 
   it('a mistyped id mutates nothing and names the id', async () => {
-    sims = await startSimulators({ fleet: { size: 4 } });
+    const sims = track(await startSimulators({ fleet: { size: 4 } }));
     sims.log.clear();
     const run = await revoke(sims, `${sims.ids.undeployedKeyId}, key_doesnotexist`);
     expect(run.code).toBe(1);
@@ -111,7 +115,7 @@ describe('revoke (workflow_dispatch) through the bundled action', () => {
   });
 
   it("another tenant's key is refused before any mutation", async () => {
-    sims = await startSimulators({ fleet: { size: 4 } });
+    const sims = track(await startSimulators({ fleet: { size: 4 } }));
     sims.log.clear();
     const run = await revoke(sims, sims.ids.otherTenantKeyId);
     expect(run.code).toBe(1);
@@ -120,7 +124,7 @@ describe('revoke (workflow_dispatch) through the bundled action', () => {
   });
 
   it('replace: false on the deployed key revokes it and warns that the fleet loses access', async () => {
-    sims = await startSimulators({ fleet: { size: 4 } });
+    const sims = track(await startSimulators({ fleet: { size: 4 } }));
     const run = await revoke(sims, sims.ids.oldKeyId, { replace: 'false' });
     expect(run.code, run.stdout).toBe(0);
     expect(mintedKeys(sims)).toEqual([]);
@@ -130,7 +134,7 @@ describe('revoke (workflow_dispatch) through the bundled action', () => {
   });
 
   it('revoke without a reason is rejected before any request', async () => {
-    sims = await startSimulators({ fleet: { size: 4 } });
+    const sims = track(await startSimulators({ fleet: { size: 4 } }));
     sims.log.clear();
     const run = await revoke(sims, sims.ids.oldKeyId, { reason: '' });
     expect(run.code).toBe(1);

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators, type SimOptions } from '../../sim/index.js';
 import {
+  FAST_SIGNALS,
   jamfIntent,
   makeWorkspace,
   runAction,
@@ -34,7 +35,7 @@ interface Rig {
 let runSeq = 500_000 + Math.floor(Math.random() * 400_000);
 
 async function rig(o: { sim?: SimOptions; intent?: JamfIntentOptions }): Promise<Rig> {
-  const s = (sims = await startSimulators({ fleet: { size: 5 }, ...o.sim }));
+  const s = (sims = await startSimulators({ fleet: { size: 5, ...FAST_SIGNALS }, ...o.sim }));
   const ws = makeWorkspace();
   ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(s, o.intent));
   return { s, ws };
@@ -60,19 +61,21 @@ const validation = (window: string, poll: string, timeout = '10s') =>
 
 describe('inside the validation window nothing is revoked', () => {
   it('applies at window/2 and at window − one poll make no DELETE; the first apply after the window does', async () => {
-    // Window 6 s, poll 1 s: the run at window − poll has a whole poll interval to read the record.
-    const r = await rig({ intent: { validation: validation('6s', '1s') } });
+    // Window 12 s, poll 3 s: the run at window/2 has 3 s to finish before the one at window − poll
+    // is due, and that one a whole poll interval to start and read the record: runs spawned on a
+    // loaded 2-core machine need seconds (with 6 s and 1 s they did not always get them).
+    const r = await rig({ intent: { validation: validation('12s', '3s') } });
     const first = await apply(r);
     expect(first.outputs['status'], first.stdout).toBe('in-progress');
     const validatedAt = new Date(readEvidence(r.s)!.validatedAt!).getTime();
-    for (const at of [validatedAt + 3_000, validatedAt + 5_000]) {
+    for (const at of [validatedAt + 6_000, validatedAt + 9_000]) {
       await sleepUntil(at);
       const run = await apply(r);
       expect(run.outputs['status'], run.stdout).toBe('in-progress');
       expect(deletes(r.s), `apply at +${at - validatedAt} ms`).toEqual([]);
       expect(active(r.s, r.s.ids.oldKeyId)).toBe(true);
     }
-    await sleepUntil(validatedAt + 6_100);
+    await sleepUntil(validatedAt + 12_100);
     const last = await apply(r);
     expect(last.outputs['status'], last.stdout).toBe('completed');
     expect(deletes(r.s)).toEqual([r.s.ids.oldKeyId]);

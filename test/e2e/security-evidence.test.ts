@@ -6,7 +6,7 @@
  * key still active.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { appendEvent, parseRecord, serializeRecord, withMac, type EvidenceRecord } from '../../src/evidence/record.js';
 import { evidencePath, expectNoLeaks, readEvidence } from './evidence.js';
@@ -26,11 +26,15 @@ const IN_FLIGHT =
   'validation:\n  window: 60s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
 const LATER = 'window:\n  start: 2030-01-01T00:00:00Z\n  end: 2030-01-01T04:00:00Z';
 
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
+// The cases run concurrently, each on its own simulators; every set is closed when the file is done.
+const started: Simulators[] = [];
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
 });
+function track(s: Simulators): Simulators {
+  started.push(s);
+  return s;
+}
 
 interface Setup {
   s: Simulators;
@@ -41,7 +45,7 @@ interface Setup {
 }
 
 async function setup(): Promise<Setup> {
-  sims = await startSimulators({ fleet: { size: 5 } });
+  const sims = track(await startSimulators({ fleet: { size: 5 } }));
   const s = sims;
   const ws = makeWorkspace();
   const writeIntent = (o: JamfIntentOptions = {}): void =>
@@ -91,7 +95,7 @@ function rechained(r: EvidenceRecord): EvidenceRecord {
   );
 }
 
-describe('evidence is a claim: a record that does not hold stops its intent, nothing mutated', () => {
+describe.concurrent('evidence is a claim: a record that does not hold stops its intent, nothing mutated', () => {
   it('(a) a hand-edited record (state awaiting-revocation, oldKey = a live key the control plane lists) is refused; plan says so too', async () => {
     const c = await setup();
     const first = await c.run('apply');

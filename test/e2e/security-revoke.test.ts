@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulators, type KeyInfo, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { forgeEvidence, mintedKeys, readEvidence } from './evidence.js';
@@ -23,14 +23,18 @@ const INTENT = 'corpsec-macos-2026-12';
 const VALIDATION =
   'validation:\n  window: 1s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
 
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
+// The cases run concurrently, each on its own simulators; every set is closed when the file is done.
+const started: Simulators[] = [];
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
 });
+function track(s: Simulators): Simulators {
+  started.push(s);
+  return s;
+}
 
 async function setup(size = 8): Promise<{ s: Simulators; ws: Workspace }> {
-  const s = (sims = await startSimulators({ fleet: { size } }));
+  const s = track(await startSimulators({ fleet: { size } }));
   const ws = makeWorkspace();
   ws.write('.thoth/rotations/corpsec.yaml', jamfIntent(s, { name: INTENT, validation: VALIDATION }));
   return { s, ws };
@@ -59,7 +63,7 @@ async function firstApply(s: Simulators, ws: Workspace): Promise<void> {
   expect(readEvidence(s)!.state).toBe('awaiting-revocation');
 }
 
-describe('live state decides before any DELETE (bundled action against the simulators)', () => {
+describe.concurrent('live state decides before any DELETE (bundled action against the simulators)', () => {
   it("a forged, chain-valid record naming another fleet's key as the old key: no DELETE, the run fails naming the key and why", async () => {
     const { s, ws } = await setup();
     const foreign = s.thoth.createKeyDirect({

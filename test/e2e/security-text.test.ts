@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { workflowCommands } from '../runner-commands.js';
 import { intuneIntent, jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun } from './harness.js';
@@ -52,11 +52,15 @@ function expectInertSummary(s: Simulators, run: ActionRun): void {
   expect(md).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029\u00ad]/);
 }
 
-let sims: Simulators | undefined;
-afterEach(async () => {
-  await sims?.close();
-  sims = undefined;
+// The cases run concurrently, each on its own simulators; every set is closed when the file is done.
+const started: Simulators[] = [];
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
 });
+function track(s: Simulators): Simulators {
+  started.push(s);
+  return s;
+}
 
 /**
  * Half the fleet offline or stuck: stragglers, named in the summary and, in revoke, in the
@@ -67,9 +71,9 @@ const FLEET = { size: 12, offline: 4, stuck: 2, drift: 3, hostileNames: HOSTILE 
 const VALIDATION =
   'validation:\n  window: 2s\n  minHealthy: 50%\n  activeWithin: 7d\n  timeout: 5s\n  pollInterval: 200ms';
 
-describe('hostile device and key names (bundled action, simulators)', () => {
+describe.concurrent('hostile device and key names (bundled action, simulators)', () => {
   it('Jamf: plan, apply and revoke print the names without a single injected command; the summary stays inert', async () => {
-    sims = await startSimulators({ fleet: FLEET });
+    const sims = track(await startSimulators({ fleet: FLEET }));
     const s = sims;
     // A key whose name carries a line break and a command, as a lost key minted by an interrupted run would be named.
     s.thoth.createKeyDirect({
@@ -116,7 +120,7 @@ describe('hostile device and key names (bundled action, simulators)', () => {
   });
 
   it('Intune: device names from Graph go the same way', async () => {
-    sims = await startSimulators({ fleet: { ...FLEET, mdm: 'intune' } });
+    const sims = track(await startSimulators({ fleet: { ...FLEET, mdm: 'intune' } }));
     const s = sims;
     const ws = makeWorkspace();
     ws.write('.thoth/rotations/corpsec.yaml', intuneIntent(s, { macos: true }, { validation: VALIDATION }));

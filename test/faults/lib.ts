@@ -27,6 +27,7 @@ import {
   type Workspace,
 } from '../../sim/runner.js';
 import { parseRecord, verifyChain, type EvidenceRecord } from '../../src/evidence/record.js';
+import { FAST_SIGNALS } from '../e2e/harness.js';
 import { findLeaks } from '../leak-scan.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -71,7 +72,8 @@ export function freshRunId(): string {
 
 export async function startCase(phase?: Phase): Promise<Case> {
   const intune = phase === 'apply-intune';
-  const sims = await startSimulators({ fleet: intune ? { size: 6, mdm: 'intune', os: 'mixed' } : { size: 5 } });
+  const fleet = intune ? ({ size: 6, mdm: 'intune', os: 'mixed' } as const) : { size: 5 };
+  const sims = await startSimulators({ fleet: { ...fleet, ...FAST_SIGNALS } });
   const ws = makeWorkspace();
   if (intune) {
     writeWindowsTemplates(ws);

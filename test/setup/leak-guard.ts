@@ -1,6 +1,6 @@
 import { afterEach, expect } from 'vitest';
 import { readRemediationScript, type Simulators } from '../../sim/index.js';
-import { maskedView, runLedger } from '../../sim/runner.js';
+import { maskedView, oracleLedger, runLedger } from '../../sim/runner.js';
 import { configurationSecrets, findLeaks, secretVariants } from '../leak-scan.js';
 
 /**
@@ -23,7 +23,9 @@ import { configurationSecrets, findLeaks, secretVariants } from '../leak-scan.js
 afterEach(() => {
   const runs = runLedger.runs.splice(0);
   const sims = [...runLedger.sims];
-  runLedger.sims.clear();
+  // A set a concurrent test still has a run in flight on stays, so that run is scanned for its
+  // secrets when it ends (describe.concurrent files and the fault suites share one ledger).
+  for (const s of sims) if ((oracleLedger.active.get(s.urls.github) ?? 0) === 0) runLedger.sims.delete(s);
   if (runs.length === 0 || sims.length === 0) return;
   const sources: Record<string, string> = {};
   const views = runs.map((r) => maskedView(r));
