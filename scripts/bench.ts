@@ -290,6 +290,7 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       checkedInAt,
       indexOfJamfId: (id) => f.indexByJamfId(id),
       serverMs: (from, to) => cpu.between(from, to),
+      commitHoldMs: sims.github.limits.headWindowMs,
     };
     const analysis = analyze(entries, scenario, sims.log.maxConcurrent(mdm === 'jamf' ? 'jamf' : 'graph'));
     const spawned = run.spawnedAt ?? Number.NaN;
