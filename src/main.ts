@@ -11,7 +11,7 @@ import type { ModeResult } from './modes/common.js';
 import { planMode } from './modes/plan.js';
 import { revokeMode } from './modes/revoke.js';
 import { runVerify } from './modes/verify.js';
-import { setOutputs, overallStatus } from './outputs.js';
+import { setOutputs, overallStatus, writeSummary } from './outputs.js';
 import { isPullRequestEvent } from './run-info.js';
 import { checkRunConfig } from './run-config.js';
 import { redact } from './secrets.js';
@@ -154,16 +154,4 @@ function evidenceLinks(p: string, commit: string | undefined, branch: string | u
     onBranch: blob(branch ?? 'HEAD'),
     branch: branch ?? 'the default branch',
   };
-}
-
-async function writeSummary(markdown: string): Promise<void> {
-  if (!process.env['GITHUB_STEP_SUMMARY']) {
-    log.info(markdown);
-    return;
-  }
-  try {
-    await core.summary.addRaw(redact(markdown), true).write();
-  } catch (e) {
-    log.warning(`could not write the job summary: ${errorMessage(e)}`);
-  }
 }

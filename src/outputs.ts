@@ -1,7 +1,9 @@
 import * as core from '@actions/core';
+import { errorMessage } from './errors.js';
 import { log } from './log.js';
 import type { ModeResult } from './modes/common.js';
 import type { RotationOutcome } from './rotation/context.js';
+import { redact } from './secrets.js';
 
 const PRIORITY = ['failed', 'rolled-back', 'revoked', 'in-progress', 'completed'] as const;
 
@@ -43,5 +45,18 @@ export function setOutputs(mode: string, result: ModeResult, exposeKey: boolean)
     if (minted.length === 1) core.setOutput('api-key', minted[0]!.apiKey!.reveal());
     else if (minted.length > 1)
       log.warning('expose-key: this run minted more than one key; api-key is set only for single-key runs');
+  }
+}
+
+/** The job summary (spec §8), written on failure too; without a runner (a local run) it goes to the log. */
+export async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env['GITHUB_STEP_SUMMARY']) {
+    log.info(markdown);
+    return;
+  }
+  try {
+    await core.summary.addRaw(redact(markdown), true).write();
+  } catch (e) {
+    log.warning(`could not write the job summary: ${errorMessage(e)}`);
   }
 }

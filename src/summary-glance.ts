@@ -1,19 +1,9 @@
+import { PATH_STATES } from './evidence/schema.js';
+
 /**
  * What a reader of the job summary wants first (issue 17): where each rotation is on its
  * runbook path, the healthy share against its threshold, and times a person can read.
  */
-
-/** The runbook path of one rotation (spec §7); anything else is off the path. */
-export const PATH_STATES = [
-  'pending',
-  'created',
-  'authorized',
-  'deployed',
-  'refreshed',
-  'validated',
-  'awaiting-revocation',
-  'completed',
-] as const;
 
 /**
  * `✓ done → ● current → ○ next` for a state on the path. A state off the path (rolled-back,

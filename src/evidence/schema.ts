@@ -34,6 +34,9 @@ export const ROTATION_STATES = [
 ] as const;
 export type RotationState = (typeof ROTATION_STATES)[number];
 
+/** The runbook path of one rotation, in order (spec §7); the other states are off it. */
+export const PATH_STATES = ROTATION_STATES.slice(0, 8) as readonly RotationState[];
+
 /** States a rotation never leaves: the next `apply` has nothing to do, `abandon` nothing to release. */
 export const TERMINAL_STATES = ['completed', 'rolled-back', 'failed', 'revoked'] as const satisfies RotationState[];
 

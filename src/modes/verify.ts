@@ -11,6 +11,7 @@ import { parseRecord, type EvidenceRecord } from '../evidence/record.js';
 import type { Intent } from '../intent/types.js';
 import { log } from '../log.js';
 import type { MdmProvider } from '../mdm/provider.js';
+import { writeSummary } from '../outputs.js';
 import { repository } from '../run-info.js';
 import { redact } from '../secrets.js';
 import type { Settings } from '../settings.js';
@@ -281,16 +282,4 @@ async function connect(settings: Settings, intent: Intent, factory: AdapterFacto
     credential: settings.thoth,
   });
   return { thoth, close: () => thoth.close() };
-}
-
-async function writeSummary(markdown: string): Promise<void> {
-  if (!process.env['GITHUB_STEP_SUMMARY']) {
-    log.info(markdown);
-    return;
-  }
-  try {
-    await core.summary.addRaw(redact(markdown), true).write();
-  } catch (e) {
-    log.warning(`could not write the job summary: ${errorMessage(e)}`);
-  }
 }

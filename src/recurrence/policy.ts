@@ -58,7 +58,7 @@ export function policyIntent(intent: Intent): Intent {
  */
 export function dueFor(intent: Intent, pre: Pick<Preflight, 'oldKeyId' | 'oldKey'>, now: Date): Due {
   const r = intent.recurrence ?? {};
-  if (pre.oldKeyId && (!pre.oldKey || !pre.oldKey.active)) {
+  if (pre.oldKeyId && !pre.oldKey?.active) {
     const expiresAt = keyTime(pre.oldKey?.expiresAt);
     const dueAt = expiresAt && expiresAt.getTime() < now.getTime() ? expiresAt : now;
     return { due: true, dueAt, dueBecause: 'expiry' };

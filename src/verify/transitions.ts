@@ -1,4 +1,5 @@
 import type { RotationState } from '../evidence/record.js';
+import { isTerminalState, PATH_STATES } from '../evidence/schema.js';
 
 /**
  * Which state may follow which (spec action.md §7), as the committed versions of one record
@@ -7,25 +8,14 @@ import type { RotationState } from '../evidence/record.js';
  * `pending`; any rotation in flight may fail or roll back; an emergency revocation may be
  * recorded on any record. Nothing else leaves a finished rotation.
  */
-const PATH: readonly RotationState[] = [
-  'pending',
-  'created',
-  'authorized',
-  'deployed',
-  'refreshed',
-  'validated',
-  'awaiting-revocation',
-  'completed',
-];
 const UNDEPLOYED: readonly RotationState[] = ['pending', 'created', 'authorized'];
-const FINISHED: readonly RotationState[] = ['completed', 'rolled-back', 'failed', 'revoked'];
 
 export function legalTransition(from: RotationState, to: RotationState): boolean {
   if (from === to || to === 'revoked') return true;
-  if (FINISHED.includes(from)) return false;
+  if (isTerminalState(from)) return false;
   if (to === 'failed' || to === 'rolled-back') return true;
   if (to === 'pending') return UNDEPLOYED.includes(from);
-  return PATH.indexOf(to) > PATH.indexOf(from);
+  return PATH_STATES.indexOf(to) > PATH_STATES.indexOf(from);
 }
 
 /** Each step of `states` (oldest first) that is not a legal transition, as text. */
