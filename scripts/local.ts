@@ -32,19 +32,11 @@ import {
   simInputs,
   writeWindowsTemplates,
 } from '../sim/runner.js';
+import { SECRET_INPUTS } from '../src/settings.js';
 import { inputEnv, parseLocalArgs, RunnerLog, splitEnvFile } from './lib/local-run.js';
 
 const ROOT = path.dirname(path.dirname(DIST));
 const CALLER_DIR = process.env['INIT_CWD'] ?? process.cwd();
-const SECRET_INPUTS = [
-  'thoth-api-key',
-  'thoth-bearer-token',
-  'jamf-client-secret',
-  'azure-client-secret',
-  'github-token',
-  'rollback-seal-key',
-  'evidence-hmac-key',
-];
 
 function fail(message: string): never {
   console.error(`npm run local: ${message}`);

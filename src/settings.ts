@@ -43,7 +43,8 @@ export interface Settings {
   readonly evidenceHmacKey?: Buffer;
 }
 
-const SECRET_INPUTS = [
+/** Inputs that carry a secret: masked the moment they are read. */
+export const SECRET_INPUTS = [
   'thoth-api-key',
   'thoth-bearer-token',
   'jamf-client-secret',

@@ -4,9 +4,8 @@ import { errorMessage } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import type { RunInfo } from '../evidence/record.js';
 import type { Intent } from '../intent/types.js';
-import { windowStatus } from '../intent/window.js';
 import { cycleDir, cycleIntent, policyStep } from '../recurrence/cycles.js';
-import { claimAfter, describeDue, dueFields, dueFor, openPolicy, stoppedMessage } from '../recurrence/policy.js';
+import { claimAfter, decidePolicy, dueFields, openPolicy, stoppedMessage } from '../recurrence/policy.js';
 import { currentRun } from '../run-info.js';
 import type { Settings } from '../settings.js';
 import type { RotationOutcome } from '../rotation/context.js';
@@ -138,17 +137,7 @@ async function applyPolicy(ctx: ApplyContext, intent: Intent, a: Adapters): Prom
         `cannot measure the deployed key, nothing changed: ${pre.problems.join('; ')}`,
         pre.warnings,
       );
-    const due = dueFor(intent, pre, now());
-    const win = intent.window ? windowStatus(intent.window, now()) : { open: false };
-    const step = policyStep({
-      latest: view.latest,
-      intentSha256: intent.sha256,
-      due,
-      windowOpen: win.open,
-      opensAt: win.opensAt,
-      now: now(),
-    });
-    const when = describeDue(due, pre.oldKeyId);
+    const { due, step, when } = decidePolicy(intent, pre, view.latest, now());
     log.info(`${intent.name}: ${when}`);
     switch (step.kind) {
       case 'start': {

@@ -4,8 +4,8 @@ import { errorMessage } from '../errors.js';
 import { Journal } from '../evidence/journal.js';
 import type { RunInfo } from '../evidence/record.js';
 import { windowStatus } from '../intent/window.js';
-import { cycleDir, policyStep } from '../recurrence/cycles.js';
-import { describeDue, dueFields, dueFor, openPolicy, stoppedMessage, type PolicyView } from '../recurrence/policy.js';
+import { cycleDir } from '../recurrence/cycles.js';
+import { decidePolicy, dueFields, type dueFor, openPolicy, stoppedMessage, type PolicyView } from '../recurrence/policy.js';
 import { formatDuration } from '../time/duration.js';
 import type { Intent } from '../intent/types.js';
 import { currentRun } from '../run-info.js';
@@ -106,16 +106,8 @@ async function planIntent(
     let due: ReturnType<typeof dueFor> | undefined;
     let step: Step;
     if (recurring) {
-      due = dueFor(intent, pre, now());
-      const p = policyStep({
-        latest: view.latest,
-        intentSha256: intent.sha256,
-        due,
-        windowOpen: win.open,
-        opensAt: win.opensAt,
-        now: now(),
-      });
-      const when = describeDue(due, pre.oldKeyId);
+      const { due: d, step: p, when } = decidePolicy(intent, pre, view.latest, now());
+      due = d;
       if (p.kind === 'stopped') {
         const message = stoppedMessage(intent, p);
         log.warning(message);

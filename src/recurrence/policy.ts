@@ -8,8 +8,9 @@ import type { RepoFiles, RepoListing } from '../clients/github-contents.js';
 import { Journal, type JournalOptions } from '../evidence/journal.js';
 import { isTerminalState, type EvidenceRecord, type RunInfo } from '../evidence/record.js';
 import type { Intent } from '../intent/types.js';
+import { windowStatus } from '../intent/window.js';
 import type { Preflight } from '../rotation/preflight.js';
-import { cycleDir, cycleId, cycleIntent, latestCycle, type PolicyStep } from './cycles.js';
+import { cycleDir, cycleId, cycleIntent, latestCycle, policyStep, type PolicyStep } from './cycles.js';
 import { dueCycle, keyTime, type Due, type DueReason } from './due.js';
 
 export interface PolicyView {
@@ -139,4 +140,27 @@ export async function claimAfter(latest: Journal, cycle: string, run: RunInfo): 
       },
     ],
   });
+}
+
+/**
+ * What a recurring intent does now (plan and apply ask the same question): whether the deployed
+ * key is due, and given the latest cycle and the window, the policy's next step.
+ */
+export function decidePolicy(
+  intent: Intent,
+  pre: Pick<Preflight, 'oldKeyId' | 'oldKey'>,
+  latest: Parameters<typeof policyStep>[0]['latest'],
+  now: Date,
+): { due: Due; step: PolicyStep; when: string; windowOpen: boolean } {
+  const due = dueFor(intent, pre, now);
+  const win = intent.window ? windowStatus(intent.window, now) : { open: false };
+  const step = policyStep({
+    latest,
+    intentSha256: intent.sha256,
+    due,
+    windowOpen: win.open,
+    opensAt: win.opensAt,
+    now,
+  });
+  return { due, step, when: describeDue(due, pre.oldKeyId), windowOpen: win.open };
 }
