@@ -5,7 +5,14 @@ import { Journal } from '../evidence/journal.js';
 import type { RunInfo } from '../evidence/record.js';
 import { windowStatus } from '../intent/window.js';
 import { cycleDir } from '../recurrence/cycles.js';
-import { decidePolicy, dueFields, type dueFor, openPolicy, stoppedMessage, type PolicyView } from '../recurrence/policy.js';
+import {
+  decidePolicy,
+  dueFields,
+  type dueFor,
+  openPolicy,
+  stoppedMessage,
+  type PolicyView,
+} from '../recurrence/policy.js';
 import { formatDuration } from '../time/duration.js';
 import type { Intent } from '../intent/types.js';
 import { currentRun } from '../run-info.js';
