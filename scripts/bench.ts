@@ -180,6 +180,8 @@ interface Result {
   peakRssKb?: number;
   analysis?: Analysis;
   note?: string;
+  /** The action's progress lines during its long phases (refresh heartbeat), as a user sees them. */
+  heartbeats?: string[];
 }
 
 function fleetShape(size: number) {
@@ -304,6 +306,7 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       coldStartMs: analysis.firstRequestAt - spawned,
       ...(run.peakRssKb ? { peakRssKb: run.peakRssKb } : {}),
       analysis,
+      heartbeats: run.stdout.split('\n').filter((l) => /^refresh: [\d,]+ of [\d,]+ device writes/.test(l)),
     };
   } finally {
     await sims.close();
@@ -460,6 +463,8 @@ function printScenario(r: Result, bare: number, o: Options): void {
       ? `  validation: ${a.polls.polls} poll(s) re-read ${fmtN(a.polls.reads)} device ids (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}); ${fmtN(a.polls.rereadConfirmed)} re-reads of devices already seen confirmed · peak Jamf concurrency ${a.maxConcurrent}`
       : `  validation: ${a.polls.polls} poll(s) (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}) · peak Graph concurrency ${a.maxConcurrent}`,
   );
+  const beats = r.heartbeats ?? [];
+  if (beats.length > 0) console.log(`  progress: ${beats.length} refresh heartbeat(s), the last: "${beats.at(-1)}"`);
   console.log(
     `  peak RSS ${r.peakRssKb ? `${(r.peakRssKb / 1024).toFixed(0)} MB` : 'n/a'} · this run: ${cold} ms from spawn to the first request (bare node -e 0: ${bare} ms)`,
   );
