@@ -35,7 +35,11 @@ export function parseLocalArgs(argv: readonly string[], inputNames: readonly str
     else if (arg === '--debug') debug = true;
     else {
       const m = /^--([a-z0-9-]+)(?:=([\s\S]*))?$/.exec(arg);
-      if (!m) throw new Error(`${JSON.stringify(arg)} is not a flag: write --<input-name> <value>, e.g. --mode plan`);
+      if (!m)
+        // Only what comes before a `=`: a mistyped flag may carry a secret as its value.
+        throw new Error(
+          `${JSON.stringify(arg.split('=')[0])} is not a flag: write --<input-name> <value>, e.g. --mode plan`,
+        );
       const name = m[1]!;
       const known = inputNames.includes(name) || OWN_FLAGS.includes(name);
       if (!known)

@@ -5,7 +5,7 @@ import { Journal } from '../evidence/journal.js';
 import type { RunInfo } from '../evidence/record.js';
 import type { Intent } from '../intent/types.js';
 import { cycleDir, cycleIntent, policyStep } from '../recurrence/cycles.js';
-import { claimAfter, decidePolicy, dueFields, openPolicy, stoppedMessage } from '../recurrence/policy.js';
+import { claimAfter, decidePolicy, dueFields, dueFor, openPolicy, stoppedMessage } from '../recurrence/policy.js';
 import { currentRun } from '../run-info.js';
 import type { Settings } from '../settings.js';
 import type { RotationOutcome } from '../rotation/context.js';
@@ -109,6 +109,25 @@ async function applyPolicy(ctx: ApplyContext, intent: Intent, a: Adapters): Prom
     const view = await openPolicy(repo.files, repo.branch, intent, run, now, { macKey: settings.evidenceHmacKey });
     const held = policyStep({ latest: view.latest, intentSha256: intent.sha256, windowOpen: false, now: now() });
     if (held.kind === 'continue') {
+      const r = view.latest?.record;
+      // Nothing minted yet: going on mints a key, so, as for a new cycle, live state decides
+      // (the deployed key must be due), not a record someone could have placed on the branch.
+      if (!r?.newKey) {
+        const pre = await preflight({ intent: view.intent, thoth: a.thoth, mdm: a.mdm, now });
+        if (pre.problems.length === 0 && !dueFor(intent, pre, now()).due) {
+          const message = `${intent.name}: cycle ${held.cycle} has minted nothing and the deployed key is not due; not starting it`;
+          log.warning(message);
+          return {
+            name: intent.name,
+            fleet: intent.fleet.id,
+            state: r?.state ?? 'pending',
+            status: 'unchanged',
+            message,
+            evidencePath: view.intent.evidencePath,
+            warnings: [message],
+          };
+        }
+      }
       log.info(`${intent.name}: cycle ${held.cycle} is in flight; continuing it`);
       return await applyRotation(ctx, view.intent, a, view.journal);
     }

@@ -12,7 +12,7 @@ import { isTerminalState, type EvidenceRecord } from '../evidence/record.js';
 import type { Intent } from '../intent/types.js';
 import type { Due } from './due.js';
 
-const CYCLE_FILE = /^(\d{8}T\d{6}Z)\.json$/;
+export const CYCLE_FILE = /^(\d{8}T\d{6}Z)\.json$/;
 
 /** `2026-12-07T09:05:03.123Z` → `20261207T090503Z` (seconds; the claim time, UTC). */
 export function cycleId(at: Date): string {
@@ -36,17 +36,52 @@ export function cycleIntent(intent: Intent, id: string): Intent {
   return { ...intent, evidencePath: cyclePath(intent, id) };
 }
 
+/** How far ahead of this run's clock a cycle id may be (another runner's clock): a minute. */
+const CLOCK_SKEW_MS = 60_000;
+
+/** The moment a cycle id names, or undefined when it names none (`20261399T999999Z`). */
+export function cycleTime(id: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(id);
+  if (!m) return undefined;
+  const at = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(at.getTime()) || cycleId(at) !== id ? undefined : at;
+}
+
 /**
  * The latest cycle id in a listing of the cycle folder (file names). Ids sort as times; names
- * that are not `<cycle>.json` (a README, a moved-aside record) are not cycles.
+ * that are not `<cycle>.json` (a README, a moved-aside record) are not cycles. Whoever can push
+ * to the evidence branch names these files: a name that is a cycle id but no real moment, or a
+ * moment after `now`, was not claimed by this action, and would otherwise sort as the latest for
+ * ever (silencing the policy, or steering it to a record of its choosing). Such names are
+ * returned in `refused`; the caller stops the policy, naming them.
  */
-export function latestCycle(names: readonly string[]): string | undefined {
+export function latestCycle(names: readonly string[], now: Date): { latest?: string; refused: string[] } {
   let latest: string | undefined;
+  const refused: string[] = [];
   for (const n of names) {
     const id = CYCLE_FILE.exec(n)?.[1];
-    if (id && (latest === undefined || id > latest)) latest = id;
+    if (!id) continue;
+    const at = cycleTime(id);
+    if (!at || at.getTime() > now.getTime() + CLOCK_SKEW_MS) {
+      refused.push(n);
+      continue;
+    }
+    if (latest === undefined || id > latest) latest = id;
   }
-  return latest;
+  return { ...(latest ? { latest } : {}), refused };
+}
+
+/**
+ * A cycle's record is the record of the cycle its file names: its first event (the claim) was
+ * written at or after the cycle's id, within the hour a slow preflight may take. A record copied
+ * from another cycle (valid chain and MAC, other claim time) fails this.
+ */
+export function recordMatchesCycle(record: EvidenceRecord, id: string): boolean {
+  const at = cycleTime(id);
+  const first = record.events[0]?.at;
+  if (!at || !first) return false;
+  const t = Date.parse(first);
+  return t >= at.getTime() - 1_000 && t <= at.getTime() + 3_600_000;
 }
 
 /**

@@ -6,11 +6,19 @@
  */
 import type { RepoFiles, RepoListing } from '../clients/github-contents.js';
 import { Journal, type JournalOptions } from '../evidence/journal.js';
-import { isTerminalState, type EvidenceRecord, type RunInfo } from '../evidence/record.js';
+import { EvidenceError, isTerminalState, type EvidenceRecord, type RunInfo } from '../evidence/record.js';
 import type { Intent } from '../intent/types.js';
 import { windowStatus } from '../intent/window.js';
 import type { Preflight } from '../rotation/preflight.js';
-import { cycleDir, cycleId, cycleIntent, latestCycle, policyStep, type PolicyStep } from './cycles.js';
+import {
+  cycleDir,
+  cycleId,
+  cycleIntent,
+  latestCycle,
+  policyStep,
+  recordMatchesCycle,
+  type PolicyStep,
+} from './cycles.js';
 import { dueCycle, keyTime, type Due, type DueReason } from './due.js';
 
 export interface PolicyView {
@@ -35,10 +43,19 @@ export async function openPolicy(
   now: () => Date,
   opts: JournalOptions,
 ): Promise<PolicyView> {
-  const cycle = latestCycle(await files.listFiles(cycleDir(intent), branch));
+  const dir = cycleDir(intent);
+  const { latest: cycle, refused } = latestCycle(await files.listFiles(dir, branch), now());
+  if (refused.length > 0)
+    throw new EvidenceError(
+      `${dir}: ${refused.join(', ')} ${refused.length === 1 ? 'is' : 'are'} not a cycle this action claimed (not a real UTC moment, or later than now); nothing is done for this policy until ${refused.length === 1 ? 'it is' : 'they are'} removed from the evidence branch`,
+    );
   if (!cycle) return { intent };
   const target = cycleIntent(policyIntent(intent), cycle);
   const journal = await Journal.open(files, branch, target, run, now, opts);
+  if (journal.record && !recordMatchesCycle(journal.record, cycle))
+    throw new EvidenceError(
+      `${target.evidencePath}: the record was not claimed at ${cycle} (its first event is at ${journal.record.events[0]?.at ?? 'no time'}): a record copied from another cycle; nothing is done for this policy until it is removed`,
+    );
   return { intent: target, latest: { cycle, record: journal.record }, journal };
 }
 

@@ -1,3 +1,4 @@
+import { CYCLE_FILE, recordMatchesCycle } from '../recurrence/cycles.js';
 import { macProblem } from '../evidence/chain.js';
 import { identityMismatches } from '../evidence/pinning.js';
 import { parseRecord, type EvidenceRecord } from '../evidence/record.js';
@@ -88,7 +89,10 @@ function stateProblems(record: EvidenceRecord): string[] {
 export function identityProblems(record: EvidenceRecord, path: string, intent: Intent | undefined): string[] {
   const parts = path.split('/');
   const file = parts.at(-1)!;
-  const asCycle = parts.at(-3) === record.fleet.id && parts.at(-2) === record.name;
+  // A cycle record's file names its claim time, and the record was claimed then (recurrence/cycles.ts).
+  const cycle = CYCLE_FILE.exec(file)?.[1];
+  const asCycle =
+    parts.at(-3) === record.fleet.id && parts.at(-2) === record.name && !!cycle && recordMatchesCycle(record, cycle);
   const asRecord =
     parts.at(-2) === record.fleet.id && (file === `${record.name}.json` || file.startsWith(`${record.name}.`));
   const out: string[] = [];

@@ -28,7 +28,12 @@ type Git = (args: string[]) => Promise<{ code: number; stdout: string }>;
 
 function gitIn(dir: string): Git {
   return async (args) => {
-    const r = await getExecOutput('git', args, { cwd: dir, silent: true, ignoreReturnCode: true });
+    // Paths come from the evidence branch (whoever pushes there names them): literal, never a glob.
+    const r = await getExecOutput('git', ['--literal-pathspecs', ...args], {
+      cwd: dir,
+      silent: true,
+      ignoreReturnCode: true,
+    });
     return { code: r.exitCode, stdout: r.stdout };
   };
 }

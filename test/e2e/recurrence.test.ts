@@ -283,6 +283,41 @@ describe('recurring rotations (one policy, one record per cycle)', () => {
     expect(cycles(s)).toEqual([]);
   });
 
+  it('whoever pushes to the evidence branch cannot steer the policy with a planted cycle file', async () => {
+    sims = await startSimulators({ fleet: { size: 5 } });
+    const s = sims;
+    const ws = makeWorkspace();
+    ws.write(INTENT, jamfIntent(s, { name: NAME, window: ALWAYS_OPEN, extra: RECURRENCE }));
+    const c1 = await completeCycle(s, ws);
+    const key1 = deployedKey(s, c1.path);
+    const genuine = s.github.file(c1.path, 'main')!;
+    const stamp = (at: Date) =>
+      at
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
+    // (1) A far-future name would sort as the latest cycle for ever: refused, nothing done.
+    const future = `${cycleDir(s)}/99991231T235959Z.json`;
+    const beforePlant = s.github.commits('main').at(-1)!.sha;
+    s.github.putFile(future, genuine, { branch: 'main', message: 'plant' });
+    s.thoth.setKeyTimes(key1, { createdAt: new Date(Date.now() - 100 * DAY) });
+    s.log.clear();
+    const refused = await run(s, ws, 'apply');
+    expect(refused.outputs['status']).toBe('failed');
+    expect(refused.stdout).toContain('99991231T235959Z.json is not a cycle this action claimed');
+    expect(s.log.mutations()).toEqual([]);
+    s.github.resetBranch('main', beforePlant); // the plant removed
+    // (2) A record copied from another cycle under a plausible later name: not that cycle's record.
+    const copied = `${cycleDir(s)}/${stamp(new Date(Date.now() + 30_000))}.json`; // within the clock skew allowed
+    s.github.putFile(copied, genuine, { branch: 'main', message: 'plant' });
+    s.log.clear();
+    const copy = await run(s, ws, 'apply');
+    expect(copy.outputs['status']).toBe('failed');
+    expect(copy.stdout).toContain('a record copied from another cycle');
+    expect(s.log.mutations()).toEqual([]);
+    expect(mintedKeys(s).filter((k) => k.id !== key1 && k.active)).toHaveLength(0);
+  });
+
   it('two apply runs that find the policy due at once start one cycle, not two', async () => {
     sims = await startSimulators({ fleet: { size: 5 } });
     const s = sims;

@@ -11,6 +11,7 @@ import {
   cyclePath,
   latestCycle,
   policyStep,
+  recordMatchesCycle,
   stoppedBy,
   type PolicyInput,
 } from '../../src/recurrence/cycles.js';
@@ -48,6 +49,8 @@ describe('cycle ids and paths', () => {
   });
 });
 
+const NOW_2027 = new Date('2027-03-01T00:00:00Z');
+
 describe('latestCycle', () => {
   it.each([
     [[], undefined],
@@ -55,7 +58,34 @@ describe('latestCycle', () => {
     [['20261207T090503Z.json', '20270301T000000Z.json', '20261001T120000Z.json'], '20270301T000000Z'],
     [['README.md', '20261207T090503Z.v1.json', 'latest.json', '2026-12-07.json'], undefined],
     [['20261207T090503Z.json', '20991231T235959Z.json.bak'], '20261207T090503Z'],
-  ])('%j → %s', (names, want) => expect(latestCycle(names)).toBe(want));
+  ])('%j → %s', (names, want) => expect(latestCycle(names, NOW_2027).latest).toBe(want));
+
+  // Whoever pushes to the evidence branch names these files: a far-future or impossible id would
+  // sort as the latest cycle for ever (silencing the policy or steering it to a planted record).
+  it.each([
+    [['20261207T090503Z.json', '99991231T235959Z.json'], '20261207T090503Z', ['99991231T235959Z.json']],
+    [['20261207T090503Z.json', '20261399T999999Z.json'], '20261207T090503Z', ['20261399T999999Z.json']],
+    [['20270301T000100Z.json'], undefined, []],
+    [['20270301T000200Z.json'], undefined, ['20270301T000200Z.json']],
+  ])('%j: latest %s, refused %j (now 2027-03-01T00:00:30Z, a minute of clock skew allowed)', (names, want, refused) => {
+    const got = latestCycle(names, new Date('2027-03-01T00:00:30Z'));
+    expect(got.refused).toEqual(refused);
+    if (refused.length === 0 && want === undefined) expect(got.latest).toBe('20270301T000100Z');
+    else expect(got.latest).toBe(want);
+  });
+});
+
+describe("recordMatchesCycle: a record copied from another cycle is not this cycle's", () => {
+  const at = (first: string) => ({ ...record('completed', SHA), events: [{ at: first }] }) as unknown as EvidenceRecord;
+  it.each([
+    ['2026-12-07T09:05:03.400Z', true],
+    ['2026-12-07T09:05:02.500Z', true],
+    ['2026-12-07T09:40:00.000Z', true],
+    ['2026-12-01T14:00:00.000Z', false],
+    ['2026-12-07T11:05:04.000Z', false],
+  ])('claimed at %s → %s', (first, want) => expect(recordMatchesCycle(at(first), '20261207T090503Z')).toBe(want));
+  it('an id that names no moment', () =>
+    expect(recordMatchesCycle(at('2026-12-07T09:05:03Z'), '20261399T999999Z')).toBe(false));
 });
 
 describe('stoppedBy', () => {
