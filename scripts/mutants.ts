@@ -260,6 +260,23 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ['test/unit/recurrence-cycles.test.ts', 'test/e2e/recurrence.test.ts'],
   },
   {
+    id: 'recurrence-future-cycle-trusted',
+    breaks:
+      'a far-future cycle file planted on the evidence branch sorts as the latest for ever and silences the policy',
+    file: 'src/recurrence/cycles.ts',
+    from: 'if (!at || at.getTime() > now.getTime() + CLOCK_SKEW_MS) {',
+    to: 'if (!at) {',
+    tests: ['test/unit/recurrence-cycles.test.ts', 'test/e2e/recurrence.test.ts'],
+  },
+  {
+    id: 'recurrence-copied-record-trusted',
+    breaks: "a record copied to another cycle's name steers the policy (continue, stop, or mint off schedule)",
+    file: 'src/recurrence/policy.ts',
+    from: 'if (journal.record && !recordMatchesCycle(journal.record, cycle))',
+    to: 'if (false)',
+    tests: ['test/e2e/recurrence.test.ts'],
+  },
+  {
     id: 'recurrence-no-cycle-lock',
     breaks: 'two runs that find a policy due at once each start a cycle: two keys minted, two deployments racing',
     file: 'src/recurrence/policy.ts',
