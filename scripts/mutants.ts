@@ -271,10 +271,10 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'recurrence-copied-record-trusted',
     breaks: "a record copied to another cycle's name steers the policy (continue, stop, or mint off schedule)",
-    file: 'src/recurrence/policy.ts',
-    from: 'if (journal.record && !recordMatchesCycle(journal.record, cycle))',
-    to: 'if (false)',
-    tests: ['test/e2e/recurrence.test.ts'],
+    file: 'src/recurrence/cycles.ts',
+    from: 'return t >= at.getTime() - 1_000 && t <= at.getTime() + 3_600_000;',
+    to: 'return t >= 0;',
+    tests: ['test/unit/recurrence-cycles.test.ts', 'test/e2e/recurrence.test.ts'],
   },
   {
     id: 'recurrence-no-cycle-lock',
