@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   readMobileconfig,
   readRemediationScript,
@@ -19,6 +19,7 @@ import {
   simInputs,
   type ActionRun,
   type Workspace,
+  closeAfterAll,
 } from './harness.js';
 
 const NAMES = {
@@ -30,14 +31,11 @@ const NAMES = {
 
 // The cases run concurrently, each on its own simulators (their validation windows overlap
 // instead of adding up); every set is closed when the file is done.
-const started: Simulators[] = [];
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()));
-});
+const track = closeAfterAll();
 
 async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Promise<Simulators> {
   const s = await startSimulators({ fleet: { mdm: 'intune', ...FAST_SIGNALS, ...fleet }, graph });
-  started.push(s);
+  track(s);
   return s;
 }
 

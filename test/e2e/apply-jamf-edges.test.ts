@@ -1,9 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
+import { describe, expect, it } from 'vitest';
+import { startSimulators, type SimOptions } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { mintedKeys, readEvidence } from './evidence.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type JamfIntentOptions } from './harness.js';
+import {
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type JamfIntentOptions,
+  closeAfterAll,
+} from './harness.js';
 
 const NAMES = {
   domain: 'com.atensecurity.thoth',
@@ -12,14 +20,7 @@ const NAMES = {
   revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
 };
 // The cases run concurrently, each on its own simulators; every set is closed when the file is done.
-const started: Simulators[] = [];
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()));
-});
-function track(s: Simulators): Simulators {
-  started.push(s);
-  return s;
-}
+const track = closeAfterAll();
 
 async function setup(opts: SimOptions, intent: JamfIntentOptions = {}) {
   const sims = track(await startSimulators(opts));

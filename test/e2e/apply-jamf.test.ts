@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { expectNoLeaks, finishRotation, mintedKeys, readEvidence } from './evidence.js';
@@ -11,6 +11,7 @@ import {
   simInputs,
   type ActionRun,
   type Workspace,
+  closeAfterAll,
 } from './harness.js';
 
 const NAMES = {
@@ -22,14 +23,7 @@ const NAMES = {
 
 // The cases run concurrently, each on its own simulators (the 12 s validation window of the
 // first overlaps the others instead of adding to them); every set is closed when the file is done.
-const started: Simulators[] = [];
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()));
-});
-function track(s: Simulators): Simulators {
-  started.push(s);
-  return s;
-}
+const track = closeAfterAll();
 
 async function apply(
   s: Simulators,

@@ -1,3 +1,6 @@
+import { afterAll } from 'vitest';
+import type { Simulators } from '../../sim/index.js';
+
 export * from '../../sim/runner.js';
 
 /**
@@ -12,3 +15,19 @@ export const FAST_SIGNALS = {
   checkInDelayMs: [20, 150] as [number, number],
   channels: { heartbeatMs: 250 },
 };
+
+/**
+ * For a file whose cases run concurrently, each on its own simulators: the returned `track`
+ * registers a set, and every set is closed once the file is done (a per-test afterEach would
+ * close a set another case is still running on). Call it at the file's top level.
+ */
+export function closeAfterAll(): (s: Simulators) => Simulators {
+  const started: Simulators[] = [];
+  afterAll(async () => {
+    await Promise.all(started.splice(0).map((s) => s.close()));
+  });
+  return (s) => {
+    started.push(s);
+    return s;
+  };
+}

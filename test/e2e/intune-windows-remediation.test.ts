@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   readDetectionScript,
   readRemediationScript,
@@ -19,6 +19,7 @@ import {
   simInputs,
   type ActionRun,
   type Workspace,
+  closeAfterAll,
 } from './harness.js';
 
 /**
@@ -29,14 +30,11 @@ import {
  */
 // The cases run concurrently, each on its own simulators (their validation windows overlap
 // instead of adding up); every set is closed when the file is done.
-const started: Simulators[] = [];
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()));
-});
+const track = closeAfterAll();
 
 async function start(fleet: FleetOptions, graph: SimOptions['graph'] = {}): Promise<Simulators> {
   const s = await startSimulators({ fleet: { mdm: 'intune', ...FAST_SIGNALS, ...fleet }, graph });
-  started.push(s);
+  track(s);
   return s;
 }
 

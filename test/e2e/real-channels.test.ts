@@ -5,7 +5,7 @@
  * no managed_runtime_key_id; a health value counts only when reported after the refresh.
  * Judged from what the simulators saw.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulators, type SimOptions, type Simulators } from '../../sim/index.js';
 import { finishRotation, mintedKeys, readEvidence } from './evidence.js';
 import {
@@ -17,21 +17,19 @@ import {
   type ActionRun,
   type JamfIntentOptions,
   type Workspace,
+  closeAfterAll,
 } from './harness.js';
 
 // The cases run concurrently, each on its own simulators (their validation windows overlap
 // instead of adding up); every set is closed when the file is done.
-const started: Simulators[] = [];
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()));
-});
+const track = closeAfterAll();
 
 async function setup(
   opts: SimOptions,
   intent: JamfIntentOptions & { healthAttribute?: boolean } = {},
 ): Promise<{ s: Simulators; ws: Workspace; run: (mode?: string, env?: Record<string, string>) => Promise<ActionRun> }> {
   const s = await startSimulators(opts);
-  started.push(s);
+  track(s);
   const ws = makeWorkspace();
   let text = jamfIntent(s, intent);
   if (intent.healthAttribute === false) text = text.replace('    healthAttribute: Thoth Health\n', '');

@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { findLeaks } from '../leak-scan.js';
 import { mintedKeys, readEvidence } from './evidence.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun } from './harness.js';
+import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, closeAfterAll } from './harness.js';
 
 const NAMES = {
   domain: 'com.atensecurity.thoth',
@@ -12,14 +12,7 @@ const NAMES = {
   revokedKeyIds: 'THOTH_REVOKED_API_KEY_IDS',
 };
 // The cases run concurrently, each on its own simulators; every set is closed when the file is done.
-const started: Simulators[] = [];
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()));
-});
-function track(s: Simulators): Simulators {
-  started.push(s);
-  return s;
-}
+const track = closeAfterAll();
 
 async function revoke(s: Simulators, keyIds: string, extra: Record<string, string> = {}): Promise<ActionRun> {
   const ws = makeWorkspace();

@@ -6,7 +6,7 @@
  * key still active.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { appendEvent, parseRecord, serializeRecord, withMac, type EvidenceRecord } from '../../src/evidence/record.js';
 import { evidencePath, expectNoLeaks, readEvidence } from './evidence.js';
@@ -19,6 +19,7 @@ import {
   type ActionRun,
   type JamfIntentOptions,
   type Workspace,
+  closeAfterAll,
 } from './harness.js';
 
 /** Validation passes within a second; the old key is due 60 s later, so a first apply leaves the rotation in flight. */
@@ -27,14 +28,7 @@ const IN_FLIGHT =
 const LATER = 'window:\n  start: 2030-01-01T00:00:00Z\n  end: 2030-01-01T04:00:00Z';
 
 // The cases run concurrently, each on its own simulators; every set is closed when the file is done.
-const started: Simulators[] = [];
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()));
-});
-function track(s: Simulators): Simulators {
-  started.push(s);
-  return s;
-}
+const track = closeAfterAll();
 
 interface Setup {
   s: Simulators;

@@ -1,8 +1,17 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulators, type KeyInfo, type Simulators } from '../../sim/index.js';
 import { readManagedSettings } from '../mdm-values.js';
 import { forgeEvidence, mintedKeys, readEvidence } from './evidence.js';
-import { jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun, type Workspace } from './harness.js';
+import {
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  type Workspace,
+  closeAfterAll,
+} from './harness.js';
 
 /**
  * Spec §9 "Evidence is a claim, live state decides" and "Lost-key sweep", through the bundle:
@@ -24,14 +33,7 @@ const VALIDATION =
   'validation:\n  window: 1s\n  minHealthy: 80%\n  activeWithin: 7d\n  timeout: 10s\n  pollInterval: 200ms';
 
 // The cases run concurrently, each on its own simulators; every set is closed when the file is done.
-const started: Simulators[] = [];
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()));
-});
-function track(s: Simulators): Simulators {
-  started.push(s);
-  return s;
-}
+const track = closeAfterAll();
 
 async function setup(size = 8): Promise<{ s: Simulators; ws: Workspace }> {
   const s = track(await startSimulators({ fleet: { size } }));

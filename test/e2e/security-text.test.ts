@@ -1,7 +1,16 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulators, type Simulators } from '../../sim/index.js';
 import { workflowCommands } from '../runner-commands.js';
-import { intuneIntent, jamfIntent, makeWorkspace, runAction, simEnv, simInputs, type ActionRun } from './harness.js';
+import {
+  intuneIntent,
+  jamfIntent,
+  makeWorkspace,
+  runAction,
+  simEnv,
+  simInputs,
+  type ActionRun,
+  closeAfterAll,
+} from './harness.js';
 
 /**
  * Spec §9 "Untrusted text", through the bundle: device names (Jamf computer names, Intune
@@ -53,14 +62,7 @@ function expectInertSummary(s: Simulators, run: ActionRun): void {
 }
 
 // The cases run concurrently, each on its own simulators; every set is closed when the file is done.
-const started: Simulators[] = [];
-afterAll(async () => {
-  await Promise.all(started.splice(0).map((s) => s.close()));
-});
-function track(s: Simulators): Simulators {
-  started.push(s);
-  return s;
-}
+const track = closeAfterAll();
 
 /**
  * Half the fleet offline or stuck: stragglers, named in the summary and, in revoke, in the
