@@ -1,6 +1,7 @@
 /** Records for the evidence unit tests, built with the project's own functions. */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
+import type { RepoFiles } from '../../src/clients/github-contents.js';
 import {
   appendEvent,
   canonicalJson,
@@ -91,4 +92,22 @@ export function v1Record(state: RotationState, steps = 3): EvidenceRecord {
     prev = hash;
   }
   return r;
+}
+
+/** An in-memory evidence branch. */
+export function memoryFiles(): RepoFiles & { files: Map<string, { text: string; sha: string }>; writes: number } {
+  const files = new Map<string, { text: string; sha: string }>();
+  let n = 0;
+  return {
+    files,
+    writes: 0,
+    defaultBranch: async () => 'main',
+    read: async (p) => files.get(p),
+    async write(p) {
+      this.writes++;
+      const sha = `sha${++n}`;
+      files.set(p.path, { text: p.text, sha });
+      return { sha, commit: `c${n}` };
+    },
+  };
 }

@@ -13,7 +13,7 @@ const { appendEvent, EvidenceError, parseRecord, serializeRecord, verifyChain } 
 );
 const { pinTarget } = await import('../../src/evidence/pinning.js');
 const { registerSecret } = await import('../../src/secrets.js');
-const { exampleIntent, RUN, v1Record } = await import('./evidence-sample.js');
+const { exampleIntent, memoryFiles, RUN, v1Record } = await import('./evidence-sample.js');
 type Intent = import('../../src/intent/types.js').Intent;
 type RepoFiles = import('../../src/clients/github-contents.js').RepoFiles;
 
@@ -21,24 +21,6 @@ let intent: Intent;
 beforeAll(async () => {
   intent = await exampleIntent();
 });
-
-/** An in-memory evidence branch. */
-function memoryFiles(): RepoFiles & { files: Map<string, { text: string; sha: string }>; writes: number } {
-  const files = new Map<string, { text: string; sha: string }>();
-  let n = 0;
-  return {
-    files,
-    writes: 0,
-    defaultBranch: async () => 'main',
-    read: async (p) => files.get(p),
-    async write(p) {
-      this.writes++;
-      const sha = `sha${++n}`;
-      files.set(p.path, { text: p.text, sha });
-      return { sha, commit: `c${n}` };
-    },
-  };
-}
 
 const now = (): Date => new Date('2026-12-01T14:00:00.000Z');
 const open = (files: RepoFiles, opts: { macKey?: Buffer; readOnly?: boolean } = {}, i: Intent = intent) =>

@@ -10,9 +10,8 @@ vi.mock('@actions/core', () => ({ setSecret: vi.fn(), info: vi.fn(), warning: vi
 const { Journal } = await import('../../src/evidence/journal.js');
 const { revokeOldKey } = await import('../../src/rotation/finish.js');
 const { ReadValue } = await import('../../src/mdm/read-value.js');
-const { exampleIntent, RUN } = await import('./evidence-sample.js');
+const { exampleIntent, memoryFiles, RUN } = await import('./evidence-sample.js');
 type Intent = import('../../src/intent/types.js').Intent;
-type RepoFiles = import('../../src/clients/github-contents.js').RepoFiles;
 type RunbookDeps = import('../../src/runbook/deps.js').RunbookDeps;
 type ApiKey = import('../../src/clients/thoth.js').ApiKey;
 type ThothEndpoint = import('../../src/clients/thoth.js').ThothEndpoint;
@@ -28,20 +27,6 @@ afterAll(() => {
   if (savedRepo === undefined) delete process.env.GITHUB_REPOSITORY;
   else process.env.GITHUB_REPOSITORY = savedRepo;
 });
-
-function memoryFiles(): RepoFiles {
-  const files = new Map<string, { text: string; sha: string }>();
-  let n = 0;
-  return {
-    defaultBranch: async () => 'main',
-    read: async (p) => files.get(p),
-    async write(p) {
-      const sha = `sha${++n}`;
-      files.set(p.path, { text: p.text, sha });
-      return { sha, commit: `c${n}` };
-    },
-  };
-}
 
 const REFRESHED = new Date('2026-12-01T14:00:00.000Z');
 const NOW = new Date('2026-12-02T15:00:00.000Z');
