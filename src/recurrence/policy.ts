@@ -168,7 +168,7 @@ export function decidePolicy(
   pre: Pick<Preflight, 'oldKeyId' | 'oldKey'>,
   latest: Parameters<typeof policyStep>[0]['latest'],
   now: Date,
-): { due: Due; step: PolicyStep; when: string; windowOpen: boolean } {
+): { due: Due; step: PolicyStep; when: string } {
   const due = dueFor(intent, pre, now);
   const win = intent.window ? windowStatus(intent.window, now) : { open: false };
   const step = policyStep({
@@ -179,5 +179,5 @@ export function decidePolicy(
     opensAt: win.opensAt,
     now,
   });
-  return { due, step, when: describeDue(due, pre.oldKeyId), windowOpen: win.open };
+  return { due, step, when: describeDue(due, pre.oldKeyId) };
 }
