@@ -1,5 +1,5 @@
 import { HttpError } from '../errors.js';
-import { HttpClient, effectiveRetryPolicy, seg, type HttpRequest, type HttpResponse } from '../http/client.js';
+import { HttpClient, seg, type HttpRequest, type HttpResponse } from '../http/client.js';
 import { backoffDelay } from '../http/retry.js';
 import { log } from '../log.js';
 import { redact } from '../secrets.js';
@@ -198,7 +198,7 @@ class GithubRepoFiles implements RepoFiles, RepoHistory, RepoListing {
       content: Buffer.from(p.text, 'utf8').toString('base64'),
       ...(p.sha ? { sha: p.sha } : {}),
     });
-    const policy = effectiveRetryPolicy(BRANCH_CONFLICT_RETRY);
+    const policy = BRANCH_CONFLICT_RETRY;
     const call = this.#contents(p.path);
     for (let attempt = 1; ; attempt++) {
       const res = await this.#send({
@@ -324,7 +324,7 @@ class GithubRepoFiles implements RepoFiles, RepoHistory, RepoListing {
    * (missing permission) is an error as before.
    */
   async #send(req: HttpRequest): Promise<HttpResponse> {
-    const policy = effectiveRetryPolicy(GITHUB_RATE_LIMIT);
+    const policy = GITHUB_RATE_LIMIT;
     let waited = 0;
     for (let n = 1; ; n++) {
       const res = await this.#http.send({ ...req, okStatuses: [...(req.okStatuses ?? []), 403, 429] });

@@ -52,7 +52,7 @@ export const BRANCH_CONFLICT_RETRY: RetryPolicy = {
  * minute, increasing exponentially, and give up after a number of retries. Continuing while
  * limited "may result in the banning of your integration".
  *
- * `baseDelayMs` is that minute (the test knob of http/client.ts scales it, like every backoff);
+ * `baseDelayMs` is that minute;
  * `maxRetryAfterMs` is the longest this run waits for one request, all waits together: 10 min,
  * below the 15 min a lease keeps beyond validation.timeout (rotation/context.ts), so a run
  * waiting on GitHub still holds its rotation. Longer than that, the run stops and says when

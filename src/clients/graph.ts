@@ -188,6 +188,7 @@ class GraphClient implements GraphApi {
         grant_type: 'client_credentials',
         scope: `${this.#base}/.default`,
       },
+      ...(p.retry ? { retry: p.retry } : {}),
     });
     this.#http = new HttpClient({
       system: 'graph',

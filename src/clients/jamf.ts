@@ -181,6 +181,7 @@ class JamfClient implements JamfApi {
     this.#token = new ClientCredentialsToken('jamf', p.url, USER_AGENT, {
       tokenPath: '/api/v1/oauth/token',
       form: { grant_type: 'client_credentials', client_id: p.clientId, client_secret: p.clientSecret },
+      ...(p.retry ? { retry: p.retry } : {}),
     });
     this.#http = new HttpClient({
       system: 'jamf',

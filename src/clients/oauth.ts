@@ -2,12 +2,15 @@ import { z } from 'zod';
 import { HttpClient, type AuthSource } from '../http/client.js';
 import { registerSecret } from '../secrets.js';
 import type { SystemName } from '../errors.js';
+import type { RetryPolicy } from '../http/retry.js';
 
 const TokenSchema = z.looseObject({ access_token: z.string().min(1), expires_in: z.coerce.number().positive() });
 
 export interface ClientCredentials {
   readonly tokenPath: string;
   readonly form: Readonly<Record<string, string>>;
+  /** The API client's retry policy, so a token request retries as the calls it serves do. */
+  readonly retry?: RetryPolicy;
 }
 
 /**
@@ -30,6 +33,7 @@ export class ClientCredentialsToken implements AuthSource {
       baseUrl: tokenBaseUrl,
       userAgent,
       timeoutMs: 30_000,
+      ...(creds.retry ? { retry: creds.retry } : {}),
       // RFC 6749 §5.2 error body: {error, error_description}.
       describeError: (_s, text) => {
         try {

@@ -135,49 +135,6 @@ export function streamJsonArrays<T>(
 
 const sleepReal = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/**
- * TEST-ONLY knobs, read here and nowhere else so a production run cannot be tuned by accident
- * through some other path. The fault-matrix suite (test/faults) hangs requests past the timeout
- * and retries thousands of times; with production values (30–60 s timeouts, 300 ms doubling
- * backoff) it would take hours.
- *
- * - `THOTH_ROTATE_HTTP_TIMEOUT_MS`: replaces every client's request timeout (Thoth, Jamf, OAuth,
- *   Graph, GitHub contents), whatever the client asked for.
- * - `THOTH_ROTATE_RETRY_BASE_MS`: replaces the base delay of the retry backoff (and caps the
- *   backoff at 8× that base).
- *
- * Unset, empty or not a positive number: production defaults. Never set them in a workflow.
- */
-export interface HttpTestOverrides {
-  readonly timeoutMs?: number;
-  readonly retryBaseMs?: number;
-}
-
-function positiveMs(v: string | undefined): number | undefined {
-  if (v === undefined || v.trim() === '') return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? Math.round(n) : undefined;
-}
-
-export function httpTestOverrides(env: NodeJS.ProcessEnv = process.env): HttpTestOverrides {
-  const timeoutMs = positiveMs(env['THOTH_ROTATE_HTTP_TIMEOUT_MS']);
-  const retryBaseMs = positiveMs(env['THOTH_ROTATE_RETRY_BASE_MS']);
-  return { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(retryBaseMs !== undefined ? { retryBaseMs } : {}) };
-}
-
-/** The timeout a client actually uses: the test override, else what it asked for, else 30 s. */
-export function effectiveTimeoutMs(requested: number | undefined): number {
-  return httpTestOverrides().timeoutMs ?? requested ?? 30_000;
-}
-
-/** The retry policy a client actually uses: `policy` with the test override of the base delay. */
-export function effectiveRetryPolicy(policy: RetryPolicy = DEFAULT_RETRY): RetryPolicy {
-  const base = httpTestOverrides().retryBaseMs;
-  return base === undefined
-    ? policy
-    : { ...policy, baseDelayMs: base, maxDelayMs: Math.min(policy.maxDelayMs, base * 8) };
-}
-
 /** Percent-encode one path segment (ids from intents and API responses). */
 export function seg(id: string | number): string {
   return encodeURIComponent(String(id));
@@ -219,7 +176,7 @@ export class HttpClient {
   }
 
   async send(req: HttpRequest, stream?: BodyConsumer): Promise<HttpResponse> {
-    const policy = effectiveRetryPolicy(this.#opts.retry ?? DEFAULT_RETRY);
+    const policy = this.#opts.retry ?? DEFAULT_RETRY;
     const sleep = this.#opts.sleep ?? sleepReal;
     const attempts = req.retry === false ? 1 : policy.attempts;
     const url = this.#url(req);
@@ -335,7 +292,7 @@ export class HttpClient {
     }
     if (this.#cookies.size > 0) headers['cookie'] = [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     this.requestCount++;
-    const timeout = effectiveTimeoutMs(this.#opts.timeoutMs);
+    const timeout = this.#timeoutMs();
     const res = await request(url, {
       method: req.method,
       headers,
@@ -397,6 +354,11 @@ export class HttpClient {
     }
   }
 
+  /** What the client asked for, else 30 s. Tests shorten it per client (unit) or make the simulator drop the connection (e2e); the bundle reads no knob. */
+  #timeoutMs(): number {
+    return this.#opts.timeoutMs ?? 30_000;
+  }
+
   #keepCookies(setCookie: string | string[] | undefined): void {
     const names = this.#opts.stickyCookies;
     if (!names || !setCookie) return;
@@ -426,7 +388,7 @@ export class HttpClient {
     const cause = e as { code?: string; name?: string; message?: string };
     const what =
       cause.name === 'TimeoutError' || cause.code === 'UND_ERR_HEADERS_TIMEOUT' || cause.code === 'UND_ERR_BODY_TIMEOUT'
-        ? `no answer within ${effectiveTimeoutMs(this.#opts.timeoutMs)} ms`
+        ? `no answer within ${this.#timeoutMs()} ms`
         : (cause.code ?? cause.message ?? 'connection failed');
     return new HttpError({
       system: this.system,

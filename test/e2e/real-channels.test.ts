@@ -147,7 +147,7 @@ describe.concurrent('real channels: the action under separate MDM, inventory and
       times: Infinity,
       respond: { status: 503, body: '{"httpStatus":503,"errors":[]}' },
     });
-    const env = { GITHUB_RUN_ID: '9191', THOTH_ROTATE_RETRY_BASE_MS: '5' };
+    const env = { GITHUB_RUN_ID: '9191' };
     const first = await run('apply', env);
     expect(first.code).toBe(1);
     expect(readEvidence(s)!.state).toBe('deployed');

@@ -19,7 +19,6 @@ import {
 } from './harness.js';
 import { readEvidence } from './evidence.js';
 
-const KNOBS = { THOTH_ROTATE_HTTP_TIMEOUT_MS: '1500', THOTH_ROTATE_RETRY_BASE_MS: '40' };
 const PROFILE_PUT = /^\/JSSResource\/osxconfigurationprofiles\/id\/\d+$/;
 
 let sims: Simulators | undefined;
@@ -45,7 +44,7 @@ function apply(r: Rig): Promise<ActionRun> {
   return runAction({
     workspace: r.ws,
     inputs: simInputs(r.s, { mode: 'apply' }),
-    env: simEnv(r.s, { ...KNOBS, GITHUB_RUN_ID: String(++runSeq) }),
+    env: simEnv(r.s, { GITHUB_RUN_ID: String(++runSeq) }),
     timeoutMs: 90_000,
   });
 }
@@ -242,7 +241,6 @@ describe('authorize denial and two faults in one case', () => {
         inputs: simInputs(r.s, { mode: 'apply' }),
         timeoutMs: 90_000,
         env: simEnv(r.s, {
-          ...KNOBS,
           GITHUB_RUN_ID: lease ? lease.run.id : String(++runSeq),
           GITHUB_RUN_ATTEMPT: String(lease ? lease.run.attempt + 1 : 1),
         }),

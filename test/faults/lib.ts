@@ -34,9 +34,15 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const FULL = process.env['THOTH_FAULTS'] === 'full';
 export const NAME = 'corpsec-macos-2026-12';
 
-/** Test-only knobs of src/http/client.ts: small timeouts and backoff so thousands of retries stay fast. */
-export const HTTP_TIMEOUT_MS = 1_500;
-export const KNOBS = { THOTH_ROTATE_HTTP_TIMEOUT_MS: String(HTTP_TIMEOUT_MS), THOTH_ROTATE_RETRY_BASE_MS: '40' };
+/**
+ * How long a 'hang' holds a request before the simulator drops the connection. The bundle runs with
+ * its production timeouts (30 s and more) and backoff (300 ms doubling): no test knob reaches it
+ * (issue 14). A request that gets no answer and then loses its connection is what the client sees
+ * when a proxy or load balancer gives up on a stalled server; to the action it is the same outcome
+ * as its own timeout (no answer, retryable, the mutation's fate unknown), which
+ * test/unit/http-client.test.ts tests with a short client timeout.
+ */
+export const HANG_MS = 1_500;
 
 /** Short windows: validation passes in about a second and the old key is due one second later. */
 export const VALIDATION =
@@ -113,7 +119,7 @@ export async function apply(c: Case, o: RunOpts = {}): Promise<ActionRun> {
   const run = await runAction({
     workspace: c.ws,
     inputs: inputsFor(c.sims, { mode: 'apply' }),
-    env: simEnv(c.sims, { ...KNOBS, GITHUB_RUN_ID: freshRunId(), ...o.env }),
+    env: simEnv(c.sims, { GITHUB_RUN_ID: freshRunId(), ...o.env }),
     timeoutMs: 90_000,
     ...(o.killWhen ? { killWhen: o.killWhen } : {}),
   });
@@ -129,7 +135,7 @@ export async function revoke(c: Case, o: RunOpts = {}): Promise<ActionRun> {
       'key-ids': revokeKeyIds(c.sims),
       reason: 'INC-7: key pasted into a ticket',
     }),
-    env: simEnv(c.sims, { ...KNOBS, GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_RUN_ID: freshRunId(), ...o.env }),
+    env: simEnv(c.sims, { GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_RUN_ID: freshRunId(), ...o.env }),
     timeoutMs: 90_000,
     ...(o.killWhen ? { killWhen: o.killWhen } : {}),
   });
@@ -164,7 +170,7 @@ export async function runKillable(
   const full: Record<string, string> = {
     ...base,
     GITHUB_EVENT_NAME: phase === 'revoke' ? 'workflow_dispatch' : 'push',
-    ...simEnv(c.sims, { ...KNOBS, GITHUB_RUN_ID: freshRunId() }),
+    ...simEnv(c.sims, { GITHUB_RUN_ID: freshRunId() }),
     ...env,
   };
   for (const [k, v] of Object.entries(inputs)) full[`INPUT_${k.toUpperCase()}`] = v;
@@ -345,10 +351,11 @@ export const KIND_DOC: Record<FaultKind, string> = {
   '5xx-persistent': 'HTTP 503 on this request and every later one to the same call (outage)',
   '5xx-once': 'one HTTP 502 (transient)',
   '429-retry-after': 'two HTTP 429 with `Retry-After: 1`',
-  '429-no-retry-after': 'two HTTP 429 without Retry-After',
+  '429-no-retry-after':
+    'two HTTP 429 without Retry-After (GitHub: with its spent-budget headers, `x-ratelimit-remaining: 0` and a reset already due)',
   reset: 'TCP reset before the server handles the request',
   'lost-response': 'the server handles the request, then resets the connection (the answer is lost)',
-  hang: `no answer (the server holds the request past the ${HTTP_TIMEOUT_MS} ms test timeout)`,
+  hang: `no answer: the server holds the request ${HANG_MS} ms, then drops the connection (a proxy giving up on a stalled server)`,
 };
 
 export function faultRule(p: FaultPoint, kind: FaultKind): FaultRule {
@@ -386,7 +393,16 @@ export function faultRule(p: FaultPoint, kind: FaultKind): FaultRule {
         times: 2,
         respond: {
           status: 429,
-          headers: { 'content-type': 'application/json' },
+          // GitHub sends its rate-limit headers on every answer: a 429 without Retry-After is a
+          // spent budget, `x-ratelimit-remaining: 0` until `x-ratelimit-reset` ("Exceeding the rate
+          // limit", docs.github.com); the action waits until then, at least 1 s. Without them it
+          // would wait the documented minute (unit-tested in github-limits.test.ts).
+          headers: {
+            'content-type': 'application/json',
+            ...(p.system === 'github'
+              ? { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(Date.now() / 1000)) }
+              : {}),
+          },
           body: '{"error":"rate_limited","message":"slow down"}',
         },
       };
@@ -395,7 +411,7 @@ export function faultRule(p: FaultPoint, kind: FaultKind): FaultRule {
     case 'lost-response':
       return { ...base, times: 1, after: true, respond: { reset: true } };
     case 'hang':
-      return { ...base, times: 1, respond: { hangMs: HTTP_TIMEOUT_MS * 4 } };
+      return { ...base, times: 1, respond: { hangMs: HANG_MS } };
   }
 }
 

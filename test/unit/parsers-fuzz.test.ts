@@ -12,9 +12,6 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fuzzSeed } from './fuzz-seed.js';
 
-// The OAuth token client retries with the production policy; the test-only knob keeps its backoff tiny.
-process.env['THOTH_ROTATE_RETRY_BASE_MS'] = '1';
-
 vi.mock('@actions/core', () => ({ setSecret: vi.fn(), debug: vi.fn(), info: vi.fn(), warning: vi.fn() }));
 
 const { parseJamfProfile, parseComputerGroup, parseClassicErrorPage, escapeXmlText, buildJamfProfileUpdate } =
