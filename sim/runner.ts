@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDetectionScript, buildRemediationScript, type Simulators } from './index.js';
+import { oracleLedger, runLedger } from './ledger.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = path.join(ROOT, 'dist/index.js');
@@ -16,23 +17,7 @@ export const DIST = path.join(ROOT, 'dist/index.js');
 /** The node that runs the bundle: THOTH_E2E_NODE (CI points it at Node 24) or this one. */
 export const NODE = process.env['THOTH_E2E_NODE'] || process.execPath;
 
-/**
- * Every run and every simulator set a test used, so a global after-each hook
- * (test/setup/leak-guard.ts) can scan all of them for secrets without each
- * test remembering to.
- */
-export const runLedger: { runs: ActionRun[]; sims: Set<Simulators> } = { runs: [], sims: new Set() };
-
-/**
- * The same for the invariant oracle (test/setup/oracle.ts), kept apart because the leak guard
- * empties runLedger. `active` counts runs in flight per GITHUB_API_URL: a simulator set is judged
- * only when no run is still using it (concurrent fault cases share one process).
- */
-export const oracleLedger: { runs: ActionRun[]; sims: Set<Simulators>; active: Map<string, number> } = {
-  runs: [],
-  sims: new Set(),
-  active: new Map(),
-};
+export { oracleLedger, runLedger } from './ledger.js';
 
 /** Bookkeeping around one spawned run (runAction, and the fault suites' killable runs). */
 export function trackRun(apiUrl: string): (run: ActionRun) => void {

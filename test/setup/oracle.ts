@@ -1,7 +1,7 @@
 import { afterEach, expect } from 'vitest';
 import type { Simulators } from '../../sim/index.js';
-import { oracleLedger } from '../../sim/runner.js';
-import { judge, type Invariant } from '../oracle/judge.js';
+import { oracleLedger } from '../../sim/ledger.js';
+import type { Invariant } from '../oracle/judge.js';
 
 /**
  * After every test: judge every simulator set a finished run used with the invariant oracle
@@ -25,7 +25,10 @@ export function evidenceIn(sims: Simulators, repo: Simulators): void {
   evidenceRepo.set(sims, repo);
 }
 
-afterEach(() => {
+afterEach(async () => {
+  if (oracleLedger.sims.size === 0) return;
+  // The oracle loads only here: most test files never start a simulator.
+  const { judge } = await import('../oracle/judge.js');
   const problems: string[] = [];
   for (const s of [...oracleLedger.sims]) {
     const repo = evidenceRepo.get(s) ?? s;
