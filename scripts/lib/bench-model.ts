@@ -234,6 +234,14 @@ export interface PollStats {
   readonly neededReads: number;
   /** Device ids the polls actually asked for. */
   readonly reads: number;
+  /** From the end of the refresh to the first poll's Thoth listing request, ms (NaN without one). */
+  readonly firstPollAfterMs: number;
+}
+
+/** When the first validation listing was asked for, after the refresh ended. */
+function firstPollAfter(polls: readonly (readonly LogEntry[])[], refreshEnd: number): number {
+  const listing = polls[0]?.find(isThothEndpoints);
+  return listing ? listing.at - refreshEnd : Number.NaN;
 }
 
 export interface Analysis {
@@ -404,7 +412,11 @@ function analyzeJamf(
     lowerMs: wait + bound(L * lastPollMin, L, srv(last), 1, 1),
     lowerWhy: `${Math.round(wait)} ms until ${pct(s.minHealthy)} of active checked in + 1 poll`,
   });
-  return { rows, polls: { polls: polls.length, rereadConfirmed: reread, neededReads: needed, reads } };
+  const firstPollAfterMs = firstPollAfter(polls, refreshEnd);
+  return {
+    rows,
+    polls: { polls: polls.length, rereadConfirmed: reread, neededReads: needed, reads, firstPollAfterMs },
+  };
 }
 
 /**
@@ -525,7 +537,8 @@ function analyzeIntune(
     lowerMs: wait + bound(lastPollNet, L, srv(last), 1, 1, lastPollNet > L),
     lowerWhy: `${Math.round(wait)} ms until ${pct(s.minHealthy)} of active checked in + 1 poll`,
   });
-  return { rows, polls: { polls: polls.length, rereadConfirmed: 0, neededReads: needed, reads: 0 } };
+  const firstPollAfterMs = firstPollAfter(polls, refreshEnd);
+  return { rows, polls: { polls: polls.length, rereadConfirmed: 0, neededReads: needed, reads: 0, firstPollAfterMs } };
 }
 
 /** When the member completing `minHealthy` of the active devices became healthy (ms epoch; NaN if never). */
