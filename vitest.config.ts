@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/setup/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -12,6 +13,7 @@ export default defineConfig({
     // under the same load: 2 workers 253 s, 3 workers 177 s, 4 workers 147 s, the same ~205 s of CPU).
     // The tests wait on events, not sleeps, so a busier machine makes them slower, not red.
     maxWorkers: 4,
+    sequence: { sequencer: LongestFirst },
     reporters: ['default'],
   },
 });
