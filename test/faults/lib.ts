@@ -38,7 +38,7 @@ export const NAME = 'corpsec-macos-2026-12';
  * How long a 'hang' holds a request before the simulator drops the connection. The bundle runs with
  * its production timeouts (30 s and more) and backoff (300 ms doubling): no test knob reaches it
  * (issue 14). A request that gets no answer and then loses its connection is what the client sees
- * when a proxy or load balancer gives up on a stalled server; to the action it is the same outcome
+ * when a NAT or load balancer drops an idle connection; to the action it is the same outcome
  * as its own timeout (no answer, retryable, the mutation's fate unknown), which
  * test/unit/http-client.test.ts tests with a short client timeout.
  */
@@ -355,7 +355,7 @@ export const KIND_DOC: Record<FaultKind, string> = {
     'two HTTP 429 without Retry-After (GitHub: with its spent-budget headers, `x-ratelimit-remaining: 0` and a reset already due)',
   reset: 'TCP reset before the server handles the request',
   'lost-response': 'the server handles the request, then resets the connection (the answer is lost)',
-  hang: `no answer: the server holds the request ${HANG_MS} ms, then drops the connection (a proxy giving up on a stalled server)`,
+  hang: `no answer: the server holds the request ${HANG_MS} ms, then the connection drops (an idle timeout of a NAT or load balancer)`,
 };
 
 export function faultRule(p: FaultPoint, kind: FaultKind): FaultRule {
@@ -393,10 +393,11 @@ export function faultRule(p: FaultPoint, kind: FaultKind): FaultRule {
         times: 2,
         respond: {
           status: 429,
-          // GitHub sends its rate-limit headers on every answer: a 429 without Retry-After is a
-          // spent budget, `x-ratelimit-remaining: 0` until `x-ratelimit-reset` ("Exceeding the rate
-          // limit", docs.github.com); the action waits until then, at least 1 s. Without them it
-          // would wait the documented minute (unit-tested in github-limits.test.ts).
+          // On GitHub this is the primary-limit shape ("Exceeding the rate limit", docs.github.com):
+          // `x-ratelimit-remaining: 0` until `x-ratelimit-reset`, here already due, so the action
+          // waits its floor of 1 s. A secondary limit can name no time at all; then the action
+          // waits GitHub's "at least one minute", which test/unit/github-contents.test.ts tests on a
+          // client with recorded sleeps (a minute per case would be too long for the matrix).
           headers: {
             'content-type': 'application/json',
             ...(p.system === 'github'

@@ -269,6 +269,30 @@ describe('RepoFiles: rate limits', () => {
     expect(t.sleeps[0]!).toBeLessThanOrEqual(35_000);
   });
 
+  it('waits at least a minute on a secondary limit that names no time (no retry-after, budget not spent)', async () => {
+    // GitHub: "Otherwise, wait for at least one minute before retrying" (Exceeding the rate limit).
+    const t = await github();
+    t.faults.add({
+      system: 'github',
+      method: 'PUT',
+      path: /contents/,
+      times: 1,
+      respond: {
+        status: 429,
+        headers: { 'content-type': 'application/json', 'x-ratelimit-remaining': '4999' },
+        body: JSON.stringify({
+          message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        }),
+      },
+    });
+    await write(t.files, 'one');
+    expect(t.gh.file(FILE)).toBe('one');
+    expect(t.log.entries().filter((e) => e.status === 429)).toHaveLength(1);
+    expect(t.sleeps).toHaveLength(1);
+    expect(t.sleeps[0]!).toBeGreaterThanOrEqual(60_000);
+    expect(t.sleeps[0]!).toBeLessThanOrEqual(66_000);
+  });
+
   it('a wait longer than a run waits fails at once, saying when to re-run', async () => {
     const t = await github({ contentBudgets: [{ limit: 1, windowMs: 3_600_000 }] });
     const r = await write(t.files, 'one');
