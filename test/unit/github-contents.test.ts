@@ -163,6 +163,22 @@ describe('rateLimitWait', () => {
   });
 });
 
+/** The next contents PUT is answered with this status, headers and JSON body instead of being carried out. */
+function answerNextPut(
+  t: Awaited<ReturnType<typeof github>>,
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+): void {
+  t.faults.add({
+    system: 'github',
+    method: 'PUT',
+    path: /contents/,
+    times: 1,
+    respond: { status, headers: { 'content-type': 'application/json', ...headers }, body },
+  });
+}
+
 describe('RepoFiles.write: branch-head conflicts', () => {
   it('retries while the file is still ours: the branch moved because another file changed', async () => {
     const t = await github();
@@ -220,17 +236,7 @@ describe('RepoFiles.write: branch-head conflicts', () => {
 
   it('an unknown 409 is retried only while the file is unchanged', async () => {
     const t = await github();
-    t.faults.add({
-      system: 'github',
-      method: 'PUT',
-      path: /contents/,
-      times: 1,
-      respond: {
-        status: 409,
-        headers: { 'content-type': 'application/json' },
-        body: '{"message":"Reference update failed"}',
-      },
-    });
+    answerNextPut(t, 409, {}, '{"message":"Reference update failed"}');
     await write(t.files, 'one');
     expect(t.puts().map((e) => e.status)).toEqual([409, 201]);
   });
@@ -272,19 +278,14 @@ describe('RepoFiles: rate limits', () => {
   it('waits at least a minute on a secondary limit that names no time (no retry-after, budget not spent)', async () => {
     // GitHub: "Otherwise, wait for at least one minute before retrying" (Exceeding the rate limit).
     const t = await github();
-    t.faults.add({
-      system: 'github',
-      method: 'PUT',
-      path: /contents/,
-      times: 1,
-      respond: {
-        status: 429,
-        headers: { 'content-type': 'application/json', 'x-ratelimit-remaining': '4999' },
-        body: JSON.stringify({
-          message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
-        }),
-      },
-    });
+    answerNextPut(
+      t,
+      429,
+      { 'x-ratelimit-remaining': '4999' },
+      JSON.stringify({
+        message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      }),
+    );
     await write(t.files, 'one');
     expect(t.gh.file(FILE)).toBe('one');
     expect(t.log.entries().filter((e) => e.status === 429)).toHaveLength(1);
