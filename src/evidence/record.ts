@@ -36,6 +36,7 @@ export {
   EVIDENCE_SCHEMA,
   EVIDENCE_SCHEMA_V1,
   isTerminalState,
+  isUndeployedState,
   ROTATION_STATES,
   TERMINAL_STATES,
 } from './schema.js';

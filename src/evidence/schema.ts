@@ -44,6 +44,13 @@ export function isTerminalState(state: RotationState): boolean {
   return (TERMINAL_STATES as readonly RotationState[]).includes(state);
 }
 
+/** States before the new key reached the MDM configuration: a key minted there may be on no device. */
+export const UNDEPLOYED_STATES = ['pending', 'created', 'authorized'] as const satisfies RotationState[];
+
+export function isUndeployedState(state: RotationState): boolean {
+  return (UNDEPLOYED_STATES as readonly RotationState[]).includes(state);
+}
+
 /**
  * Every `step` an event has ever been written with, by runbook step (spec §1). A record is
  * read only when its events name known steps, so logic may switch on them.

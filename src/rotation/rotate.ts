@@ -1,7 +1,7 @@
 import type { CreatedKey } from '../clients/thoth.js';
 import { errorMessage, HttpError } from '../errors.js';
 import { type EventInput, Journal, StaleWriteError } from '../evidence/journal.js';
-import { type EvidenceRecord, isTerminalState } from '../evidence/record.js';
+import { type EvidenceRecord, isTerminalState, isUndeployedState } from '../evidence/record.js';
 import { seal } from '../evidence/seal.js';
 import { windowStatus } from '../intent/window.js';
 import { ConfigSplitError, type ConfigSnapshot } from '../mdm/provider.js';
@@ -425,7 +425,7 @@ export async function abandon(d: RunbookDeps, cause: unknown): Promise<void> {
     const newKeyId = rec.newKey?.keyId;
     const minter = rec.newKey?.mintedBy;
     const mine = minter?.id === d.run.id && minter.attempt === d.run.attempt;
-    if ((rec.state === 'created' || rec.state === 'authorized' || rec.state === 'pending') && newKeyId && mine) {
+    if (isUndeployedState(rec.state) && newKeyId && mine) {
       const served = (await d.mdm.readConfig()).keyId;
       if (!served?.is(newKeyId)) {
         const refusal = await tryRevoke(d, newKeyId, { delivered: { keyId: served } });

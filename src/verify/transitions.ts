@@ -1,5 +1,5 @@
 import type { RotationState } from '../evidence/record.js';
-import { isTerminalState, PATH_STATES } from '../evidence/schema.js';
+import { isTerminalState, isUndeployedState, PATH_STATES } from '../evidence/schema.js';
 
 /**
  * Which state may follow which (spec action.md §7), as the committed versions of one record
@@ -8,13 +8,11 @@ import { isTerminalState, PATH_STATES } from '../evidence/schema.js';
  * `pending`; any rotation in flight may fail or roll back; an emergency revocation may be
  * recorded on any record. Nothing else leaves a finished rotation.
  */
-const UNDEPLOYED: readonly RotationState[] = ['pending', 'created', 'authorized'];
-
 export function legalTransition(from: RotationState, to: RotationState): boolean {
   if (from === to || to === 'revoked') return true;
   if (isTerminalState(from)) return false;
   if (to === 'failed' || to === 'rolled-back') return true;
-  if (to === 'pending') return UNDEPLOYED.includes(from);
+  if (to === 'pending') return isUndeployedState(from);
   return PATH_STATES.indexOf(to) > PATH_STATES.indexOf(from);
 }
 
