@@ -17,15 +17,12 @@ type ApiKey = import('../../src/clients/thoth.js').ApiKey;
 type RunInfo = import('../../src/evidence/record.js').RunInfo;
 
 let intent: Intent;
-let savedRepo: string | undefined;
 beforeAll(async () => {
   intent = await exampleIntent();
-  savedRepo = process.env.GITHUB_REPOSITORY;
-  process.env.GITHUB_REPOSITORY = 'acme/rotations';
+  vi.stubEnv('GITHUB_REPOSITORY', 'acme/rotations');
 });
 afterAll(() => {
-  if (savedRepo === undefined) delete process.env.GITHUB_REPOSITORY;
-  else process.env.GITHUB_REPOSITORY = savedRepo;
+  vi.unstubAllEnvs();
 });
 
 const now = (): Date => new Date('2026-12-01T14:00:00.000Z');

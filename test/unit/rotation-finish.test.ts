@@ -17,15 +17,12 @@ type ApiKey = import('../../src/clients/thoth.js').ApiKey;
 type ThothEndpoint = import('../../src/clients/thoth.js').ThothEndpoint;
 
 let intent: Intent;
-let savedRepo: string | undefined;
 beforeAll(async () => {
   intent = await exampleIntent();
-  savedRepo = process.env.GITHUB_REPOSITORY;
-  process.env.GITHUB_REPOSITORY = 'acme/rotations';
+  vi.stubEnv('GITHUB_REPOSITORY', 'acme/rotations');
 });
 afterAll(() => {
-  if (savedRepo === undefined) delete process.env.GITHUB_REPOSITORY;
-  else process.env.GITHUB_REPOSITORY = savedRepo;
+  vi.unstubAllEnvs();
 });
 
 const REFRESHED = new Date('2026-12-01T14:00:00.000Z');

@@ -41,14 +41,11 @@ const intent = (p: Partial<Intent['key']> = {}, ticket?: string): Intent =>
     validation: { timeoutMs: 600_000 },
   }) as unknown as Intent;
 
-let savedRepo: string | undefined;
 beforeAll(() => {
-  savedRepo = process.env.GITHUB_REPOSITORY;
-  process.env.GITHUB_REPOSITORY = REPO;
+  vi.stubEnv('GITHUB_REPOSITORY', REPO);
 });
 afterAll(() => {
-  if (savedRepo === undefined) delete process.env.GITHUB_REPOSITORY;
-  else process.env.GITHUB_REPOSITORY = savedRepo;
+  vi.unstubAllEnvs();
 });
 
 /** A control plane that mints one key and answers authorize from a table of allowed permissions. */

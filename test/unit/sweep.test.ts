@@ -27,14 +27,11 @@ const row = (keyId: string, name: string | undefined, p: Partial<ApiKey> = {}): 
   ...p,
 });
 
-let saved: string | undefined;
 beforeAll(() => {
-  saved = process.env.GITHUB_REPOSITORY;
-  process.env.GITHUB_REPOSITORY = OWNER.repository;
+  vi.stubEnv('GITHUB_REPOSITORY', OWNER.repository);
 });
 afterAll(() => {
-  if (saved === undefined) delete process.env.GITHUB_REPOSITORY;
-  else process.env.GITHUB_REPOSITORY = saved;
+  vi.unstubAllEnvs();
 });
 
 function deps(keys: ApiKey[], record: Partial<EvidenceRecord> = {}) {
