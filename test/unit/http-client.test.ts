@@ -246,6 +246,19 @@ describe('no test knobs in the bundle (issue 14)', () => {
   });
 });
 
+/** Sends `bytes` cut at the offsets in `cuts` (the last one its length), 5 ms apart, then ends. */
+function writeInChunks(res: http.ServerResponse, bytes: Buffer, cuts: number[]): void {
+  let at = 0;
+  const next = (): void => {
+    const to = cuts.shift();
+    if (to === undefined) return void res.end();
+    res.write(bytes.subarray(at, to));
+    at = to;
+    setTimeout(next, 5);
+  };
+  next();
+}
+
 describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
   const ONE_TRY = { attempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 0 };
 
@@ -256,15 +269,7 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       // Split inside the two-byte é and inside strings: the decoder and splitter must carry both.
       const cuts = [3, 17, bytes.indexOf(0xa9), bytes.length];
-      let at = 0;
-      const next = (): void => {
-        const to = cuts.shift();
-        if (to === undefined) return void res.end();
-        res.write(bytes.subarray(at, to));
-        at = to;
-        setTimeout(next, 5);
-      };
-      next();
+      writeInChunks(res, bytes, cuts);
     });
     const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: ONE_TRY });
     const r = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => (el as { id: string }).id);
@@ -282,15 +287,7 @@ describe('HttpClient.jsonArrays (listings read as they arrive)', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       // ASCII, ASCII, a chunk ending inside 東's three bytes, the rest of it, ASCII-only chunks after.
       const cuts = [5, kanji, kanji + 2, kanji + 4, bytes.indexOf('"c"'), bytes.length - 3, bytes.length];
-      let at = 0;
-      const next = (): void => {
-        const to = cuts.shift();
-        if (to === undefined) return void res.end();
-        res.write(bytes.subarray(at, to));
-        at = to;
-        setTimeout(next, 5);
-      };
-      next();
+      writeInChunks(res, bytes, cuts);
     });
     const c = new HttpClient({ system: 'thoth', baseUrl: s.url, userAgent: 't', retry: ONE_TRY });
     const r = await c.jsonArrays({ method: 'GET', path: '/x' }, ['data'], (el) => el);
