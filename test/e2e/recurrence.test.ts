@@ -76,6 +76,16 @@ async function completeCycle(s: Simulators, ws: Workspace): Promise<{ runs: Acti
   return { runs: [first, second], path };
 }
 
+/** A 5-device Jamf policy, always open, whose first cycle has completed: the key it deployed is `key1`. */
+async function policyAfterOneCycle() {
+  sims = await startSimulators({ fleet: { size: 5 } });
+  const s = sims;
+  const ws = makeWorkspace();
+  ws.write(INTENT, jamfIntent(s, { name: NAME, window: ALWAYS_OPEN, extra: RECURRENCE }));
+  const c1 = await completeCycle(s, ws);
+  return { s, ws, c1, key1: deployedKey(s, c1.path) };
+}
+
 /** An apply with nothing due: unchanged, and not one request that writes anywhere. */
 async function idleApply(s: Simulators, ws: Workspace): Promise<ActionRun> {
   s.log.clear();
@@ -284,12 +294,7 @@ describe('recurring rotations (one policy, one record per cycle)', () => {
   });
 
   it('whoever pushes to the evidence branch cannot steer the policy with a planted cycle file', async () => {
-    sims = await startSimulators({ fleet: { size: 5 } });
-    const s = sims;
-    const ws = makeWorkspace();
-    ws.write(INTENT, jamfIntent(s, { name: NAME, window: ALWAYS_OPEN, extra: RECURRENCE }));
-    const c1 = await completeCycle(s, ws);
-    const key1 = deployedKey(s, c1.path);
+    const { s, ws, c1, key1 } = await policyAfterOneCycle();
     const genuine = s.github.file(c1.path, 'main')!;
     const stamp = (at: Date) =>
       at
@@ -319,12 +324,7 @@ describe('recurring rotations (one policy, one record per cycle)', () => {
   });
 
   it('two apply runs that find the policy due at once start one cycle, not two', async () => {
-    sims = await startSimulators({ fleet: { size: 5 } });
-    const s = sims;
-    const ws = makeWorkspace();
-    ws.write(INTENT, jamfIntent(s, { name: NAME, window: ALWAYS_OPEN, extra: RECURRENCE }));
-    const c1 = await completeCycle(s, ws);
-    const key1 = deployedKey(s, c1.path);
+    const { s, ws, c1, key1 } = await policyAfterOneCycle();
     s.thoth.setKeyTimes(key1, { createdAt: new Date(Date.now() - 100 * DAY) });
     const [a, b] = await Promise.all([run(s, ws, 'apply'), run(s, ws, 'apply')]);
     for (const r of [a, b]) expect(r.code, r.stdout + r.stderr).toBe(0);
