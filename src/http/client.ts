@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { log } from '../log.js';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { EnvHttpProxyAgent, request, type Dispatcher } from './undici.js';
 import { HttpError, InvariantError, type SystemName } from '../errors.js';
 import { redact } from '../secrets.js';
 import { assertCredentialHost } from './allowed-hosts.js';
@@ -293,16 +293,15 @@ export class HttpClient {
     if (this.#cookies.size > 0) headers['cookie'] = [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     this.requestCount++;
     const timeout = this.#timeoutMs();
-    const res = await request(url, {
+    // No redirect is followed: undici 7 follows one only through its redirect interceptor.
+    const res = await request(this.#dispatcher, url, {
       method: req.method,
       headers,
       body: req.body ?? null,
-      dispatcher: this.#dispatcher,
       headersTimeout: timeout,
       bodyTimeout: timeout,
       signal: AbortSignal.timeout(timeout),
-      maxRedirections: 0,
-    } as Parameters<typeof request>[1]);
+    });
     const flat: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers))
       if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
