@@ -7,6 +7,17 @@ import { parsePlist } from '../sim/payloads.js';
  * `::add-mask::` lines are the one place a secret is meant to be written.
  */
 export function secretVariants(secret: string): string[] {
+  let forms = variantsOf.get(secret);
+  if (forms === undefined) variantsOf.set(secret, (forms = encodedForms(secret)));
+  return forms;
+}
+
+// The guard scans after every test, and a simulator's secrets and profile versions outlive many
+// runs: each secret's forms and each profile's strings are worked out once per test file.
+const variantsOf = new Map<string, string[]>();
+const stringsOfPlist = new Map<string, readonly PlistValue[]>();
+
+function encodedForms(secret: string): string[] {
   const b64 = Buffer.from(secret).toString('base64');
   // Form-urlencoded as URLSearchParams writes it (space '+', '~' '%7E'): how a client secret travels in a token request.
   const form = new URLSearchParams([['', secret]]).toString().slice(1);
@@ -30,12 +41,13 @@ export interface Leak {
 
 export function findLeaks(sources: Record<string, string>, secrets: readonly string[]): Leak[] {
   const leaks: Leak[] = [];
+  const unique = new Set(secrets);
   for (const [where, raw] of Object.entries(sources)) {
     const text = raw
       .split('\n')
       .filter((l) => !l.startsWith('::add-mask::'))
       .join('\n');
-    for (const s of secrets) {
+    for (const s of unique) {
       if (s.length < 8) continue;
       for (const v of secretVariants(s)) {
         if (text.includes(v)) leaks.push({ where, form: v === s ? 'raw' : `${v.slice(0, 6)}…` });
@@ -76,6 +88,18 @@ export function configurationSecrets(
     if (typeof v === 'string' && !tenantKeyIds.has(v.trim())) out.add(v);
     else if (Array.isArray(v)) v.forEach(add);
   };
+  for (const p of plists) {
+    let values = stringsOfPlist.get(p);
+    if (values === undefined) stringsOfPlist.set(p, (values = settingValues(parsePlist(p))));
+    values.forEach(add);
+  }
+  for (const s of scripts) [s.apiKey, s.keyId, s.revoked].forEach(add);
+  return [...out];
+}
+
+/** The value of every non-public managed setting in a parsed profile (strings and lists of them). */
+function settingValues(root: PlistValue | undefined): PlistValue[] {
+  const values: PlistValue[] = [];
   const walk = (node: PlistValue | undefined, depth: number): void => {
     if (depth > 32 || node === null || typeof node !== 'object' || node instanceof Date || node instanceof Uint8Array)
       return;
@@ -83,11 +107,10 @@ export function configurationSecrets(
     for (const [k, v] of Object.entries(node)) {
       if (k === 'mcx_preference_settings' && v && typeof v === 'object' && !Array.isArray(v)) {
         for (const [name, value] of Object.entries(v as Record<string, PlistValue>))
-          if (!PUBLIC_SETTINGS.has(name)) add(value);
+          if (!PUBLIC_SETTINGS.has(name)) values.push(value);
       } else walk(v, depth + 1);
     }
   };
-  for (const p of plists) walk(parsePlist(p), 0);
-  for (const s of scripts) [s.apiKey, s.keyId, s.revoked].forEach(add);
-  return [...out];
+  walk(root, 0);
+  return values;
 }
