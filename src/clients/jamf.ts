@@ -133,6 +133,9 @@ const SORT_QUERY = 'sort=id%3Aasc';
 const TIME_FILTER_BYTES = encodeURIComponent(';general.lastContactTime>=2026-01-01T00:00:00Z').length;
 const VERSION_PATH = '/api/v1/jamf-pro-version';
 const CLASSIC_PUSH_PATH = '/JSSResource/computercommands/command/BlankPush/id/';
+// Response shapes read on every page or chunk: built once (zod compiles a schema on its first parse).
+const MembersSchema = z.looseObject({ members: z.array(z.coerce.number().int()) });
+const BlankPushSchema = z.looseObject({ errorUuids: z.array(z.string()).nullish() });
 
 /**
  * The page size to try after a 400 about page-size for `asked` ids: the largest number the
@@ -269,7 +272,7 @@ class JamfClient implements JamfApi {
         // A proxy's sign-in page answered with 200: a shape error, never the body itself.
         throw new ResponseShapeError('jamf', 'GET smart-group-membership', 'response is not JSON');
       }
-      const body = z.looseObject({ members: z.array(z.coerce.number().int()) }).safeParse(json);
+      const body = MembersSchema.safeParse(json);
       if (!body.success) throw new ResponseShapeError('jamf', 'GET smart-group-membership', 'no members array');
       return [...new Set(body.data.members)]; // a member listed twice is one computer
     }
@@ -464,7 +467,7 @@ class JamfClient implements JamfApi {
           path: '/api/v2/mdm/blank-push',
           body: JSON.stringify({ clientManagementIds }),
         });
-        const r = z.looseObject({ errorUuids: z.array(z.string()).nullish() }).safeParse(body ?? {});
+        const r = BlankPushSchema.safeParse(body ?? {});
         return r.success ? (r.data.errorUuids ?? []) : [];
       }),
     );
