@@ -6,15 +6,16 @@ import { parsePlist } from '../sim/payloads.js';
  * URL-encoded (encodeURIComponent and form-urlencoded) or JSON-escaped form, may appear in anything a run leaves behind.
  * `::add-mask::` lines are the one place a secret is meant to be written.
  */
-export function secretVariants(secret: string): string[] {
+export function secretVariants(secret: string): readonly string[] {
   let forms = variantsOf.get(secret);
-  if (forms === undefined) variantsOf.set(secret, (forms = encodedForms(secret)));
+  // Frozen: the cached forms are shared by every later scan of this test file.
+  if (forms === undefined) variantsOf.set(secret, (forms = Object.freeze(encodedForms(secret))));
   return forms;
 }
 
 // The guard scans after every test, and a simulator's secrets and profile versions outlive many
 // runs: each secret's forms and each profile's strings are worked out once per test file.
-const variantsOf = new Map<string, string[]>();
+const variantsOf = new Map<string, readonly string[]>();
 const stringsOfPlist = new Map<string, readonly PlistValue[]>();
 
 function encodedForms(secret: string): string[] {
@@ -90,7 +91,7 @@ export function configurationSecrets(
   };
   for (const p of plists) {
     let values = stringsOfPlist.get(p);
-    if (values === undefined) stringsOfPlist.set(p, (values = settingValues(parsePlist(p))));
+    if (values === undefined) stringsOfPlist.set(p, (values = Object.freeze(settingValues(parsePlist(p)))));
     values.forEach(add);
   }
   for (const s of scripts) [s.apiKey, s.keyId, s.revoked].forEach(add);

@@ -67,8 +67,11 @@ function checkout(s: Simulators, depth: 'full' | 'shallow'): Workspace {
   const data = (text: string): string => `data ${Buffer.byteLength(text)}\n${text}\n`;
   const stream = s.github.commits('main').map((c) => {
     const who = `sim <sim@example.com> ${Math.floor(c.at.getTime() / 1000)} +0000`;
+    // An unquoted fast-import path runs to the end of its line: evidence paths hold no quote or newline.
+    for (const f of c.files) expect(f.path).toMatch(/^[^"\n][^\n]*$/);
     const files = c.files.map((f) => `M 100644 inline ${f.path}\n${data(f.text)}`).join('');
-    return `commit refs/heads/main\nauthor ${who}\ncommitter ${who}\n${data(c.message)}${files}\n`;
+    // `git commit -m` ends a message with a newline; nothing reads the messages, but the history matches.
+    return `commit refs/heads/main\nauthor ${who}\ncommitter ${who}\n${data(`${c.message.trimEnd()}\n`)}${files}\n`;
   });
   git(origin, ['fast-import', '--quiet'], Buffer.from(stream.join('')));
   const ws = makeWorkspace();
