@@ -212,13 +212,15 @@ describe('HttpClient through a proxy (self-hosted runners behind one)', () => {
   // agent opens its tunnel with connect(), which only undici's index used to attach.
   afterEach(() => vi.unstubAllEnvs());
 
-  it('HTTP_PROXY is honoured: the request goes through a CONNECT tunnel, and the answer comes back', async () => {
-    const target = await serve((_req, res) => res.end('{"ok":true}'));
+  /** A CONNECT proxy on loopback: `tunnel` says where a CONNECT goes (a port), or undefined to refuse it. */
+  async function connectProxy(tunnel: (hostPort: string) => number | undefined) {
     const tunnels: string[] = [];
     const proxy = http.createServer((_req, res) => res.writeHead(405).end());
     proxy.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       tunnels.push(req.url ?? '');
-      const upstream = net.connect(Number(new URL(target.url).port), '127.0.0.1', () => {
+      const port = tunnel(req.url ?? '');
+      if (port === undefined) return void socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      const upstream = net.connect(port, '127.0.0.1', () => {
         socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         upstream.write(head);
         upstream.pipe(socket).pipe(upstream);
@@ -227,18 +229,43 @@ describe('HttpClient through a proxy (self-hosted runners behind one)', () => {
       socket.on('error', () => upstream.destroy());
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      tunnels,
+      close: async () => {
+        proxy.closeAllConnections();
+        await new Promise<void>((r) => proxy.close(() => r()));
+      },
+    };
+  }
+
+  // GitHub's client is the one whose host no allow-list checks; the names are not loopback (loopback
+  // is never proxied) and only the proxy can reach them.
+  it('HTTP_PROXY is honoured: the request goes through a CONNECT tunnel, and the answer comes back', async () => {
+    const target = await serve((_req, res) => res.end('{"ok":true}'));
+    const proxy = await connectProxy(() => Number(new URL(target.url).port));
     try {
-      vi.stubEnv('HTTP_PROXY', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
-      // GitHub's client is the one whose host no allow-list checks; a name that is not loopback
-      // (loopback is never proxied) that only the proxy can reach.
+      vi.stubEnv('HTTP_PROXY', proxy.url);
       const c = client('http://api.github.internal.test', { system: 'github' });
       expect(await c.json({ method: 'GET', path: '/repos/o/r' })).toEqual({ ok: true });
       await c.close();
-      expect(tunnels).toEqual(['api.github.internal.test:80']);
+      expect(proxy.tunnels).toEqual(['api.github.internal.test:80']);
       expect(target.hits).toEqual(['GET /repos/o/r auth= key=org-key-secret-value']);
     } finally {
-      proxy.closeAllConnections();
-      await new Promise<void>((r) => proxy.close(() => r()));
+      await proxy.close();
+    }
+  });
+
+  it('HTTPS_PROXY is honoured for an https host: the tunnel is asked for host:443, and a refused one fails the call', async () => {
+    const proxy = await connectProxy(() => undefined);
+    try {
+      vi.stubEnv('HTTPS_PROXY', proxy.url);
+      const c = client('https://api.github.internal.test', { system: 'github' });
+      await expect(c.json({ method: 'GET', path: '/repos/o/r', retry: false })).rejects.toThrow(/github/);
+      await c.close();
+      expect(proxy.tunnels).toEqual(['api.github.internal.test:443']);
+    } finally {
+      await proxy.close();
     }
   });
 });
