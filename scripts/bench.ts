@@ -277,6 +277,14 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       if (mdm === 'jamf') reportedAt[i] = f.nextInventory(i, a);
       healthyAt[i] = Math.min(listedAt[i]!, Number.isNaN(reportedAt[i]!) ? Infinity : reportedAt[i]!);
     }
+    // The first heartbeat after the refresh, on any key: the listing shows the device checked in.
+    const refreshAt = entries.find((e) => e.system === 'jamf' && e.path.includes('blank-push'))?.at;
+    const heartbeatAt = new Float64Array(size).fill(Number.NaN);
+    if (refreshAt !== undefined)
+      for (let i = 0; i < size; i++) {
+        const b = f.behaviour(i);
+        if (b === 'online' || b === 'stuck') heartbeatAt[i] = f.nextHeartbeat(i, refreshAt);
+      }
     const scenario: Scenario = {
       mdm,
       members: size,
@@ -290,6 +298,7 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       listedAt,
       reportedAt,
       checkedInAt,
+      heartbeatAt,
       indexOfJamfId: (id) => f.indexByJamfId(id),
       serverMs: (from, to) => cpu.between(from, to),
       commitHoldMs: sims.github.limits.headWindowMs,

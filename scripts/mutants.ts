@@ -107,8 +107,8 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'checked-in-at-refresh',
     breaks: 'a device seen exactly at the refresh counts as checked in after it',
     file: 'src/rotation/verdict.ts',
-    from: '(contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt) || healthFresh;',
-    to: '(contact !== undefined && contact >= refreshAt) || (seen !== undefined && seen >= refreshAt) || healthFresh;',
+    from: '(contact !== undefined && contact > refreshAt) ||\n    (seen !== undefined && seen > refreshAt) ||',
+    to: '(contact !== undefined && contact >= refreshAt) ||\n    (seen !== undefined && seen >= refreshAt) ||',
     tests: ['test/unit/verdict-edges.test.ts', 'test/unit/verdict.test.ts'],
   },
   {
@@ -283,5 +283,14 @@ export const MUTANTS: readonly Mutant[] = [
     from: 'export async function claimAfter(latest: Journal, cycle: string, run: RunInfo): Promise<void> {',
     to: 'export async function claimAfter(latest: Journal, cycle: string, run: RunInfo): Promise<void> {\n  if (cycle) return;',
     tests: ['test/e2e/recurrence.test.ts'],
+  },
+  {
+    id: 'poll-trusts-unknown-check-in',
+    breaks:
+      'a poll takes every device for checked in and asks Jamf only for fresh inventory: the MDM contact of a device the control plane cannot place is never read, so the evidence says it never checked in (and one that woke from inactivity for the push would be left out of the verdict)',
+    file: 'src/rotation/observe.ts',
+    from: 'if (checkedInSince(refreshAt, this.#latest.get(dev.mdmId)!, byDevice[i])) checkedIn.add(dev.mdmId);',
+    to: 'if (checkedInSince(refreshAt, this.#latest.get(dev.mdmId)!, byDevice[i]) || refreshAt) checkedIn.add(dev.mdmId);',
+    tests: ['test/e2e/real-channels.test.ts'],
   },
 ];

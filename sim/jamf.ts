@@ -44,6 +44,14 @@ export interface ProfileVersion {
 
 const HEALTH_EA = 'Thoth Health';
 
+/** One computer in a computers-inventory response: fleet index, when, its `general.reportDate` and last contact (ms). */
+export interface ServedComputer {
+  i: number;
+  at: number;
+  reportDate: number;
+  lastContact: number;
+}
+
 /** The cluster node serving a request; `sticky` when the client sent a valid jpro-ingress cookie. */
 interface Node {
   name: string;
@@ -94,6 +102,8 @@ export class JamfState {
   private readonly served: ServedJamfApi;
   private ghosts = 0;
   private rr = 0;
+  /** Each computer computers-inventory served since `trackInventory()`, as of which report. */
+  private servedLog: ServedComputer[] | undefined;
 
   constructor(cfg: JamfConfig, fleet: Fleet) {
     this.cfg = cfg;
@@ -125,6 +135,16 @@ export class JamfState {
   }
 
   // ---- test API -------------------------------------------------------------------------
+  /** From now on, note every computer an inventory response carries (off by default: the bench serves millions). */
+  trackInventory(): void {
+    this.servedLog ??= [];
+  }
+
+  /** What inventory responses carried since `trackInventory()`. */
+  inventoryServed(): readonly ServedComputer[] {
+    return this.servedLog ?? [];
+  }
+
   /** The version this server reports and the paths it serves. */
   get api(): ServedJamfApi {
     return this.served;
@@ -412,7 +432,18 @@ export class JamfState {
       if (e instanceof RsqlError) return apiError(400, 'INVALID_RSQL_FILTER_FIELD', e.message, 'filter');
       throw e;
     }
-    const results = rows.slice(page * size, page * size + size).map((i) => this.computer(i, want, v));
+    const pageRows = rows.slice(page * size, page * size + size);
+    if (this.servedLog) {
+      const at = Date.now();
+      for (const i of pageRows)
+        this.servedLog.push({
+          i,
+          at,
+          reportDate: this.fleet.reportDate(i, at),
+          lastContact: this.fleet.lastContact(i, at),
+        });
+    }
+    const results = pageRows.map((i) => this.computer(i, want, v));
     return json(200, { totalCount: rows.length, results });
   }
 

@@ -161,6 +161,11 @@ export interface Scenario {
   readonly reportedAt: Float64Array;
   /** Per member index: when it checked in with the MDM after the refresh at all (NaN = never). */
   readonly checkedInAt: Float64Array;
+  /**
+   * Per member index: its first heartbeat after the refresh, on any key (NaN = none): from then
+   * the control plane's listing shows it checked in, and only fresh inventory is news (Jamf).
+   */
+  readonly heartbeatAt?: Float64Array;
   /** Member index of a Jamf computer id (Jamf only). */
   readonly indexOfJamfId?: (id: number) => number | undefined;
   /**
@@ -286,9 +291,13 @@ function splitPolls(val: readonly LogEntry[]): LogEntry[][] {
  *  - inventory: ceil(n / 2000) — one `id=in=(…)` request per 2000 members (page-size cap; the
  *    ids fit the request line), issued once per run.
  *  - refresh: ceil(n / 1000) blank pushes (the action's body cap; Jamf documents none).
- *  - validation: per poll, 1 Thoth endpoint listing (unpaged API) + ceil(u / 2000) inventory
- *    reads, u = members seen confirmed neither by an earlier poll nor by this poll's listing
- *    (which comes first: a member it shows on the new key since the refresh needs no MDM read).
+ *  - validation: per poll, 1 Thoth endpoint listing (unpaged API) + ceil(a / 2000) + ceil(b / 2000)
+ *    inventory reads: of the u members seen confirmed neither by an earlier poll nor by this
+ *    poll's listing (which comes first: a member it shows on the new key since the refresh
+ *    needs no MDM read), a are known to have checked in since the refresh (the listing saw a
+ *    heartbeat, or an earlier read their contact) and are asked for inventory reported since
+ *    then, b = u − a for any contact since then. Two filters, two runs of requests: Jamf
+ *    documents RSQL's `;` (AND) but no grouping of `,` (OR) that would put both in one.
  * Lower bounds: latency × rounds over 5 connections; validation cannot finish before the
  * device that completes `minHealthy` checked in, plus one poll round.
  */
@@ -349,6 +358,8 @@ function analyzeJamf(
   const polls = splitPolls(val);
   const confirmedSeen = new Uint8Array(n);
   const surelySeen = new Uint8Array(n);
+  const contactRead = new Uint8Array(n);
+  const refreshAt = by('refresh')[0]?.at ?? 0;
   let confirmedCount = 0;
   let min = 0;
   let needed = 0;
@@ -371,7 +382,14 @@ function analyzeJamf(
     }
     const u = n - confirmedCount;
     needed += u;
-    const invReads = Math.ceil(u / JAMF_IDS_PER_REQUEST);
+    const listing = poll.find(isThothEndpoints);
+    let known = 0;
+    for (let i = 0; i < n; i++) {
+      if (confirmedSeen[i]) continue;
+      const hb = s.heartbeatAt?.[i] ?? Number.NaN;
+      if (contactRead[i] || (listing && hb > refreshAt && hb <= listing.at + L)) known++;
+    }
+    const invReads = Math.ceil(known / JAMF_IDS_PER_REQUEST) + Math.ceil((u - known) / JAMF_IDS_PER_REQUEST);
     min += 1 + invReads;
     lastPollMin = Math.max(1, rounds(invReads, JAMF_CONNECTIONS));
     // A page is built between its arrival + latency and its answer. For the minimum, a device
@@ -386,6 +404,9 @@ function analyzeJamf(
         const i = s.indexOfJamfId?.(id);
         if (i === undefined || i >= n) continue;
         if (surelySeen[i]) reread++;
+        // Its contact since the refresh is known from here on (the fewest: if it was in by the answer).
+        const c = s.checkedInAt[i]!;
+        if (!Number.isNaN(c) && c <= end(e)) contactRead[i] = 1;
         // An inventory read confirms a device only with a fresh health report naming the new key.
         const h = s.reportedAt[i]!;
         if (Number.isNaN(h)) continue;
@@ -406,7 +427,7 @@ function analyzeJamf(
     phase: 'validation',
     requests: val.length,
     min,
-    why: `${polls.length} poll(s): 1 Thoth listing + ceil(unconfirmed/${JAMF_IDS_PER_REQUEST}) each`,
+    why: `${polls.length} poll(s): 1 Thoth listing + ceil(known checked in/${JAMF_IDS_PER_REQUEST}) + ceil(rest/${JAMF_IDS_PER_REQUEST}) of the unconfirmed each`,
     timeMs: valEnd - refreshEnd,
     networkMs: valNet,
     lowerMs: wait + bound(L * lastPollMin, L, srv(last), 1, 1),

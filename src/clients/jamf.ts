@@ -72,6 +72,14 @@ export interface InventoryOptions {
    * no inventory at all. Whole seconds; a server that refuses the filter gets ids only.
    */
   readonly contactedSince?: Date;
+  /**
+   * Of `ids`, those the caller already knows checked in since `contactedSince` (a heartbeat, an
+   * earlier poll): a later contact tells it nothing, only an inventory reported since then can
+   * (its extension attributes are as old as `general.reportDate`). They are asked for with
+   * `general.reportDate>=` instead, in requests of their own: RSQL's `;` (AND) is all the
+   * action relies on, as Jamf documents no grouping of `,` (OR).
+   */
+  readonly reportedOnly?: ReadonlySet<number>;
 }
 
 export interface JamfClientParams {
@@ -301,35 +309,43 @@ class JamfClient implements JamfApi {
     const { shape } = await this.apiShape();
     const out: T[] = [];
     const since = opts.contactedSince && !Number.isNaN(opts.contactedSince.getTime()) ? opts.contactedSince : undefined;
-    const queue: number[][] = [];
+    // Two runs of ids, each with its own time filter; a request never mixes them.
+    const reported = since && opts.reportedOnly;
+    const runs: { ids: readonly number[]; field: string }[] = reported
+      ? [
+          { ids: ids.filter((id) => !reported.has(id)), field: shape.contactFilter },
+          { ids: ids.filter((id) => reported.has(id)), field: `general.${shape.reportField}` },
+        ]
+      : [{ ids, field: shape.contactFilter }];
+    const queue: { ids: number[]; field: string }[] = [];
+    let run = 0;
     let next = 0;
     let failed = false;
-    const take = (): number[] | undefined => {
+    const take = (): { ids: number[]; field: string } | undefined => {
       if (failed) return undefined;
       const retry = queue.pop();
       if (retry) {
         // Refused or cut-short ids go out again under what was just learnt.
-        const head = this.#fit(retry, 0);
-        if (head.length < retry.length) queue.push(retry.slice(head.length));
-        return head;
+        const head = this.#fit(retry.ids, 0);
+        if (head.length < retry.ids.length) queue.push({ ids: retry.ids.slice(head.length), field: retry.field });
+        return { ids: head, field: retry.field };
       }
-      if (next >= ids.length) return undefined;
-      const chunk = this.#fit(ids, next);
+      while (run < runs.length && next >= runs[run]!.ids.length) {
+        run++;
+        next = 0;
+      }
+      const r = runs[run];
+      if (!r) return undefined;
+      const chunk = this.#fit(r.ids, next);
       next += chunk.length;
-      return chunk;
+      return { ids: chunk, field: r.field };
     };
     const worker = async (): Promise<void> => {
       try {
         for (let chunk = take(); chunk; chunk = take()) {
-          const rest = await this.#inventoryPage(
-            shape,
-            chunk,
-            attribute,
-            toItem,
-            out,
-            this.#timeFilter ? since : undefined,
-          );
-          if (rest.length > 0) queue.push(rest);
+          const filter = since && this.#timeFilter ? { field: chunk.field, since } : undefined;
+          const rest = await this.#inventoryPage(shape, chunk.ids, attribute, toItem, out, filter);
+          if (rest.length > 0) queue.push({ ids: rest, field: chunk.field });
         }
       } catch (e) {
         failed = true; // the other workers finish their page and stop
@@ -378,10 +394,10 @@ class JamfClient implements JamfApi {
     attribute: string | undefined,
     toItem: (c: JamfComputer) => T,
     out: T[],
-    since: Date | undefined,
+    since: { field: string; since: Date } | undefined,
   ): Promise<number[]> {
     // Commas stay raw (RFC 3986 allows them in a query): %2C would make a 2000-id line 18 KB.
-    const time = since ? encodeURIComponent(`;${shape.contactFilter}>=${wholeSecond(since)}`) : '';
+    const time = since ? encodeURIComponent(`;${since.field}>=${wholeSecond(since.since)}`) : '';
     const sections = shape.sections.map((x) => `section=${x}`).join('&');
     const q = `${sections}&${SORT_QUERY}&page=0&page-size=${Math.max(ids.length, 1)}&filter=${encodeURIComponent('id=in=(')}${ids.join(',')})${time}`;
     // Streamed computer by computer (json-stream.ts): a page is never held whole, and each
@@ -410,9 +426,9 @@ class JamfClient implements JamfApi {
         /rsql|filter/i.test(`${e.code ?? ''} ${e.message}`) &&
         !/page.?size/i.test(e.message)
       ) {
-        // This Jamf does not filter on its contact field: read the ids whole from now on.
+        // This Jamf does not filter on that field: read the ids whole from now on.
         this.#timeFilter = false;
-        log.debug(`jamf: inventory refused the ${shape.contactFilter} filter; reading by id only`);
+        log.debug(`jamf: inventory refused the ${since.field} filter; reading by id only`);
         return ids;
       }
       if (ids.length < 2) throw e;

@@ -19,6 +19,7 @@ import {
   type DocumentRead,
   type MdmDevice,
   type MdmProvider,
+  type Narrowed,
   type RefreshProgress,
   type SnapshotItem,
 } from './provider.js';
@@ -364,7 +365,7 @@ export class IntuneProvider implements MdmProvider {
     );
   }
 
-  async observe(devices: readonly MdmDevice[], narrowed?: Promise<readonly MdmDevice[]>): Promise<MdmDeviceObs[]> {
+  async observe(devices: readonly MdmDevice[], narrowed?: Promise<Narrowed>): Promise<MdmDeviceObs[]> {
     // Whichever takes fewer requests: the devices 20 per $batch, or a listing of the tenant
     // (also far lighter on Intune's read budget, which counts each item of a $batch). When even
     // all of `devices` call for the listing, it starts at once, beside the control plane's read.
@@ -374,7 +375,9 @@ export class IntuneProvider implements MdmProvider {
         : Math.max(1, Math.ceil(this.#tenantDevices / (this.#o.listPageSize ?? 1000)));
     const byBatch = (n: number): boolean => Math.ceil(n / 20) <= listPages;
     const listing = !byBatch(devices.length) ? this.#api.managedDevices() : undefined;
-    if (narrowed) devices = await narrowed;
+    // Every read of a device carries its sync and remediation times alike: who is known to have
+    // checked in changes nothing here.
+    if (narrowed) devices = (await narrowed).devices;
     if (devices.length === 0) {
       await listing?.catch(() => undefined);
       return [];

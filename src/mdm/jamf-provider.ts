@@ -9,6 +9,7 @@ import {
   type DesiredValues,
   type MdmDevice,
   type MdmProvider,
+  type Narrowed,
   type SnapshotItem,
 } from './provider.js';
 import { mdmText, type KeyIdValue } from './read-value.js';
@@ -87,17 +88,24 @@ export class JamfProvider implements MdmProvider {
    * Fresh observations of these devices (the poller passes only the unconfirmed ones). After a
    * `refresh` by this provider, only those that contacted Jamf since then come back: the others
    * cannot have checked in after the refresh, and what the poller holds for them stays true.
+   * Of the devices the poller already knows checked in, only those that submitted inventory
+   * since then come back: a blank push moves `lastContact` but not the extension attribute, so
+   * re-reading a device that only checked in would download its inventory for nothing (spec
+   * mdm.md "What is real…"). Without a health attribute, Jamf holds nothing more about them.
    */
-  async observe(devices: readonly MdmDevice[], narrowed?: Promise<readonly MdmDevice[]>): Promise<MdmDeviceObs[]> {
+  async observe(devices: readonly MdmDevice[], narrowed?: Promise<Narrowed>): Promise<MdmDeviceObs[]> {
     // The ids travel in the request: the fewer, the fewer requests.
-    if (narrowed) devices = await narrowed;
+    let checkedIn: ReadonlySet<string> = NONE;
+    if (narrowed) ({ devices, checkedIn } = await narrowed);
+    const since = this.#refreshedAt;
+    if (since && !this.#target.healthAttribute) devices = devices.filter((d) => !checkedIn.has(d.mdmId));
     if (devices.length === 0) return [];
-    const since = this.#refreshedAt ? { contactedSince: this.#refreshedAt } : {};
+    const opts = since ? { contactedSince: since, reportedOnly: new Set([...checkedIn].map(Number)) } : {};
     return this.#api.inventory(
       devices.map((d) => Number(d.mdmId)),
       this.#target.healthAttribute,
       (c) => this.#toDevice(c),
-      since,
+      opts,
     );
   }
 
@@ -138,6 +146,7 @@ export class JamfProvider implements MdmProvider {
   }
 }
 
+const NONE: ReadonlySet<string> = new Set();
 const MISSING: HealthReport = Object.freeze({ status: 'missing' });
 
 /** A Jamf timestamp as epoch milliseconds (verdict.ts EpochMs), or undefined when absent or unreadable. */

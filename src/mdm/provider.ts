@@ -34,12 +34,23 @@ export interface MdmProvider {
   progress?(): RefreshProgress;
   /**
    * Fresh observations of these devices (a poll asks only about the unconfirmed ones). With
-   * `narrowed`: a subset of `devices` that becomes known during the call (the control plane
-   * confirms some); a provider whose reads depend on which devices it asks about waits for
-   * it, one whose cheapest read covers every device anyway (a whole listing) need not.
+   * `narrowed`: what becomes known during the call (the control plane confirms some); a
+   * provider whose reads depend on which devices it asks about waits for it, one whose
+   * cheapest read covers every device anyway (a whole listing) need not.
    */
-  observe(devices: readonly MdmDevice[], narrowed?: Promise<readonly MdmDevice[]>): Promise<MdmDeviceObs[]>;
+  observe(devices: readonly MdmDevice[], narrowed?: Promise<Narrowed>): Promise<MdmDeviceObs[]>;
   close(): Promise<void>;
+}
+
+/** What a poll's control-plane listing tells the MDM read that runs beside it. */
+export interface Narrowed {
+  /** The subset of the devices asked about that the listing did not confirm. */
+  readonly devices: readonly MdmDevice[];
+  /**
+   * `mdmId`s of those already known to have checked in since the refresh (verdict.ts
+   * `checkedInSince`): only a health report made since then can change their verdict.
+   */
+  readonly checkedIn: ReadonlySet<string>;
 }
 
 /** The three settings the action manages in an MDM configuration (spec mdm.md), however each is held. */

@@ -2,7 +2,7 @@ import type { ValidationSummary } from '../evidence/record.js';
 import type { MdmDevice } from '../mdm/provider.js';
 import type { RunbookDeps } from '../runbook/deps.js';
 import type { MdmDeviceObs, ThothEndpointObs } from '../observations.js';
-import { decideValidation, HostJoin, type Verdict } from './verdict.js';
+import { checkedInSince, decideValidation, HostJoin, type Verdict } from './verdict.js';
 
 /**
  * One validation observation: the fleet's endpoints from the control plane, then fresh MDM
@@ -53,7 +53,17 @@ export class Observer {
       const disputed = new Set(
         shared.filter((s) => s.device !== undefined && !s.list.every((ep) => this.#onNewKey(ep))).map((s) => s.device),
       );
-      return unconfirmed.filter((i) => disputed.has(i) || !this.#onNewKey(byDevice[i])).map((i) => this.#devices[i]!);
+      const refreshAt = this.#refreshSentAt.getTime();
+      const devices: MdmDevice[] = [];
+      const checkedIn = new Set<string>();
+      for (const i of unconfirmed) {
+        if (!disputed.has(i) && this.#onNewKey(byDevice[i])) continue;
+        const dev = this.#devices[i]!;
+        devices.push(dev);
+        // Known to have checked in: a later MDM contact would tell the verdict nothing new.
+        if (checkedInSince(refreshAt, this.#latest.get(dev.mdmId)!, byDevice[i])) checkedIn.add(dev.mdmId);
+      }
+      return { devices, checkedIn };
     });
     stillOut.catch(() => undefined); // a failed listing fails the poll through `listing`
     const [endpoints, fresh] = await Promise.all([

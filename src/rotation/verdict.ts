@@ -286,6 +286,22 @@ class DriftLog {
 const pct = (x: number): string => `${(Math.floor(x * 1000 + 1e-6) / 10).toFixed(1)}%`;
 
 /**
+ * The device has checked in since the refresh, by any source: it contacted its MDM, its Thoth
+ * endpoint (`ep`, as placed by {@link HostJoin.place}) was seen, or it reported health. Says
+ * nothing about its key; a poller uses it to ask the MDM only for what could still change.
+ */
+export function checkedInSince(refreshAt: EpochMs, d: MdmDeviceObs, ep: ThothEndpointObs | undefined): boolean {
+  const contact = valid(d.lastContact);
+  const seen = valid(ep?.lastSeen);
+  const reportedAt = d.health ? valid(d.healthAt) : undefined;
+  return (
+    (contact !== undefined && contact > refreshAt) ||
+    (seen !== undefined && seen > refreshAt) ||
+    (reportedAt !== undefined && reportedAt > refreshAt)
+  );
+}
+
+/**
  * Decides whether validation holds. The MDM group is the population; each device is joined
  * to its Thoth endpoint by host name. A device counts when any of its signals (MDM contact,
  * heartbeat, health report) is within `activeWithinMs` before the refresh. It is healthy only
@@ -384,8 +400,7 @@ export function decideValidation(input: VerdictInput): Verdict {
       key = thothFresh ? thothKey : freshHealthKey;
     }
 
-    const checkedIn =
-      (contact !== undefined && contact > refreshAt) || (seen !== undefined && seen > refreshAt) || healthFresh;
+    const checkedIn = checkedInSince(refreshAt, d, ep);
     if (!checkedIn) notCheckedIn++;
     const known = key ?? thothKey ?? healthKey;
     if (input.oldKeyId !== undefined && known === input.oldKeyId) onOldKey++;

@@ -55,6 +55,7 @@ describe.concurrent('real channels: the action under separate MDM, inventory and
           'validation:\n  window: 12s\n  minHealthy: 90%\n  activeWithin: 7d\n  timeout: 30s\n  pollInterval: 300ms',
       },
     );
+    s.jamf.trackInventory();
     const first = await run();
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.outputs['status']).toBe('in-progress');
@@ -62,6 +63,16 @@ describe.concurrent('real channels: the action under separate MDM, inventory and
     expect(rec.state).toBe('awaiting-revocation');
     expect(rec.validation!.healthy).toBeGreaterThanOrEqual(9);
     const refreshAt = Date.parse(rec.refreshSentAt!);
+    // Polls ask Jamf for inventory only where it can be news: a device's pre-refresh inventory
+    // comes back at most once after it contacted Jamf since the refresh (that contact is the
+    // news), never again while the poller knows it checked in and until it reports inventory.
+    // (The time filters start up to 2 s before the refresh: whole seconds, a second early.)
+    const stale = new Map<number, number>();
+    for (const x of s.jamf.inventoryServed())
+      if (x.at > refreshAt && x.lastContact > refreshAt && x.reportDate < refreshAt - 2000)
+        stale.set(x.i, (stale.get(x.i) ?? 0) + 1);
+    expect(stale.size).toBeGreaterThan(0);
+    expect([...stale.values()].filter((n) => n > 1)).toEqual([]);
     const validatedAt = Date.parse(rec.validatedAt!);
     const newKey = mintedKeys(s)[0]!.id;
 
@@ -129,6 +140,33 @@ describe.concurrent('real channels: the action under separate MDM, inventory and
     expect(s.thoth.key(mintedKeys(s)[0]!.id)!.lastUsedAt).not.toBeNull();
     expect(deletesOf(s, s.ids.oldKeyId)).toEqual([]);
     expect(s.thoth.key(s.ids.oldKeyId)!.active).toBe(true);
+  });
+
+  it('a device the control plane cannot vouch for (its MDM name drifted from its hostname) is still read for its MDM contact: the evidence says it checked in, without a key signal', async () => {
+    const { s, run } = await setup(
+      { fleet: { size: 10, drift: 1 } },
+      {
+        validation:
+          'validation:\n  window: 1h\n  minHealthy: 100%\n  activeWithin: 7d\n  timeout: 3s\n  pollInterval: 300ms',
+      },
+    );
+    const r = await run();
+    expect(r.code).toBe(1); // 9 of 10: short of 100%
+    const rec = readEvidence(s)!;
+    const refreshAt = Date.parse(rec.refreshSentAt!);
+    const [drifted, ...more] = fleetIdx(s).filter((i) => s.fleet.mdmName(i) !== s.fleet.hostname(i));
+    expect(more).toEqual([]);
+    // Simulator truth: it checked in with Jamf after the push, and its extension attribute is older.
+    expect(s.fleet.lastMdmCheckIn(drifted!)).toBeGreaterThan(refreshAt);
+    expect(s.fleet.reportDate(drifted!)).toBeLessThan(refreshAt);
+    expect(rec.validation).toMatchObject({ healthy: 9, notCheckedIn: 0 });
+    expect(rec.validation!.stragglers).toEqual([
+      {
+        id: String(s.fleet.jamfId(drifted!)),
+        name: s.fleet.mdmName(drifted!),
+        reason: 'checked in, but no key signal since refresh',
+      },
+    ]);
   });
 
   it('health naming the new key but reported before the refresh does not count; the same report made after it does', async () => {

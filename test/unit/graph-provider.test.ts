@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { until } from '../sim/helpers.js';
-import type { MdmDevice } from '../../src/mdm/provider.js';
+import type { Narrowed } from '../../src/mdm/provider.js';
 
 // registerSecret prints ::add-mask:: lines; keep the test output readable.
 vi.mock('../../src/secrets.js', async (importOriginal) => ({
@@ -436,13 +436,13 @@ describe('Graph client and Intune provider against the simulator', () => {
     const listing = vi.spyOn(api, 'managedDevices');
     sims.log.clear();
     // 30 devices would be 2 batches < 4 pages: nothing is asked until the narrowed set is known.
-    let release!: (d: readonly MdmDevice[]) => void;
+    let release!: (d: Narrowed) => void;
     const call = provider.observe(members, new Promise((r) => (release = r)));
     // Everything observe could do before it awaits the narrowed set has run after one macrotask
     // turn (no timer: a client-side spy, not the server's log, says whether a read was asked).
     await new Promise((r) => setImmediate(r));
     expect([byId.mock.calls.length, listing.mock.calls.length]).toEqual([0, 0]);
-    release(members.slice(0, 5));
+    release({ devices: members.slice(0, 5), checkedIn: new Set() });
     expect((await call).map((o) => o.mdmId).sort()).toEqual(
       members
         .slice(0, 5)
@@ -457,14 +457,14 @@ describe('Graph client and Intune provider against the simulator', () => {
     const all = await big.provider.members();
     big.sims.log.clear();
     // 30 devices: 2 batches > 1 page, so the listing starts before the narrowed set is known.
-    let open!: (d: readonly MdmDevice[]) => void;
+    let open!: (d: Narrowed) => void;
     const early = big.provider.observe(all, new Promise((r) => (open = r)));
     // The listing reaches the server while the narrowed set is still unknown (an event wait, not a sleep).
     await vi.waitFor(
       () => expect(big.sims.log.entries().map((e) => e.path)).toEqual(['/v1.0/deviceManagement/managedDevices']),
       { timeout: 10_000, interval: 10 },
     );
-    open(all.slice(0, 3));
+    open({ devices: all.slice(0, 3), checkedIn: new Set() });
     expect(await early).toHaveLength(3);
     expect(big.sims.log.entries()).toHaveLength(1);
   });

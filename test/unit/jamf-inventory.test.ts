@@ -106,6 +106,29 @@ describe('jamf inventory', () => {
     );
   });
 
+  it('reportedOnly: ids already known to have checked in come back only with inventory reported since', async () => {
+    const { sims, api: a, ids } = await setup(40);
+    const since = new Date(Date.now() + 1000);
+    await new Promise((r) => setTimeout(r, 1100));
+    const [contacted, reported, other] = [3, 4, 5].map((k) => sims.jamf.groupMembers()[k]!) as [number, number, number];
+    for (const i of [contacted, reported, other]) sims.fleet.checkInNow(i); // blank push: contact, no inventory
+    sims.fleet.reconNow(reported); // jamf recon: a new reportDate
+    const known = new Set([contacted, reported].map((i) => sims.fleet.jamfId(i)));
+    sims.log.clear();
+    const got = await a.inventory(ids, 'Thoth Health', (c) => c, { contactedSince: since, reportedOnly: known });
+    // `other` is not known to have checked in: its contact is news. `contacted` only checked in.
+    expect(got.map((c) => Number(c.id)).sort((x, y) => x - y)).toEqual(
+      [reported, other].map((i) => sims.fleet.jamfId(i)).sort((x, y) => x - y),
+    );
+    const filters = inventoryCalls(sims).map((e) => decodeURIComponent(new URLSearchParams(e.query).get('filter')!));
+    expect(filters).toHaveLength(2); // one request per run of ids: never an OR of the two
+    const [byContact, byReport] = filters as [string, string];
+    expect(byContact).toMatch(/;general\.lastContact>=\S+Z$/);
+    expect(byReport).toMatch(/^id=in=\(\d+,\d+\);general\.reportDate>=\S+Z$/);
+    expect(byReport).toContain(String(sims.fleet.jamfId(contacted)));
+    expect(byContact).not.toContain(`${sims.fleet.jamfId(contacted)},`);
+  });
+
   it('falls back to ids only when Jamf refuses the lastContact filter', async () => {
     const { sims, api: a, ids } = await setup(30);
     sims.faults.add({
