@@ -469,8 +469,8 @@ function printScenario(r: Result, bare: number, o: Options): void {
   const cold = r.coldStartMs!;
   console.log(
     r.mdm === 'jamf'
-      ? `  validation: ${a.polls.polls} poll(s) re-read ${fmtN(a.polls.reads)} device ids (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}); ${fmtN(a.polls.rereadConfirmed)} re-reads of devices already seen confirmed · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh · peak Jamf concurrency ${a.maxConcurrent}`
-      : `  validation: ${a.polls.polls} poll(s) (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}) · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh · peak Graph concurrency ${a.maxConcurrent}`,
+      ? `  validation: ${a.polls.polls} poll(s) re-read ${fmtN(a.polls.reads)} device ids (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}); ${fmtN(a.polls.rereadConfirmed)} re-reads of devices already seen confirmed · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh, last listing ${Math.round(a.polls.lastListingAfterMs)} ms after ${MIN_HEALTHY * 100}% were in · peak Jamf concurrency ${a.maxConcurrent}`
+      : `  validation: ${a.polls.polls} poll(s) (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}) · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh, last listing ${Math.round(a.polls.lastListingAfterMs)} ms after ${MIN_HEALTHY * 100}% were in · peak Graph concurrency ${a.maxConcurrent}`,
   );
   const beats = r.heartbeats ?? [];
   if (beats.length > 0) console.log(`  progress: ${beats.length} refresh heartbeat(s), the last: "${beats.at(-1)}"`);

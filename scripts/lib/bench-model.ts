@@ -241,12 +241,23 @@ export interface PollStats {
   readonly reads: number;
   /** From the end of the refresh to the first poll's Thoth listing request, ms (NaN without one). */
   readonly firstPollAfterMs: number;
+  /**
+   * From the moment `minHealthy` was reached (simulator truth) to the last poll's listing
+   * request, ms: what a poller loses to where that moment falls in its poll cycle.
+   */
+  readonly lastListingAfterMs: number;
 }
 
 /** When the first validation listing was asked for, after the refresh ended. */
 function firstPollAfter(polls: readonly (readonly LogEntry[])[], refreshEnd: number): number {
   const listing = polls[0]?.find(isThothEndpoints);
   return listing ? listing.at - refreshEnd : Number.NaN;
+}
+
+/** When the last validation listing was asked for, after `minHealthy` was reached. */
+function lastListingAfter(polls: readonly (readonly LogEntry[])[], threshold: number): number {
+  const listing = polls.at(-1)?.find(isThothEndpoints);
+  return listing ? listing.at - threshold : Number.NaN;
 }
 
 export interface Analysis {
@@ -436,7 +447,14 @@ function analyzeJamf(
   const firstPollAfterMs = firstPollAfter(polls, refreshEnd);
   return {
     rows,
-    polls: { polls: polls.length, rereadConfirmed: reread, neededReads: needed, reads, firstPollAfterMs },
+    polls: {
+      polls: polls.length,
+      rereadConfirmed: reread,
+      neededReads: needed,
+      reads,
+      firstPollAfterMs,
+      lastListingAfterMs: lastListingAfter(polls, tk),
+    },
   };
 }
 
@@ -559,7 +577,17 @@ function analyzeIntune(
     lowerWhy: `${Math.round(wait)} ms until ${pct(s.minHealthy)} of active checked in + 1 poll`,
   });
   const firstPollAfterMs = firstPollAfter(polls, refreshEnd);
-  return { rows, polls: { polls: polls.length, rereadConfirmed: 0, neededReads: needed, reads: 0, firstPollAfterMs } };
+  return {
+    rows,
+    polls: {
+      polls: polls.length,
+      rereadConfirmed: 0,
+      neededReads: needed,
+      reads: 0,
+      firstPollAfterMs,
+      lastListingAfterMs: lastListingAfter(polls, tk),
+    },
+  };
 }
 
 /** When the member completing `minHealthy` of the active devices became healthy (ms epoch; NaN if never). */
