@@ -277,14 +277,6 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       if (mdm === 'jamf') reportedAt[i] = f.nextInventory(i, a);
       healthyAt[i] = Math.min(listedAt[i]!, Number.isNaN(reportedAt[i]!) ? Infinity : reportedAt[i]!);
     }
-    // The first heartbeat after the refresh, on any key: the listing shows the device checked in.
-    const refreshAt = entries.find((e) => e.system === 'jamf' && e.path.includes('blank-push'))?.at;
-    const heartbeatAt = new Float64Array(size).fill(Number.NaN);
-    if (refreshAt !== undefined)
-      for (let i = 0; i < size; i++) {
-        const b = f.behaviour(i);
-        if (b === 'online' || b === 'stuck') heartbeatAt[i] = f.nextHeartbeat(i, refreshAt);
-      }
     const scenario: Scenario = {
       mdm,
       members: size,
@@ -298,7 +290,10 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       listedAt,
       reportedAt,
       checkedInAt,
-      heartbeatAt,
+      nextHeartbeat: (i, t) => {
+        const b = f.behaviour(i);
+        return b === 'online' || b === 'stuck' ? f.nextHeartbeat(i, t) : Number.NaN;
+      },
       indexOfJamfId: (id) => f.indexByJamfId(id),
       serverMs: (from, to) => cpu.between(from, to),
       commitHoldMs: sims.github.limits.headWindowMs,
@@ -469,7 +464,7 @@ function printScenario(r: Result, bare: number, o: Options): void {
   const cold = r.coldStartMs!;
   console.log(
     r.mdm === 'jamf'
-      ? `  validation: ${a.polls.polls} poll(s) re-read ${fmtN(a.polls.reads)} device ids (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}); ${fmtN(a.polls.rereadConfirmed)} re-reads of devices already seen confirmed · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh, last listing ${Math.round(a.polls.lastListingAfterMs)} ms after ${MIN_HEALTHY * 100}% were in · peak Jamf concurrency ${a.maxConcurrent}`
+      ? `  validation: ${a.polls.polls} poll(s) re-read ${fmtN(a.polls.reads)} device ids (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}); ${fmtN(a.polls.rereadConfirmed)} re-reads of devices already seen confirmed; ${fmtN(a.polls.oneFilterMin ?? 0)} requests if one could carry both time filters · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh, last listing ${Math.round(a.polls.lastListingAfterMs)} ms after ${MIN_HEALTHY * 100}% were in · peak Jamf concurrency ${a.maxConcurrent}`
       : `  validation: ${a.polls.polls} poll(s) (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}) · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh, last listing ${Math.round(a.polls.lastListingAfterMs)} ms after ${MIN_HEALTHY * 100}% were in · peak Graph concurrency ${a.maxConcurrent}`,
   );
   const beats = r.heartbeats ?? [];

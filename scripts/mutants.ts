@@ -291,6 +291,33 @@ export const MUTANTS: readonly Mutant[] = [
     file: 'src/rotation/observe.ts',
     from: 'if (checkedInSince(refreshAt, this.#latest.get(dev.mdmId)!, byDevice[i])) checkedIn.add(dev.mdmId);',
     to: 'if (checkedInSince(refreshAt, this.#latest.get(dev.mdmId)!, byDevice[i]) || refreshAt) checkedIn.add(dev.mdmId);',
+    tests: ['test/unit/observe-differential.test.ts', 'test/e2e/real-channels.test.ts'],
+  },
+  {
+    id: 'poll-ignores-renames',
+    breaks:
+      'a device renamed during validation keeps its old place in the join: the poll skips or narrows the reads of devices that share its old or new name, and a device that woke for the push can drop out of the verdict',
+    file: 'src/rotation/observe.ts',
+    from: 'for (let round = 0; round < RENAME_ROUNDS; round++) {',
+    to: 'for (let round = 0; round < 0; round++) {',
+    tests: ['test/unit/observe-differential.test.ts'],
+  },
+  {
+    id: 'poll-counts-from-refresh',
+    breaks:
+      'a contact or an inventory report made between the group read and the refresh is never read: a device that woke meanwhile stays inactive in the verdict, one that reported keeps its older health',
+    file: 'src/mdm/jamf-provider.ts',
+    from: 'const from = since && readAt && readAt < since ? readAt : since;',
+    to: 'const from = since;',
+    tests: ['test/unit/observe-differential.test.ts'],
+  },
+  {
+    id: 'poll-rereads-checked-in-inventory',
+    breaks:
+      'every poll downloads the whole inventory of every device that only checked in since the refresh (real Jamf: up to tens of KB a computer, each poll): the load the reportDate filter exists to spare',
+    file: 'src/mdm/jamf-provider.ts',
+    from: '{ contactedSince: from, reportedOnly: new Set([...checkedIn].map(Number)) }',
+    to: '{ contactedSince: from }',
     tests: ['test/e2e/real-channels.test.ts'],
   },
 ];

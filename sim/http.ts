@@ -119,6 +119,8 @@ export interface FaultRule {
   method?: string;
   /** Exact string or RegExp, tested against the decoded and the raw path (no query). */
   path: string | RegExp;
+  /** Tested against the decoded query string (without `?`); absent: any query. */
+  query?: RegExp;
   /** 1-based index among matching requests at which the fault starts (default 1). */
   nth?: number;
   /** How many matching requests it hits (default 1; Infinity = persistent). */
@@ -147,7 +149,13 @@ export class Faults {
    * `statusOnly` is for requests that have no socket of their own (Graph $batch items):
    * reset/hang rules neither match nor count there.
    */
-  match(system: SystemName, method: string, paths: readonly string[], statusOnly = false): FaultRule | undefined {
+  match(
+    system: SystemName,
+    method: string,
+    paths: readonly string[],
+    statusOnly = false,
+    query = '',
+  ): FaultRule | undefined {
     let hit: FaultRule | undefined;
     for (const armed of this.rules) {
       const { rule } = armed;
@@ -157,6 +165,7 @@ export class Faults {
       const p = rule.path;
       const ok = paths.some((x) => (typeof p === 'string' ? p === x : ((p.lastIndex = 0), p.test(x))));
       if (!ok) continue;
+      if (rule.query && ((rule.query.lastIndex = 0), !rule.query.test(query))) continue;
       armed.seen++;
       if (!hit && armed.seen >= (rule.nth ?? 1) && armed.fired < (rule.times ?? 1)) {
         armed.fired++;
@@ -255,7 +264,7 @@ export async function startServer(opts: ServerOptions): Promise<SimServer> {
     await delay(opts.latencyMs, timers);
     if (tooBig) return send(res, { status: 413, headers: { 'content-type': 'text/plain' }, body: 'Payload Too Large' });
 
-    const fault = faults.match(system, sreq.method, [sreq.path, sreq.rawPath]);
+    const fault = faults.match(system, sreq.method, [sreq.path, sreq.rawPath], false, decodedQuery(sreq.rawQuery));
     if (fault && !fault.after) return applyFault(res, fault);
     let out: SimResponse;
     try {
@@ -345,4 +354,13 @@ export function parseForm(req: SimRequest): URLSearchParams {
 export function bearer(req: SimRequest): string | undefined {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
   return m?.[1];
+}
+
+/** A query string as a fault rule reads it: percent-decoded where it decodes, raw where it does not. */
+function decodedQuery(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }

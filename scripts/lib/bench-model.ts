@@ -162,10 +162,11 @@ export interface Scenario {
   /** Per member index: when it checked in with the MDM after the refresh at all (NaN = never). */
   readonly checkedInAt: Float64Array;
   /**
-   * Per member index: its first heartbeat after the refresh, on any key (NaN = none): from then
-   * the control plane's listing shows it checked in, and only fresh inventory is news (Jamf).
+   * A member's first heartbeat after instant `t`, on any key (NaN = none: offline, inactive):
+   * from then the control plane's listing shows it checked in, and only fresh inventory is news
+   * (Jamf).
    */
-  readonly heartbeatAt?: Float64Array;
+  readonly nextHeartbeat?: (i: number, t: number) => number;
   /** Member index of a Jamf computer id (Jamf only). */
   readonly indexOfJamfId?: (id: number) => number | undefined;
   /**
@@ -246,6 +247,11 @@ export interface PollStats {
    * request, ms: what a poller loses to where that moment falls in its poll cycle.
    */
   readonly lastListingAfterMs: number;
+  /**
+   * Jamf: the validation minimum if one request could carry both time filters (an RSQL OR of
+   * two id groups, which Jamf does not document): what the split costs, in requests.
+   */
+  readonly oneFilterMin?: number;
 }
 
 /** When the first validation listing was asked for, after the refresh ended. */
@@ -370,7 +376,10 @@ function analyzeJamf(
   const confirmedSeen = new Uint8Array(n);
   const surelySeen = new Uint8Array(n);
   const contactRead = new Uint8Array(n);
-  const refreshAt = by('refresh')[0]?.at ?? 0;
+  // The refresh as the model sees it: its first request (whatever the push's path).
+  const refreshAt = push[0]?.at ?? Number.NaN;
+  const heartbeatAt = Float64Array.from({ length: n }, (_, i) => s.nextHeartbeat?.(i, refreshAt) ?? Number.NaN);
+  let oneFilter = 0;
   let confirmedCount = 0;
   let min = 0;
   let needed = 0;
@@ -397,10 +406,11 @@ function analyzeJamf(
     let known = 0;
     for (let i = 0; i < n; i++) {
       if (confirmedSeen[i]) continue;
-      const hb = s.heartbeatAt?.[i] ?? Number.NaN;
+      const hb = heartbeatAt[i]!;
       if (contactRead[i] || (listing && hb > refreshAt && hb <= listing.at + L)) known++;
     }
     const invReads = Math.ceil(known / JAMF_IDS_PER_REQUEST) + Math.ceil((u - known) / JAMF_IDS_PER_REQUEST);
+    oneFilter += 1 + Math.ceil(u / JAMF_IDS_PER_REQUEST);
     min += 1 + invReads;
     lastPollMin = Math.max(1, rounds(invReads, JAMF_CONNECTIONS));
     // A page is built between its arrival + latency and its answer. For the minimum, a device
@@ -454,6 +464,7 @@ function analyzeJamf(
       reads,
       firstPollAfterMs,
       lastListingAfterMs: lastListingAfter(polls, tk),
+      oneFilterMin: oneFilter,
     },
   };
 }

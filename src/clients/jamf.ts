@@ -156,6 +156,17 @@ function pageSizeFrom(message: string, asked: number): number {
   return named.length ? Math.max(...named) : Math.max(1, Math.floor(asked / 2));
 }
 
+/** `;field>=since` added to an inventory request's id filter; `else` is used when the server refuses `field`. */
+interface TimeFilter {
+  readonly field: string;
+  readonly since: Date;
+  readonly else?: TimeFilter | undefined;
+}
+
+function validDate(d: Date | undefined): Date | undefined {
+  return d && !Number.isNaN(d.getTime()) ? d : undefined;
+}
+
 /** ISO-8601 without milliseconds, rounded down: a filter that can only include more. */
 function wholeSecond(d: Date): string {
   return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -179,7 +190,8 @@ class JamfClient implements JamfApi {
   /** Learnt down at run time: see JAMF_MAX_PAGE_SIZE, JAMF_MAX_TARGET_BYTES, JAMF_TARGET_PAGE_BYTES. */
   #pageSize: number;
   #targetBytes = JAMF_MAX_TARGET_BYTES;
-  #timeFilter = true;
+  /** Time-filter fields this server refused (HTTP 400 naming RSQL): not asked again. */
+  readonly #refusedFilters = new Set<string>();
   #bytesPerComputer = 1;
   readonly #where: string;
   /** The server's version and its row, read once per client (one client per run and intent). */
@@ -308,27 +320,31 @@ class JamfClient implements JamfApi {
   ): Promise<T[]> {
     const { shape } = await this.apiShape();
     const out: T[] = [];
-    const since = opts.contactedSince && !Number.isNaN(opts.contactedSince.getTime()) ? opts.contactedSince : undefined;
+    const since = validDate(opts.contactedSince);
+    const contact: TimeFilter | undefined = since && { field: shape.contactFilter, since };
     // Two runs of ids, each with its own time filter; a request never mixes them.
     const reported = since && opts.reportedOnly;
-    const runs: { ids: readonly number[]; field: string }[] = reported
+    const runs: { ids: readonly number[]; filter: TimeFilter | undefined }[] = reported
       ? [
-          { ids: ids.filter((id) => !reported.has(id)), field: shape.contactFilter },
-          { ids: ids.filter((id) => reported.has(id)), field: `general.${shape.reportField}` },
+          { ids: ids.filter((id) => !reported.has(id)), filter: contact },
+          {
+            ids: ids.filter((id) => reported.has(id)),
+            filter: { field: `general.${shape.reportField}`, since, else: contact },
+          },
         ]
-      : [{ ids, field: shape.contactFilter }];
-    const queue: { ids: number[]; field: string }[] = [];
+      : [{ ids, filter: contact }];
+    const queue: { ids: number[]; filter: TimeFilter | undefined }[] = [];
     let run = 0;
     let next = 0;
     let failed = false;
-    const take = (): { ids: number[]; field: string } | undefined => {
+    const take = (): { ids: number[]; filter: TimeFilter | undefined } | undefined => {
       if (failed) return undefined;
       const retry = queue.pop();
       if (retry) {
         // Refused or cut-short ids go out again under what was just learnt.
         const head = this.#fit(retry.ids, 0);
-        if (head.length < retry.ids.length) queue.push({ ids: retry.ids.slice(head.length), field: retry.field });
-        return { ids: head, field: retry.field };
+        if (head.length < retry.ids.length) queue.push({ ids: retry.ids.slice(head.length), filter: retry.filter });
+        return { ids: head, filter: retry.filter };
       }
       while (run < runs.length && next >= runs[run]!.ids.length) {
         run++;
@@ -338,14 +354,13 @@ class JamfClient implements JamfApi {
       if (!r) return undefined;
       const chunk = this.#fit(r.ids, next);
       next += chunk.length;
-      return { ids: chunk, field: r.field };
+      return { ids: chunk, filter: r.filter };
     };
     const worker = async (): Promise<void> => {
       try {
         for (let chunk = take(); chunk; chunk = take()) {
-          const filter = since && this.#timeFilter ? { field: chunk.field, since } : undefined;
-          const rest = await this.#inventoryPage(shape, chunk.ids, attribute, toItem, out, filter);
-          if (rest.length > 0) queue.push({ ids: rest, field: chunk.field });
+          const rest = await this.#inventoryPage(shape, chunk.ids, attribute, toItem, out, this.#usable(chunk.filter));
+          if (rest.length > 0) queue.push({ ids: rest, filter: chunk.filter });
         }
       } catch (e) {
         failed = true; // the other workers finish their page and stop
@@ -356,6 +371,16 @@ class JamfClient implements JamfApi {
       Array.from({ length: Math.min(JAMF_MAX_CONNECTIONS, Math.max(1, Math.ceil(ids.length / 100))) }, worker),
     );
     return out;
+  }
+
+  /**
+   * The time filter this server takes: a field it refused falls back to the filter's `else`
+   * (reportDate → the contact field), then to none (ids only): more inventory, never less.
+   */
+  #usable(filter: TimeFilter | undefined): TimeFilter | undefined {
+    let f = filter;
+    while (f && this.#refusedFilters.has(f.field)) f = f.else;
+    return f;
   }
 
   /** The longest run of ids from `from` that one request may carry now (room kept for a time filter). */
@@ -394,7 +419,7 @@ class JamfClient implements JamfApi {
     attribute: string | undefined,
     toItem: (c: JamfComputer) => T,
     out: T[],
-    since: { field: string; since: Date } | undefined,
+    since: TimeFilter | undefined,
   ): Promise<number[]> {
     // Commas stay raw (RFC 3986 allows them in a query): %2C would make a 2000-id line 18 KB.
     const time = since ? encodeURIComponent(`;${since.field}>=${wholeSecond(since.since)}`) : '';
@@ -426,8 +451,8 @@ class JamfClient implements JamfApi {
         /rsql|filter/i.test(`${e.code ?? ''} ${e.message}`) &&
         !/page.?size/i.test(e.message)
       ) {
-        // This Jamf does not filter on that field: read the ids whole from now on.
-        this.#timeFilter = false;
+        // This Jamf does not filter on that field: from now on, the next filter or ids only.
+        this.#refusedFilters.add(since.field);
         log.debug(`jamf: inventory refused the ${since.field} filter; reading by id only`);
         return ids;
       }

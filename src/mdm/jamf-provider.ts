@@ -23,6 +23,7 @@ export class JamfProvider implements MdmProvider {
   readonly #healthCache = new Map<string, HealthReport>();
   readonly #healthCacheMulti = new Map<string, HealthReport>();
   #refreshedAt: Date | undefined;
+  #membersReadAt: Date | undefined;
 
   constructor(api: JamfApi, target: JamfTarget, names: SettingNames) {
     this.#api = api;
@@ -71,6 +72,8 @@ export class JamfProvider implements MdmProvider {
   }
 
   async members(): Promise<MdmDevice[]> {
+    // What the poller holds of a device is at least this recent (a second early, as below).
+    this.#membersReadAt = new Date(Date.now() - 1000);
     const ids = await this.#api.groupMembers(this.#target.groupId);
     return this.#api.inventory(ids, this.#target.healthAttribute, (c) => this.#toDevice(c));
   }
@@ -86,12 +89,15 @@ export class JamfProvider implements MdmProvider {
 
   /**
    * Fresh observations of these devices (the poller passes only the unconfirmed ones). After a
-   * `refresh` by this provider, only those that contacted Jamf since then come back: the others
-   * cannot have checked in after the refresh, and what the poller holds for them stays true.
-   * Of the devices the poller already knows checked in, only those that submitted inventory
-   * since then come back: a blank push moves `lastContact` but not the extension attribute, so
-   * re-reading a device that only checked in would download its inventory for nothing (spec
-   * mdm.md "What is real…"). Without a health attribute, Jamf holds nothing more about them.
+   * `refresh` by this provider, a device comes back only when Jamf holds something newer about
+   * it than the poller does (the group's read in `members`, or an earlier poll):
+   *  - one the poller does not know to have checked in since the refresh: when it contacted
+   *    Jamf since the group's read (a contact after the refresh is the news);
+   *  - one it knows checked in: when it submitted inventory since then. A blank push moves
+   *    `lastContact` but not the extension attribute (spec mdm.md "What is real…"), so
+   *    re-reading a device that only checked in would download its inventory for nothing.
+   *    Without a health attribute Jamf holds nothing more about it, and it is not asked for.
+   * What the poller holds for the others stays true (test/unit/observe-differential.test.ts).
    */
   async observe(devices: readonly MdmDevice[], narrowed?: Promise<Narrowed>): Promise<MdmDeviceObs[]> {
     // The ids travel in the request: the fewer, the fewer requests.
@@ -100,7 +106,11 @@ export class JamfProvider implements MdmProvider {
     const since = this.#refreshedAt;
     if (since && !this.#target.healthAttribute) devices = devices.filter((d) => !checkedIn.has(d.mdmId));
     if (devices.length === 0) return [];
-    const opts = since ? { contactedSince: since, reportedOnly: new Set([...checkedIn].map(Number)) } : {};
+    // Counted from the group's read, not the refresh: what the poller holds of a device is that
+    // recent, and a contact or a report in between (the key created, authorized, deployed) is news.
+    const readAt = this.#membersReadAt;
+    const from = since && readAt && readAt < since ? readAt : since;
+    const opts = from ? { contactedSince: from, reportedOnly: new Set([...checkedIn].map(Number)) } : {};
     return this.#api.inventory(
       devices.map((d) => Number(d.mdmId)),
       this.#target.healthAttribute,

@@ -19,8 +19,11 @@ export class Observer {
   readonly #newKeyId: string;
   readonly #oldKeyId: string | undefined;
   readonly #latest = new Map<string, MdmDeviceObs>();
-  /** The group's side of the host-name join, built once: device names do not change between polls. */
-  readonly #join: HostJoin;
+  /**
+   * The group's side of the host-name join, built from the names the MDM last reported. Names
+   * rarely change while a group is polled, so it is rebuilt only when a read says one did.
+   */
+  #join: HostJoin;
 
   constructor(
     d: RunbookDeps,
@@ -74,11 +77,12 @@ export class Observer {
       ),
     ]);
     for (const obs of fresh) this.#latest.set(obs.mdmId, obs);
+    const renamed = await this.#followRenames();
     const v = this.#d.intent.validation;
-    return decideValidation({
+    const verdict = decideValidation({
       thoth: endpoints,
       // In the devices' order, with each device's latest observation: what #join was built from.
-      mdm: this.#devices.map((dev) => this.#latest.get(dev.mdmId)!),
+      mdm: this.#current(),
       join: this.#join,
       newKeyId: this.#newKeyId,
       ...(this.#oldKeyId ? { oldKeyId: this.#oldKeyId } : {}),
@@ -87,6 +91,38 @@ export class Observer {
       activeWithinMs: v.activeWithinMs,
       minHealthy: v.minHealthy,
     });
+    if (renamed || !verdict.pass) return verdict;
+    return { ...verdict, pass: false, reason: 'device names kept changing during the poll; polling again' };
+  }
+
+  #current(): MdmDeviceObs[] {
+    return this.#devices.map((dev) => this.#latest.get(dev.mdmId)!);
+  }
+
+  /**
+   * A device renamed since the join was built (its fresh inventory says so) joins other
+   * endpoints now, and so may the devices that share its old or new name: what this poll read
+   * or skipped for them rested on the old placement. They are read again, as a poll with no
+   * knowledge of them would (every contact since the refresh), under the rebuilt join. False
+   * when names were still moving after a few rounds: the poll's verdict must not pass then.
+   */
+  async #followRenames(): Promise<boolean> {
+    for (let round = 0; round < RENAME_ROUNDS; round++) {
+      const now = this.#current();
+      if (this.#join.matches(now)) return true;
+      const before = this.#join;
+      this.#join = new HostJoin(now);
+      const moved = new Set<string>();
+      for (let i = 0; i < now.length; i++)
+        if (before.keys[i] !== this.#join.keys[i]) moved.add(before.keys[i]!).add(this.#join.keys[i]!);
+      const touched = this.#devices.filter(
+        (dev, i) =>
+          (moved.has(before.keys[i]!) || moved.has(this.#join.keys[i]!)) &&
+          !this.#confirmed(this.#latest.get(dev.mdmId)),
+      );
+      for (const obs of touched.length ? await this.#d.mdm.observe(touched) : []) this.#latest.set(obs.mdmId, obs);
+    }
+    return this.#join.matches(this.#current());
   }
 
   /**
@@ -108,6 +144,9 @@ export class Observer {
     return h.keyId === this.#newKeyId && h.revoked !== true && h.expired !== true;
   }
 }
+
+/** Rounds of re-reading devices whose names moved, before a poll gives up passing. */
+const RENAME_ROUNDS = 3;
 
 export function summarize(v: Verdict, at: Date): ValidationSummary {
   return {

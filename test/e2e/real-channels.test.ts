@@ -63,13 +63,14 @@ describe.concurrent('real channels: the action under separate MDM, inventory and
     expect(rec.state).toBe('awaiting-revocation');
     expect(rec.validation!.healthy).toBeGreaterThanOrEqual(9);
     const refreshAt = Date.parse(rec.refreshSentAt!);
-    // Polls ask Jamf for inventory only where it can be news: a device's pre-refresh inventory
-    // comes back at most once after it contacted Jamf since the refresh (that contact is the
-    // news), never again while the poller knows it checked in and until it reports inventory.
-    // (The time filters start up to 2 s before the refresh: whole seconds, a second early.)
+    // Polls ask Jamf for inventory only where it can be news: a device's old inventory comes
+    // back at most once after it contacted Jamf since the refresh (that contact is the news),
+    // never again while the poller knows it checked in and until it reports inventory. (The
+    // filters count from the group's read, a second early and in whole seconds.)
+    const groupReadAt = s.jamf.inventoryServed()[0]!.at;
     const stale = new Map<number, number>();
     for (const x of s.jamf.inventoryServed())
-      if (x.at > refreshAt && x.lastContact > refreshAt && x.reportDate < refreshAt - 2000)
+      if (x.at > refreshAt && x.lastContact > refreshAt && x.reportDate < groupReadAt - 2000)
         stale.set(x.i, (stale.get(x.i) ?? 0) + 1);
     expect(stale.size).toBeGreaterThan(0);
     expect([...stale.values()].filter((n) => n > 1)).toEqual([]);

@@ -36,6 +36,9 @@ async function read(a: JamfApi, ids: readonly number[], since?: Date): Promise<J
   return a.inventory(ids, 'Thoth Health', (c) => c, since ? { contactedSince: since } : {});
 }
 
+/** The computer ids of an `id=in=(…)` filter. */
+const idsIn = (filter: string): Set<number> => new Set(/id=in=\(([^)]*)\)/.exec(filter)![1]!.split(',').map(Number));
+
 const inventoryCalls = (sims: Simulators) => sims.log.entries().filter((e) => e.path === INVENTORY);
 
 describe('jamf inventory', () => {
@@ -125,8 +128,46 @@ describe('jamf inventory', () => {
     const [byContact, byReport] = filters as [string, string];
     expect(byContact).toMatch(/;general\.lastContact>=\S+Z$/);
     expect(byReport).toMatch(/^id=in=\(\d+,\d+\);general\.reportDate>=\S+Z$/);
-    expect(byReport).toContain(String(sims.fleet.jamfId(contacted)));
-    expect(byContact).not.toContain(`${sims.fleet.jamfId(contacted)},`);
+    expect(idsIn(byReport)).toEqual(new Set([...known]));
+    expect(idsIn(byContact)).toEqual(new Set(ids.filter((id) => !known.has(id))));
+  });
+
+  it('a server that refuses the reportDate filter gets the contact filter for those ids instead, and keeps the contact filter for the rest', async () => {
+    const { sims, api: a, ids } = await setup(40);
+    const since = new Date(Date.now() + 1000);
+    await new Promise((r) => setTimeout(r, 1100));
+    const members = sims.jamf.groupMembers();
+    for (const i of members.slice(0, 6)) sims.fleet.checkInNow(i); // contact since, no new inventory
+    const known = new Set(members.slice(3, 10).map((i) => sims.fleet.jamfId(i)));
+    sims.faults.add({
+      system: 'jamf',
+      path: INVENTORY,
+      query: /general\.reportDate>=/,
+      times: Infinity,
+      respond: {
+        status: 400,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          httpStatus: 400,
+          errors: [{ code: 'INVALID_RSQL_FILTER_FIELD', description: 'unknown field general.reportDate' }],
+        }),
+      },
+    });
+    sims.log.clear();
+    const got = await a.inventory(ids, 'Thoth Health', (c) => c, { contactedSince: since, reportedOnly: known });
+    // Nothing lost: every computer that contacted Jamf since comes back, known or not.
+    expect(got.map((c) => Number(c.id)).sort((x, y) => x - y)).toEqual(
+      members.slice(0, 6).map((i) => sims.fleet.jamfId(i)),
+    );
+    const filters = inventoryCalls(sims).map((e) => decodeURIComponent(new URLSearchParams(e.query).get('filter')!));
+    expect(filters.filter((f) => f.includes('reportDate'))).toHaveLength(1); // asked once, refused
+    const later = filters.filter((f) => !f.includes('reportDate'));
+    expect(later.every((f) => /;general\.lastContact>=\S+Z$/.test(f))).toBe(true);
+    expect(new Set(later.flatMap((f) => [...idsIn(f)]))).toEqual(new Set(ids));
+    // The next read asks for the known ids by contact straight away.
+    sims.log.clear();
+    await a.inventory(ids, 'Thoth Health', (c) => c, { contactedSince: since, reportedOnly: known });
+    expect(inventoryCalls(sims).every((e) => !decodeURIComponent(e.query).includes('reportDate'))).toBe(true);
   });
 
   it('falls back to ids only when Jamf refuses the lastContact filter', async () => {
