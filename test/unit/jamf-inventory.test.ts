@@ -36,6 +36,16 @@ async function read(a: JamfApi, ids: readonly number[], since?: Date): Promise<J
   return a.inventory(ids, 'Thoth Health', (c) => c, since ? { contactedSince: since } : {});
 }
 
+/** Jamf's answer to a filter on a field it does not know. */
+const refusedField = (field: string) => ({
+  status: 400,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({
+    httpStatus: 400,
+    errors: [{ code: 'INVALID_RSQL_FILTER_FIELD', description: `unknown field ${field}` }],
+  }),
+});
+
 /** The computer ids of an `id=in=(…)` filter. */
 const idsIn = (filter: string): Set<number> => new Set(/id=in=\(([^)]*)\)/.exec(filter)![1]!.split(',').map(Number));
 
@@ -144,14 +154,7 @@ describe('jamf inventory', () => {
       path: INVENTORY,
       query: /general\.reportDate>=/,
       times: Infinity,
-      respond: {
-        status: 400,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          httpStatus: 400,
-          errors: [{ code: 'INVALID_RSQL_FILTER_FIELD', description: 'unknown field general.reportDate' }],
-        }),
-      },
+      respond: refusedField('general.reportDate'),
     });
     sims.log.clear();
     const got = await a.inventory(ids, 'Thoth Health', (c) => c, { contactedSince: since, reportedOnly: known });
@@ -177,14 +180,7 @@ describe('jamf inventory', () => {
       path: INVENTORY,
       nth: 1,
       times: 1,
-      respond: {
-        status: 400,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          httpStatus: 400,
-          errors: [{ code: 'INVALID_RSQL_FILTER_FIELD', description: 'unknown field general.lastContact' }],
-        }),
-      },
+      respond: refusedField('general.lastContact'),
     });
     const got = await read(a, ids, new Date(Date.now() - 3_600_000 * 24 * 365));
     expect(got).toHaveLength(ids.length);
