@@ -28,7 +28,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { startSimulators } from '../sim/index.js';
+import { startSimulators, type Simulators } from '../sim/index.js';
 import {
   NODE,
   intuneIntent,
@@ -182,6 +182,8 @@ interface Result {
   note?: string;
   /** The action's progress lines during its long phases (refresh heartbeat), as a user sees them. */
   heartbeats?: string[];
+  /** Jamf: computers whose inventory the validation polls' responses carried (after the first push). */
+  servedInValidation?: number;
 }
 
 function fleetShape(size: number) {
@@ -244,6 +246,7 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       if (f.keyId(i) !== sims.ids.oldKeyId) adoptedAt[i] = now;
     });
     sims.log.clear();
+    if (mdm === 'jamf') sims.jamf.trackInventory();
     const cpu = new CpuTrace();
     const run: ActionRun = await runAction({
       workspace: ws,
@@ -311,10 +314,20 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
       ...(run.peakRssKb ? { peakRssKb: run.peakRssKb } : {}),
       analysis,
       heartbeats: run.stdout.split('\n').filter((l) => /^refresh: [\d,]+ of [\d,]+ device writes/.test(l)),
+      ...(mdm === 'jamf' ? { servedInValidation: servedAfterRefresh(sims, entries) } : {}),
     };
   } finally {
     await sims.close();
   }
+}
+
+/** Computers Jamf's inventory responses carried after the first push: what the validation polls downloaded. */
+function servedAfterRefresh(
+  sims: Simulators,
+  entries: readonly { system: string; method: string; path: string; at: number }[],
+): number {
+  const push = entries.find((e) => e.system === 'jamf' && e.method === 'POST' && /blank-?push/i.test(e.path))?.at;
+  return push === undefined ? 0 : sims.jamf.inventoryServed().filter((x) => x.at > push).length;
 }
 
 /**
@@ -464,7 +477,7 @@ function printScenario(r: Result, bare: number, o: Options): void {
   const cold = r.coldStartMs!;
   console.log(
     r.mdm === 'jamf'
-      ? `  validation: ${a.polls.polls} poll(s) re-read ${fmtN(a.polls.reads)} device ids (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}); ${fmtN(a.polls.rereadConfirmed)} re-reads of devices already seen confirmed; ${fmtN(a.polls.oneFilterMin ?? 0)} requests if one could carry both time filters · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh, last listing ${Math.round(a.polls.lastListingAfterMs)} ms after ${MIN_HEALTHY * 100}% were in · peak Jamf concurrency ${a.maxConcurrent}`
+      ? `  validation: ${a.polls.polls} poll(s) re-read ${fmtN(a.polls.reads)} device ids (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}); ${fmtN(a.polls.rereadConfirmed)} re-reads of devices already seen confirmed; ${fmtN(a.polls.oneFilterMin ?? 0)} requests if one could carry both time filters; Jamf served ${fmtN(r.servedInValidation ?? 0)} computers' inventory · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh, last listing ${Math.round(a.polls.lastListingAfterMs)} ms after ${MIN_HEALTHY * 100}% were in · peak Jamf concurrency ${a.maxConcurrent}`
       : `  validation: ${a.polls.polls} poll(s) (Σ unconfirmed over polls: ${fmtN(a.polls.neededReads)}) · first poll ${Math.round(a.polls.firstPollAfterMs)} ms after the refresh, last listing ${Math.round(a.polls.lastListingAfterMs)} ms after ${MIN_HEALTHY * 100}% were in · peak Graph concurrency ${a.maxConcurrent}`,
   );
   const beats = r.heartbeats ?? [];
