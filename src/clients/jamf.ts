@@ -66,10 +66,12 @@ export interface JamfPushTarget {
 
 export interface InventoryOptions {
   /**
-   * Only computers whose last contact (`general.lastContact`, v1–v3 `lastContactTime`) is at or after this instant (RSQL, added to the
-   * id filter): a validation poll re-reads the unconfirmed ids, and of those Jamf returns only
-   * the ones that contacted it since the refresh, so a poll of 50,000 silent devices carries
-   * no inventory at all. Whole seconds; a server that refuses the filter gets ids only.
+   * Only computers whose last contact (`general.lastContact`, v1–v3 `lastContactTime`) is at or
+   * after this instant (RSQL, added to the id filter): a validation poll re-reads the
+   * unconfirmed ids, and of those Jamf returns only the ones that contacted it since (the
+   * poller counts from its read of the group), so a poll of 50,000 silent devices carries no
+   * inventory at all. Whole seconds; a server that refuses the filter gets ids only (and
+   * one that refuses the `reportedOnly` filter, this one for those ids).
    */
   readonly contactedSince?: Date;
   /**
@@ -453,7 +455,10 @@ class JamfClient implements JamfApi {
       ) {
         // This Jamf does not filter on that field: from now on, the next filter or ids only.
         this.#refusedFilters.add(since.field);
-        log.debug(`jamf: inventory refused the ${since.field} filter; reading by id only`);
+        const instead = this.#usable(since);
+        log.debug(
+          `jamf: inventory refused the ${since.field} filter; ${instead ? `using ${instead.field}` : 'reading by id only'}`,
+        );
         return ids;
       }
       if (ids.length < 2) throw e;

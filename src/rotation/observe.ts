@@ -103,7 +103,7 @@ export class Observer {
    * A device renamed since the join was built (its fresh inventory says so) joins other
    * endpoints now, and so may the devices that share its old or new name: what this poll read
    * or skipped for them rested on the old placement. They are read again, as a poll with no
-   * knowledge of them would (every contact since the refresh), under the rebuilt join. False
+   * knowledge of them would (any contact since the group's read), under the rebuilt join. False
    * when names were still moving after a few rounds: the poll's verdict must not pass then.
    */
   async #followRenames(): Promise<boolean> {
