@@ -18,7 +18,10 @@ export class Observer {
   readonly #refreshSentAt: Date;
   readonly #newKeyId: string;
   readonly #oldKeyId: string | undefined;
-  readonly #latest = new Map<string, MdmDeviceObs>();
+  /** Each device's latest observation, in the devices' order: an array, as a poll reads every device several times. */
+  readonly #latest: MdmDeviceObs[];
+  /** A device's index by its MDM id, to file fresh observations. */
+  readonly #index = new Map<string, number>();
   /**
    * The group's side of the host-name join, built from the names the MDM last reported. Names
    * rarely change while a group is polled, so it is rebuilt only when a read says one did.
@@ -34,20 +37,24 @@ export class Observer {
   ) {
     this.#d = d;
     // One entry per device: a group listing that names a device twice must not count it twice.
-    const seen = new Set<string>();
-    this.#devices = devices.filter((dev) => !seen.has(dev.mdmId) && seen.add(dev.mdmId));
+    const kept: MdmDevice[] = [];
+    for (const dev of devices) {
+      if (this.#index.has(dev.mdmId)) continue;
+      this.#index.set(dev.mdmId, kept.length);
+      kept.push(dev);
+    }
+    this.#devices = kept;
     this.#refreshSentAt = refreshSentAt;
     this.#newKeyId = newKeyId;
     this.#oldKeyId = oldKeyId;
-    for (const dev of this.#devices) this.#latest.set(dev.mdmId, dev);
+    this.#latest = [...kept];
     this.#join = new HostJoin(this.#devices);
   }
 
   async observe(): Promise<Verdict> {
     const listing = this.#d.thoth.listEndpoints(this.#d.intent.fleet.id);
     const unconfirmed: number[] = [];
-    for (let i = 0; i < this.#devices.length; i++)
-      if (!this.#confirmed(this.#latest.get(this.#devices[i]!.mdmId))) unconfirmed.push(i);
+    for (let i = 0; i < this.#devices.length; i++) if (!this.#confirmed(this.#latest[i])) unconfirmed.push(i);
     // The MDM learns which of them the control plane confirms as soon as the listing is in.
     // The placement is the verdict's own (HostJoin keeps it), so the listing is joined once.
     const stillOut = listing.then((endpoints) => {
@@ -64,7 +71,7 @@ export class Observer {
         const dev = this.#devices[i]!;
         devices.push(dev);
         // Known to have checked in: a later MDM contact would tell the verdict nothing new.
-        if (checkedInSince(refreshAt, this.#latest.get(dev.mdmId)!, byDevice[i])) checkedIn.add(dev.mdmId);
+        if (checkedInSince(refreshAt, this.#latest[i]!, byDevice[i])) checkedIn.add(dev.mdmId);
       }
       return { devices, checkedIn };
     });
@@ -76,13 +83,13 @@ export class Observer {
         stillOut,
       ),
     ]);
-    for (const obs of fresh) this.#latest.set(obs.mdmId, obs);
+    this.#file(fresh);
     const renamed = await this.#followRenames();
     const v = this.#d.intent.validation;
     const verdict = decideValidation({
       thoth: endpoints,
       // In the devices' order, with each device's latest observation: what #join was built from.
-      mdm: this.#current(),
+      mdm: this.#latest.slice(),
       join: this.#join,
       newKeyId: this.#newKeyId,
       ...(this.#oldKeyId ? { oldKeyId: this.#oldKeyId } : {}),
@@ -95,8 +102,12 @@ export class Observer {
     return { ...verdict, pass: false, reason: 'device names kept changing during the poll; polling again' };
   }
 
-  #current(): MdmDeviceObs[] {
-    return this.#devices.map((dev) => this.#latest.get(dev.mdmId)!);
+  /** Fresh observations replace what was held; one of a device outside the group is ignored. */
+  #file(fresh: readonly MdmDeviceObs[]): void {
+    for (const obs of fresh) {
+      const i = this.#index.get(obs.mdmId);
+      if (i !== undefined) this.#latest[i] = obs;
+    }
   }
 
   /**
@@ -108,21 +119,18 @@ export class Observer {
    */
   async #followRenames(): Promise<boolean> {
     for (let round = 0; round < RENAME_ROUNDS; round++) {
-      const now = this.#current();
-      if (this.#join.matches(now)) return true;
+      if (this.#join.matches(this.#latest)) return true;
       const before = this.#join;
-      this.#join = new HostJoin(now);
+      this.#join = new HostJoin(this.#latest);
       const moved = new Set<string>();
-      for (let i = 0; i < now.length; i++)
+      for (let i = 0; i < this.#latest.length; i++)
         if (before.keys[i] !== this.#join.keys[i]) moved.add(before.keys[i]!).add(this.#join.keys[i]!);
       const touched = this.#devices.filter(
-        (dev, i) =>
-          (moved.has(before.keys[i]!) || moved.has(this.#join.keys[i]!)) &&
-          !this.#confirmed(this.#latest.get(dev.mdmId)),
+        (_, i) => (moved.has(before.keys[i]!) || moved.has(this.#join.keys[i]!)) && !this.#confirmed(this.#latest[i]),
       );
-      for (const obs of touched.length ? await this.#d.mdm.observe(touched) : []) this.#latest.set(obs.mdmId, obs);
+      if (touched.length) this.#file(await this.#d.mdm.observe(touched));
     }
-    return this.#join.matches(this.#current());
+    return this.#join.matches(this.#latest);
   }
 
   /**
