@@ -289,8 +289,8 @@ export const MUTANTS: readonly Mutant[] = [
     breaks:
       'a poll takes every device for checked in and asks Jamf only for fresh inventory: the MDM contact of a device the control plane cannot place is never read, so the evidence says it never checked in (and one that woke from inactivity for the push would be left out of the verdict)',
     file: 'src/rotation/observe.ts',
-    from: 'if (checkedInSince(refreshAt, this.#latest.get(dev.mdmId)!, byDevice[i])) checkedIn.add(dev.mdmId);',
-    to: 'if (checkedInSince(refreshAt, this.#latest.get(dev.mdmId)!, byDevice[i]) || refreshAt) checkedIn.add(dev.mdmId);',
+    from: 'if (checkedInSince(refreshAt, this.#latest[i]!, byDevice[i])) checkedIn.add(dev.mdmId);',
+    to: 'if (checkedInSince(refreshAt, this.#latest[i]!, byDevice[i]) || refreshAt) checkedIn.add(dev.mdmId);',
     tests: ['test/unit/observe-differential.test.ts', 'test/e2e/real-channels.test.ts'],
   },
   {
