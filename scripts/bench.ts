@@ -28,7 +28,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { startSimulators, type Simulators } from '../sim/index.js';
+import { startSimulators, type LogEntry, type Simulators } from '../sim/index.js';
 import {
   NODE,
   intuneIntent,
@@ -39,7 +39,7 @@ import {
   simInputs,
   type ActionRun,
 } from '../sim/runner.js';
-import { analyze, PHASES, type Analysis, type Scenario } from './lib/bench-model.js';
+import { analyze, isJamfPush, PHASES, type Analysis, type Scenario } from './lib/bench-model.js';
 import {
   fanOut,
   githubMarkdown,
@@ -322,11 +322,8 @@ async function runScenario(o: Options, mdm: 'jamf' | 'intune', size: number): Pr
 }
 
 /** Computers Jamf's inventory responses carried after the first push: what the validation polls downloaded. */
-function servedAfterRefresh(
-  sims: Simulators,
-  entries: readonly { system: string; method: string; path: string; at: number }[],
-): number {
-  const push = entries.find((e) => e.system === 'jamf' && e.method === 'POST' && /blank-?push/i.test(e.path))?.at;
+function servedAfterRefresh(sims: Simulators, entries: readonly LogEntry[]): number {
+  const push = entries.find(isJamfPush)?.at;
   return push === undefined ? 0 : sims.jamf.inventoryServed().filter((x) => x.at > push).length;
 }
 

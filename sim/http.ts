@@ -203,7 +203,8 @@ export function delay(ms: number, timers?: Set<NodeJS.Timeout>): Promise<void> {
   });
 }
 
-function decodePath(raw: string): string {
+/** Percent-decoded where it decodes, raw where it does not (a path, or a query as a fault rule reads it). */
+function decoded(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
@@ -243,7 +244,7 @@ export async function startServer(opts: ServerOptions): Promise<SimServer> {
     const rawPath = url.pathname;
     const sreq: SimRequest = {
       method: (req.method ?? 'GET').toUpperCase(),
-      path: decodePath(rawPath),
+      path: decoded(rawPath),
       rawPath,
       query: url.searchParams,
       rawQuery: url.search.replace(/^\?/, ''),
@@ -264,7 +265,7 @@ export async function startServer(opts: ServerOptions): Promise<SimServer> {
     await delay(opts.latencyMs, timers);
     if (tooBig) return send(res, { status: 413, headers: { 'content-type': 'text/plain' }, body: 'Payload Too Large' });
 
-    const fault = faults.match(system, sreq.method, [sreq.path, sreq.rawPath], false, decodedQuery(sreq.rawQuery));
+    const fault = faults.match(system, sreq.method, [sreq.path, sreq.rawPath], false, decoded(sreq.rawQuery));
     if (fault && !fault.after) return applyFault(res, fault);
     let out: SimResponse;
     try {
@@ -354,13 +355,4 @@ export function parseForm(req: SimRequest): URLSearchParams {
 export function bearer(req: SimRequest): string | undefined {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
   return m?.[1];
-}
-
-/** A query string as a fault rule reads it: percent-decoded where it decodes, raw where it does not. */
-function decodedQuery(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
 }

@@ -75,7 +75,8 @@ const isJamfMembership = (e: LogEntry): boolean =>
   e.system === 'jamf' &&
   e.method === 'GET' &&
   (/\/computer-groups\/smart-group-membership\//.test(e.path) || /^\/JSSResource\/computergroups\//.test(e.path));
-const isJamfPush = (e: LogEntry): boolean =>
+/** Jamf's refresh: the blank push the bench's server version serves. */
+export const isJamfPush = (e: LogEntry): boolean =>
   e.system === 'jamf' && e.method === 'POST' && e.path === '/api/v2/mdm/blank-push';
 
 const isGraphMembership = (e: LogEntry): boolean =>

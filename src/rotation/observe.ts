@@ -89,7 +89,7 @@ export class Observer {
     const verdict = decideValidation({
       thoth: endpoints,
       // In the devices' order, with each device's latest observation: what #join was built from.
-      mdm: this.#latest.slice(),
+      mdm: this.#latest,
       join: this.#join,
       newKeyId: this.#newKeyId,
       ...(this.#oldKeyId ? { oldKeyId: this.#oldKeyId } : {}),

@@ -12,6 +12,7 @@
  * between the group read and the refresh.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Rng } from '../../sim/util.js';
 import type { JamfApi, JamfComputer, InventoryOptions } from '../../src/clients/jamf.js';
 import { JamfProvider } from '../../src/mdm/jamf-provider.js';
 import type { MdmDevice } from '../../src/mdm/provider.js';
@@ -24,16 +25,10 @@ const OLD = 'key-old';
 const NEW = 'key-new';
 const DAY = 86_400_000;
 
-/** mulberry32: a seeded stream, so a failing fleet can be re-run from its seed. */
+/** The simulators' seeded stream (sim/util.ts), as a function: a failing fleet re-runs from its seed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 interface Device {
