@@ -65,12 +65,22 @@ describe.concurrent('real channels: the action under separate MDM, inventory and
     const refreshAt = Date.parse(rec.refreshSentAt!);
     // Polls ask Jamf for inventory only where it can be news: a device's old inventory comes
     // back at most once after it contacted Jamf since the refresh (that contact is the news),
-    // never again while the poller knows it checked in and until it reports inventory. (The
-    // filters count from the group's read, a second early and in whole seconds.)
+    // never again while the poller knows it checked in and until it reports inventory. "Old"
+    // is older than the polls' time filter, read from what the simulator was asked: the filters
+    // count from the group's read (a second early, in whole seconds), which under load can be
+    // seconds before the simulator served that read, and no later than the refresh.
+    const filters = inventoryReads(s).flatMap((e) => {
+      const m = /;general\.(?:lastContact|reportDate)>=(\S+Z)/.exec(decodeURIComponent(e.query));
+      return m ? [Date.parse(m[1]!)] : [];
+    });
+    const since = Math.min(...filters);
+    expect(new Set(filters)).toEqual(new Set([since])); // one anchor for every poll and both filters
     const groupReadAt = s.jamf.inventoryServed()[0]!.at;
+    expect(since).toBeLessThanOrEqual(refreshAt);
+    expect(since).toBeGreaterThan(groupReadAt - 10_000);
     const stale = new Map<number, number>();
     for (const x of s.jamf.inventoryServed())
-      if (x.at > refreshAt && x.lastContact > refreshAt && x.reportDate < groupReadAt - 2000)
+      if (x.at > refreshAt && x.lastContact > refreshAt && x.reportDate < since)
         stale.set(x.i, (stale.get(x.i) ?? 0) + 1);
     expect(stale.size).toBeGreaterThan(0);
     expect([...stale.values()].filter((n) => n > 1)).toEqual([]);
