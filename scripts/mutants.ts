@@ -320,4 +320,20 @@ export const MUTANTS: readonly Mutant[] = [
     to: '{ contactedSince: from }',
     tests: ['test/e2e/real-channels.test.ts'],
   },
+  {
+    id: 'listing-guess-skips-the-comma',
+    breaks: 'the row after each guessed one is dropped: half the fleet vanishes from the endpoint listing',
+    file: 'src/http/json-stream.ts',
+    from: '    return end - 1;',
+    to: '    return end;',
+    tests: ['test/unit/json-stream.test.ts'],
+  },
+  {
+    id: 'listing-guess-kept-past-its-row',
+    breaks: 'a guessed row is handed out again in place of the next one, so an endpoint is judged by another row',
+    file: 'src/http/json-stream.ts',
+    from: '      this.#hasGuess = false;\n',
+    to: '',
+    tests: ['test/unit/json-stream.test.ts'],
+  },
 ];

@@ -21,6 +21,10 @@ const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
 /** JSON's whitespace (String.prototype.trim knows more, which JSON.parse refuses). */
 const BLANK = /^[ \t\n\r]*$/;
+/** Wrong guesses of an element's end (see #guess) before the splitter stops guessing. */
+const MAX_MISSES = 8;
+/** A first key longer than this is not guessed from (it would be searched for in every element). */
+const MAX_FIRST_KEY_CHARS = 64;
 /** Top-level strings longer than this are values, never a key we stream: they are not kept. */
 const MAX_KEY_CHARS = 1024;
 
@@ -86,6 +90,16 @@ export class JsonArraySplitter {
   #elementsInArray = 0;
   #elements = 0;
   #sawComma = false;
+  /** The element about to close was parsed already by {@link #guess}. */
+  #hasGuess = false;
+  #guessed: unknown;
+  /** The last guessed element's opening up to its first key (`{"id"`), and `,` before it. */
+  #firstKey = '\0';
+  #nextElement = '';
+  /** A guess found no next element in the chunk being written (see #guess). */
+  #endNotInChunk = false;
+  /** Guesses JSON.parse refused in this body. */
+  #misses = 0;
   readonly #limits: StreamLimits;
 
   constructor(
@@ -100,6 +114,7 @@ export class JsonArraySplitter {
 
   write(chunk: string): void {
     if (chunk === '') return;
+    this.#endNotInChunk = false;
     let segmentStart = 0; // start of skeleton text, or of the current element while streaming
     let i = 0;
     if (this.#inString) {
@@ -130,6 +145,7 @@ export class JsonArraySplitter {
             this.#elementsInArray = 0;
             this.#sawComma = false;
             segmentStart = i + 1;
+            i = this.#guess(chunk, i);
           }
         }
       } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
@@ -144,6 +160,7 @@ export class JsonArraySplitter {
       } else if (c === COMMA && this.#depth === 2 && this.#streaming !== undefined) {
         this.#element(chunk.slice(segmentStart, i), false);
         segmentStart = i + 1;
+        i = this.#guess(chunk, i);
       }
     }
     if (this.#streaming !== undefined) {
@@ -231,6 +248,51 @@ export class JsonArraySplitter {
     }
   }
 
+  /**
+   * The elements of a listing are objects that start alike (`{"endpoint_id":…`, `{"id":…`),
+   * so the next `,{"endpoint_id"` is usually where this element ends: JSON.parse of the text
+   * up to there is tried first, and the scan of its characters skipped. Only a span JSON.parse
+   * accepts is taken: an object that parses ends at its own closing brace, and a comma follows
+   * it, so it is the element the scan would have found. A miss (that text inside a string or a
+   * nested object) is scanned as before, and after a few guessing stops for the body. Each
+   * search that reaches the chunk's end stops guessing for the rest of that chunk, so no chunk
+   * is searched through more than once in vain. The last element of a chunk, and
+   * pretty-printed bodies, are scanned.
+   * Returns where the scan goes on: `delimiter` itself, or just before the guessed end's comma.
+   */
+  #guess(chunk: string, delimiter: number): number {
+    const start = delimiter + 1;
+    if (
+      this.#endNotInChunk ||
+      this.#misses >= MAX_MISSES ||
+      chunk.charCodeAt(start) !== OPEN_OBJECT ||
+      chunk.charCodeAt(start + 1) !== QUOTE
+    )
+      return delimiter;
+    if (!chunk.startsWith(this.#firstKey, start)) {
+      const keyEnd = chunk.indexOf('"', start + 2);
+      if (keyEnd < 0 || keyEnd - start > MAX_FIRST_KEY_CHARS) return delimiter;
+      const firstKey = chunk.slice(start, keyEnd + 1);
+      if (firstKey.includes('\\')) return delimiter;
+      this.#firstKey = firstKey;
+      this.#nextElement = `,${firstKey}`;
+    }
+    const end = chunk.indexOf(this.#nextElement, start + this.#firstKey.length);
+    if (end < 0) {
+      // Searched to the chunk's end: another search would too, so the rest of it is scanned.
+      this.#endNotInChunk = true;
+      return delimiter;
+    }
+    try {
+      this.#guessed = JSON.parse(chunk.slice(start, end));
+    } catch {
+      this.#misses++;
+      return delimiter;
+    }
+    this.#hasGuess = true;
+    return end - 1;
+  }
+
   #element(tail: string, closing: boolean): void {
     const text = this.#carry + tail;
     this.#carry = '';
@@ -243,11 +305,16 @@ export class JsonArraySplitter {
     if (!closing) this.#sawComma = true;
     if (++this.#elements > this.#limits.maxElements)
       throw new JsonStreamLimit(`more than ${this.#limits.maxElements} elements`);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new JsonStreamError(`element ${this.#elementsInArray} of ${this.#streaming} is not valid JSON`);
+    let value: unknown = this.#guessed;
+    if (this.#hasGuess) {
+      this.#hasGuess = false;
+      this.#guessed = undefined;
+    } else {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new JsonStreamError(`element ${this.#elementsInArray} of ${this.#streaming} is not valid JSON`);
+      }
     }
     this.#onElement(value, this.#streaming!, this.#elementsInArray++);
   }

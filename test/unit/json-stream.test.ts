@@ -124,6 +124,65 @@ describe('JsonArraySplitter', () => {
     );
   });
 
+  it('takes a guessed end of a row only when JSON.parse agrees (property: rows nesting rows, brackets and commas in strings)', () => {
+    // Rows whose first key comes back inside them (a nested array of objects starting alike):
+    // the next `,{"a"` is then often not where the row ends.
+    const tricky = fc.string({ unit: fc.constantFrom('}', ',', ']', '{', '"', '\\', ' ', 'a'), maxLength: 6 });
+    const { row } = fc.letrec<{ row: Record<string, unknown>; value: unknown }>((tie) => ({
+      row: fc
+        .tuple(fc.constantFrom('a', 'b'), tie('value'), fc.dictionary(tricky, tie('value'), { maxKeys: 3 }))
+        .map(([first, v, more]) => ({ [first]: v, ...more })),
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        tricky,
+        fc.integer(),
+        fc.constant(null),
+        fc.array(tie('row'), { maxLength: 3 }),
+      ),
+    }));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          // A listing: flat rows starting alike, with any text in their strings (most guesses hit).
+          fc.array(
+            fc
+              .tuple(tricky, fc.dictionary(tricky, fc.oneof(tricky, fc.integer()), { maxKeys: 3 }))
+              .map(([id, more]) => ({
+                id,
+                ...more,
+              })),
+            { maxLength: 30 },
+          ),
+          fc.array(fc.oneof(row, fc.integer()), { maxLength: 30 }),
+        ),
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 400 }), fc.constant(100_000)), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(undefined, 1),
+        (rows, sizes, indent) => {
+          const text = JSON.stringify({ data: rows, n: 1 }, null, indent);
+          const { elements, rest } = split(text, ['data'], sizes);
+          expect(elements['data'] ?? []).toEqual(JSON.parse(JSON.stringify(rows)));
+          expect(rest).toEqual({ data: [], n: 1 });
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  it('never takes a guessed row JSON.parse refuses, and reads every row after the guessing stops', () => {
+    for (const text of [
+      '{"data":[{"a":1}x,{"a":2}]}',
+      '{"data":[{"a":1},{"a":2} x,{"a":3}]}',
+      '{"data":[{"a":{"a":1}},{"a":2}}]}',
+    ])
+      for (const size of [1, 5, text.length]) expect(() => split(text, ['data'], [size])).toThrow(JsonStreamError);
+    // Rows that nest rows starting alike: every guess misses, and past the misses that stop guessing
+    // the rows are still read right.
+    const misses = Array.from({ length: 20 }, (_, i) => ({ a: [{ a: i }, { a: i + 1 }], b: '}' }));
+    const rows = [...misses, { a: 1 }, { a: 2 }, { a: 3 }];
+    for (const size of [7, 100_000])
+      expect(split(JSON.stringify({ data: rows }), ['data'], [size]).elements['data']).toEqual(rows);
+  });
+
   it('never accepts what JSON.parse rejects (property: truncated and corrupted bodies)', () => {
     fc.assert(
       fc.property(
