@@ -95,7 +95,7 @@ export class JsonArraySplitter {
   #guessed: unknown;
   /** The last guessed element's opening up to its first key (`{"id"`), and `,` before it. */
   #firstKey = '\0';
-  #nextElement = '';
+  #nextElement: string | undefined;
   /** A guess found no next element in the chunk being written (see #guess). */
   #endNotInChunk = false;
   /** Guesses JSON.parse refused in this body. */
@@ -272,17 +272,20 @@ export class JsonArraySplitter {
     if (!chunk.startsWith(this.#firstKey, start)) {
       const keyEnd = chunk.indexOf('"', start + 2);
       if (keyEnd < 0 || keyEnd - start > MAX_FIRST_KEY_CHARS) return delimiter;
-      const firstKey = chunk.slice(start, keyEnd + 1);
-      if (firstKey.includes('\\')) return delimiter;
-      this.#firstKey = firstKey;
-      this.#nextElement = `,${firstKey}`;
+      this.#firstKey = chunk.slice(start, keyEnd + 1);
+      // A key with an escape is not guessed from (the quote found may be an escaped one); it is
+      // remembered, so the next element that starts alike is not looked at again.
+      this.#nextElement = this.#firstKey.includes('\\') ? undefined : `,${this.#firstKey}`;
     }
+    if (this.#nextElement === undefined) return delimiter;
     const end = chunk.indexOf(this.#nextElement, start + this.#firstKey.length);
     if (end < 0) {
       // Searched to the chunk's end: another search would too, so the rest of it is scanned.
       this.#endNotInChunk = true;
       return delimiter;
     }
+    // Past the element limit: the scan refuses it, without parsing it first.
+    if (end - start > this.#limits.maxElementChars) return delimiter;
     try {
       this.#guessed = JSON.parse(chunk.slice(start, end));
     } catch {

@@ -97,6 +97,9 @@ describe('JsonArraySplitter', () => {
       expect(run(`{"data":["${'x'.repeat(19)}"]}`, size)).toThrow(JsonStreamLimit);
       expect(run('{"data":[1,2,3,4]}', size)).toThrow(/more than 3 elements/);
       expect(run(`{"a":"${'y'.repeat(40)}","data":[]}`, size)).toThrow(JsonStreamLimit);
+      // Rows whose end is guessed are held to the same limits.
+      expect(run(`{"data":[{"k":"${'z'.repeat(20)}"},{"k":1}]}`, size)).toThrow(JsonStreamLimit);
+      expect(run('{"data":[{"k":1},{"k":2},{"k":3},{"k":4}]}', size)).toThrow(/more than 3 elements/);
     }
   });
 
