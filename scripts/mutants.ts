@@ -332,7 +332,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: 'listing-guess-kept-past-its-row',
     breaks: 'a guessed row is handed out again in place of the next one, so an endpoint is judged by another row',
     file: 'src/http/json-stream.ts',
-    from: '      this.#hasGuess = false;\n',
+    from: '    this.#guessed = undefined;\n',
     to: '',
     tests: ['test/unit/json-stream.test.ts'],
   },

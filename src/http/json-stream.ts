@@ -90,9 +90,8 @@ export class JsonArraySplitter {
   #elementsInArray = 0;
   #elements = 0;
   #sawComma = false;
-  /** The element about to close was parsed already by {@link #guess}. */
-  #hasGuess = false;
-  #guessed: unknown;
+  /** The element about to close, parsed already by {@link #guess} (an object, so never undefined). */
+  #guessed: object | undefined;
   /** The last guessed element's opening up to its first key (`{"id"`), and `,` before it. */
   #firstKey = '\0';
   #nextElement: string | undefined;
@@ -287,12 +286,11 @@ export class JsonArraySplitter {
     // Past the element limit: the scan refuses it, without parsing it first.
     if (end - start > this.#limits.maxElementChars) return delimiter;
     try {
-      this.#guessed = JSON.parse(chunk.slice(start, end));
+      this.#guessed = JSON.parse(chunk.slice(start, end)) as object;
     } catch {
       this.#misses++;
       return delimiter;
     }
-    this.#hasGuess = true;
     return end - 1;
   }
 
@@ -309,10 +307,8 @@ export class JsonArraySplitter {
     if (++this.#elements > this.#limits.maxElements)
       throw new JsonStreamLimit(`more than ${this.#limits.maxElements} elements`);
     let value: unknown = this.#guessed;
-    if (this.#hasGuess) {
-      this.#hasGuess = false;
-      this.#guessed = undefined;
-    } else {
+    this.#guessed = undefined;
+    if (value === undefined) {
       try {
         value = JSON.parse(text);
       } catch {
